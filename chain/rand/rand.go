@@ -1,0 +1,167 @@
+package rand
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"golang.org/x/crypto/blake2b"
+)
+
+// DomainSeparationTag separates the uses of chain randomness so that the
+// same ticket never yields the same bytes for two purposes. Values are the
+// int64 enum of go-state-types crypto/randomness.go.
+type DomainSeparationTag int64
+
+// Domain separation tags (spec/chain.md §5.1).
+const (
+	TagTicketProduction               DomainSeparationTag = 1
+	TagElectionProofProduction        DomainSeparationTag = 2
+	TagWinningPoStChallengeSeed       DomainSeparationTag = 3
+	TagWindowedPoStChallengeSeed      DomainSeparationTag = 4
+	TagSealRandomness                 DomainSeparationTag = 5 // PoRep ticket
+	TagInteractiveSealChallengeSeed   DomainSeparationTag = 6 // PoRep seed
+	TagWindowedPoStDeadlineAssignment DomainSeparationTag = 7
+	TagMarketDealCronSeed             DomainSeparationTag = 8
+	TagPoStChainCommit                DomainSeparationTag = 9
+	TagEvmPrevRandao                  DomainSeparationTag = 10 // FEVM PREVRANDAO
+)
+
+var tagNames = map[DomainSeparationTag]string{
+	TagTicketProduction:               "TicketProduction",
+	TagElectionProofProduction:        "ElectionProofProduction",
+	TagWinningPoStChallengeSeed:       "WinningPoStChallengeSeed",
+	TagWindowedPoStChallengeSeed:      "WindowedPoStChallengeSeed",
+	TagSealRandomness:                 "SealRandomness",
+	TagInteractiveSealChallengeSeed:   "InteractiveSealChallengeSeed",
+	TagWindowedPoStDeadlineAssignment: "WindowedPoStDeadlineAssignment",
+	TagMarketDealCronSeed:             "MarketDealCronSeed",
+	TagPoStChainCommit:                "PoStChainCommit",
+	TagEvmPrevRandao:                  "EvmPrevRandao",
+}
+
+// String returns the tag's name, or its number for tags this package does
+// not know (the derivation accepts any int64, as Lotus does).
+func (t DomainSeparationTag) String() string {
+	if n, ok := tagNames[t]; ok {
+		return n
+	}
+	return "DomainSeparationTag(" + strconv.FormatInt(int64(t), 10) + ")"
+}
+
+// Known reports whether t is one of the tags defined by the protocol.
+func (t DomainSeparationTag) Known() bool {
+	_, ok := tagNames[t]
+	return ok
+}
+
+// DigestSize is the size of a randomness digest and of drawn randomness.
+const DigestSize = 32
+
+// Digest is the 32-byte blake2b-256 reduction of a randomness base (a
+// ticket VRF proof or a drand beacon signature).
+type Digest [DigestSize]byte
+
+// Randomness is 32 bytes of drawn randomness, the value PoRep calls the
+// ticket or the seed.
+type Randomness [DigestSize]byte
+
+// ErrBadLength is returned when a digest or randomness value does not have
+// exactly 32 bytes.
+var ErrBadLength = errors.New("rand: value must be 32 bytes")
+
+// DigestOf reduces a randomness base (VRF proof or beacon signature bytes)
+// to the digest the node mixes; it is the first step of Lotus
+// DrawRandomnessFromBase.
+func DigestOf(rbase []byte) Digest {
+	return Digest(blake2b.Sum256(rbase))
+}
+
+// DrawRandomnessFromDigest mixes an already-reduced digest with the tag,
+// epoch and entropy:
+//
+//	blake2b-256( i64be(tag) || digest || i64be(epoch) || entropy )
+//
+// This is the value StateGetRandomnessFromTickets/FromBeacon return for the
+// digest StateGetRandomnessDigestFromTickets/FromBeacon return.
+func DrawRandomnessFromDigest(digest Digest, tag DomainSeparationTag, epoch int64, entropy []byte) Randomness {
+	h, err := blake2b.New256(nil)
+	if err != nil {
+		// Unkeyed blake2b-256 construction cannot fail.
+		panic(fmt.Sprintf("rand: blake2b: %v", err))
+	}
+	var buf [8 + DigestSize + 8]byte
+	binary.BigEndian.PutUint64(buf[0:8], uint64(tag))
+	copy(buf[8:8+DigestSize], digest[:])
+	binary.BigEndian.PutUint64(buf[8+DigestSize:], uint64(epoch))
+	h.Write(buf[:])
+	h.Write(entropy)
+	var out Randomness
+	h.Sum(out[:0])
+	return out
+}
+
+// DrawRandomness derives randomness from a raw randomness base (the
+// min-ticket VRF proof or the beacon entry data): it hashes rbase to a
+// digest and then applies [DrawRandomnessFromDigest].
+func DrawRandomness(rbase []byte, tag DomainSeparationTag, epoch int64, entropy []byte) Randomness {
+	return DrawRandomnessFromDigest(DigestOf(rbase), tag, epoch, entropy)
+}
+
+// ParseDigest decodes a 64-character hex string into a Digest.
+func ParseDigest(s string) (Digest, error) {
+	var d Digest
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return d, fmt.Errorf("rand: parse digest: %w", err)
+	}
+	if len(b) != DigestSize {
+		return d, fmt.Errorf("rand: parse digest: got %d bytes: %w", len(b), ErrBadLength)
+	}
+	copy(d[:], b)
+	return d, nil
+}
+
+// String returns the digest as lower-case hex.
+func (d Digest) String() string { return hex.EncodeToString(d[:]) }
+
+// String returns the randomness as lower-case hex.
+func (r Randomness) String() string { return hex.EncodeToString(r[:]) }
+
+// MarshalText encodes the randomness as lower-case hex.
+func (r Randomness) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText decodes 64 hex characters.
+func (r *Randomness) UnmarshalText(b []byte) error {
+	d, err := ParseDigest(string(b))
+	if err != nil {
+		return err
+	}
+	*r = Randomness(d)
+	return nil
+}
+
+// ErrBadActorID is returned for actor IDs above 2^63-1, which no ID
+// address can hold.
+var ErrBadActorID = errors.New("rand: actor id exceeds 2^63-1")
+
+// SealEntropyForID returns the PoRep entropy for the miner actor with the
+// given actor ID: the CBOR byte string of its ID address
+// (0x40|len, protocol 0, uvarint(id)), e.g. f01000 → 43 00 e8 07.
+// The miner actor uses its receiver address, which is always the ID form,
+// so this is the only correct entropy for tickets and seeds.
+func SealEntropyForID(minerID uint64) ([]byte, error) {
+	if minerID > math.MaxInt64 {
+		return nil, fmt.Errorf("rand: seal entropy for %d: %w", minerID, ErrBadActorID)
+	}
+	var addr [1 + binary.MaxVarintLen64]byte
+	addr[0] = 0 // ID protocol
+	n := 1 + binary.PutUvarint(addr[1:], minerID)
+	// n ≤ 11 < 24, so the CBOR byte-string header is a single byte.
+	out := make([]byte, 0, 1+n)
+	out = append(out, 0x40|byte(n))
+	return append(out, addr[:n]...), nil
+}

@@ -1,0 +1,27 @@
+// Package porep seals sectors with Stacked DRG PoRep v1.1 and produces and
+// verifies the C1 vanilla proofs, bit-exact with rust-fil-proofs.
+//
+// It orchestrates the lower layers of the proof engine: fr32 and commp stage
+// pieces and compute CommD; sdr derives the replica id and computes the label
+// layers (PC1); merkle builds TreeD, TreeC and TreeR_last; poseidon combines
+// comm_c and comm_r_last into CommR. The sector directory it writes has the
+// layout lotus and Curio use:
+//
+//	DIR/unsealed              the Fr32-padded staged sector (sector size bytes)
+//	DIR/sealed                the replica
+//	DIR/cache/sc-02-data-layer-N.dat, sc-02-data-tree-d.dat,
+//	          sc-02-data-tree-c[-N].dat, sc-02-data-tree-r-last[-N].dat,
+//	          p_aux, t_aux
+//	DIR/sealant-seal.json     Sealant's record of the sector and finished stages
+//
+// Every stage is idempotent: Seal records each finished stage in the record
+// file (written atomically) and a rerun after a crash continues from the
+// first unfinished one; PC1 itself resumes per layer. A directory that holds
+// a different sector is refused rather than overwritten.
+//
+// C2 (the Groth16 SNARK over these vanilla proofs) is not part of this
+// package: it needs the published Groth16 parameters and, in practice, a GPU
+// prover. See package proofs/c2 for the interface and the external-processor
+// hook. VerifyC1 checks the vanilla proofs themselves, which is what the
+// devnet accepts in place of a SNARK (clearly labelled there).
+package porep

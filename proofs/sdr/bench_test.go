@@ -1,0 +1,124 @@
+package sdr
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/sealant/sealant/proofs/abi"
+)
+
+func BenchmarkFeistelRound(b *testing.B) {
+	b.ReportAllocs()
+	var acc uint64
+	defer cpuTimer(b)()
+	for i := range b.N {
+		acc += feistelRound(uint64(i), 0x90b15b1c4509e47a)
+	}
+	_ = acc
+}
+
+func BenchmarkBaseParents(b *testing.B) {
+	g := mustGraph(b, abi.StackedDrg512MiBV1_1)
+	var ps [abi.Degree]uint32
+	b.ReportAllocs()
+	for i := range b.N {
+		g.BaseParents(uint32(2+i%(1<<24-2)), ps[:])
+	}
+}
+
+func BenchmarkExpParents(b *testing.B) {
+	g := mustGraph(b, abi.StackedDrg512MiBV1_1)
+	var ps [abi.Degree]uint32
+	b.ReportAllocs()
+	for i := range b.N {
+		g.ExpParents(uint32(i%(1<<24)), ps[:])
+	}
+}
+
+// BenchmarkParentCache8MiB generates the whole 8MiB parent cache (2^18
+// nodes, 14.7 MB) with every core; ns/op is per cache.
+func BenchmarkParentCache8MiB(b *testing.B) {
+	g := mustGraph(b, abi.StackedDrg8MiBV1_1)
+	b.SetBytes(int64(g.ParentCacheSize()))
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := ParentCacheDigest(context.Background(), g, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// labelBench sets up a realistic layer-2 labelling workload on the 512MiB
+// graph: two full random 512 MiB layers and the true parents of a window of
+// nodes in the middle of the graph, so parent reads hit memory the way PC1's
+// do.
+type labelBench struct {
+	cur, prev []byte
+	first     uint64
+	parents   [][abi.Degree]uint32
+	g         *Graph
+}
+
+const benchWindow = 1 << 15
+
+func newLabelBench(b *testing.B) *labelBench {
+	b.Helper()
+	if testing.Short() {
+		b.Skip("needs 1 GiB of memory")
+	}
+	g := mustGraph(b, abi.StackedDrg512MiBV1_1)
+	n := g.Nodes()
+	lb := &labelBench{first: n / 2, g: g}
+	var free1, free2 func()
+	lb.cur, free1 = allocLayer(int(n * 32))
+	lb.prev, free2 = allocLayer(int(n * 32))
+	b.Cleanup(func() { free1(); free2() })
+	r := rand.New(rand.NewChaCha8([32]byte{1}))
+	for i := 0; i < len(lb.cur); i += 8 {
+		v := r.Uint64()
+		for k := range 8 {
+			lb.cur[i+k], lb.prev[i+k] = byte(v>>(8*k)), byte(v>>(8*k+4))
+		}
+	}
+	lb.parents = make([][abi.Degree]uint32, benchWindow)
+	for i := range lb.parents {
+		g.Parents(uint32(lb.first+uint64(i)), lb.parents[i][:])
+	}
+	return lb
+}
+
+// BenchmarkLabel512MiB is ns per SDR label, single core, parents from a
+// precomputed cache.
+func BenchmarkLabel512MiB(b *testing.B) {
+	lb := newLabelBench(b)
+	rid := [32]byte{7}
+	l := newLabeler(&rid, 2)
+	b.SetBytes(labelMsgLen)
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuTimer(b)()
+	for i := range b.N {
+		w := uint64(i % benchWindow)
+		node := lb.first + w
+		l.label(lb.cur[node*32:], node, &lb.parents[w], lb.cur, lb.prev, true)
+	}
+}
+
+// BenchmarkLabel512MiBOnTheFly computes each node's parents in the loop
+// instead of reading them from a cache.
+func BenchmarkLabel512MiBOnTheFly(b *testing.B) {
+	lb := newLabelBench(b)
+	rid := [32]byte{7}
+	l := newLabeler(&rid, 2)
+	var ps [abi.Degree]uint32
+	b.SetBytes(labelMsgLen)
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuTimer(b)()
+	for i := range b.N {
+		node := lb.first + uint64(i%benchWindow)
+		lb.g.Parents(uint32(node), ps[:])
+		l.label(lb.cur[node*32:], node, &ps, lb.cur, lb.prev, true)
+	}
+}

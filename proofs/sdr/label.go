@@ -1,0 +1,189 @@
+package sdr
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"hash"
+
+	"github.com/sealant/sealant/proofs/abi"
+)
+
+// Label message layout (spec §6): a 64-byte prefix
+// replica_id ‖ u32_be(layer) ‖ u64_be(node) ‖ 20 zero bytes, then 37 parent
+// blocks of 32 bytes (the 6 or 14 parent labels repeated cyclically), 1,248
+// bytes in all; SHA-256 pads that to 20 compressions.
+const (
+	// LabelParentBlocks is the number of 32-byte parent blocks hashed per label.
+	LabelParentBlocks = 37
+	prefixLen         = 64
+	labelMsgLen       = prefixLen + LabelParentBlocks*abi.NodeSize
+)
+
+// LabelFromBlocks computes a label from its hashed parent blocks: blocks must
+// be empty (node 0, which has no parents) or hold exactly 37 blocks (node > 0,
+// as in a C1 labeling proof). layer is 1-based.
+func LabelFromBlocks(replicaID *[32]byte, layer uint32, node uint64, blocks [][32]byte) ([32]byte, error) {
+	if len(blocks) != 0 && len(blocks) != LabelParentBlocks {
+		return [32]byte{}, fmt.Errorf("sdr: label of node %d: %d parent blocks, want 0 or %d", node, len(blocks), LabelParentBlocks)
+	}
+	var prefix [prefixLen]byte
+	putPrefix(&prefix, replicaID, layer, node)
+	h := sha256.New()
+	h.Write(prefix[:])
+	for i := range blocks {
+		h.Write(blocks[i][:])
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	out[31] &= 0x3f
+	return out, nil
+}
+
+// ParentBlocks returns the 37 blocks hashed into the label of node in layer
+// (1-based): parents are the node's 14 graph parents, cur the labels of layer
+// `layer` (at least up to node) and prev those of layer-1 (ignored for layer
+// 1). Node 0 has no blocks. This is the content of a C1 labeling proof.
+func ParentBlocks(layer uint32, node uint64, parents []uint32, cur, prev []byte) ([][32]byte, error) {
+	if node == 0 {
+		return nil, nil
+	}
+	n := abi.BaseDegree
+	if layer > 1 {
+		n = abi.Degree
+	}
+	if len(parents) < n {
+		return nil, fmt.Errorf("sdr: node %d: %d parents, want %d", node, len(parents), n)
+	}
+	uniq := make([][32]byte, n)
+	for k := range n {
+		src := cur
+		if k >= abi.BaseDegree {
+			src = prev
+		}
+		off := uint64(parents[k]) * abi.NodeSize
+		if off+abi.NodeSize > uint64(len(src)) {
+			return nil, fmt.Errorf("%w: parent %d of node %d outside layer data", ErrNodeRange, parents[k], node)
+		}
+		copy(uniq[k][:], src[off:])
+	}
+	out := make([][32]byte, LabelParentBlocks)
+	for i := range out {
+		out[i] = uniq[i%n]
+	}
+	return out, nil
+}
+
+// LabelNode computes the label of node in layer (1-based) from the layer
+// data it depends on: cur holds the labels of the same layer (only entries
+// before node are read), prev those of the previous layer (unused for layer
+// 1) and parents the node's 14 graph parents (Graph.Parents). It is the slow,
+// allocation-tolerant form meant for verification and tests; PC1 uses an
+// equivalent streaming labeler.
+func LabelNode(replicaID *[32]byte, layer uint32, node uint64, parents []uint32, cur, prev []byte) ([32]byte, error) {
+	if layer == 0 {
+		return [32]byte{}, fmt.Errorf("sdr: layer 0: layers are numbered from 1")
+	}
+	blocks, err := ParentBlocks(layer, node, parents, cur, prev)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return LabelFromBlocks(replicaID, layer, node, blocks)
+}
+
+func putPrefix(p *[prefixLen]byte, replicaID *[32]byte, layer uint32, node uint64) {
+	copy(p[0:32], replicaID[:])
+	binary.BigEndian.PutUint32(p[32:36], layer)
+	binary.BigEndian.PutUint64(p[36:44], node)
+	clear(p[44:])
+}
+
+// labeler is the allocation-free hot path of PC1: one message buffer whose
+// prefix is rewritten per node and whose parent area is filled with the
+// unique parent labels and then replicated to 37 blocks by doubling copies.
+type labeler struct {
+	h   hash.Hash
+	msg [labelMsgLen]byte
+	sum [sha256.Size]byte
+}
+
+func newLabeler(replicaID *[32]byte, layer uint32) *labeler {
+	l := &labeler{h: sha256.New()}
+	var p [prefixLen]byte
+	putPrefix(&p, replicaID, layer, 0)
+	copy(l.msg[:], p[:])
+	return l
+}
+
+// label computes the label of node (> 0) into dst. parents are the node's
+// parents (6 used for layer 1, 14 otherwise); cur and prev are the current
+// and previous layers' label arrays; exp selects whether expander parents are
+// hashed (every layer but the first).
+func (l *labeler) label(dst []byte, node uint64, parents *[abi.Degree]uint32, cur, prev []byte, exp bool) {
+	binary.BigEndian.PutUint64(l.msg[36:44], node)
+	blocks := l.msg[prefixLen:]
+	for k := range abi.BaseDegree {
+		off := uint64(parents[k]) * abi.NodeSize
+		copy(blocks[k*abi.NodeSize:(k+1)*abi.NodeSize], cur[off:off+abi.NodeSize])
+	}
+	if exp {
+		for k := abi.BaseDegree; k < abi.Degree; k++ {
+			off := uint64(parents[k]) * abi.NodeSize
+			copy(blocks[k*abi.NodeSize:(k+1)*abi.NodeSize], prev[off:off+abi.NodeSize])
+		}
+		// 14 unique blocks → 28 → 37.
+		const u = abi.Degree * abi.NodeSize
+		copy(blocks[u:2*u], blocks[:u])
+		copy(blocks[2*u:], blocks[:len(blocks)-2*u])
+	} else {
+		// 6 unique blocks → 12 → 24 → 37.
+		const u = abi.BaseDegree * abi.NodeSize
+		copy(blocks[u:2*u], blocks[:u])
+		copy(blocks[2*u:4*u], blocks[:2*u])
+		copy(blocks[4*u:], blocks[:len(blocks)-4*u])
+	}
+	l.h.Reset()
+	l.h.Write(l.msg[:])
+	l.h.Sum(l.sum[:0])
+	l.sum[31] &= 0x3f
+	copy(dst[:abi.NodeSize], l.sum[:])
+}
+
+// labelZero computes the label of node 0, which has no parents: the hash of
+// the 64-byte prefix alone.
+func (l *labeler) labelZero(dst []byte) {
+	binary.BigEndian.PutUint64(l.msg[36:44], 0)
+	l.h.Reset()
+	l.h.Write(l.msg[:prefixLen])
+	l.h.Sum(l.sum[:0])
+	l.sum[31] &= 0x3f
+	copy(dst[:abi.NodeSize], l.sum[:])
+}
+
+// labelLayer computes all labels of one layer into cur, reading parents from
+// src and, for layers after the first, expander labels from prev. It checks
+// stop every few thousand nodes so a cancelled context ends the layer early.
+func labelLayer(replicaID *[32]byte, layer uint32, src ParentSource, cur, prev []byte, stop func() error) error {
+	nodes := uint64(len(cur)) / abi.NodeSize
+	l := newLabeler(replicaID, layer)
+	l.labelZero(cur[0:abi.NodeSize])
+	exp := layer > 1
+	var parents [abi.Degree]uint32
+	it, err := src.Iter(1)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for node := uint64(1); node < nodes; node++ {
+		if node&0xffff == 0 && stop != nil {
+			if err := stop(); err != nil {
+				return err
+			}
+		}
+		if err := it.Next(&parents); err != nil {
+			return fmt.Errorf("sdr: parents of node %d: %w", node, err)
+		}
+		l.label(cur[node*abi.NodeSize:], node, &parents, cur, prev, exp)
+	}
+	return nil
+}

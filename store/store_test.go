@@ -1,0 +1,189 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pgEnv names the PostgreSQL DSN the suite runs against, e.g.
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable. Each test gets
+// its own schema, dropped afterwards, so parallel runs do not collide.
+const pgEnv = "SEALANT_TEST_PG_DSN"
+
+// dbFactory creates a fresh, empty database for one test and returns a
+// function that opens a new Store handle on it (a "manager"); handles are
+// closed when the test ends.
+type dbFactory func(t testing.TB) (open func() *Store)
+
+func sqliteFactory(t testing.TB) func() *Store {
+	path := filepath.Join(t.TempDir(), "manager.sqlite")
+	return func() *Store {
+		t.Helper()
+		s, err := Open(context.Background(), "sqlite://"+path)
+		if err != nil {
+			t.Fatalf("open sqlite: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+}
+
+// pgFactory returns a factory for the database in SEALANT_TEST_PG_DSN, or
+// skips the test with a clear message when it is unset.
+func pgFactory(t testing.TB) dbFactory {
+	dsn := os.Getenv(pgEnv)
+	if dsn == "" {
+		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", pgEnv)
+	}
+	return func(t testing.TB) func() *Store {
+		t.Helper()
+		admin, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatalf("open %s: %v", pgEnv, err)
+		}
+		t.Cleanup(func() { admin.Close() })
+		var rnd [6]byte
+		if _, err := rand.Read(rnd[:]); err != nil {
+			t.Fatal(err)
+		}
+		schema := "sealant_test_" + hex.EncodeToString(rnd[:])
+		ctx := context.Background()
+		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+			t.Fatalf("create schema: %v", err)
+		}
+		// Registered first, so it runs after the handles' Close below.
+		t.Cleanup(func() {
+			if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+				t.Errorf("drop schema %s: %v", schema, err)
+			}
+		})
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatalf("parse %s: %v", pgEnv, err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return func() *Store {
+			t.Helper()
+			s, err := Open(ctx, u.String())
+			if err != nil {
+				t.Fatalf("open postgres: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	}
+}
+
+func TestSQLite(t *testing.T) {
+	runStoreSuite(t, sqliteFactory)
+}
+
+func TestPostgres(t *testing.T) {
+	runStoreSuite(t, pgFactory(t))
+}
+
+// t0 is the suite's epoch; tests move time explicitly from here.
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func TestOpenDSN(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, dsn string
+		ok        bool
+	}{
+		{"sqlite url", "sqlite://" + filepath.Join(dir, "a.db"), true},
+		{"plain path", filepath.Join(dir, "b.db"), true},
+		{"sqlite url with params", "sqlite://" + filepath.Join(dir, "c.db") + "?_cache_size=-2000", true},
+		{"empty", "", false},
+		{"memory", "sqlite://:memory:", false},
+		{"unknown scheme", "mysql://root@localhost/x", false},
+		{"empty sqlite path", "sqlite://", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Open(ctx, tc.dsn)
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("Open(%q): %v", tc.dsn, err)
+				}
+				if s.Dialect() != "sqlite" {
+					t.Errorf("dialect %q", s.Dialect())
+				}
+				if err := s.Close(); err != nil {
+					t.Errorf("close: %v", err)
+				}
+				if err := s.Close(); err != nil {
+					t.Errorf("second close: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%q) succeeded, want error", tc.dsn)
+			}
+		})
+	}
+}
+
+func TestRebind(t *testing.T) {
+	pg := &Store{dialect: dialectPostgres, rebinds: map[string]string{}}
+	lite := &Store{dialect: dialectSQLite, rebinds: map[string]string{}}
+	for _, tc := range []struct{ in, pg string }{
+		{"SELECT 1", "SELECT 1"},
+		{"a = ?", "a = $1"},
+		{"a = ? AND b IN (?, ?)", "a = $1 AND b IN ($2, $3)"},
+	} {
+		if got := pg.rebind(tc.in); got != tc.pg {
+			t.Errorf("pg rebind(%q) = %q, want %q", tc.in, got, tc.pg)
+		}
+		if got := lite.rebind(tc.in); got != tc.in {
+			t.Errorf("sqlite rebind(%q) = %q, want unchanged", tc.in, got)
+		}
+	}
+}
+
+func TestLoadMigrations(t *testing.T) {
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) == 0 || ms[0].version != 1 {
+		t.Fatalf("migrations = %+v", ms)
+	}
+	for _, d := range []dialect{dialectSQLite, dialectPostgres} {
+		for _, m := range ms {
+			r := d.render(m.sql)
+			if r == m.sql && (strings.Contains(m.sql, "{{ID}}") || strings.Contains(m.sql, "{{BLOB}}")) {
+				t.Errorf("%s: %s: tokens not rendered", d, m.name)
+			}
+			if strings.Contains(r, "{{") {
+				t.Errorf("%s: %s: unknown token left after render", d, m.name)
+			}
+		}
+	}
+}
+
+func TestValidTenantID(t *testing.T) {
+	for _, tc := range []struct {
+		id string
+		ok bool
+	}{
+		{"acme", true}, {"sp-01", true}, {"a.b_c", true}, {"0x", true},
+		{"", false}, {"-lead", false}, {"=cmd()", false}, {"Upper", false},
+		{"has space", false}, {string(make([]byte, 65)), false},
+	} {
+		if got := validTenantID(tc.id); got != tc.ok {
+			t.Errorf("validTenantID(%q) = %v, want %v", tc.id, got, tc.ok)
+		}
+	}
+}

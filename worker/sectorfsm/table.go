@@ -1,0 +1,241 @@
+package sectorfsm
+
+import "fmt"
+
+// verdict is what an event means for the sector, before it is mapped to a
+// target state by the table row. Each event kind can only produce the
+// verdicts listed in kindVerdicts, which is what lets the table, the tests
+// and docs/sector-states.md enumerate every reachable state.
+type verdict uint8
+
+const (
+	_       verdict = iota
+	advance         // record the event's fact and enter row.To
+	wait            // stay and sleep, then rerun the action; not a failure
+	retry           // stay, count a temporary failure and back off; pause when exhausted
+	back            // return to row.Back to resubmit, after a short sleep
+	pause           // stop in Paused until an operator acts
+	abort           // give the sector up: Aborted
+	rerun           // stay and rerun the current action now
+	resume          // leave Paused for the stored (or a forced earlier) state
+)
+
+var verdictNames = [...]string{"", "advance", "wait", "retry", "back", "pause", "abort", "rerun", "resume"}
+
+func (v verdict) String() string { return enumName(v, verdictNames[:], "verdict") }
+
+// kindVerdicts lists, per event kind, every verdict decide may return. The
+// first entry is the ordinary one.
+var kindVerdicts = [numKinds][]verdict{
+	KindNoWork:             {wait},
+	KindAllocated:          {advance},
+	KindPiecesAcquired:     {advance},
+	KindPiecesAdded:        {advance},
+	KindTreeDBuilt:         {advance},
+	KindTicketAssigned:     {advance},
+	KindPC1Done:            {advance},
+	KindPC2Done:            {advance, pause},
+	KindPreCommitSubmitted: {advance, retry, pause},
+	KindPreCommitState:     {advance, wait, back, pause, abort},
+	KindDelivered:          {advance, retry, pause},
+	KindSeedAssigned:       {advance},
+	KindSeedNotReady:       {wait},
+	KindC1Done:             {advance},
+	KindC2Done:             {advance},
+	KindC2Unavailable:      {pause},
+	KindProofSubmitted:     {advance, retry, pause},
+	KindProofState:         {advance, wait, back, pause, abort},
+	KindFailure:            {retry, pause, abort},
+	KindRetry:              {rerun},
+	KindRestart:            {rerun},
+	KindOperatorResume:     {resume},
+	KindOperatorAbort:      {abort},
+}
+
+// row is one entry of the transition table: event On is legal in state
+// From. To is where an advance goes, Back where a resubmission goes; the
+// other verdicts' targets follow from From (see targets).
+type row struct {
+	From State
+	On   EventKind
+	To   State
+	Back State
+}
+
+// flow holds the sector-specific rows: the main line from Empty to Finished
+// plus the waits and pauses particular to one state.
+var flow = []row{
+	{From: StateEmpty, On: KindNoWork},
+	{From: StateEmpty, On: KindAllocated, To: StateAllocated},
+	{From: StateAllocated, On: KindPiecesAcquired, To: StatePiecesAcquired},
+	{From: StatePiecesAcquired, On: KindPiecesAdded, To: StatePiecesAdded},
+	{From: StatePiecesAdded, On: KindTreeDBuilt, To: StateTreeDBuilt},
+	{From: StateTreeDBuilt, On: KindTicketAssigned, To: StateTicketAssigned},
+	{From: StateTicketAssigned, On: KindPC1Done, To: StatePC1Done},
+	{From: StatePC1Done, On: KindPC2Done, To: StatePC2Done},
+	{From: StatePC2Done, On: KindPreCommitSubmitted, To: StatePreCommitSubmitted},
+	{From: StatePreCommitSubmitted, On: KindPreCommitState, To: StatePreCommitLanded, Back: StatePC2Done},
+	{From: StatePreCommitLanded, On: KindDelivered, To: StateDelivered},
+	{From: StateDelivered, On: KindSeedAssigned, To: StateSeedAssigned},
+	{From: StateDelivered, On: KindSeedNotReady},
+	{From: StateSeedAssigned, On: KindC1Done, To: StateC1Done},
+	{From: StateC1Done, On: KindC2Done, To: StateC2Done},
+	{From: StateC1Done, On: KindC2Unavailable},
+	{From: StateC2Done, On: KindProofSubmitted, To: StateProofSubmitted},
+	{From: StateProofSubmitted, On: KindProofState, To: StateFinished, Back: StateC2Done},
+}
+
+// everyWorking lists the kinds legal in every working state with the same
+// meaning: failures of the action in flight, the runner's wake-up and
+// restart, and an operator abort.
+var everyWorking = []EventKind{KindFailure, KindRetry, KindRestart, KindOperatorAbort}
+
+// control holds the rows of the non-working states. A paused sector only
+// listens to the operator (and to Restart, which keeps it paused); a
+// terminal one only to Restart, which re-emits its exit actions.
+var control = []row{
+	{From: StatePaused, On: KindRestart},
+	{From: StatePaused, On: KindOperatorResume},
+	{From: StatePaused, On: KindOperatorAbort},
+	{From: StateFinished, On: KindRestart},
+	{From: StateAborted, On: KindRestart},
+}
+
+// table is the single source of truth: (state, event kind) → row, dense so
+// that a lookup is two array indexes. A zero row (On == 0) is absent: an
+// IllegalTransitionError.
+var table = buildTable()
+
+// mainLine is the advance path from Empty to Finished, in order; forced
+// resumes may only move backwards along it.
+var mainLine = buildMainLine()
+
+func buildTable() *[numStates][numKinds]row {
+	t := new([numStates][numKinds]row)
+	add := func(r row) {
+		if t[r.From][r.On].On != 0 {
+			panic(fmt.Sprintf("sectorfsm: duplicate table row %s/%s", r.From, r.On))
+		}
+		t[r.From][r.On] = r
+	}
+	for _, r := range flow {
+		add(r)
+	}
+	for _, s := range States() {
+		if s.Working() {
+			for _, k := range everyWorking {
+				add(row{From: s, On: k})
+			}
+		}
+	}
+	for _, r := range control {
+		add(r)
+	}
+	return t
+}
+
+// lookup returns the row for (s, k), if the table has one.
+func lookup(s State, k EventKind) (row, bool) {
+	if !s.Valid() || !enumValid(k, kindNames[:]) {
+		return row{}, false
+	}
+	r := table[s][k]
+	return r, r.On != 0
+}
+
+// rows returns every row of the table, ordered by state then kind.
+func rows() []row {
+	var out []row
+	for _, s := range States() {
+		for _, k := range EventKinds() {
+			if r, ok := lookup(s, k); ok {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+func buildMainLine() []State {
+	line := []State{StateEmpty}
+	for s := StateEmpty; !s.Terminal(); {
+		next := State(0)
+		for _, r := range flow {
+			if r.From == s && r.To != 0 {
+				next = r.To
+			}
+		}
+		if next == 0 {
+			panic(fmt.Sprintf("sectorfsm: main line stops at %s", s))
+		}
+		line = append(line, next)
+		s = next
+	}
+	return line
+}
+
+// mainIndex returns the position of s on the main line, or -1.
+func mainIndex(s State) int {
+	for i, m := range mainLine {
+		if m == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// canResume reports whether a paused sector may re-enter state to: the
+// stored state itself, or a state before it on the main line other than
+// Empty (going back to Empty would orphan the allocated sector).
+func canResume(pausedIn, to State) bool {
+	if to == pausedIn {
+		return true
+	}
+	i, j := mainIndex(to), mainIndex(pausedIn)
+	return i > 0 && j > 0 && i < j
+}
+
+// targets lists every state the row can lead to, for tests and docs.
+func (r row) targets() []State {
+	var out []State
+	seen := map[State]bool{}
+	add := func(s State) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, v := range kindVerdicts[r.On] {
+		for _, s := range r.verdictTargets(v) {
+			add(s)
+		}
+	}
+	return out
+}
+
+// verdictTargets lists the states verdict v of this row can lead to.
+func (r row) verdictTargets(v verdict) []State {
+	switch v {
+	case advance:
+		return []State{r.To}
+	case wait, rerun:
+		return []State{r.From}
+	case retry:
+		return []State{r.From}
+	case back:
+		return []State{r.Back, StatePaused}
+	case pause:
+		return []State{StatePaused}
+	case abort:
+		return []State{StateAborted}
+	case resume:
+		var out []State
+		for _, s := range States() {
+			if s.Working() {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
