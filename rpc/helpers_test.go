@@ -79,6 +79,14 @@ func newEnv(t *testing.T, cfg ServerConfig) *env {
 	}
 	e.srv = srv
 	registerTestMethods(srv, e.events)
+	// T.Block reports "started", waits for its context to end, then reports
+	// why. (Not in registerTestMethods: the fuzzer must not find it.)
+	srv.Register("T.Block", PermNone, Proc0(func(ctx context.Context) error {
+		e.events <- "started"
+		<-ctx.Done()
+		e.events <- "done: " + ctx.Err().Error()
+		return ctx.Err()
+	}))
 	mux := http.NewServeMux()
 	mux.Handle("/rpc/v1", srv)
 	e.ts = httptest.NewServer(mux)
@@ -121,13 +129,6 @@ func registerTestMethods(s *Server, events chan<- string) {
 		return c, nil
 	}))
 	s.Register("T.Unmarshalable", PermNone, Func0(func(context.Context) (any, error) { return func() {}, nil }))
-	// T.Block reports "started", waits for its context to end, then reports why.
-	s.Register("T.Block", PermNone, Proc0(func(ctx context.Context) error {
-		events <- "started"
-		<-ctx.Done()
-		events <- "done: " + ctx.Err().Error()
-		return ctx.Err()
-	}))
 	// T.Stream sends n values; if n < 0 it sends forever until cancelled and
 	// reports "producer stopped".
 	s.Register("T.Stream", PermRead, Func1(func(ctx context.Context, n int) (*Stream, error) {

@@ -282,4 +282,3 @@ type Version struct {
 	BlockDelay uint64
 	Agent      string
 }
-

@@ -1,6 +1,7 @@
 package rand
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 
 	"golang.org/x/crypto/blake2b"
+
+	"github.com/sealant/sealant/chain/address"
 )
 
 // DomainSeparationTag separates the uses of chain randomness so that the
@@ -164,4 +167,35 @@ func SealEntropyForID(minerID uint64) ([]byte, error) {
 	out := make([]byte, 0, 1+n)
 	out = append(out, 0x40|byte(n))
 	return append(out, addr[:n]...), nil
+}
+
+// ErrNotIDAddress is returned by SealEntropy for a non-ID miner address.
+var ErrNotIDAddress = errors.New("rand: miner address must be an ID address")
+
+// SealEntropy returns the PoRep entropy for a miner given as an address.
+// Only ID addresses are accepted: the actor draws with its receiver
+// address, which is always the ID form, so a robust (f2) address would
+// silently produce a ticket the actor rejects. Resolve it with
+// StateLookupID first.
+func SealEntropy(maddr address.Address) ([]byte, error) {
+	if maddr.Protocol() != address.ID {
+		return nil, fmt.Errorf("rand: seal entropy for %s: %w", maddr, ErrNotIDAddress)
+	}
+	id, err := maddr.ID()
+	if err != nil {
+		return nil, fmt.Errorf("rand: seal entropy for %s: %w", maddr, err)
+	}
+	ent, err := SealEntropyForID(id)
+	if err != nil {
+		return nil, err
+	}
+	// Cross-check against the address package's own CBOR encoding.
+	var buf bytes.Buffer
+	if err := maddr.MarshalCBOR(&buf); err != nil {
+		return nil, fmt.Errorf("rand: seal entropy for %s: %w", maddr, err)
+	}
+	if !bytes.Equal(buf.Bytes(), ent) {
+		return nil, fmt.Errorf("rand: seal entropy for %s: address CBOR %x disagrees with %x", maddr, buf.Bytes(), ent)
+	}
+	return ent, nil
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/blake2b"
+
+	"github.com/sealant/sealant/chain/address"
 )
 
 type randomnessVector struct {
@@ -184,5 +186,22 @@ func BenchmarkDrawRandomnessFromDigest(b *testing.B) {
 	b.SetBytes(int64(8 + DigestSize + 8 + len(entropy)))
 	for i := 0; b.Loop(); i++ {
 		d = Digest(DrawRandomnessFromDigest(d, TagSealRandomness, int64(i), entropy))
+	}
+}
+
+func TestSealEntropy(t *testing.T) {
+	ent, err := SealEntropy(address.NewIDAddress(1000))
+	if err != nil || hex.EncodeToString(ent) != "4300e807" {
+		t.Fatalf("SealEntropy(f01000) = %x, %v", ent, err)
+	}
+	robust, err := address.Parse("t24vg6ut43yw2h2jqydgbg2xq7x6f4kub3bg6as6i")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SealEntropy(robust); !errors.Is(err, ErrNotIDAddress) {
+		t.Fatalf("robust address: err = %v, want ErrNotIDAddress", err)
+	}
+	if _, err := SealEntropy(address.Undef); !errors.Is(err, ErrNotIDAddress) {
+		t.Fatalf("undef address: err = %v", err)
 	}
 }

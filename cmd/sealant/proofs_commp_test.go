@@ -183,3 +183,16 @@ func TestParseByteSize(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressDraw(t *testing.T) {
+	var buf bytes.Buffer
+	if startProgress(&buf, 100) != nil {
+		t.Fatal("a bytes.Buffer is not a terminal: no progress bar expected")
+	}
+	p := &progress{w: &buf, total: 4 << 30}
+	p.done.Store(1 << 30)
+	p.draw()
+	if got := buf.String(); !strings.HasPrefix(got, "\rcommp [#######       ") || !strings.Contains(got, " 25%  1.0/4.0 GiB") {
+		t.Fatalf("bar %q", got)
+	}
+}

@@ -14,21 +14,39 @@ import (
 )
 
 const (
-	// MinPayload is the smallest payload FromReader accepts, as in
-	// go-fil-commp-hashhash (MinPiecePayload): 65 bytes is the least that
-	// needs a 128-byte piece with more than one non-zero leaf pair.
+	// MinPayload is the smallest payload FromReader accepts. It is
+	// go-fil-commp-hashhash's MinPiecePayload, kept so that both tools
+	// accept exactly the same inputs.
 	MinPayload = 65
 	// MaxPayload is the largest payload FromReader accepts: the unpadded
-	// capacity of a 32 GiB sector, 32 GiB·127/128.
+	// capacity of a 32 GiB sector, 32 GiB·127/128 bytes. (Current
+	// go-fil-commp-hashhash accepts up to 64 GiB·127/128; the limit here is
+	// the one the Sealant issue specifies.)
 	MaxPayload = 32 << 30 / 128 * 127
 
 	// chunkPadded is the padded size of one unit of parallel work. A power
 	// of two, so a full chunk is one complete subtree; 1 MiB keeps the
-	// working set of a worker in L2 and the buffers of all workers far below
-	// 64 MiB, while making the per-chunk coordination cost negligible.
+	// working set of a worker in L2 while making the per-chunk coordination
+	// cost negligible.
 	chunkPadded = 1 << 20
 	chunkRaw    = chunkPadded / fr32.PaddedBlockSize * fr32.UnpaddedBlockSize
+
+	// bufferBudget caps the chunk buffers of one computation. On machines
+	// with many cores the chunks shrink (down to minChunkPadded) instead of
+	// memory growing with the core count.
+	bufferBudget   = 32 << 20
+	minChunkPadded = 64 << 10
 )
+
+// chunkSizeFor returns the padded chunk size for nbuf buffers: the largest
+// power of two ≤ chunkPadded whose raw+padded buffers fit the budget.
+func chunkSizeFor(nbuf int) int {
+	size := chunkPadded
+	for size > minChunkPadded && nbuf*2*size > bufferBudget {
+		size /= 2
+	}
+	return size
+}
 
 // Sentinel errors of FromReader and Calc.
 var (
@@ -72,8 +90,9 @@ type chunkRoot struct {
 // tree over it.
 //
 // workers goroutines hash in parallel (≤ 0 means GOMAXPROCS); one more
-// goroutine reads. Memory use is about 2 MiB per worker plus 4 MiB,
-// independent of the payload size. FromReader stops early when ctx is
+// goroutine reads. Memory use is about 2 MiB per worker plus 4 MiB, and at
+// most 32 MiB (chunks shrink on many-core machines), independent of the
+// payload size. FromReader stops early when ctx is
 // cancelled or r fails, and never leaves goroutines behind.
 func FromReader(ctx context.Context, r io.Reader, workers int) (Result, error) {
 	return fromReader(ctx, r, workers, MaxPayload)
@@ -86,9 +105,11 @@ func fromReader(ctx context.Context, r io.Reader, workers int, maxPayload uint64
 		workers = runtime.GOMAXPROCS(0)
 	}
 	nbuf := workers + 2 // one being read, one queued, one per worker
+	padSize := chunkSizeFor(nbuf)
+	rawSize := padSize / fr32.PaddedBlockSize * fr32.UnpaddedBlockSize
 	pool := make(chan *chunk, nbuf)
 	for range nbuf {
-		pool <- &chunk{raw: make([]byte, chunkRaw), padded: make([]byte, chunkPadded)}
+		pool <- &chunk{raw: make([]byte, rawSize), padded: make([]byte, padSize)}
 	}
 	jobs := make(chan *chunk, nbuf)
 	results := make(chan chunkRoot, nbuf)

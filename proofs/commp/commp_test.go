@@ -22,8 +22,10 @@ import (
 	"github.com/sealant/sealant/proofs/fr32"
 )
 
-// longTests enables the vectors with multi-GiB payloads.
-var longTests = os.Getenv("SEALANT_LONG_TESTS") != ""
+// longTests enables the large hashhash vectors: SEALANT_LONG_TESTS=1 runs
+// payloads up to 1 GiB, SEALANT_LONG_TESTS=all everything up to MaxPayload
+// (hours on a small machine).
+var longTests = os.Getenv("SEALANT_LONG_TESTS")
 
 // naiveCommP is an independent, deliberately simple reference: zero-pad
 // the payload to 127·2^k, Fr32-pad it, and hash the full tree level by level
@@ -240,11 +242,15 @@ func readHashhash(t *testing.T, name string) []hashhashCase {
 
 // TestHashhashVectors replays the go-fil-commp-hashhash vectors (generated
 // by lotus). Payloads up to 4 MiB (four 1 MiB chunks plus partial ones) run
-// by default; SEALANT_LONG_TESTS=1 runs everything within MaxPayload.
+// by default; see longTests for the larger ones.
 func TestHashhashVectors(t *testing.T) {
 	limit := int64(4 << 20)
-	if longTests {
+	switch longTests {
+	case "":
+	case "all":
 		limit = MaxPayload
+	default:
+		limit = 1 << 30
 	}
 	sources := []struct {
 		file string
@@ -309,6 +315,26 @@ func TestAgainstNaive(t *testing.T) {
 		if err != nil || got != want || size != wantSize {
 			t.Fatalf("calc n=%d: %x/%d/%v", n, got, size, err)
 		}
+	}
+}
+
+// TestManyWorkers covers the small chunks used when many workers share the
+// buffer budget.
+func TestManyWorkers(t *testing.T) {
+	if got := chunkSizeFor(66); got != 128<<10 {
+		t.Fatalf("chunk for 66 buffers = %d, want 128 KiB", got)
+	}
+	if got := chunkSizeFor(1000); got != minChunkPadded {
+		t.Fatalf("chunk for 1000 buffers = %d, want the minimum", got)
+	}
+	payload := make([]byte, 2*chunkRaw+300)
+	for i := range payload {
+		payload[i] = byte(i * 13)
+	}
+	want, wantSize := naiveCommP(payload)
+	res, err := FromReader(context.Background(), bytes.NewReader(payload), 64)
+	if err != nil || res.Commitment != want || uint64(res.PieceSize) != wantSize {
+		t.Fatalf("64 workers: %x/%d/%v", res.Commitment, res.PieceSize, err)
 	}
 }
 

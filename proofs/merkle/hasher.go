@@ -7,6 +7,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
+	"github.com/sealant/sealant/proofs/commp"
 	"github.com/sealant/sealant/proofs/poseidon"
 )
 
@@ -52,12 +53,9 @@ func (sha256Hasher) HashNodes(arity int, dst, src []Node) error {
 		return err
 	}
 	if arity == 2 {
-		var buf [2 * NodeSize]byte
+		// The binary node hash is shared with CommP/CommD.
 		for i := range dst {
-			copy(buf[:NodeSize], src[2*i][:])
-			copy(buf[NodeSize:], src[2*i+1][:])
-			dst[i] = sha256.Sum256(buf[:])
-			dst[i][31] &= 0x3f
+			dst[i] = commp.HashPair(src[2*i], src[2*i+1])
 		}
 		return nil
 	}

@@ -115,12 +115,12 @@ func proveChallenge(p abi.RegisteredSealProof, g *sdr.Graph, treeD, treeC, treeR
 	if err != nil {
 		return cp, fmt.Errorf("tree-d proof: %w", err)
 	}
-	cp.CommDProofs = fromMerkle(dp)
+	cp.CommDProofs = FromMerkle(dp)
 	rp, err := treeR.Proof(c)
 	if err != nil {
 		return cp, fmt.Errorf("tree-r-last proof: %w", err)
 	}
-	cp.CommRLastProof = fromMerkle(rp)
+	cp.CommRLastProof = FromMerkle(rp)
 
 	var parents [abi.Degree]uint32
 	g.Parents(uint32(c), parents[:])
@@ -133,7 +133,7 @@ func proveChallenge(p abi.RegisteredSealProof, g *sdr.Graph, treeD, treeC, treeR
 		if err != nil {
 			return ColumnProof{}, fmt.Errorf("tree-c proof of %d: %w", x, err)
 		}
-		return ColumnProof{Column: Column{Index: uint32(x), Rows: rows}, InclusionProof: fromMerkle(cp)}, nil
+		return ColumnProof{Column: Column{Index: uint32(x), Rows: rows}, InclusionProof: FromMerkle(cp)}, nil
 	}
 	if cp.ReplicaColumnProofs.CX, err = columnProof(c); err != nil {
 		return cp, err
@@ -194,7 +194,8 @@ func labelingBlocks(layer int, parents [abi.Degree]uint32, label func(layer int,
 	return out, nil
 }
 
-func fromMerkle(p *merkle.Proof) MerkleProof {
+// FromMerkle converts a merkle package proof to its C1 JSON form.
+func FromMerkle(p *merkle.Proof) MerkleProof {
 	conv := func(els []merkle.PathElement) []PathElement {
 		out := make([]PathElement, len(els))
 		for i, e := range els {
@@ -218,7 +219,9 @@ func fromMerkle(p *merkle.Proof) MerkleProof {
 	return mp
 }
 
-func (m *MerkleProof) toMerkle() *merkle.Proof {
+// ToMerkle converts a proof back to the merkle package's form for
+// verification.
+func (m *MerkleProof) ToMerkle() *merkle.Proof {
 	conv := func(els []PathElement) []merkle.PathElement {
 		out := make([]merkle.PathElement, len(els))
 		for i, e := range els {

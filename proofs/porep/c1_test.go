@@ -15,7 +15,7 @@ func TestC1GoldenRoundTripAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := out.VanillaProofs.Partitions[0]; got[0].CommDProofs.toMerkle().PathIndex() != 48 || got[1].CommDProofs.toMerkle().PathIndex() != 12 {
+	if got := out.VanillaProofs.Partitions[0]; got[0].CommDProofs.ToMerkle().PathIndex() != 48 || got[1].CommDProofs.ToMerkle().PathIndex() != 12 {
 		t.Fatalf("proofs are not for the golden challenges [48 12]")
 	}
 	raw, err := json.Marshal(out)

@@ -9,22 +9,22 @@ import (
 
 // golden2K is the real lotus-sealed 2KiB sector of shared/spec/porep.md §11.1.
 type golden2K struct {
-	ProofID     int      `json:"proof_id"`
-	Miner       uint64   `json:"miner"`
-	Sector      uint64   `json:"sector"`
-	Ticket      string   `json:"ticket"`
-	CommDHex    string   `json:"comm_d_hex"`
-	CommD       string   `json:"comm_d"`
-	ReplicaID   string   `json:"replica_id"`
-	CommC       string   `json:"comm_c"`
-	CommRLast   string   `json:"comm_r_last"`
-	CommR       string   `json:"comm_r"`
-	CommRHex    string   `json:"comm_r_hex"`
-	Seed        string   `json:"seed"`
-	Challenges  []uint64 `json:"interactive_challenges"`
-	SealedSHA   string   `json:"sealed_file_sha256"`
-	Layer1SHA   string   `json:"layer1_file_sha256"`
-	Layer2SHA   string   `json:"layer2_file_sha256"`
+	ProofID    int      `json:"proof_id"`
+	Miner      uint64   `json:"miner"`
+	Sector     uint64   `json:"sector"`
+	Ticket     string   `json:"ticket"`
+	CommDHex   string   `json:"comm_d_hex"`
+	CommD      string   `json:"comm_d"`
+	ReplicaID  string   `json:"replica_id"`
+	CommC      string   `json:"comm_c"`
+	CommRLast  string   `json:"comm_r_last"`
+	CommR      string   `json:"comm_r"`
+	CommRHex   string   `json:"comm_r_hex"`
+	Seed       string   `json:"seed"`
+	Challenges []uint64 `json:"interactive_challenges"`
+	SealedSHA  string   `json:"sealed_file_sha256"`
+	Layer1SHA  string   `json:"layer1_file_sha256"`
+	Layer2SHA  string   `json:"layer2_file_sha256"`
 }
 
 func loadGolden(t testing.TB) golden2K {

@@ -244,7 +244,7 @@ func checkOpening(m *MerkleProof, h merkle.Hasher, want uint64, root Bytes32) st
 	if m.Root != root {
 		return "root differs from the committed root"
 	}
-	mp := m.toMerkle()
+	mp := m.ToMerkle()
 	if err := mp.Verify(h); err != nil {
 		return err.Error()
 	}

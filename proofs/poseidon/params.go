@@ -78,27 +78,23 @@ type sparseMatrix struct {
 	w   []fr.Element // first column without m00 (length t−1)
 }
 
+// cache holds the constants of each arity, generated on first use. Generation
+// runs the Grain LFSR and a few small matrix inversions (about a millisecond
+// per arity), so it is done lazily rather than in init for arities a program
+// never touches; after that, sync.Once's fast path is one atomic load, so
+// hot callers pay nothing for the lookup.
 var (
-	cacheMu sync.Mutex
-	cache   [MaxArity + 1]*constants
+	cacheOnce [MaxArity + 1]sync.Once
+	cache     [MaxArity + 1]*constants
 )
 
-// constantsFor returns the cached constants of an arity, generating them on
-// first use. Generation runs the Grain LFSR and a few small matrix inversions
-// (well under a millisecond per arity), so it is done lazily rather than in
-// init for arities a program never touches.
+// constantsFor returns the cached constants of an arity.
 func constantsFor(arity int) (*constants, error) {
 	if arity < MinArity || arity > MaxArity {
 		return nil, fmt.Errorf("%w: %d (supported %d..%d)", ErrArity, arity, MinArity, MaxArity)
 	}
-	cacheMu.Lock()
-	defer cacheMu.Unlock()
-	if c := cache[arity]; c != nil {
-		return c, nil
-	}
-	c := newConstants(arity)
-	cache[arity] = c
-	return c, nil
+	cacheOnce[arity].Do(func() { cache[arity] = newConstants(arity) })
+	return cache[arity], nil
 }
 
 // mustConstants is constantsFor for arities fixed at compile time.

@@ -3,7 +3,6 @@ package poseidon
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 )
@@ -33,8 +32,7 @@ func Hash(elems []fr.Element) (fr.Element, error) {
 // Hash2 returns the arity-2 Poseidon hash of (a, b): the TreeC column hash of
 // 2-layer sectors, the 64 GiB top-tree node and comm_r = H(comm_c, comm_r_last).
 func Hash2(a, b fr.Element) fr.Element {
-	in := [2]fr.Element{a, b}
-	return constants2().hash(in[:])
+	return constants2().hash3(&a, &b)
 }
 
 // Hash4 returns the arity-4 Poseidon hash.
@@ -57,20 +55,19 @@ func Warm() {
 	constants11()
 }
 
-// Per-arity accessors: sync.OnceValue gives a lock-free read after the
-// first generation, so hot paths skip the cache mutex.
-var (
-	constants2  = sync.OnceValue(func() *constants { return mustConstants(2) })
-	constants4  = sync.OnceValue(func() *constants { return mustConstants(4) })
-	constants8  = sync.OnceValue(func() *constants { return mustConstants(8) })
-	constants11 = sync.OnceValue(func() *constants { return mustConstants(11) })
-)
+func constants2() *constants  { return mustConstants(2) }
+func constants4() *constants  { return mustConstants(4) }
+func constants8() *constants  { return mustConstants(8) }
+func constants11() *constants { return mustConstants(11) }
 
 // hash runs the optimised permutation on [tag, elems...] and returns
 // element 1 of the final state. len(elems) must equal c.arity.
 func (c *constants) hash(elems []fr.Element) fr.Element {
 	if len(elems) != c.arity {
 		panic(fmt.Sprintf("poseidon: %d inputs for arity %d", len(elems), c.arity)) // internal misuse only
+	}
+	if c.arity == 2 {
+		return c.hash3(&elems[0], &elems[1])
 	}
 	var st [maxWidth]fr.Element
 	s := st[:c.width]

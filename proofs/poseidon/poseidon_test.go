@@ -331,3 +331,34 @@ func BenchmarkFrMul(b *testing.B) {
 	}
 	sink = x
 }
+
+// TestConcurrentUse hashes from several goroutines, including the first use
+// of an arity's constants, and checks every result against a sequential run.
+func TestConcurrentUse(t *testing.T) {
+	in := seq(13)
+	want, err := Hash(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want8 := Hash8((*[8]fr.Element)(in[:8]))
+	errs := make(chan string, 8)
+	for range 8 {
+		go func() {
+			got, err := Hash(in)
+			got8 := Hash8((*[8]fr.Element)(in[:8]))
+			switch {
+			case err != nil:
+				errs <- err.Error()
+			case !got.Equal(&want) || !got8.Equal(&want8):
+				errs <- "mismatch"
+			default:
+				errs <- ""
+			}
+		}()
+	}
+	for range 8 {
+		if e := <-errs; e != "" {
+			t.Fatal(e)
+		}
+	}
+}

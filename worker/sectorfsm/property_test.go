@@ -154,6 +154,7 @@ func TestRandomWalks(t *testing.T) {
 			if !slices.Contains(r.targets(), next.State) {
 				t.Fatalf("%s × %s → %s, not a row target", before.State, ev.Kind(), next.State)
 			}
+			checkVerdict(t, before, ev, next)
 			if _, ok := legal[next.State]; !ok {
 				t.Fatalf("reached %s, which has no rows", next.State)
 			}
@@ -179,6 +180,22 @@ func TestRandomWalks(t *testing.T) {
 				rec = New()
 			}
 		}
+	}
+}
+
+// checkVerdict checks a successful step against the verdict decide made:
+// the verdict must be one its kind declares, and the new state one that
+// verdict can lead to (under the default policy's budgets).
+func checkVerdict(t testing.TB, before Record, ev Event, next Record) {
+	t.Helper()
+	d := decide(before, ev, DefaultPolicy())
+	r, _ := lookup(before.State, ev.Kind())
+	if !slices.Contains(kindVerdicts[ev.Kind()], d.verdict) {
+		t.Fatalf("%s × %s: verdict %s not declared for the kind", before.State, ev.Kind(), d.verdict)
+	}
+	if !slices.Contains(r.verdictTargets(d.verdict), next.State) {
+		t.Fatalf("%s × %s: verdict %s led to %s, not in %v",
+			before.State, ev.Kind(), d.verdict, next.State, r.verdictTargets(d.verdict))
 	}
 }
 
@@ -242,7 +259,7 @@ func TestEveryTargetReachable(t *testing.T) {
 		spent := samples[s].clone()
 		spent.Retries = DefaultPolicy().MaxRetries
 		spent.PreCommit.Resubmits = DefaultPolicy().MaxRetries
-		spent.ProveMsg.Resubmits = DefaultPolicy().MaxRetries
+		spent.ProofSubmit.Resubmits = DefaultPolicy().MaxRetries
 		return []Record{samples[s], spent}
 	}
 	for _, r := range rows() {
@@ -250,9 +267,11 @@ func TestEveryTargetReachable(t *testing.T) {
 		for _, rec := range recordsIn(r.From) {
 			for _, ev := range variants(r.On, rec) {
 				next, _, err := Step(rec, ev)
-				if err == nil {
-					reached[next.State] = true
+				if err != nil {
+					continue
 				}
+				reached[next.State] = true
+				checkVerdict(t, rec, ev, next)
 			}
 		}
 		for _, to := range r.targets() {

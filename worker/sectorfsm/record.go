@@ -37,15 +37,15 @@ type Record struct {
 	Devnet    bool     `json:"devnet"`
 	Pieces    []Piece  `json:"pieces"`
 
-	CommD     Bytes32    `json:"comm_d"` // from tree D; PC2 must agree
-	Ticket    Randomness `json:"ticket"`
-	CommR     Bytes32    `json:"comm_r"`
-	CommC     Bytes32    `json:"comm_c"`
-	CommRLast Bytes32    `json:"comm_r_last"`
-	PreCommit Submission `json:"precommit"`
-	Seed      Randomness `json:"seed"`
-	Proof     []byte     `json:"proof"`
-	ProveMsg  Submission `json:"prove"`
+	CommD       Bytes32    `json:"comm_d"` // from tree D; PC2 must agree
+	Ticket      Randomness `json:"ticket"`
+	CommR       Bytes32    `json:"comm_r"`
+	CommC       Bytes32    `json:"comm_c"`
+	CommRLast   Bytes32    `json:"comm_r_last"`
+	PreCommit   Submission `json:"precommit"`
+	Seed        Randomness `json:"seed"`
+	Proof       []byte     `json:"proof"`
+	ProofSubmit Submission `json:"proof_submit"`
 
 	// Retries counts temporary failures of the current state's action; it
 	// drives the backoff and resets when a new fact is recorded.

@@ -258,7 +258,7 @@ func (p Policy) apply(next *Record, r row, d decision, ev Event) []Action {
 	case back:
 		sub := &next.PreCommit
 		if r.On == KindProofState {
-			sub = &next.ProveMsg
+			sub = &next.ProofSubmit
 		}
 		sub.Resubmits++
 		f := fault(LevelTemporary, d.reason)
@@ -292,14 +292,14 @@ func resumeInto(next *Record, to State) {
 	if i <= mainIndex(StatePC2Done) && next.PreCommit.Accepted {
 		next.PreCommit.Accepted, next.PreCommit.Reset = false, true
 	}
-	if i <= mainIndex(StateC2Done) && next.ProveMsg.Accepted {
-		next.ProveMsg.Accepted, next.ProveMsg.Reset = false, true
+	if i <= mainIndex(StateC2Done) && next.ProofSubmit.Accepted {
+		next.ProofSubmit.Accepted, next.ProofSubmit.Reset = false, true
 	}
 	next.State = to
 	next.PausedIn = 0
 	next.Retries = 0
 	next.PreCommit.Resubmits = 0
-	next.ProveMsg.Resubmits = 0
+	next.ProofSubmit.Resubmits = 0
 }
 
 // recordFact copies the fact an advancing event establishes into the record.
@@ -322,7 +322,7 @@ func recordFact(next *Record, ev Event) {
 	case C2Done:
 		next.Proof = slices.Clone(e.Proof)
 	case ProofSubmitted:
-		next.ProveMsg.Accepted, next.ProveMsg.Reset = true, false
+		next.ProofSubmit.Accepted, next.ProofSubmit.Reset = true, false
 	}
 }
 
@@ -360,7 +360,7 @@ func nextActions(rec Record) []Action {
 	case StateC1Done:
 		a = RunC2{Devnet: rec.Devnet}
 	case StateC2Done:
-		a = SubmitProof{Reset: rec.ProveMsg.Reset}
+		a = SubmitProof{Reset: rec.ProofSubmit.Reset}
 	case StateProofSubmitted:
 		a = PollProof{}
 	case StateFinished:

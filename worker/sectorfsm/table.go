@@ -221,7 +221,7 @@ func (r row) verdictTargets(v verdict) []State {
 	case wait, rerun:
 		return []State{r.From}
 	case retry:
-		return []State{r.From}
+		return []State{r.From, StatePaused} // paused once retries run out
 	case back:
 		return []State{r.Back, StatePaused}
 	case pause:
