@@ -35,3 +35,56 @@ const (
 	DeliveryAccepted     DeliveryState = "accepted"
 	DeliveryRejected     DeliveryState = "rejected"
 )
+
+// Delivery methods of the worker API. After Finalize, the sealing thread asks
+// where its sector goes and moves the files itself (built-in HTTP transfer or
+// a transfer processor); the manager pushes the SectorMetadata to the SP's
+// receiver and records the outcome.
+const (
+	// MethodDeliveryTarget: (SectorID) → DeliveryTarget.
+	MethodDeliveryTarget = "Sealant.DeliveryTarget"
+	// MethodReportDelivery: (SectorID, DeliveryReport) → DeliveryReportResponse.
+	MethodReportDelivery = "Sealant.ReportDelivery"
+)
+
+// Architecture says who keeps and proves a tenant's sectors.
+type Architecture int
+
+// Architectures (see docs/storage-providers.md).
+const (
+	// ArchProviderProves (1): the provider stores the sectors and submits
+	// WindowPoSt for the SP, signed by the SP's signer.
+	ArchProviderProves Architecture = 1
+	// ArchSPProves (2): the sectors are handed to the SP's receiver, which
+	// verifies them and proves them with its own lotus-miner or Curio.
+	ArchSPProves Architecture = 2
+)
+
+// DeliveryTarget tells a worker where a finalized sector goes.
+type DeliveryTarget struct {
+	Architecture Architecture `json:"architecture"`
+	// ReceiverURL and Token address the SP's receiver (ArchSPProves).
+	ReceiverURL string `json:"receiver_url,omitempty"`
+	Token       string `json:"token,omitempty"`
+	// StorePath is the provider's long-term store for ArchProviderProves
+	// (lotus layout below it: sealed/, cache/).
+	StorePath string `json:"store_path,omitempty"`
+	// BandwidthLimit in bytes/s, 0 = unlimited.
+	BandwidthLimit int64 `json:"bandwidth_limit,omitempty"`
+}
+
+// DeliveryReport is the worker's account of a delivery step.
+type DeliveryReport struct {
+	State DeliveryState `json:"state"`
+	Desc  string        `json:"desc,omitempty"`
+	// Files are the delivered files with their checksums.
+	Files []SectorFile `json:"files,omitempty"`
+}
+
+// DeliveryReportResponse says whether the worker may drop its copy: only
+// after the SP accepted the sector (or the provider's store holds it).
+type DeliveryReportResponse struct {
+	State      DeliveryState `json:"state"`
+	MayCleanUp bool          `json:"may_clean_up"`
+	Desc       string        `json:"desc,omitempty"`
+}

@@ -58,7 +58,7 @@ func NewTokenID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// VerifyToken checks the signature (HS256 only, so "none" and algorithm
+// verifyToken checks the signature (HS256 only, so "none" and algorithm
 // confusion are rejected), exp/nbf when present, and that the role is known.
 // now is the clock used for exp/nbf.
 func verifyToken(secret []byte, token string, now func() time.Time) (*Claims, error) {

@@ -17,11 +17,6 @@ import (
 	"github.com/coder/websocket"
 )
 
-// ErrSlowSubscriber ends a subscription whose reader fell more than the
-// configured number of values behind; the producer is cancelled so memory
-// stays bounded.
-var ErrSlowSubscriber = errors.New("rpc: subscription reader too slow")
-
 // connConfig holds what a wsConn needs from its owner (Server or Client).
 type connConfig struct {
 	d            *dispatcher
@@ -185,6 +180,13 @@ func (c *wsConn) write(msg []byte) error {
 	return nil
 }
 
+// reply sends an answer produced on the read loop from another goroutine:
+// the read loop must keep reading even when the peer is slow to read our
+// writes, or two peers writing to each other could block both.
+func (c *wsConn) reply(msg []byte) {
+	go func() { _ = c.write(msg) }()
+}
+
 // handleMessage routes one received message. It runs on the read loop and
 // must not block: requests are served on their own goroutines.
 func (c *wsConn) handleMessage(data []byte) {
@@ -199,7 +201,7 @@ func (c *wsConn) handleMessage(data []byte) {
 		if !json.Valid(data) {
 			e = &Error{Code: CodeParseError, Message: "rpc: parse error: invalid json"}
 		}
-		_ = c.write(appendError(nil, nullJSON, e))
+		c.reply(appendError(nil, nullJSON, e))
 		return
 	}
 	switch f.Method {
@@ -223,7 +225,7 @@ func (c *wsConn) handleResponse(f *frame) {
 	var id int64
 	if f.Result == nil && f.Error == nil || json.Unmarshal(f.ID, &id) != nil {
 		if f.ID != nil && string(f.ID) != "null" {
-			_ = c.write(appendError(nil, f.ID, &Error{Code: CodeInvalidRequest, Message: "rpc: invalid request: missing method"}))
+			c.reply(appendError(nil, f.ID, &Error{Code: CodeInvalidRequest, Message: "rpc: invalid request: missing method"}))
 		}
 		return
 	}
@@ -324,12 +326,12 @@ func (c *wsConn) admit() bool {
 
 func (c *wsConn) handleRequest(f *frame) {
 	if e := validateRequest(f); e != nil {
-		_ = c.write(appendError(nil, f.responseID(), e))
+		c.reply(appendError(nil, f.responseID(), e))
 		return
 	}
 	if !c.admit() {
 		if !f.isNotification() {
-			_ = c.write(appendError(nil, f.ID, &Error{Code: CodeOverloaded,
+			c.reply(appendError(nil, f.ID, &Error{Code: CodeOverloaded,
 				Message: fmt.Sprintf("rpc: too many requests in flight (limit %d)", c.cfg.maxInflight)}))
 		}
 		return
@@ -346,7 +348,7 @@ func (c *wsConn) handleRequest(f *frame) {
 		if dup {
 			cancel()
 			c.active.Add(-1)
-			_ = c.write(appendError(nil, f.ID, &Error{Code: CodeInvalidRequest, Message: "rpc: invalid request: id already in flight"}))
+			c.reply(appendError(nil, f.ID, &Error{Code: CodeInvalidRequest, Message: "rpc: invalid request: id already in flight"}))
 			return
 		}
 	}
@@ -427,7 +429,7 @@ func (c *wsConn) forward(ctx context.Context, st *Stream, chid uint64) {
 // sequentially, one in-flight slot, no streams, one response message.
 func (c *wsConn) serveBatch(data []byte) {
 	if !c.admit() {
-		_ = c.write(appendError(nil, nullJSON, &Error{Code: CodeOverloaded,
+		c.reply(appendError(nil, nullJSON, &Error{Code: CodeOverloaded,
 			Message: fmt.Sprintf("rpc: too many requests in flight (limit %d)", c.cfg.maxInflight)}))
 		return
 	}
@@ -451,6 +453,9 @@ func (c *wsConn) serveBatch(data []byte) {
 // call sends a request and waits for its response. When ctx ends first the
 // remote is told with xrpc.cancel so it can stop working.
 func (c *wsConn) call(ctx context.Context, method string, result any, params []any, sub *Subscription) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("rpc: %s: %w", method, err)
+	}
 	id := c.nextID.Add(1)
 	idRaw := strconv.AppendInt(nil, id, 10)
 	msg, err := encodeRequest(idRaw, method, params)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 )
 
 // method is one entry of a method table.
@@ -57,15 +58,33 @@ func (t *methodTable) get(name string) (method, bool) {
 // dispatcher runs requests against a method table and turns handler errors
 // into wire errors. It has no transport knowledge.
 type dispatcher struct {
-	table  methodTable
-	errs   *ErrorRegistry
-	log    *slog.Logger
-	expose bool // send the text of unregistered errors (Lotus behaviour)
+	table   methodTable
+	errs    *ErrorRegistry
+	log     *slog.Logger
+	expose  bool // send the text of unregistered errors (Lotus behaviour)
+	observe func(method string, code int, elapsed time.Duration)
 }
 
 // call runs one validated request for a caller holding perm level. It
 // returns the handler's result or the error object to send.
 func (d *dispatcher) call(ctx context.Context, req *frame, level Perm) (any, *Error) {
+	if d.observe == nil {
+		return d.run(ctx, req, level)
+	}
+	start := time.Now()
+	res, e := d.run(ctx, req, level)
+	name, code := req.Method, 0
+	if e != nil {
+		code = e.Code
+		if code == CodeMethodNotFound {
+			name = "" // caller-chosen names would blow up metric cardinality
+		}
+	}
+	d.observe(name, code, time.Since(start))
+	return res, e
+}
+
+func (d *dispatcher) run(ctx context.Context, req *frame, level Perm) (any, *Error) {
 	m, ok := d.table.get(req.Method)
 	if !ok {
 		return nil, &Error{Code: CodeMethodNotFound, Message: fmt.Sprintf("rpc: method %q not found", req.Method)}

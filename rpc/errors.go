@@ -28,8 +28,9 @@ const (
 	CodeDeadlineExceeded  = -32035
 )
 
-// Sentinel errors for the transport codes. A client receives an *Error whose
-// Unwrap returns the matching sentinel, so errors.Is works across the wire.
+// Sentinel errors. For the transport codes a client receives an *Error whose
+// Unwrap returns the matching sentinel, so errors.Is works across the wire;
+// ErrConnClosed and the subscription errors are local to the client.
 var (
 	ErrParse              = errors.New("rpc: parse error")
 	ErrInvalidRequest     = errors.New("rpc: invalid request")
@@ -42,6 +43,9 @@ var (
 	ErrOverloaded         = errors.New("rpc: too many requests in flight")
 	ErrConnClosed         = errors.New("rpc: connection closed")
 	ErrSubscriptionClosed = errors.New("rpc: subscription closed")
+	// ErrSlowSubscriber ends a subscription whose reader fell more than the
+	// buffer size behind; the producer is cancelled so memory stays bounded.
+	ErrSlowSubscriber = errors.New("rpc: subscription reader too slow")
 )
 
 // builtinErrors maps the transport codes to sentinels in both directions.

@@ -67,6 +67,11 @@ type ServerConfig struct {
 	Errors *ErrorRegistry
 	// Logger receives handler failures and panics (default slog.Default()).
 	Logger *slog.Logger
+	// Observe, if set, is called after every method call (HTTP or
+	// WebSocket) with the method name ("" for an unknown method), the error
+	// code sent (0 on success) and the handler's run time; for metrics. It
+	// must be cheap and safe for concurrent use.
+	Observe func(method string, code int, elapsed time.Duration)
 }
 
 // Server is a JSON-RPC 2.0 endpoint serving HTTP POST and WebSocket on the
@@ -119,7 +124,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	return &Server{
 		cfg:   cfg,
-		d:     &dispatcher{errs: cfg.Errors, log: cfg.Logger, expose: cfg.ExposeErrors},
+		d:     &dispatcher{errs: cfg.Errors, log: cfg.Logger, expose: cfg.ExposeErrors, observe: cfg.Observe},
 		log:   cfg.Logger,
 		now:   time.Now,
 		peers: map[*Peer]struct{}{},
@@ -357,6 +362,12 @@ func serveBody(ctx context.Context, d *dispatcher, body []byte, maxBatch int, le
 	}
 	out := []byte{'['}
 	for i := range elems {
+		if r := &elems[i].req; r.Method == "" && (r.Result != nil || r.Error != nil) {
+			// A response inside a batch is not ours to answer; replying with
+			// an error could start an endless exchange between two peers
+			// that both answer what they cannot parse.
+			continue
+		}
 		resp, _ := serveOne(ctx, d, &elems[i], level)
 		if resp == nil {
 			continue
@@ -407,3 +418,5 @@ func httpStatus(code int) int {
 	}
 	return http.StatusOK
 }
+
+var _ http.Handler = (*Server)(nil)

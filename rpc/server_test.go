@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // rawResp is a decoded response for assertions.
@@ -307,5 +309,34 @@ func TestNewServerValidation(t *testing.T) {
 	}
 	if _, err := NewServer(ServerConfig{MaxRequestSize: -1}); err == nil {
 		t.Error("negative limit accepted")
+	}
+}
+
+func TestObserve(t *testing.T) {
+	type obs struct {
+		method string
+		code   int
+	}
+	var (
+		mu  sync.Mutex
+		got []obs
+	)
+	e := newEnv(t, ServerConfig{AnonymousPerm: PermRead, Observe: func(m string, code int, _ time.Duration) {
+		mu.Lock()
+		got = append(got, obs{m, code})
+		mu.Unlock()
+	}})
+	for _, u := range []string{e.http, e.ws} {
+		c := dial(t, e, u)
+		_ = c.Call(context.Background(), "T.Add", nil, 1, 2)
+		_ = c.Call(context.Background(), "T.Perm.admin", nil)
+		_ = c.Call(context.Background(), "attacker-chosen-name", nil)
+	}
+	want := []obs{{"T.Add", 0}, {"T.Perm.admin", CodePermissionDenied}, {"", CodeMethodNotFound}}
+	want = append(want, want...)
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("observed %v, want %v", got, want)
 	}
 }

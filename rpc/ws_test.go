@@ -316,6 +316,7 @@ func TestWSRawProtocolErrors(t *testing.T) {
 		{`[{"jsonrpc":"2.0","id":1,"method":"T.Add","params":[1,2]},{"jsonrpc":"2.0","id":2,"method":"T.Stream","params":[1]}]`,
 			`[{"jsonrpc":"2.0","id":1,"result":3},{"jsonrpc":"2.0","id":2,"error":{"code":-32032,"message":"rpc: T.Stream returns a channel; call it over a websocket, not in a batch"}}]`},
 		{`{"jsonrpc":"2.0","id":7,"result":1}`, ``}, // response to nothing: ignored
+		{`[{"jsonrpc":"2.0","id":7,"result":1},{"jsonrpc":"2.0","id":8,"error":{"code":1,"message":"x"}}]`, ``},
 		{`{"jsonrpc":"2.0","method":"xrpc.cancel","params":[99]}`, ``},
 		{`{"jsonrpc":"2.0","method":"xrpc.ch.val","params":[99,1]}`, ``},
 	}

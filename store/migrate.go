@@ -89,7 +89,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	return s.tx(ctx, func(d db) error {
 		if s.dialect == dialectPostgres {
-			if _, err := d.exec(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", migrateLockKey); err != nil {
+			if _, err := d.exec(ctx, "SELECT pg_advisory_xact_lock(?, hashtext(COALESCE(current_schema(), '')))", migrateLockKey); err != nil {
 				return fmt.Errorf("store: migrate: advisory lock: %w", err)
 			}
 		}

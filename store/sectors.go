@@ -19,6 +19,7 @@ type SectorID struct {
 	Number uint64 `json:"number"`
 }
 
+// String formats the id as f0<miner>/<number>.
 func (id SectorID) String() string {
 	return "f0" + strconv.FormatUint(id.Miner, 10) + "/" + strconv.FormatUint(id.Number, 10)
 }
@@ -700,6 +701,7 @@ const (
 	SubmitMismatch
 )
 
+// String names the result: accepted, duplicate or mismatch.
 func (r SubmitResult) String() string {
 	switch r {
 	case SubmitAccepted:
@@ -885,9 +887,14 @@ type Piece struct {
 }
 
 // SetPieces stores a sector's pieces once (same semantics as
-// SubmitPreCommit: accepted, duplicate, or mismatch). An empty list marks a
-// committed-capacity sector and is stored as no rows.
+// SubmitPreCommit: accepted, duplicate, or mismatch). An empty list records
+// a committed-capacity sector; a later non-empty list is then a mismatch.
 func (s *Store) SetPieces(ctx context.Context, id SectorID, workerID string, pieces []Piece, now time.Time) (SubmitResult, error) {
+	for i, p := range pieces {
+		if p.CID == "" || p.Size == 0 || p.Size > 1<<63-1 || p.DealID > 1<<63-1 {
+			return 0, fmt.Errorf("store: set pieces for sector %s: piece %d: empty cid or bad size: %w", id, i, ErrInvalid)
+		}
+	}
 	var out SubmitResult
 	err := s.tx(ctx, func(d db) error {
 		sec, err := d.lockHeld(ctx, id, workerID)
@@ -897,11 +904,16 @@ func (s *Store) SetPieces(ctx context.Context, id SectorID, workerID string, pie
 		if sec.Phase != PhaseActive {
 			return fmt.Errorf("store: set pieces for sector %s: %s: %w", id, sec.Phase, ErrSectorDone)
 		}
-		cur, err := d.pieces(ctx, id)
-		if err != nil {
-			return err
+		var set bool
+		if err := d.queryRow(ctx, `SELECT pieces_set FROM sectors WHERE miner_id = ? AND number = ?`,
+			int64(id.Miner), int64(id.Number)).Scan(&set); err != nil {
+			return fmt.Errorf("store: set pieces for sector %s: %w", id, err)
 		}
-		if len(cur) > 0 {
+		if set {
+			cur, err := d.pieces(ctx, id)
+			if err != nil {
+				return err
+			}
 			out = SubmitDuplicate
 			if len(cur) != len(pieces) {
 				out = SubmitMismatch
@@ -921,8 +933,8 @@ func (s *Store) SetPieces(ctx context.Context, id SectorID, workerID string, pie
 				return fmt.Errorf("store: set pieces for sector %s: %w", id, err)
 			}
 		}
-		if _, err := d.exec(ctx, `UPDATE sectors SET updated_ms = ? WHERE miner_id = ? AND number = ?`,
-			ms(now), int64(id.Miner), int64(id.Number)); err != nil {
+		if _, err := d.exec(ctx, `UPDATE sectors SET pieces_set = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
+			true, ms(now), int64(id.Miner), int64(id.Number)); err != nil {
 			return fmt.Errorf("store: set pieces for sector %s: %w", id, err)
 		}
 		out = SubmitAccepted

@@ -187,3 +187,35 @@ func TestValidTenantID(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLitePragmas checks the connection settings the concurrency design
+// relies on: WAL, foreign keys, a busy timeout on both pools, and readers
+// that cannot write.
+func TestSQLitePragmas(t *testing.T) {
+	s := sqliteFactory(t)()
+	for _, tc := range []struct {
+		pool *sql.DB
+		name string
+		want string
+	}{
+		{s.w, "journal_mode", "wal"},
+		{s.r, "journal_mode", "wal"},
+		{s.w, "foreign_keys", "1"},
+		{s.r, "foreign_keys", "1"},
+		{s.w, "busy_timeout", "10000"},
+		{s.r, "busy_timeout", "10000"},
+		{s.r, "query_only", "1"},
+		{s.w, "query_only", "0"},
+	} {
+		var got string
+		if err := tc.pool.QueryRowContext(context.Background(), "PRAGMA "+tc.name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("PRAGMA %s = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if _, err := s.r.ExecContext(context.Background(), "DELETE FROM tenants"); err == nil {
+		t.Error("reader pool accepted a write")
+	}
+}

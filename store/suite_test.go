@@ -34,6 +34,7 @@ func runStoreSuite(t *testing.T, newDB dbFactory) {
 		{"LeaseExpiryReoffer", testLeaseExpiryReoffer},
 		{"NoNumberReuse", testNoNumberReuse},
 		{"ConcurrentAllocation", testConcurrentAllocation},
+		{"AllocationModel", testAllocationModel},
 		{"ReportStateHistory", testReportState},
 		{"FinalizeAbort", testFinalizeAbort},
 		{"SubmissionIdempotency", testSubmissions},
@@ -876,6 +877,21 @@ func testSubmissions(t *testing.T, newDB dbFactory) {
 	}
 	if got, _ := s.Pieces(bg, id); len(got) != 2 || got[0] != pieces[0] || got[1] != pieces[1] {
 		t.Fatalf("pieces = %+v", got)
+	}
+	_, err = s.SetPieces(bg, id, "w", []Piece{{CID: "", Size: 1}}, t0)
+	wantErr(t, err, ErrInvalid)
+	// A committed-capacity sector records "no pieces" once, too.
+	cc := mustAlloc(t, s, "cc", t0).Sector.ID
+	for _, tc := range []struct {
+		p    []Piece
+		want SubmitResult
+	}{{nil, SubmitAccepted}, {[]Piece{}, SubmitDuplicate}, {pieces, SubmitMismatch}} {
+		if r, err := s.SetPieces(bg, cc, "cc", tc.p, t0); err != nil || r != tc.want {
+			t.Errorf("cc pieces %v: %v, %v; want %v", tc.p, r, err, tc.want)
+		}
+	}
+	if got, _ := s.Pieces(bg, cc); len(got) != 0 {
+		t.Fatalf("cc pieces = %+v", got)
 	}
 	sec, _ = s.GetSector(bg, id)
 	if sec.Ticket == nil || sec.Ticket.Epoch != 100 || sec.Seed == nil || sec.Seed.Epoch != 300 || !sec.HasProof {

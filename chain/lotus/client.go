@@ -235,15 +235,24 @@ func (c *Client) Call(ctx context.Context, method string, result any, params ...
 		if ctx.Err() != nil {
 			return fmt.Errorf("lotus: %s: %w", method, ctx.Err())
 		}
-		retryable := transient(err) && (idempotent || neverSent(err))
-		if !retryable || attempt >= c.retry.Attempts {
-			if !idempotent && !neverSent(err) && transient(err) {
-				return fmt.Errorf("lotus: %s: %w: %w", method, ErrOutcomeUnknown, err)
-			}
+		if errors.Is(err, ErrBadResponse) {
+			// The node answered (and, for a write, acted); only the answer
+			// was unusable, so neither a retry nor "unknown" fits.
+			return fmt.Errorf("lotus: %s: %w", method, err)
+		}
+		switch {
+		case !transient(err):
+			// Auth failures, plain HTTP errors and certificate problems do
+			// not improve with time.
 			var he *HTTPError
-			if errors.Is(err, ErrUnauthorized) || errors.As(err, &he) && !transient(err) {
+			if errors.Is(err, ErrUnauthorized) || errors.As(err, &he) {
 				return fmt.Errorf("lotus: %s: %w", method, err)
 			}
+			return fmt.Errorf("lotus: %s: %w: %w", method, ErrTransport, err)
+		case !idempotent && !neverSent(err):
+			// The node may have acted on it; repeating is the caller's call.
+			return fmt.Errorf("lotus: %s: %w: %w", method, ErrOutcomeUnknown, err)
+		case attempt >= c.retry.Attempts:
 			return fmt.Errorf("lotus: %s after %d attempt(s): %w: %w", method, attempt, ErrTransport, err)
 		}
 		wait := c.retry.backoff(attempt)
@@ -358,3 +367,7 @@ func neverSent(err error) bool {
 	var dns *net.DNSError
 	return errors.As(err, &dns)
 }
+
+// Close releases idle HTTP connections. Subscriptions are ended by
+// cancelling their contexts. The client remains usable afterwards.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }

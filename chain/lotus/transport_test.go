@@ -159,6 +159,10 @@ func TestRetryIdempotent(t *testing.T) {
 	if calls.Load() != 3 {
 		t.Errorf("calls = %d, want 3", calls.Load())
 	}
+	c.Close()
+	if n, err := c.MpoolGetNonce(context.Background(), docAddr); err != nil || n != 7 {
+		t.Fatalf("after Close: %d, %v", n, err)
+	}
 
 	srv2, calls2 := flakyNode(5)
 	defer srv2.Close()

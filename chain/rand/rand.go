@@ -91,20 +91,21 @@ func DigestOf(rbase []byte) Digest {
 // This is the value StateGetRandomnessFromTickets/FromBeacon return for the
 // digest StateGetRandomnessDigestFromTickets/FromBeacon return.
 func DrawRandomnessFromDigest(digest Digest, tag DomainSeparationTag, epoch int64, entropy []byte) Randomness {
-	h, err := blake2b.New256(nil)
-	if err != nil {
-		// Unkeyed blake2b-256 construction cannot fail.
-		panic(fmt.Sprintf("rand: blake2b: %v", err))
+	const fixed = 8 + DigestSize + 8
+	// PoRep entropy is at most 12 bytes, so the preimage normally fits on
+	// the stack and blake2b.Sum256 needs no heap hasher.
+	var stack [fixed + 80]byte
+	var pre []byte
+	if len(entropy) <= len(stack)-fixed {
+		pre = stack[:fixed+len(entropy)]
+	} else {
+		pre = make([]byte, fixed+len(entropy))
 	}
-	var buf [8 + DigestSize + 8]byte
-	binary.BigEndian.PutUint64(buf[0:8], uint64(tag))
-	copy(buf[8:8+DigestSize], digest[:])
-	binary.BigEndian.PutUint64(buf[8+DigestSize:], uint64(epoch))
-	h.Write(buf[:])
-	h.Write(entropy)
-	var out Randomness
-	h.Sum(out[:0])
-	return out
+	binary.BigEndian.PutUint64(pre[0:8], uint64(tag))
+	copy(pre[8:8+DigestSize], digest[:])
+	binary.BigEndian.PutUint64(pre[8+DigestSize:fixed], uint64(epoch))
+	copy(pre[fixed:], entropy)
+	return Randomness(blake2b.Sum256(pre))
 }
 
 // DrawRandomness derives randomness from a raw randomness base (the

@@ -3,6 +3,7 @@ package sigs
 import (
 	"bytes"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 
@@ -13,7 +14,7 @@ import (
 // ErrKeyMismatch is returned by SignMessage when the message's From is a
 // key address that the given private key does not control; signing anyway
 // would produce a message the chain rejects.
-var ErrKeyMismatch = fmt.Errorf("sigs: private key does not match message sender: %w", ErrInvalidPrivateKey)
+var ErrKeyMismatch = errors.New("sigs: private key does not match message sender")
 
 // Sign signs msg with a private key of the given type. For chain messages
 // msg is the 38-byte message CID (see [SignMessage]). secp256k1 signatures

@@ -73,7 +73,7 @@ func ParseBigInt(s string) (BigInt, error) {
 func ParseFIL(s string) (TokenAmount, error) {
 	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "FIL"))
 	r, ok := new(big.Rat).SetString(s)
-	if !ok || strings.ContainsAny(s, "eE/") {
+	if !ok || !isDecimal(s) {
 		return BigInt{}, fmt.Errorf("%w: %q is not a decimal FIL amount", ErrBigInt, s)
 	}
 	r.Mul(r, new(big.Rat).SetInt(attoPerFIL))
@@ -81,6 +81,25 @@ func ParseFIL(s string) (TokenAmount, error) {
 		return BigInt{}, fmt.Errorf("%w: %q has more than 18 decimal places", ErrBigInt, s)
 	}
 	return BigInt{new(big.Int).Set(r.Num())}, nil
+}
+
+// isDecimal reports whether s is [+-]digits[.digits] (big.Rat alone would
+// also accept fractions, exponents and hex).
+func isDecimal(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	digits := func(x string) bool {
+		if x == "" {
+			return false
+		}
+		for i := 0; i < len(x); i++ {
+			if x[i] < '0' || x[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	return digits(intPart) && (!hasDot || digits(frac))
 }
 
 // big returns the value, treating nil as zero.

@@ -88,7 +88,7 @@ func TestBigIntJSONAndFIL(t *testing.T) {
 			t.Errorf("ParseFIL(%q) = %s (%s), %v", tc.in, v.String(), v.FIL(), err)
 		}
 	}
-	for _, in := range []string{"0.0000000000000000001", "1e3", "x", "1/2"} {
+	for _, in := range []string{"0.0000000000000000001", "1e3", "x", "1/2", "0x10", ".5", "1.", "--1"} {
 		if _, err := ParseFIL(in); err == nil {
 			t.Errorf("ParseFIL(%q) accepted", in)
 		}

@@ -140,8 +140,8 @@ const (
 
 // Graph constants shared by every registered proof (spec §3.2).
 const (
-	BaseDegree      = 6                          // DRG parents per node, parent 0 is node-1
-	ExpansionDegree = 8                          // Feistel expander parents per node
+	BaseDegree      = 6                            // DRG parents per node, parent 0 is node-1
+	ExpansionDegree = 8                            // Feistel expander parents per node
 	Degree          = BaseDegree + ExpansionDegree // parents per node in the stacked graph
 	// MaxChallengesPerPartition bounds select_challenges (parameters.rs).
 	MaxChallengesPerPartition = 18

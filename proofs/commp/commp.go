@@ -36,6 +36,9 @@ const (
 	// memory growing with the core count.
 	bufferBudget   = 32 << 20
 	minChunkPadded = 64 << 10
+	// maxWorkers keeps even the smallest chunks within bufferBudget:
+	// (240+2) buffers × 2 × 64 KiB ≈ 30 MiB.
+	maxWorkers = 240
 )
 
 // chunkSizeFor returns the padded chunk size for nbuf buffers: the largest
@@ -67,7 +70,7 @@ type Result struct {
 	PieceSize fr32.PaddedPieceSize
 }
 
-// chunk is one unit of work: up to chunkRaw payload bytes and the buffer
+// chunk is one unit of work: up to len(raw) payload bytes and the buffer
 // their padding is written to. Buffers circulate through a fixed pool, which
 // bounds memory.
 type chunk struct {
@@ -89,11 +92,11 @@ type chunkRoot struct {
 // Fr32-padded, and the result is the root of the binary trunc254 SHA-256
 // tree over it.
 //
-// workers goroutines hash in parallel (≤ 0 means GOMAXPROCS); one more
-// goroutine reads. Memory use is about 2 MiB per worker plus 4 MiB, and at
-// most 32 MiB (chunks shrink on many-core machines), independent of the
-// payload size. FromReader stops early when ctx is
-// cancelled or r fails, and never leaves goroutines behind.
+// workers goroutines hash in parallel (≤ 0 means GOMAXPROCS, at most 240);
+// one more goroutine reads. Memory use is about 2 MiB per worker plus 4 MiB
+// and never above 32 MiB (chunks shrink on many-core machines), whatever the
+// payload size. FromReader stops early when ctx is cancelled or r fails, and
+// never leaves goroutines behind.
 func FromReader(ctx context.Context, r io.Reader, workers int) (Result, error) {
 	return fromReader(ctx, r, workers, MaxPayload)
 }
@@ -104,6 +107,7 @@ func fromReader(ctx context.Context, r io.Reader, workers int, maxPayload uint64
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	workers = min(workers, maxWorkers)
 	nbuf := workers + 2 // one being read, one queued, one per worker
 	padSize := chunkSizeFor(nbuf)
 	rawSize := padSize / fr32.PaddedBlockSize * fr32.UnpaddedBlockSize

@@ -324,8 +324,8 @@ func TestManyWorkers(t *testing.T) {
 	if got := chunkSizeFor(66); got != 128<<10 {
 		t.Fatalf("chunk for 66 buffers = %d, want 128 KiB", got)
 	}
-	if got := chunkSizeFor(1000); got != minChunkPadded {
-		t.Fatalf("chunk for 1000 buffers = %d, want the minimum", got)
+	if got := chunkSizeFor(maxWorkers + 2); got*2*(maxWorkers+2) > bufferBudget {
+		t.Fatalf("max workers exceed the buffer budget with %d-byte chunks", got)
 	}
 	payload := make([]byte, 2*chunkRaw+300)
 	for i := range payload {

@@ -22,15 +22,29 @@ func BenchmarkBaseParents(b *testing.B) {
 	g := mustGraph(b, abi.StackedDrg512MiBV1_1)
 	var ps [abi.Degree]uint32
 	b.ReportAllocs()
+	defer cpuTimer(b)()
 	for i := range b.N {
 		g.BaseParents(uint32(2+i%(1<<24-2)), ps[:])
 	}
 }
 
 func BenchmarkExpParents(b *testing.B) {
+	for _, warm := range []bool{false, true} {
+		b.Run(map[bool]string{false: "direct", true: "table"}[warm], func(b *testing.B) {
+			benchExpParents(b, warm)
+		})
+	}
+}
+
+func benchExpParents(b *testing.B, warm bool) {
 	g := mustGraph(b, abi.StackedDrg512MiBV1_1)
+	if warm {
+		g.Warm()
+	}
 	var ps [abi.Degree]uint32
 	b.ReportAllocs()
+	b.ResetTimer()
+	defer cpuTimer(b)()
 	for i := range b.N {
 		g.ExpParents(uint32(i%(1<<24)), ps[:])
 	}
@@ -42,6 +56,8 @@ func BenchmarkParentCache8MiB(b *testing.B) {
 	g := mustGraph(b, abi.StackedDrg8MiBV1_1)
 	b.SetBytes(int64(g.ParentCacheSize()))
 	b.ReportAllocs()
+	g.Warm()
+	b.ResetTimer()
 	for range b.N {
 		if _, err := ParentCacheDigest(context.Background(), g, 0); err != nil {
 			b.Fatal(err)
@@ -101,6 +117,7 @@ func BenchmarkLabel512MiB(b *testing.B) {
 	for i := range b.N {
 		w := uint64(i % benchWindow)
 		node := lb.first + w
+		prefetchParents(&lb.cur[0], &lb.prev[0], &lb.parents[(w+prefetchDistance)%benchWindow])
 		l.label(lb.cur[node*32:], node, &lb.parents[w], lb.cur, lb.prev, true)
 	}
 }
@@ -111,6 +128,7 @@ func BenchmarkLabel512MiBOnTheFly(b *testing.B) {
 	lb := newLabelBench(b)
 	rid := [32]byte{7}
 	l := newLabeler(&rid, 2)
+	lb.g.Warm()
 	var ps [abi.Degree]uint32
 	b.SetBytes(labelMsgLen)
 	b.ReportAllocs()

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/blake2b"
 
@@ -44,6 +46,13 @@ type Graph struct {
 	halfBits  uint
 	rightMask uint64
 	leftMask  uint64
+
+	// rounds memoises the Feistel round function: it only depends on the
+	// right half (< 2^halfBits ≤ 2^17) and the round, so 3·2^halfBits values
+	// (≤ 1.5 MiB) replace the ~48 BLAKE2b calls each node's expander parents
+	// would otherwise cost. Built on first bulk use (see Warm).
+	roundsOnce sync.Once
+	rounds     atomic.Pointer[[3][]uint32]
 }
 
 // NewGraph builds the SDR graph of proof.
@@ -139,12 +148,31 @@ func (g *Graph) BaseParents(node uint32, dst []uint32) {
 	}
 }
 
+// Warm precomputes the Feistel round table (3·2^halfBits BLAKE2b calls:
+// ~0.4 M for 32GiB, tens of milliseconds) so later ExpParents calls are
+// table lookups. Bulk users (parent cache generation, parent iterators)
+// call it; a verifier needing a handful of parents need not. Safe for
+// concurrent use.
+func (g *Graph) Warm() {
+	g.roundsOnce.Do(func() {
+		var t [3][]uint32
+		for k := range t {
+			t[k] = make([]uint32, g.rightMask+1)
+			for r := range t[k] {
+				t[k][r] = uint32(feistelRound(uint64(r), g.keys[k]) & g.rightMask)
+			}
+		}
+		g.rounds.Store(&t)
+	})
+}
+
 // ExpParents writes the 8 expander parents of node to dst[:8] (spec §5.3):
 // exp_parent(node, i) = permute(node·8 + i) / 8, a node of the previous layer.
 func (g *Graph) ExpParents(node uint32, dst []uint32) {
 	dst = dst[:abi.ExpansionDegree]
+	tab := g.rounds.Load()
 	for i := range dst {
-		t := g.permute(uint64(node)*abi.ExpansionDegree + uint64(i))
+		t := g.permute(uint64(node)*abi.ExpansionDegree+uint64(i), tab)
 		if g.legacy {
 			// API 1.0.0 truncated the permuted index to u32 before dividing.
 			dst[i] = uint32(t) / abi.ExpansionDegree
@@ -162,21 +190,28 @@ func (g *Graph) Parents(node uint32, dst []uint32) {
 	g.ExpParents(node, dst[abi.BaseDegree:])
 }
 
-// permute is the cycle-walking Feistel permutation of [0, domain).
-func (g *Graph) permute(x uint64) uint64 {
-	u := g.encode(x)
+// permute is the cycle-walking Feistel permutation of [0, domain); tab is
+// the round table or nil.
+func (g *Graph) permute(x uint64, tab *[3][]uint32) uint64 {
+	u := g.encode(x, tab)
 	for u >= g.domain {
-		u = g.encode(u)
+		u = g.encode(u, tab)
 	}
 	return u
 }
 
 // encode runs three Feistel rounds over the two halves of x.
-func (g *Graph) encode(x uint64) uint64 {
+func (g *Graph) encode(x uint64, tab *[3][]uint32) uint64 {
 	l := (x & g.leftMask) >> g.halfBits
 	r := x & g.rightMask
-	for _, key := range g.keys[:3] {
-		l, r = r, l^feistelRound(r, key)&g.rightMask
+	if tab != nil {
+		for k := range tab {
+			l, r = r, l^uint64(tab[k][r])
+		}
+	} else {
+		for _, key := range g.keys[:3] {
+			l, r = r, l^feistelRound(r, key)&g.rightMask
+		}
 	}
 	return l<<g.halfBits | r
 }

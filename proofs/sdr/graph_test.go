@@ -112,3 +112,32 @@ func TestGraphParentExamples(t *testing.T) {
 		})
 	}
 }
+
+// TestFeistelTable checks that the memoised round table gives the same
+// expander parents as direct BLAKE2b evaluation, for every id and size.
+func TestFeistelTable(t *testing.T) {
+	for _, p := range abi.SealProofs() {
+		direct := mustGraph(t, p)
+		warm := mustGraph(t, p)
+		if p.SectorSize() <= abi.SectorSize512MiB {
+			warm.Warm()
+		} else if testing.Short() {
+			continue
+		} else {
+			warm.Warm() // 32/64GiB: 3·2^17 BLAKE2b calls
+		}
+		var a, b [abi.ExpansionDegree]uint32
+		for _, node := range []uint64{0, 1, 2, 1000, direct.Nodes()/2 + 3, direct.Nodes() - 1} {
+			direct.ExpParents(uint32(node), a[:])
+			warm.ExpParents(uint32(node), b[:])
+			if a != b {
+				t.Errorf("%v node %d: direct %v, table %v", p, node, a, b)
+			}
+			for _, x := range a {
+				if uint64(x) >= direct.Nodes() {
+					t.Errorf("%v node %d: parent %d out of range", p, node, x)
+				}
+			}
+		}
+	}
+}

@@ -160,30 +160,63 @@ func (l *labeler) labelZero(dst []byte) {
 	copy(dst[:abi.NodeSize], l.sum[:])
 }
 
+// prefetchDistance is how many nodes ahead parent labels are prefetched. A
+// label takes ~0.8 µs and a miss ~0.1–0.2 µs, so a few nodes suffice.
+const prefetchDistance = 8
+
 // labelLayer computes all labels of one layer into cur, reading parents from
 // src and, for layers after the first, expander labels from prev. It checks
-// stop every few thousand nodes so a cancelled context ends the layer early.
+// stop every 65536 nodes so a cancelled context ends the layer early.
 func labelLayer(replicaID *[32]byte, layer uint32, src ParentSource, cur, prev []byte, stop func() error) error {
 	nodes := uint64(len(cur)) / abi.NodeSize
 	l := newLabeler(replicaID, layer)
 	l.labelZero(cur[0:abi.NodeSize])
+	if nodes < 2 {
+		return nil
+	}
 	exp := layer > 1
-	var parents [abi.Degree]uint32
+	var prevBase *byte
+	if exp {
+		prevBase = &prev[0]
+	}
 	it, err := src.Iter(1)
 	if err != nil {
 		return err
 	}
 	defer it.Close()
+
+	// ring holds the parents of the next prefetchDistance nodes; node n's
+	// entry is ring[n%prefetchDistance].
+	var ring [prefetchDistance][abi.Degree]uint32
+	fetched := uint64(1) // next node whose parents go into the ring
+	fill := func() error {
+		slot := &ring[fetched%prefetchDistance]
+		if err := it.Next(slot); err != nil {
+			return fmt.Errorf("sdr: parents of node %d: %w", fetched, err)
+		}
+		prefetchParents(&cur[0], prevBase, slot)
+		fetched++
+		return nil
+	}
+	for fetched < nodes && fetched <= prefetchDistance {
+		if err := fill(); err != nil {
+			return err
+		}
+	}
+	var ps [abi.Degree]uint32
 	for node := uint64(1); node < nodes; node++ {
 		if node&0xffff == 0 && stop != nil {
 			if err := stop(); err != nil {
 				return err
 			}
 		}
-		if err := it.Next(&parents); err != nil {
-			return fmt.Errorf("sdr: parents of node %d: %w", node, err)
+		ps = ring[node%prefetchDistance]
+		if fetched < nodes {
+			if err := fill(); err != nil {
+				return err
+			}
 		}
-		l.label(cur[node*abi.NodeSize:], node, &parents, cur, prev, exp)
+		l.label(cur[node*abi.NodeSize:], node, &ps, cur, prev, exp)
 	}
 	return nil
 }

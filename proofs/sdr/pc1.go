@@ -142,7 +142,8 @@ func RunPC1(ctx context.Context, cacheDir string, replicaID [32]byte, proof abi.
 		return nil, err
 	}
 
-	cur := make([]byte, layerBytes)
+	cur, free := allocLayer(int(layerBytes))
+	defer free()
 	var prev *mappedFile
 	defer func() { prev.close() }()
 	if len(kept) > 0 {
@@ -152,6 +153,9 @@ func RunPC1(ctx context.Context, cacheDir string, replicaID [32]byte, proof abi.
 	}
 	stop := ctx.Err
 	for layer := len(kept) + 1; layer <= layers; layer++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		start := time.Now()
 		var prevData []byte
 		if prev != nil {

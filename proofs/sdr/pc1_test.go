@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -160,4 +161,176 @@ func TestLabelNodeGolden(t *testing.T) {
 	if !bytes.Equal(lab[:], layers[1][63*32:64*32]) {
 		t.Errorf("LabelFromBlocks(2, 63) = %x, want %x", lab, layers[1][63*32:64*32])
 	}
+}
+
+func runGolden(t *testing.T, dir string, rid [32]byte) *PC1Result {
+	t.Helper()
+	res, err := RunPC1(context.Background(), dir, rid, abi.StackedDrg2KiBV1_1,
+		&PC1Options{ParentCacheDir: filepath.Join(dir, "parents")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestPC1Resume simulates crashes at the points that matter: the files a
+// crash can leave behind are torn temporaries, a missing or short layer, a
+// layer whose bytes changed, or another sector's files.
+func TestPC1Resume(t *testing.T) {
+	g := loadGolden(t)
+	rid := g.replicaID(t)
+	cases := []struct {
+		name        string
+		damage      func(t *testing.T, dir string)
+		wantResumed int
+	}{
+		{"complete", func(*testing.T, string) {}, 2},
+		{"crash during layer 2", func(t *testing.T, dir string) {
+			// Layer 2 was being written: a torn temporary and no manifest entry.
+			b, _ := os.ReadFile(LayerPath(dir, 2))
+			must(t, os.WriteFile(LayerPath(dir, 2)+".tmp", b[:1000], 0o644))
+			must(t, os.Remove(LayerPath(dir, 2)))
+			m := readManifest(t, dir)
+			m.Layers = m.Layers[:1]
+			must(t, writeManifest(dir, m))
+		}, 1},
+		{"torn layer 2 file", func(t *testing.T, dir string) {
+			b, _ := os.ReadFile(LayerPath(dir, 2))
+			must(t, os.WriteFile(LayerPath(dir, 2), b[:len(b)/2], 0o644))
+		}, 1},
+		{"layer 2 bytes changed", func(t *testing.T, dir string) {
+			flipByte(t, LayerPath(dir, 2), 77)
+		}, 1},
+		{"layer 1 bytes changed", func(t *testing.T, dir string) {
+			flipByte(t, LayerPath(dir, 1), 5)
+		}, 0},
+		{"manifest lost", func(t *testing.T, dir string) {
+			must(t, os.Remove(filepath.Join(dir, ManifestFileName)))
+		}, 0},
+		{"manifest garbage", func(t *testing.T, dir string) {
+			must(t, os.WriteFile(filepath.Join(dir, ManifestFileName), []byte("{not json"), 0o644))
+		}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			runGolden(t, dir, rid)
+			c.damage(t, dir)
+			res := runGolden(t, dir, rid)
+			if res.Resumed != c.wantResumed {
+				t.Errorf("resumed %d layers, want %d", res.Resumed, c.wantResumed)
+			}
+			checkGoldenLayers(t, g, dir)
+			if m := readManifest(t, dir); len(m.Layers) != 2 {
+				t.Errorf("manifest has %d layers after the rerun", len(m.Layers))
+			}
+		})
+	}
+}
+
+// TestPC1OtherSector checks that layers of another replica in the same
+// cache dir are never reused.
+func TestPC1OtherSector(t *testing.T) {
+	g := loadGolden(t)
+	dir := t.TempDir()
+	other := g.replicaID(t)
+	other[0] ^= 1
+	runGolden(t, dir, other)
+	res := runGolden(t, dir, g.replicaID(t))
+	if res.Resumed != 0 {
+		t.Fatalf("reused %d layers of another sector", res.Resumed)
+	}
+	checkGoldenLayers(t, g, dir)
+}
+
+func TestPC1Errors(t *testing.T) {
+	g := loadGolden(t)
+	rid := g.replicaID(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := t.TempDir()
+	gr := mustGraph(t, abi.StackedDrg2KiBV1_1)
+	if _, err := RunPC1(ctx, dir, rid, abi.StackedDrg2KiBV1_1, &PC1Options{Parents: gr}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: err = %v", err)
+	}
+	if _, err := os.Stat(LayerPath(dir, 1)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("cancelled run left a layer file: %v", err)
+	}
+	bad := rid
+	bad[31] |= 0x80
+	if _, err := RunPC1(context.Background(), dir, bad, abi.StackedDrg2KiBV1_1, &PC1Options{Parents: gr}); err == nil {
+		t.Error("accepted a replica id that is not a field element")
+	}
+	if _, err := RunPC1(context.Background(), dir, rid, abi.RegisteredSealProof(99), &PC1Options{Parents: gr}); !errors.Is(err, ErrBadProof) {
+		t.Errorf("bad proof: err = %v", err)
+	}
+}
+
+// TestPC1FastPathMatchesLabelNode runs the streaming labeller on the 8MiB
+// graph (no golden labels exist at that size) and recomputes a sample of
+// labels with the independent verification path.
+func TestPC1FastPathMatchesLabelNode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("8MiB PC1")
+	}
+	ctx := context.Background()
+	proof := abi.StackedDrg8MiBV1_1
+	gr := mustGraph(t, proof)
+	mem, err := NewParentCacheMem(ctx, gr, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rid := ReplicaID(ProverID(1000), 42, [32]byte{1}, [32]byte{2}, proof)
+	if _, err := RunPC1(ctx, dir, rid, proof, &PC1Options{Parents: mem}); err != nil {
+		t.Fatal(err)
+	}
+	l1, err := os.ReadFile(LayerPath(dir, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l2, err := os.ReadFile(LayerPath(dir, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := gr.Nodes()
+	for _, node := range []uint64{0, 1, 2, 3, 4095, 65535, 65536, n / 2, n - 2, n - 1} {
+		for layer, data := range [][]byte{l1, l2} {
+			var prev []byte
+			if layer == 1 {
+				prev = l1
+			}
+			want, err := LabelNode(&rid, uint32(layer+1), node, mem.Parents(node), data, prev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(want[:], data[node*32:node*32+32]) {
+				t.Errorf("layer %d node %d: PC1 %x, LabelNode %x", layer+1, node, data[node*32:node*32+32], want)
+			}
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func flipByte(t *testing.T, path string, off int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	must(t, err)
+	b[off] ^= 0x01
+	must(t, os.WriteFile(path, b, 0o644))
+}
+
+func readManifest(t *testing.T, dir string) *manifest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFileName))
+	must(t, err)
+	var m manifest
+	must(t, json.Unmarshal(b, &m))
+	return &m
 }

@@ -93,6 +93,7 @@ CREATE TABLE sectors (
     comm_r            {{BLOB}},
     comm_d            {{BLOB}},
     proof             {{BLOB}},
+    pieces_set        BOOLEAN NOT NULL DEFAULT FALSE, -- SetPieces ran (an empty list = CC)
     precommit_batch   BIGINT REFERENCES batches (id) ON DELETE SET NULL,
     provecommit_batch BIGINT REFERENCES batches (id) ON DELETE SET NULL,
     precommit_msg     TEXT NOT NULL DEFAULT '',

@@ -107,13 +107,6 @@ type SubmitPreCommit struct{ Reset bool }
 // only.
 type PollPreCommit struct{}
 
-// Deliver hands the sealed file and the cache (p_aux, t_aux, tree-r-last)
-// to the sector's receiver and waits for its verdict. It happens right after
-// the PreCommit lands so that the copy overlaps the seed wait and the files
-// are safe before the sector can become active. Re-delivering the same
-// files must be answered SubmitDuplicate.
-type Deliver struct{}
-
 // WaitSeed asks the manager for the interactive seed. Read only; the answer
 // is SeedAssigned or SeedNotReady.
 type WaitSeed struct{}
@@ -136,6 +129,26 @@ type SubmitProof struct{ Reset bool }
 // PollProof asks the manager for the proof's on-chain state. Read only.
 type PollProof struct{}
 
+// Finalize drops what the SP does not need (label layers, tree C, tree D
+// and, for CC sectors, the staged file), moves the sealed file and the
+// cache files (tree-r-last, p_aux, t_aux) into the thread's persist store
+// in lotus layout, checksums them, and reports them to the manager
+// (ReportFinalized). KeepUnsealed keeps the unsealed file of a data sector.
+// Idempotent: files already moved are checksummed where they are, and a
+// layer already dropped is not missed.
+type Finalize struct{ KeepUnsealed bool }
+
+// Deliver asks the manager where the sector goes and hands the finalized
+// files over: uploaded to the SP's receiver (architecture 2) or left in the
+// provider's long-term store (architecture 1), then reports the delivery.
+// Re-delivering the same files is harmless: the receiver and the manager
+// compare checksums and answer SubmitDuplicate.
+type Deliver struct{}
+
+// ConfirmDelivery asks the manager whether the delivery was accepted and
+// whether the worker may drop its copy. Read only; repeat at will.
+type ConfirmDelivery struct{}
+
 // Sleep asks the runner to wait for Duration and then feed Retry. The FSM
 // never reads a clock: the duration is computed from the record (retry
 // count, policy) or taken from the manager. Why is a short label for logs.
@@ -154,9 +167,10 @@ type ReportFinished struct{}
 // (aborted while Empty).
 type ReportAborted struct{ Reason string }
 
-// Cleanup deletes the sector's local files. Exit action; deleting what is
-// already gone is success.
-type Cleanup struct{}
+// Cleanup deletes the sector's local sealing files. KeepPersisted keeps the
+// finalized files in the persist store (the delivery has not allowed their
+// removal). Exit action; deleting what is already gone is success.
+type Cleanup struct{ KeepPersisted bool }
 
 func (AllocateSector) Name() string  { return "allocate-sector" }
 func (AcquirePieces) Name() string   { return "acquire-pieces" }
@@ -173,6 +187,8 @@ func (RunC1) Name() string           { return "run-c1" }
 func (RunC2) Name() string           { return "run-c2" }
 func (SubmitProof) Name() string     { return "submit-proof" }
 func (PollProof) Name() string       { return "poll-proof" }
+func (Finalize) Name() string        { return "finalize" }
+func (ConfirmDelivery) Name() string { return "confirm-delivery" }
 func (Sleep) Name() string           { return "sleep" }
 func (ReportFinished) Name() string  { return "report-finished" }
 func (ReportAborted) Name() string   { return "report-aborted" }
@@ -197,6 +213,8 @@ func (RunC1) Yields() []EventKind           { return yields(KindC1Done) }
 func (RunC2) Yields() []EventKind           { return yields(KindC2Done, KindC2Unavailable) }
 func (SubmitProof) Yields() []EventKind     { return yields(KindProofSubmitted) }
 func (PollProof) Yields() []EventKind       { return yields(KindProofState) }
+func (Finalize) Yields() []EventKind        { return yields(KindFinalized) }
+func (ConfirmDelivery) Yields() []EventKind { return yields(KindDeliveryState) }
 func (Sleep) Yields() []EventKind           { return []EventKind{KindRetry} }
 func (ReportFinished) Yields() []EventKind  { return nil }
 func (ReportAborted) Yields() []EventKind   { return nil }
@@ -217,6 +235,8 @@ func (RunC1) action()           {}
 func (RunC2) action()           {}
 func (SubmitProof) action()     {}
 func (PollProof) action()       {}
+func (Finalize) action()        {}
+func (ConfirmDelivery) action() {}
 func (Sleep) action()           {}
 func (ReportFinished) action()  {}
 func (ReportAborted) action()   {}
@@ -236,6 +256,10 @@ func FormatAction(a Action) string {
 		return a.Name() + " " + a.Duration.String() + " (" + a.Why + ")"
 	case ReportAborted:
 		return a.Name() + " reason=" + strconv.Quote(a.Reason)
+	case Finalize:
+		return a.Name() + " keep-unsealed=" + strconv.FormatBool(a.KeepUnsealed)
+	case Cleanup:
+		return a.Name() + " keep-persisted=" + strconv.FormatBool(a.KeepPersisted)
 	}
 	return a.Name()
 }

@@ -75,13 +75,20 @@
 // the table does not allow: log it and wait for the next real event or an
 // operator, never bypass the table.
 //
-// # Delivery before the seed
+// # Finalize and delivery after the proof
 //
-// The sealed file and cache are delivered right after the PreCommit lands
-// (state Delivered), before WaitSeed: the copy overlaps the ~150-epoch seed
-// wait, and the files are safe before ProveCommit can make the sector
-// active and liable for WindowPoSt. The proof landing is therefore the last
-// fact (Finished); reporting and cleanup are its exit actions.
+// Once the ProveCommit lands (ProofLanded) the sector is active, so the
+// thread finalizes it: Finalize drops the label layers, tree C and tree D,
+// keeps the sealed file and cache/{tree-r-last, p_aux, t_aux} (plus the
+// unsealed file of a data sector), moves them into the thread's persist
+// store in lotus layout with SHA-256 checksums and reports them
+// (Finalized). Deliver then hands exactly those files to wherever the
+// manager says the sector goes (the SP's receiver, or the provider's own
+// store) and reports it (Delivered); ConfirmDelivery polls until the
+// manager confirms (Finished) and says whether the worker may delete its
+// copy (Record.MayCleanUp, used by the Cleanup exit action). Delivering
+// after the proof, not during the seed wait as damocles persists, means an
+// SP never receives files of a sector that failed to prove.
 //
 // # Persistence
 //

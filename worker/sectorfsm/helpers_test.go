@@ -11,6 +11,8 @@ import (
 	"testing"
 )
 
+const proofPartitionBytes = 192 // one Groth16 partition proof
+
 var update = flag.Bool("update", false, "rewrite golden files and docs/sector-states.md")
 
 // fill returns a Bytes32 with every byte set to b.
@@ -34,12 +36,22 @@ func happyPath() []Event {
 		PC2Done{CommR: fill(0xc0), CommD: fill(0xd0), CommC: fill(0xcc), CommRLast: fill(0xc1)},
 		PreCommitSubmitted{Result: SubmitAccepted},
 		PreCommitState{State: ChainLanded},
-		Delivered{Result: SubmitAccepted},
 		SeedAssigned{Seed: Randomness{Value: fill(0x5e), Epoch: 250}},
 		C1Done{},
 		C2Done{Proof: bytes.Repeat([]byte{0xab}, proofPartitionBytes)},
 		ProofSubmitted{Result: SubmitAccepted},
 		ProofState{State: ChainLanded},
+		Finalized{Location: "/store/p1", Files: sampleFiles()},
+		Delivered{Result: SubmitAccepted},
+		DeliveryState{Status: DeliveryAccepted, MayCleanUp: true},
+	}
+}
+
+// sampleFiles is what Finalize keeps of sector t01000-7.
+func sampleFiles() []File {
+	return []File{
+		{Name: "sealed/s-t01000-7", Size: 2048, SHA256: fill(0x11)},
+		{Name: "cache/s-t01000-7/p_aux", Size: 64, SHA256: fill(0x22)},
 	}
 }
 
@@ -295,8 +307,6 @@ func parseEvent(line string) (Event, error) {
 		ev = PreCommitSubmitted{Result: a.submit(), Desc: a.str("desc")}
 	case KindPreCommitState:
 		ev = PreCommitState{State: a.chain(), Desc: a.str("desc")}
-	case KindDelivered:
-		ev = Delivered{Result: a.submit(), Desc: a.str("desc")}
 	case KindSeedAssigned:
 		ev = SeedAssigned{Seed: Randomness{Value: a.b32("value"), Epoch: a.i64("epoch")}}
 	case KindSeedNotReady:
@@ -311,6 +321,25 @@ func parseEvent(line string) (Event, error) {
 		ev = ProofSubmitted{Result: a.submit(), Desc: a.str("desc")}
 	case KindProofState:
 		ev = ProofState{State: a.chain(), Desc: a.str("desc")}
+	case KindFinalized:
+		var files []File
+		for _, f := range strings.Fields(a.str("files")) {
+			name, size, _ := strings.Cut(f, ":")
+			n, err := strconv.ParseInt(size, 10, 64)
+			if err != nil {
+				a.fail(fmt.Errorf("file %q: %w", f, err))
+			}
+			files = append(files, File{Name: name, Size: n, SHA256: fill(0x11)})
+		}
+		ev = Finalized{Location: a.str("location"), Files: files}
+	case KindDelivered:
+		ev = Delivered{Result: a.submit(), Desc: a.str("desc")}
+	case KindDeliveryState:
+		var st DeliveryStatus
+		if err := st.UnmarshalText([]byte(a.str("status"))); err != nil {
+			a.fail(err)
+		}
+		ev = DeliveryState{Status: st, MayCleanUp: a.str("may-clean-up") == "true", Desc: a.str("desc")}
 	case KindFailure:
 		var l Level
 		if err := l.UnmarshalText([]byte(a.str("level"))); err != nil {

@@ -81,8 +81,6 @@ func randomEvent(rng *rand.Rand, rec Record, legal, flows map[State][]EventKind)
 		return PreCommitSubmitted{Result: SubmitResult(pick(1+rng.IntN(5), 0)), Desc: "x"}
 	case KindPreCommitState:
 		return PreCommitState{State: OnChainState(pick(1+rng.IntN(7), 9)), Desc: "x"}
-	case KindDelivered:
-		return Delivered{Result: SubmitResult(pick(1+rng.IntN(5), 6))}
 	case KindSeedAssigned:
 		return SeedAssigned{Seed: Randomness{Value: fill(0x5e), Epoch: int64(pick(rng.IntN(1e6), -5))}}
 	case KindSeedNotReady:
@@ -90,13 +88,23 @@ func randomEvent(rng *rand.Rand, rec Record, legal, flows map[State][]EventKind)
 	case KindC1Done:
 		return C1Done{}
 	case KindC2Done:
-		return C2Done{Proof: make([]byte, pick(proofPartitionBytes*(1+rng.IntN(10)), 191))}
+		return C2Done{Proof: make([]byte, pick(proofPartitionBytes*(1+rng.IntN(10)), 0))}
 	case KindC2Unavailable:
 		return C2Unavailable{Reason: "no processor"}
 	case KindProofSubmitted:
 		return ProofSubmitted{Result: SubmitResult(pick(1+rng.IntN(5), 0))}
 	case KindProofState:
 		return ProofState{State: OnChainState(pick(1+rng.IntN(7), 0))}
+	case KindFinalized:
+		files := sampleFiles()
+		if rng.IntN(5) == 0 {
+			files[0].SHA256 = Bytes32{}
+		}
+		return Finalized{Location: "/store", Files: files}
+	case KindDelivered:
+		return Delivered{Result: SubmitResult(pick(1+rng.IntN(5), 6))}
+	case KindDeliveryState:
+		return DeliveryState{Status: DeliveryStatus(pick(1+rng.IntN(3), 4)), MayCleanUp: rng.IntN(2) == 0}
 	case KindFailure:
 		return Failure{Level: Level(pick(1+rng.IntN(3), 0)), Reason: "boom"}
 	case KindRetry:
@@ -214,6 +222,10 @@ func variants(k EventKind, rec Record) []Event {
 		for r := SubmitResult(1); int(r) < len(submitNames); r++ {
 			out = append(out, map[EventKind]Event{KindPreCommitSubmitted: PreCommitSubmitted{Result: r},
 				KindDelivered: Delivered{Result: r}, KindProofSubmitted: ProofSubmitted{Result: r}}[k])
+		}
+	case KindDeliveryState:
+		for s := DeliveryStatus(1); int(s) < len(deliveryNames); s++ {
+			out = append(out, DeliveryState{Status: s, MayCleanUp: true})
 		}
 	case KindPreCommitState, KindProofState:
 		for s := OnChainState(1); int(s) < len(chainNames); s++ {

@@ -9,7 +9,7 @@ import (
 )
 
 // CurrentVersion is the schema version of Record written by this code.
-const CurrentVersion = 1
+const CurrentVersion = 2
 
 // ErrVersion reports a record whose Version this code cannot step or
 // decode (a newer schema, or an older one without a migration).
@@ -46,6 +46,14 @@ type Record struct {
 	Seed        Randomness `json:"seed"`
 	Proof       []byte     `json:"proof"`
 	ProofSubmit Submission `json:"proof_submit"`
+
+	// Location and Files are where Finalize put what the SP needs, with
+	// checksums; Deliver hands exactly these over.
+	Location string `json:"location,omitempty"`
+	Files    []File `json:"files,omitempty"`
+	// MayCleanUp is the manager's permission to delete Files once the
+	// delivery is confirmed.
+	MayCleanUp bool `json:"may_clean_up,omitempty"`
 
 	// Retries counts temporary failures of the current state's action; it
 	// drives the backoff and resets when a new fact is recorded.
@@ -102,6 +110,7 @@ func (r Record) validate() error {
 func (r Record) clone() Record {
 	r.Pieces = slices.Clone(r.Pieces)
 	r.Proof = slices.Clone(r.Proof)
+	r.Files = slices.Clone(r.Files)
 	if r.Failure != nil {
 		f := *r.Failure
 		r.Failure = &f
@@ -114,7 +123,36 @@ func (r Record) clone() Record {
 // the old version, and keep the old entries forever. A migration may rename
 // or drop fields and map removed state names to current ones, which is how
 // a state is retired without breaking stored records.
-var migrations = map[int]func(raw map[string]json.RawMessage) error{}
+var migrations = map[int]func(raw map[string]json.RawMessage) error{
+	// Version 1 delivered right after the PreCommit landed (state
+	// "Delivered" sat before WaitSeed) and had no Finalize. Version 2
+	// delivers after the proof lands and finalization; a version-1 sector
+	// in the old Delivered state has not seen its seed yet, so it re-enters
+	// PreCommitLanded (whose action is WaitSeed) and will be finalized and
+	// delivered at the end like any other sector.
+	1: func(raw map[string]json.RawMessage) error {
+		for _, k := range []string{"state", "paused_in"} {
+			if string(raw[k]) == `"Delivered"` {
+				raw[k] = json.RawMessage(`"PreCommitLanded"`)
+			}
+		}
+		if f, ok := raw["failure"]; ok && len(f) > 0 && string(f) != "null" {
+			var fault map[string]json.RawMessage
+			if err := json.Unmarshal(f, &fault); err != nil {
+				return err
+			}
+			if string(fault["state"]) == `"Delivered"` {
+				fault["state"] = json.RawMessage(`"PreCommitLanded"`)
+				b, err := json.Marshal(fault)
+				if err != nil {
+					return err
+				}
+				raw["failure"] = b
+			}
+		}
+		return nil
+	},
+}
 
 // Decode parses a persisted record, running the migrations from its version
 // up to CurrentVersion, and checks its invariants. Unknown fields and

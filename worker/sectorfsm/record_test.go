@@ -35,7 +35,7 @@ func TestDecodeRejects(t *testing.T) {
 	}{
 		{"not json", "{", nil},
 		{"no version", `{"state":"Empty"}`, ErrVersion},
-		{"future version", `{"version":2,"state":"Empty"}`, ErrVersion},
+		{"future version", `{"version":3,"state":"Empty"}`, ErrVersion},
 		{"no migration", `{"version":0,"state":"Empty"}`, ErrVersion},
 		{"unknown state", strings.Replace(string(good), `"PC2Done"`, `"WaitDeals"`, 1), nil},
 		{"unknown field", strings.Replace(string(good), `"steps"`, `"stepz"`, 1), nil},
@@ -53,14 +53,15 @@ func TestDecodeRejects(t *testing.T) {
 }
 
 // TestMigrationHook installs a migration from a made-up version 0, whose
-// records called the sector "sector_id" and the Delivered state
-// "Persisted", and checks that Decode runs it before strict decoding.
+// records called the sector "sector_id" and the PreCommitLanded state
+// "Persisted", and checks that Decode runs it (and the real version 1 → 2
+// migration after it) before strict decoding.
 func TestMigrationHook(t *testing.T) {
 	migrations[0] = func(raw map[string]json.RawMessage) error {
 		raw["sector"] = raw["sector_id"]
 		delete(raw, "sector_id")
 		if string(raw["state"]) == `"Persisted"` {
-			raw["state"] = json.RawMessage(`"Delivered"`)
+			raw["state"] = json.RawMessage(`"PreCommitLanded"`)
 		}
 		return nil
 	}
@@ -69,11 +70,33 @@ func TestMigrationHook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Version != CurrentVersion || rec.State != StateDelivered || rec.Sector != (SectorID{5, 6}) {
+	if rec.Version != CurrentVersion || rec.State != StatePreCommitLanded || rec.Sector != (SectorID{5, 6}) {
 		t.Errorf("migrated record %+v", rec)
 	}
 	if _, acts, err := Step(rec, Restart{}); err != nil || acts[0].Name() != "wait-seed" {
 		t.Errorf("migrated record does not step: %v %v", acts, err)
+	}
+}
+
+// TestMigrateV1Delivered: version 1 delivered before the seed; such a
+// record (also a paused one) re-enters PreCommitLanded and waits for the
+// seed, and will be finalized and delivered after the proof lands.
+func TestMigrateV1Delivered(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"version":1,"state":"Delivered","sector":{"miner":5,"number":6}}`, "PreCommitLanded"},
+		{`{"version":1,"state":"Paused","paused_in":"Delivered","failure":{"level":"permanent","state":"Delivered","stage":"wait-seed","reason":"x"}}`, "Paused"},
+		{`{"version":1,"state":"C1Done"}`, "C1Done"},
+	} {
+		rec, err := Decode([]byte(tc.in))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		if rec.State.String() != tc.want || rec.Version != CurrentVersion {
+			t.Errorf("%s: got %s v%d, want %s", tc.in, rec.State, rec.Version, tc.want)
+		}
+		if rec.State == StatePaused && (rec.PausedIn != StatePreCommitLanded || rec.Failure.State != StatePreCommitLanded) {
+			t.Errorf("paused record not migrated: %+v", rec)
+		}
 	}
 }
 

@@ -21,12 +21,14 @@ const (
 	StatePC2Done                  // tree C and tree R are built; CommR recorded
 	StatePreCommitSubmitted       // the manager accepted the PreCommit for sending
 	StatePreCommitLanded          // the PreCommit is on chain
-	StateDelivered                // sealed file and cache are handed to the receiver
 	StateSeedAssigned             // the interactive seed is recorded
 	StateC1Done                   // vanilla (C1) proofs are computed
 	StateC2Done                   // the SNARK (C2) proof is recorded
 	StateProofSubmitted           // the manager accepted the proof for sending
-	StateFinished                 // the proof landed: report and clean up (terminal)
+	StateProofLanded              // the ProveCommit is on chain: the sector is active
+	StateFinalized                // layers dropped; sealed + cache kept in the persist store with checksums
+	StateDelivered                // the files were handed over (receiver or provider store) and reported
+	StateFinished                 // the delivery is confirmed: report and clean up (terminal)
 	StateAborted                  // the sector was given up: report and clean up (terminal)
 	StatePaused                   // a permanent failure stopped the thread; PausedIn holds where
 	numStates
@@ -36,8 +38,9 @@ var stateNames = [...]string{
 	"",
 	"Empty", "Allocated", "PiecesAcquired", "PiecesAdded", "TreeDBuilt",
 	"TicketAssigned", "PC1Done", "PC2Done", "PreCommitSubmitted",
-	"PreCommitLanded", "Delivered", "SeedAssigned", "C1Done", "C2Done",
-	"ProofSubmitted", "Finished", "Aborted", "Paused",
+	"PreCommitLanded", "SeedAssigned", "C1Done", "C2Done",
+	"ProofSubmitted", "ProofLanded", "Finalized", "Delivered",
+	"Finished", "Aborted", "Paused",
 }
 
 // States returns every valid state in declaration order.

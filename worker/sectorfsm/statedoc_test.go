@@ -25,6 +25,8 @@ func variantLabel(ev Event, rec Record) string {
 		return e.Result.String()
 	case Delivered:
 		return e.Result.String()
+	case DeliveryState:
+		return e.Status.String()
 	case ProofSubmitted:
 		return e.Result.String()
 	case PreCommitState:

@@ -148,6 +148,14 @@ func decide(rec Record, ev Event, p Policy) decision {
 		return submitted("precommit", e.Result, e.Desc)
 	case Delivered:
 		return submitted("delivery", e.Result, e.Desc)
+	case DeliveryState:
+		switch e.Status {
+		case DeliveryPending:
+			return decision{verdict: wait, sleep: p.PollInterval, why: "delivery pending"}
+		case DeliveryRejected:
+			return decision{verdict: pause, reason: "delivery rejected: " + e.Desc +
+				"; fix the files or the receiver, then resume (or abort) the sector"}
+		}
 	case ProofSubmitted:
 		return submitted("proof", e.Result, e.Desc)
 	case PreCommitState:
@@ -323,6 +331,11 @@ func recordFact(next *Record, ev Event) {
 		next.Proof = slices.Clone(e.Proof)
 	case ProofSubmitted:
 		next.ProofSubmit.Accepted, next.ProofSubmit.Reset = true, false
+	case Finalized:
+		next.Location = e.Location
+		next.Files = slices.Clone(e.Files)
+	case DeliveryState:
+		next.MayCleanUp = e.MayCleanUp
 	}
 }
 
@@ -352,8 +365,6 @@ func nextActions(rec Record) []Action {
 	case StatePreCommitSubmitted:
 		a = PollPreCommit{}
 	case StatePreCommitLanded:
-		a = Deliver{}
-	case StateDelivered:
 		a = WaitSeed{}
 	case StateSeedAssigned:
 		a = RunC1{}
@@ -363,10 +374,19 @@ func nextActions(rec Record) []Action {
 		a = SubmitProof{Reset: rec.ProofSubmit.Reset}
 	case StateProofSubmitted:
 		a = PollProof{}
+	case StateProofLanded:
+		a = Finalize{KeepUnsealed: len(rec.Pieces) > 0}
+	case StateFinalized:
+		a = Deliver{}
+	case StateDelivered:
+		a = ConfirmDelivery{}
 	case StateFinished:
-		return []Action{ReportFinished{}, Cleanup{}}
+		return []Action{ReportFinished{}, Cleanup{KeepPersisted: !rec.MayCleanUp}}
 	case StateAborted:
-		return []Action{ReportAborted{Reason: rec.AbortReason}, Cleanup{}}
+		// An aborted sector may have landed on chain (e.g. its delivery was
+		// rejected and the operator gave up): its finalized files are the
+		// only copy, so they are never deleted automatically.
+		return []Action{ReportAborted{Reason: rec.AbortReason}, Cleanup{KeepPersisted: true}}
 	default: // StatePaused waits for the operator
 		return nil
 	}

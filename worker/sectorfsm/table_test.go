@@ -205,13 +205,16 @@ func TestIllegalTransitionErrorAs(t *testing.T) {
 		ev Event
 	}{
 		{StatePC2Done, PreCommitSubmitted{}},
-		{StatePreCommitLanded, Delivered{Result: 99}},
+		{StateFinalized, Delivered{Result: 99}},
+		{StateDelivered, DeliveryState{Status: 9}},
+		{StateProofLanded, Finalized{Location: "/x"}},
+		{StateProofLanded, Finalized{Location: "/x", Files: []File{{Name: "sealed/s-t01-1"}}}},
 		{StateProofSubmitted, ProofState{State: 99}},
 		{StateTicketAssigned, Failure{}},
 		{StatePaused, OperatorResume{To: numStates}},
-		{StateDelivered, SeedNotReady{Delay: -1}},
+		{StatePreCommitLanded, SeedNotReady{Delay: -1}},
 		{StatePC1Done, PC2Done{CommD: fill(1)}},
-		{StateC1Done, C2Done{Proof: make([]byte, 193)}},
+		{StateC1Done, C2Done{Proof: nil}},
 	} {
 		rec := samples[tc.in]
 		next, acts, err := Step(rec, tc.ev)

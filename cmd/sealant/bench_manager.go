@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sealant/sealant/manager/bench"
+)
+
+func init() {
+	benchCmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Benchmarks of Sealant services (loopback only, bounded in time)",
+	}
+	var cfg bench.Config
+	var asJSON bool
+	mgr := &cobra.Command{
+		Use:   "manager",
+		Short: "Simulate N sealing threads against an in-process manager over loopback",
+		Long: `Start a manager on 127.0.0.1 (SQLite in a temp dir, or --database), with a fake
+chain and a store-driven stand-in for the commit pipeline, and run N simulated
+sealing threads, each making one worker-API call per --interval in a real
+thread's order. Reports req/s and p50/p99 per method. The client and the server
+share this machine's cores, so figures are a floor for the server alone.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := bench.Run(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(cmd.OutOrStdout(), rep)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "threads %d  store %s  duration %s  requests %d  errors %d  %.0f req/s  p50 %s  p99 %s\n",
+				rep.Threads, rep.Store, rep.Duration.Round(time.Millisecond), rep.Requests, rep.Errors, rep.ReqPerSec, ms(rep.P50), ms(rep.P99))
+			fmt.Fprintf(w, "sectors allocated %d, finalized %d; ticks that overran an interval %d; max in flight %d\n",
+				rep.Sectors, rep.Finalized, rep.Lagging, rep.MaxInflight)
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "METHOD\tCALLS\tERRORS\tP50\tP99\tMAX\t")
+			for _, m := range rep.Methods {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t\n", m.Method, m.Calls, m.Errors, ms(m.P50), ms(m.P99), ms(m.Max))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, m := range rep.Methods {
+				if m.FirstError != "" {
+					fmt.Fprintf(w, "first error of %s: %s\n", m.Method, m.FirstError)
+				}
+			}
+			return nil
+		},
+	}
+	f := mgr.Flags()
+	f.IntVar(&cfg.Threads, "threads", 1000, fmt.Sprintf("simulated sealing threads (max %d)", bench.MaxThreads))
+	f.DurationVar(&cfg.Duration, "duration", 30*time.Second, fmt.Sprintf("load duration (max %s)", bench.MaxDuration))
+	f.DurationVar(&cfg.Interval, "interval", time.Second, "pause between a thread's calls")
+	f.IntVar(&cfg.ThreadsPerWorker, "threads-per-worker", 64, "threads per worker token")
+	f.StringVar(&cfg.Database, "database", "", "store DSN (default: SQLite in a temp dir; postgres://… for PostgreSQL)")
+	f.IntVar(&cfg.Tenants, "tenants", 3, "tenants (weights 1..n)")
+	f.IntVar(&cfg.PollsPerStage, "polls", 5, "polls per on-chain wait")
+	f.IntVar(&cfg.MaxConns, "max-conns", 512, "client connections to the server")
+	f.Int64Var(&cfg.MaxRequests, "max-requests", 0, "stop after this many calls (0 = duration only)")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	benchCmd.AddCommand(mgr)
+	extraRootCmds = append(extraRootCmds, benchCmd)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sealant/sealant/chain/lotus"
+	"github.com/sealant/sealant/manager"
+)
+
+func init() {
+	managerCmd.AddCommand(newManagerRunCmd(), newManagerConfigCmd())
+}
+
+func newManagerRunCmd() *cobra.Command {
+	var cfgPath, dataDir, listen, database string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the sealing manager (worker, tenant and admin APIs on /rpc/v0)",
+		Long: `Run the sealing manager.
+
+On first run it creates <data_dir>/jwt.secret (mode 0600) and writes an admin
+token to <data_dir>/admin.token, which "sealant admin" reads by default.
+Flags override the config file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := manager.DefaultConfig()
+			base := ""
+			if cfgPath != "" {
+				var err error
+				if cfg, err = loadManagerConfigRaw(cfgPath); err != nil {
+					return err
+				}
+				base = filepath.Dir(cfgPath)
+			}
+			if dataDir != "" {
+				cfg.DataDir = dataDir
+			}
+			if listen != "" {
+				cfg.Listen = listen
+			}
+			if database != "" {
+				cfg.Database = database
+			}
+			if err := cfg.Provision(base); err != nil {
+				return err
+			}
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runManager(ctx, cfg, slog.Default())
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "config file (TOML; see 'sealant manager config default')")
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "override data_dir")
+	cmd.Flags().StringVar(&listen, "listen", "", "override listen address")
+	cmd.Flags().StringVar(&database, "database", "", "override the database DSN")
+	return cmd
+}
+
+func loadManagerConfigRaw(path string) (manager.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return manager.Config{}, err
+	}
+	cfg, err := manager.ParseConfig(data)
+	if err != nil {
+		return manager.Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// runManager starts the service and serves until ctx ends.
+func runManager(ctx context.Context, cfg manager.Config, log *slog.Logger) error {
+	secret, err := manager.LoadOrCreateSecret(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	policy, err := cfg.Policy()
+	if err != nil {
+		return err
+	}
+	opts := manager.Options{
+		DSN: cfg.Database, Policy: policy, BlockTime: time.Duration(cfg.Chain.BlockTime),
+		LeaseTTL: time.Duration(cfg.Leases.TTL), FairShareWindow: time.Duration(cfg.Leases.FairShareWindow),
+		Devnet: cfg.Chain.Devnet, Delivery: cfg.Delivery, Secret: secret, Logger: log,
+	}
+	if cfg.Chain.APIInfo != "" {
+		lc, err := lotus.New(lotus.Config{APIInfo: cfg.Chain.APIInfo, Logger: log})
+		if err != nil {
+			return fmt.Errorf("chain: %w", err)
+		}
+		opts.Chain = lc
+	} else {
+		log.Warn("no chain configured (chain.api_info / FULLNODE_API_INFO): tickets and seeds cannot be drawn")
+	}
+	svc, err := manager.NewService(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	for _, wire := range managerComponents {
+		if err := wire(ctx, svc, cfg, opts); err != nil {
+			return err
+		}
+	}
+	if _, err := svc.EnsureAdminToken(ctx, cfg.DataDir); err != nil {
+		return err
+	}
+	srv, err := svc.NewRPCServer()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{Handler: svc.Handler(srv), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 2)
+	go func() { errc <- hs.Serve(ln) }()
+	pctx, cancelPipeline := context.WithCancel(ctx)
+	defer cancelPipeline()
+	if p := svc.Pipeline(); p != nil {
+		go func() {
+			if err := p.Run(pctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("commit pipeline: %w", err)
+			}
+		}()
+	}
+	log.Info("manager serving", "rpc", "http://"+ln.Addr().String()+manager.RPCPath, "store", redactedDSN(cfg.Database),
+		"admin_token_file", filepath.Join(cfg.DataDir, manager.AdminTokenFile))
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Close()
+	hs.Shutdown(shutdownCtx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("manager stopped")
+	return err
+}
+
+// managerComponents wire optional manager components (the commitment
+// pipeline, the signer hub) into a Service before it serves. Files that
+// build those components append to it in their init.
+var managerComponents []func(ctx context.Context, svc *manager.Service, cfg manager.Config, opts manager.Options) error
+
+// redactedDSN hides the credentials of a database URL for logs.
+func redactedDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if j := strings.Index(dsn[i+3:], "@"); j >= 0 {
+			return dsn[:i+3] + "…@" + dsn[i+3+j+1:]
+		}
+	}
+	return dsn
+}
+
+func newManagerConfigCmd() *cobra.Command {
+	cfgCmd := &cobra.Command{Use: "config", Short: "Manager configuration helpers"}
+	cfgCmd.AddCommand(&cobra.Command{
+		Use:   "default",
+		Short: "Print the commented default configuration",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprint(cmd.OutOrStdout(), manager.DefaultConfigTOML)
+			return err
+		},
+	}, &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a configuration file (unknown keys, values) without starting anything",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := manager.LoadConfig(args[0]); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "ok")
+			return err
+		},
+	})
+	return cfgCmd
+}

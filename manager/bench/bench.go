@@ -1,0 +1,512 @@
+// Package bench is the load generator behind `sealant bench manager`: it
+// starts a manager on loopback with a fake chain and a store-driven stand-in
+// for the commit pipeline, then simulates N sealing threads, each making one
+// worker-API call per second in the order a real thread does (allocate,
+// pieces, ticket, precommit, polls, seed, proof, polls, reports,
+// finalize), and reports request rate and latency per method.
+//
+// Why in-process and loopback only: the figure of interest is what one
+// manager process and its database sustain, not the network; and a load
+// tool that can be pointed at arbitrary hosts is a denial-of-service tool.
+// The run is bounded in time (Config.Duration ≤ MaxDuration) and count
+// (Config.MaxRequests).
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/chain/address"
+	"github.com/sealant/sealant/chain/lotus"
+	"github.com/sealant/sealant/chain/rand"
+	"github.com/sealant/sealant/chain/types"
+	"github.com/sealant/sealant/manager"
+	"github.com/sealant/sealant/proofs/commp"
+	"github.com/sealant/sealant/rpc"
+	"github.com/sealant/sealant/store"
+)
+
+// Limits that keep the tool from running away.
+const (
+	MaxThreads  = 50_000
+	MaxDuration = 10 * time.Minute
+)
+
+// ErrLimits reports a configuration beyond the tool's bounds.
+var ErrLimits = errors.New("bench: outside limits")
+
+// Config sets up a run.
+type Config struct {
+	// Threads is the number of simulated sealing threads.
+	Threads int
+	// Duration is how long the load runs (after a one-second ramp).
+	Duration time.Duration
+	// Interval is the pause between a thread's calls (default 1 s).
+	Interval time.Duration
+	// ThreadsPerWorker groups threads under worker tokens (default 64).
+	ThreadsPerWorker int
+	// Database is the store DSN; "" = SQLite in a temporary directory.
+	Database string
+	// Tenants is the number of tenants (default 3, weights 1..n).
+	Tenants int
+	// PollsPerStage is how many polls a thread makes while waiting for
+	// each on-chain step (default 5).
+	PollsPerStage int
+	// MaxConns bounds client connections to the server (default 512).
+	MaxConns int
+	// MaxRequests stops the run early after this many calls (0 = no
+	// bound beyond Duration).
+	MaxRequests int64
+	Logger      *slog.Logger
+}
+
+// MethodStats is one method's figures.
+type MethodStats struct {
+	Method string        `json:"method"`
+	Calls  int           `json:"calls"`
+	Errors int           `json:"errors"`
+	P50    time.Duration `json:"p50_ns"`
+	P99    time.Duration `json:"p99_ns"`
+	Max    time.Duration `json:"max_ns"`
+	// FirstError is one error text for diagnosis.
+	FirstError string `json:"first_error,omitempty"`
+}
+
+// Report is a run's result.
+type Report struct {
+	Threads     int           `json:"threads"`
+	Duration    time.Duration `json:"duration_ns"`
+	Store       string        `json:"store"`
+	Requests    int           `json:"requests"`
+	Errors      int           `json:"errors"`
+	ReqPerSec   float64       `json:"req_per_sec"`
+	P50         time.Duration `json:"p50_ns"`
+	P99         time.Duration `json:"p99_ns"`
+	Methods     []MethodStats `json:"methods"`
+	Sectors     int           `json:"sectors_allocated"`
+	Finalized   int           `json:"sectors_finalized"`
+	Lagging     int64         `json:"late_ticks"`
+	MaxInflight int64         `json:"max_inflight"`
+}
+
+func (c *Config) provision() error {
+	if c.Threads <= 0 || c.Threads > MaxThreads {
+		return fmt.Errorf("%w: threads %d: want 1..%d", ErrLimits, c.Threads, MaxThreads)
+	}
+	if c.Duration <= 0 || c.Duration > MaxDuration {
+		return fmt.Errorf("%w: duration %v: want (0, %v]", ErrLimits, c.Duration, MaxDuration)
+	}
+	if c.Interval <= 0 {
+		c.Interval = time.Second
+	}
+	if c.ThreadsPerWorker <= 0 {
+		c.ThreadsPerWorker = 64
+	}
+	if c.Tenants <= 0 {
+		c.Tenants = 3
+	}
+	if c.PollsPerStage <= 0 {
+		c.PollsPerStage = 5
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = 512
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return nil
+}
+
+// benchChain is a chain where everything is immediately ready: the ticket
+// and seed are hashes of their inputs and every sector is pre-committed at
+// epoch 0 under a head at 1e6.
+type benchChain struct{}
+
+func (benchChain) ChainHead(context.Context) (*lotus.TipSet, error) {
+	return &lotus.TipSet{Height: 1_000_000}, nil
+}
+
+func draw(kind byte, tag rand.DomainSeparationTag, epoch types.ChainEpoch, entropy []byte) rand.Randomness {
+	h := sha256.New()
+	h.Write([]byte{kind})
+	binary.Write(h, binary.BigEndian, int64(tag))
+	binary.Write(h, binary.BigEndian, int64(epoch))
+	h.Write(entropy)
+	var r rand.Randomness
+	copy(r[:], h.Sum(nil))
+	return r
+}
+
+func (benchChain) StateGetRandomnessFromTickets(_ context.Context, tag rand.DomainSeparationTag, e types.ChainEpoch, ent []byte, _ types.TipSetKey) (rand.Randomness, error) {
+	return draw('t', tag, e, ent), nil
+}
+
+func (benchChain) StateGetRandomnessFromBeacon(_ context.Context, tag rand.DomainSeparationTag, e types.ChainEpoch, ent []byte, _ types.TipSetKey) (rand.Randomness, error) {
+	return draw('b', tag, e, ent), nil
+}
+
+func (benchChain) StateSectorPreCommitInfo(context.Context, address.Address, uint64, types.TipSetKey) (*lotus.SectorPreCommitOnChainInfo, error) {
+	return &lotus.SectorPreCommitOnChainInfo{PreCommitEpoch: 999_000}, nil
+}
+
+func (benchChain) StateMinerSectorAllocated(context.Context, address.Address, uint64, types.TipSetKey) (bool, error) {
+	return false, nil
+}
+
+// simPipeline stands in for the commit pipeline: every tick it closes the
+// open batches and walks their messages to landed, so polls progress.
+type simPipeline struct {
+	st   *store.Store
+	wake chan struct{}
+}
+
+func (p *simPipeline) Wake(string, store.BatchKind) {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *simPipeline) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		bs, err := p.st.ListBatches(ctx, store.BatchFilter{States: []store.BatchState{store.BatchOpen}})
+		if err != nil {
+			continue
+		}
+		now := time.Now()
+		for _, b := range bs {
+			if p.st.CloseBatch(ctx, b.ID, now) != nil {
+				continue
+			}
+			m, err := p.st.ReserveNonce(ctx, b.ID, "t1bench", 0, now)
+			if err != nil {
+				continue
+			}
+			if _, err := p.st.SetMessageUnsigned(ctx, m.ID, []byte(fmt.Sprint(b.ID)), fmt.Sprint("bafybench", b.ID), now); err != nil {
+				continue
+			}
+			if _, err := p.st.MarkMessagePushed(ctx, m.ID, now); err != nil {
+				continue
+			}
+			p.st.MarkMessageLanded(ctx, m.ID, 0, now)
+		}
+	}
+}
+
+// recorder keeps every latency per method.
+type recorder struct {
+	mu       sync.Mutex
+	lat      map[string][]time.Duration
+	errs     map[string]int
+	firstErr map[string]string
+	total    atomic.Int64
+	inflight atomic.Int64
+	maxInfl  atomic.Int64
+	late     atomic.Int64
+}
+
+func (r *recorder) record(method string, d time.Duration, err error) {
+	r.mu.Lock()
+	r.lat[method] = append(r.lat[method], d)
+	if err != nil {
+		r.errs[method]++
+		if r.firstErr[method] == "" {
+			r.firstErr[method] = err.Error()
+		}
+	}
+	r.mu.Unlock()
+}
+
+// Run performs a benchmark run and returns its report.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	if err := cfg.provision(); err != nil {
+		return Report{}, err
+	}
+	dir, err := os.MkdirTemp("", "sealant-bench-")
+	if err != nil {
+		return Report{}, err
+	}
+	defer os.RemoveAll(dir)
+	dsn := cfg.Database
+	if dsn == "" {
+		dsn = "sqlite://" + filepath.Join(dir, "bench.sqlite")
+	}
+	secret, err := manager.LoadOrCreateSecret(dir)
+	if err != nil {
+		return Report{}, err
+	}
+	svc, err := manager.NewService(ctx, manager.Options{DSN: dsn, Chain: benchChain{}, Secret: secret, Logger: cfg.Logger, LeaseTTL: 10 * time.Minute})
+	if err != nil {
+		return Report{}, err
+	}
+	defer svc.Close()
+	pipe := &simPipeline{st: svc.Store(), wake: make(chan struct{}, 1)}
+	svc.SetPipeline(pipe)
+	// Tenants with distinct miners per run, so a shared PostgreSQL
+	// database can be reused between runs.
+	base := uint64(time.Now().UnixNano()%1_000_000) * 100
+	for i := 0; i < cfg.Tenants; i++ {
+		_, err := svc.CreateTenant(context.Background(), api.TenantConfig{
+			ID: fmt.Sprintf("bench-%d-%d", base, i), Miner: base + uint64(i) + 1000, ProofType: 5, Weight: i + 1,
+			PreCommitBatchSize: 64, ProveCommitBatchSize: 64,
+		})
+		if err != nil {
+			return Report{}, fmt.Errorf("bench: create tenant: %w", err)
+		}
+	}
+	srv, err := svc.NewRPCServer()
+	if err != nil {
+		return Report{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return Report{}, err
+	}
+	hs := &http.Server{Handler: svc.Handler(srv), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	defer hs.Close()
+	defer srv.Close()
+	pctx, stopPipe := context.WithCancel(ctx)
+	defer stopPipe()
+	go pipe.Run(pctx)
+
+	url := "http://" + ln.Addr().String() + manager.RPCPath
+	tr := &http.Transport{MaxIdleConns: cfg.MaxConns, MaxIdleConnsPerHost: cfg.MaxConns, MaxConnsPerHost: cfg.MaxConns, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+
+	workers := (cfg.Threads + cfg.ThreadsPerWorker - 1) / cfg.ThreadsPerWorker
+	clients := make([]*rpc.Client, workers)
+	for w := range clients {
+		it, err := svc.IssueToken(ctx, api.TokenRequest{Role: "worker", Subject: fmt.Sprintf("bw%d", w)})
+		if err != nil {
+			return Report{}, err
+		}
+		if clients[w], err = rpc.Dial(ctx, url, rpc.WithToken(it.Token), rpc.WithHTTPClient(hc), rpc.WithErrorRegistry(manager.Errors)); err != nil {
+			return Report{}, err
+		}
+	}
+
+	rec := &recorder{lat: map[string][]time.Duration{}, errs: map[string]int{}, firstErr: map[string]string{}}
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration+cfg.Interval)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var finalized atomic.Int64
+	var allocated atomic.Int64
+	for i := 0; i < cfg.Threads; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			th := &thread{
+				c: clients[i/cfg.ThreadsPerWorker], worker: fmt.Sprintf("bw%d", i/cfg.ThreadsPerWorker), name: fmt.Sprintf("t%d", i),
+				polls: cfg.PollsPerStage, rec: rec, finalized: &finalized, allocated: &allocated, maxReq: cfg.MaxRequests, cancel: cancel,
+			}
+			// Spread the threads' first calls over one interval.
+			offset := time.Duration(int64(cfg.Interval) * int64(i) / int64(cfg.Threads))
+			next := start.Add(offset)
+			for {
+				if d := time.Until(next); d > 0 {
+					select {
+					case <-runCtx.Done():
+						return
+					case <-time.After(d):
+					}
+				} else if -d > cfg.Interval {
+					rec.late.Add(1) // the previous call overran a whole interval
+				}
+				if runCtx.Err() != nil {
+					return
+				}
+				th.step(runCtx)
+				next = next.Add(cfg.Interval)
+				if n := time.Now(); next.Before(n) {
+					next = n
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	for _, c := range clients {
+		c.Close()
+	}
+
+	rep := Report{Threads: cfg.Threads, Duration: elapsed, Store: svc.Store().Dialect(), Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
+		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load()}
+	var all []time.Duration
+	methods := make([]string, 0, len(rec.lat))
+	for m := range rec.lat {
+		methods = append(methods, m)
+	}
+	sort.Strings(methods)
+	for _, m := range methods {
+		l := rec.lat[m]
+		slices.Sort(l)
+		all = append(all, l...)
+		rep.Methods = append(rep.Methods, MethodStats{Method: m, Calls: len(l), Errors: rec.errs[m], P50: pct(l, 50), P99: pct(l, 99), Max: l[len(l)-1], FirstError: rec.firstErr[m]})
+		rep.Errors += rec.errs[m]
+	}
+	slices.Sort(all)
+	rep.Requests = len(all)
+	rep.P50, rep.P99 = pct(all, 50), pct(all, 99)
+	rep.ReqPerSec = float64(len(all)) / elapsed.Seconds()
+	return rep, nil
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	if i < 1 {
+		i = 1
+	}
+	return sorted[i-1]
+}
+
+// thread is one simulated sealing thread: a small script over the worker
+// API, one call per step.
+type thread struct {
+	c         *rpc.Client
+	worker    string
+	name      string
+	polls     int
+	rec       *recorder
+	finalized *atomic.Int64
+	allocated *atomic.Int64
+	maxReq    int64
+	cancel    context.CancelFunc
+
+	sector *api.AllocatedSector
+	ticket api.Ticket
+	stage  int
+	waited int
+}
+
+func (t *thread) call(ctx context.Context, method string, result any, params ...any) error {
+	if t.maxReq > 0 && t.rec.total.Add(1) > t.maxReq {
+		t.cancel()
+		return context.Canceled
+	}
+	n := t.rec.inflight.Add(1)
+	for {
+		m := t.rec.maxInfl.Load()
+		if n <= m || t.rec.maxInfl.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	start := time.Now()
+	err := t.c.Call(ctx, method, result, params...)
+	d := time.Since(start)
+	t.rec.inflight.Add(-1)
+	if err != nil && ctx.Err() != nil {
+		return err // the run ended mid-call: not a sample
+	}
+	t.rec.record(method, d, err)
+	return err
+}
+
+// Stages of the script.
+const (
+	stAllocate = iota
+	stPieces
+	stTicket
+	stPreCommit
+	stPollPre
+	stSeed
+	stProof
+	stPollProof
+	stReport
+	stFinalize
+)
+
+func (t *thread) step(ctx context.Context) {
+	switch t.stage {
+	case stAllocate:
+		var a *api.AllocatedSector
+		if t.call(ctx, api.MethodAllocateSector, &a, api.AllocateSpec{Worker: t.worker, Thread: t.name}) == nil && a != nil {
+			t.sector, t.stage = a, stPieces
+			if !a.Resumed {
+				t.allocated.Add(1)
+			}
+		}
+	case stPieces:
+		var ps []api.Piece
+		if t.call(ctx, api.MethodAcquirePieces, &ps, t.sector.ID) == nil {
+			t.stage = stTicket
+		}
+	case stTicket:
+		if t.call(ctx, api.MethodAssignTicket, &t.ticket, t.sector.ID) == nil {
+			t.stage = stPreCommit
+		}
+	case stPreCommit:
+		var r, d [32]byte
+		binary.BigEndian.PutUint64(r[:], t.sector.ID.Number)
+		binary.BigEndian.PutUint64(d[8:], t.sector.ID.Miner)
+		pc := api.PreCommitInfo{CommR: commp.SealedCID(r).String(), CommD: commp.PieceCID(d).String(), Ticket: t.ticket}
+		var res api.SubmitResponse
+		if t.call(ctx, api.MethodSubmitPreCommit, &res, t.sector.ID, pc, false) == nil {
+			t.stage, t.waited = stPollPre, 0
+		}
+	case stPollPre:
+		var res api.PollResponse
+		if t.call(ctx, api.MethodPollPreCommitState, &res, t.sector.ID) == nil {
+			t.waited++
+			if res.State == api.OnChainLanded && t.waited >= t.polls {
+				t.stage = stSeed
+			}
+		}
+	case stSeed:
+		var res api.WaitSeedResponse
+		if t.call(ctx, api.MethodWaitSeed, &res, t.sector.ID) == nil && res.Seed != nil {
+			t.stage = stProof
+		}
+	case stProof:
+		var res api.SubmitResponse
+		if t.call(ctx, api.MethodSubmitProof, &res, t.sector.ID, api.ProofInfo{Proof: make([]byte, 192)}, false) == nil {
+			t.stage, t.waited = stPollProof, 0
+		}
+	case stPollProof:
+		var res api.PollResponse
+		if t.call(ctx, api.MethodPollProofState, &res, t.sector.ID) == nil {
+			t.waited++
+			if res.State == api.OnChainLanded && t.waited >= t.polls {
+				t.stage = stReport
+			}
+		}
+	case stReport:
+		var res api.ReportStateResponse
+		rep := api.StateReport{Worker: t.worker, Thread: t.name, Prev: "ProofLanded", Next: "Finalizing", Event: "Finalize", CPUSeconds: map[string]float64{"pc1": 1}}
+		if t.call(ctx, api.MethodReportState, &res, t.sector.ID, rep) == nil {
+			t.stage = stFinalize
+		}
+	case stFinalize:
+		if t.call(ctx, api.MethodReportFinalized, nil, t.sector.ID, api.FinalizedInfo{Location: "/bench"}) == nil {
+			t.finalized.Add(1)
+			t.stage, t.sector = stAllocate, nil
+		}
+	}
+}

@@ -1,0 +1,532 @@
+package commit
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/sealant/sealant/chain/miner"
+	"github.com/sealant/sealant/chain/types"
+	"github.com/sealant/sealant/store"
+)
+
+// This file is the pure decision core: no store, chain, clock or goroutines.
+// Every function takes the facts it needs (policy, time, head epoch, chain
+// facts) and returns a decision as a value, so the rules can be table-tested
+// exactly. The runner (pipeline.go) gathers the facts and carries out the
+// decisions.
+
+// EpochsInDay is the number of chain epochs in a "day" of actor policy. It
+// is fixed by the actors (30 s epochs), also on a devnet with faster blocks.
+const EpochsInDay = 2880
+
+// Params are the chain-policy numbers the pipeline checks against
+// (spec/chain.md §5.5, §8.2). MainnetParams and DevnetParams give the two
+// known sets; a manager reads the right one from its config.
+type Params struct {
+	// PreCommitChallengeDelay: the seed is drawn at PreCommitEpoch + this;
+	// ProveCommit must land strictly after it.
+	PreCommitChallengeDelay types.ChainEpoch
+	// MaxProveCommitDuration: ProveCommit must land by PreCommitEpoch + this.
+	MaxProveCommitDuration types.ChainEpoch
+	// MaxPreCommitRandomnessLookback: PreCommit must land while
+	// head − TicketEpoch ≤ this.
+	MaxPreCommitRandomnessLookback types.ChainEpoch
+	// MinSectorExpiration and MaxSectorExpirationExtension bound
+	// Expiration (validate_expiration in the miner actor).
+	MinSectorExpiration          types.ChainEpoch
+	MaxSectorExpirationExtension types.ChainEpoch
+	// Slack is how many epochs before a sector's deadline (ticket
+	// lookback for PreCommit, prove window for ProveCommit) its batch is
+	// sent regardless of size and wait, so batching never costs a sector.
+	Slack types.ChainEpoch
+}
+
+// MainnetParams are mainnet (and calibnet) values.
+func MainnetParams() Params {
+	return Params{
+		PreCommitChallengeDelay:        150,
+		MaxProveCommitDuration:         30*EpochsInDay + 150,
+		MaxPreCommitRandomnessLookback: EpochsInDay + 900,
+		MinSectorExpiration:            180 * EpochsInDay,
+		MaxSectorExpirationExtension:   1278 * EpochsInDay,
+		Slack:                          240, // 2 h at 30 s
+	}
+}
+
+// DevnetParams are the Sealant devnet's values (devnet/state
+// DefaultPolicy: a 10-epoch challenge delay, otherwise mainnet rules).
+func DevnetParams() Params {
+	p := MainnetParams()
+	p.PreCommitChallengeDelay = 10
+	p.MaxProveCommitDuration = 30*EpochsInDay + 10
+	p.Slack = 60
+	return p
+}
+
+// Validate reports nonsensical parameters.
+func (p Params) Validate() error {
+	if p.PreCommitChallengeDelay < 0 || p.MaxProveCommitDuration <= p.PreCommitChallengeDelay ||
+		p.MaxPreCommitRandomnessLookback <= 0 || p.MinSectorExpiration <= 0 ||
+		p.MaxSectorExpirationExtension <= p.MinSectorExpiration || p.Slack < 0 {
+		return fmt.Errorf("commit: chain params %+v: %w", p, ErrConfig)
+	}
+	return nil
+}
+
+// BatchPolicy is a tenant's batching rule for one message kind.
+type BatchPolicy struct {
+	// Size closes a batch once it holds this many sectors (≥ 1).
+	Size int
+	// MaxWait closes a batch once it has existed this long (0: at once).
+	MaxWait time.Duration
+}
+
+// PolicyFor derives the batching rule of a tenant for kind. ProveCommit in
+// per-sector mode is a batch of one. In "aggregate" mode ProveCommitSectors3
+// carries one proof per sector in a batch: a SnarkPack aggregate needs a
+// SNARK aggregator, which Sealant does not have (and devnet proofs are not
+// SNARKs), so AggregateProof is always empty.
+func PolicyFor(t store.Tenant, kind store.BatchKind) BatchPolicy {
+	b := t.Batching
+	if kind == store.BatchPreCommit {
+		return BatchPolicy{Size: max(1, b.PreCommitBatchSize), MaxWait: max(0, b.PreCommitMaxWait)}
+	}
+	if b.ProveCommitMode != store.ProveAggregate {
+		return BatchPolicy{Size: 1}
+	}
+	return BatchPolicy{Size: max(1, b.ProveCommitBatchSize), MaxWait: max(0, b.ProveCommitMaxWait)}
+}
+
+// CloseInput are the facts about one open batch.
+type CloseInput struct {
+	Policy  BatchPolicy
+	Members int
+	// Opened is when the batch was created, i.e. when its oldest sector
+	// joined (a batch is created by its first member).
+	Opened time.Time
+	Now    time.Time
+	// Head is the chain head; Deadline the earliest last-safe epoch of
+	// any member (0: unknown).
+	Head, Deadline types.ChainEpoch
+	Slack          types.ChainEpoch
+}
+
+// ShouldClose decides whether an open batch is sent now, and why: when it
+// is full, when its oldest sector has waited MaxWait, or when a member's
+// deadline is within Slack epochs.
+func ShouldClose(in CloseInput) (bool, string) {
+	switch {
+	case in.Members <= 0:
+		return false, ""
+	case in.Members >= in.Policy.Size:
+		return true, fmt.Sprintf("full (%d/%d sectors)", in.Members, in.Policy.Size)
+	case !in.Now.Before(in.Opened.Add(in.Policy.MaxWait)):
+		return true, fmt.Sprintf("max wait %s reached (%d/%d sectors)", in.Policy.MaxWait, in.Members, in.Policy.Size)
+	case in.Deadline > 0 && in.Head+in.Slack >= in.Deadline:
+		return true, fmt.Sprintf("deadline epoch %d within %d epochs of head %d", in.Deadline, in.Slack, in.Head)
+	}
+	return false, ""
+}
+
+// Verdict is a precheck's judgement of one sector.
+type Verdict int
+
+// Verdicts.
+const (
+	// Ready: send it.
+	Ready Verdict = iota
+	// Wait: not yet (e.g. ProveCommit before the challenge delay passed);
+	// keep the batch and check again later.
+	Wait
+	// Drop: leave the batch without judging the sector (aborted by the
+	// operator or worker, or missing its data).
+	Drop
+	// Done: the chain already has what the message would do; leave the
+	// batch, nothing to send for it.
+	Done
+	// Bad: the message would certainly fail for this sector (ticket too
+	// old, number taken, pre-commit expired); it is failed for good.
+	Bad
+)
+
+var verdictNames = [...]string{"ready", "wait", "drop", "done", "bad"}
+
+func (v Verdict) String() string {
+	if int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return "verdict(" + strconv.Itoa(int(v)) + ")"
+}
+
+// Check is a verdict with its reason.
+type Check struct {
+	Verdict Verdict
+	Reason  string
+}
+
+// OnChainPreCommit is the miner actor's pre-commit of a sector.
+type OnChainPreCommit struct {
+	SealedCID cid.Cid
+	Epoch     types.ChainEpoch
+	Deposit   types.TokenAmount
+	// Expiration is the pre-committed expiration (pledge duration).
+	Expiration types.ChainEpoch
+}
+
+// SectorFacts is what the precheck knows about one sector.
+type SectorFacts struct {
+	ID     store.SectorID
+	Active bool
+	// TicketEpoch is the ticket's epoch (HasTicket false: none stored).
+	TicketEpoch types.ChainEpoch
+	HasTicket   bool
+	// CommR is the sector's sealed CID (Undef: not submitted).
+	CommR    cid.Cid
+	HasProof bool
+	// Chain facts: whether the number is allocated, the pre-commit (nil:
+	// none) and whether the sector is proven (active on chain).
+	Allocated bool
+	PreCommit *OnChainPreCommit
+	Proven    bool
+}
+
+// CheckPreCommit judges a sector for a PreCommitSectorBatch2 landing at or
+// after head.
+func CheckPreCommit(p Params, head types.ChainEpoch, f SectorFacts) Check {
+	switch {
+	case !f.Active:
+		return Check{Drop, "sector is no longer active"}
+	case !f.CommR.Defined() || !f.HasTicket:
+		return Check{Drop, "no pre-commit submitted"}
+	case f.PreCommit != nil && f.PreCommit.SealedCID == f.CommR:
+		return Check{Done, fmt.Sprintf("already pre-committed on chain at epoch %d", f.PreCommit.Epoch)}
+	case f.Proven:
+		return Check{Done, "already proven on chain"}
+	case f.Allocated:
+		return Check{Bad, "sector number already allocated on chain by another pre-commit"}
+	case head-f.TicketEpoch > p.MaxPreCommitRandomnessLookback:
+		return Check{Bad, fmt.Sprintf("ticket epoch %d expired: head %d is more than %d epochs later", f.TicketEpoch, head, p.MaxPreCommitRandomnessLookback)}
+	case f.TicketEpoch >= head:
+		return Check{Wait, fmt.Sprintf("ticket epoch %d not yet below head %d", f.TicketEpoch, head)}
+	}
+	return Check{Ready, ""}
+}
+
+// PreCommitDeadline is the last epoch a sector's PreCommit can land.
+func PreCommitDeadline(p Params, ticketEpoch types.ChainEpoch) types.ChainEpoch {
+	return ticketEpoch + p.MaxPreCommitRandomnessLookback
+}
+
+// CheckProveCommit judges a sector for a ProveCommitSectors3 landing at or
+// after head.
+func CheckProveCommit(p Params, head types.ChainEpoch, f SectorFacts) Check {
+	switch {
+	case !f.Active:
+		return Check{Drop, "sector is no longer active"}
+	case !f.HasProof:
+		return Check{Drop, "no proof submitted"}
+	case f.Proven:
+		return Check{Done, "already proven on chain"}
+	case f.PreCommit == nil:
+		return Check{Bad, "no pre-commit on chain (expired or never landed)"}
+	case f.CommR.Defined() && f.PreCommit.SealedCID != f.CommR:
+		return Check{Bad, fmt.Sprintf("on-chain pre-commit has sealed CID %s, sector has %s", f.PreCommit.SealedCID, f.CommR)}
+	case head > f.PreCommit.Epoch+p.MaxProveCommitDuration:
+		return Check{Bad, fmt.Sprintf("prove-commit window closed at epoch %d (head %d)", f.PreCommit.Epoch+p.MaxProveCommitDuration, head)}
+	case head <= f.PreCommit.Epoch+p.PreCommitChallengeDelay:
+		return Check{Wait, fmt.Sprintf("too early to prove: head %d, allowed after %d", head, f.PreCommit.Epoch+p.PreCommitChallengeDelay)}
+	}
+	return Check{Ready, ""}
+}
+
+// Expiration picks a sector's Expiration (spec/chain.md §8.2, Lotus
+// BasicPreCommitPolicy): head + days, clamped so that the actor's checks
+// hold whenever the message lands while the ticket is still valid:
+//
+//	lower = ticket + MaxPreCommitRandomnessLookback + MaxProveCommitDuration + MinSectorExpiration
+//	upper = head + MaxSectorExpirationExtension
+//
+// (the actor requires expiration − (curr + MaxProveCommitDuration) ≥
+// MinSectorExpiration with curr ≤ ticket + lookback, and expiration ≤ curr +
+// MaxSectorExpirationExtension with curr ≥ head). days ≤ 0 means the
+// longest allowed.
+func Expiration(p Params, head, ticketEpoch types.ChainEpoch, days int) (types.ChainEpoch, error) {
+	lower := ticketEpoch + p.MaxPreCommitRandomnessLookback + p.MaxProveCommitDuration + p.MinSectorExpiration
+	upper := head + p.MaxSectorExpirationExtension
+	if lower > upper {
+		return 0, fmt.Errorf("commit: no valid expiration: lower bound %d above upper bound %d: %w", lower, upper, ErrPolicy)
+	}
+	want := upper
+	if days > 0 {
+		want = head + types.ChainEpoch(days)*EpochsInDay
+	}
+	return min(max(want, lower), upper), nil
+}
+
+// Collateral returns the Value of a message that needs `need` attoFIL of
+// collateral: all of it, or — when useAvailable is set (Lotus's
+// CollateralFromMinerBalance) — only the part the miner's available balance
+// does not cover. Never negative.
+func Collateral(need, available types.TokenAmount, useAvailable bool) types.TokenAmount {
+	if need.Sign() <= 0 {
+		return types.Zero()
+	}
+	if !useAvailable || available.Sign() <= 0 {
+		return need
+	}
+	v := need.Sub(available)
+	if v.Sign() < 0 {
+		return types.Zero()
+	}
+	return v
+}
+
+// ProveCollateral is Σ max(0, pledge_i − deposit_i): at activation the
+// pre-commit deposit is applied towards the initial pledge.
+func ProveCollateral(pledges, deposits []types.TokenAmount) types.TokenAmount {
+	sum := types.Zero()
+	for i, pl := range pledges {
+		d := types.Zero()
+		if i < len(deposits) {
+			d = deposits[i]
+		}
+		if diff := pl.Sub(d); diff.Sign() > 0 {
+			sum = sum.Add(diff)
+		}
+	}
+	return sum
+}
+
+// FeeDecision is the outcome of CapFee.
+type FeeDecision struct {
+	GasFeeCap, GasPremium types.TokenAmount
+	// OK is false when the cap does not allow a fee cap at or above the
+	// current base fee: the message would sit in the mpool, so it is not
+	// sent and Reason says why.
+	OK     bool
+	Reason string
+}
+
+// CapFee bounds an estimated message's fee by maxFee (attoFIL for the
+// whole message; zero or negative: no cap): GasFeeCap ≤ maxFee / GasLimit and
+// GasPremium ≤ GasFeeCap, as Lotus's capGasFee does. It refuses (OK false)
+// when that capped GasFeeCap is below baseFee (zero baseFee: unknown, not
+// checked), because such a message cannot be included until the base fee
+// drops.
+func CapFee(gasLimit int64, feeCap, premium, maxFee, baseFee types.TokenAmount) FeeDecision {
+	d := FeeDecision{GasFeeCap: feeCap, GasPremium: premium, OK: true}
+	if gasLimit <= 0 {
+		return FeeDecision{Reason: fmt.Sprintf("gas limit %d not positive", gasLimit)}
+	}
+	if maxFee.Sign() > 0 {
+		limit := maxFee.Div(types.NewInt(gasLimit))
+		if d.GasFeeCap.Cmp(limit) > 0 {
+			d.GasFeeCap = limit
+		}
+	}
+	if d.GasPremium.Cmp(d.GasFeeCap) > 0 {
+		d.GasPremium = d.GasFeeCap
+	}
+	if baseFee.Sign() > 0 && d.GasFeeCap.Cmp(baseFee) < 0 {
+		return FeeDecision{GasFeeCap: d.GasFeeCap, GasPremium: d.GasPremium,
+			Reason: fmt.Sprintf("fee above cap: max fee %s attoFIL over gas limit %d allows fee cap %s, below base fee %s; waiting for the base fee to drop",
+				maxFee, gasLimit, d.GasFeeCap, baseFee)}
+	}
+	return d
+}
+
+// MaxFee is a tenant's fee cap for one message: the per-sector cap (a
+// decimal attoFIL string, "" for none) times the number of sectors.
+func MaxFee(perSector string, sectors int) (types.TokenAmount, error) {
+	if strings.TrimSpace(perSector) == "" {
+		return types.Zero(), nil
+	}
+	v, err := types.ParseBigInt(strings.TrimSpace(perSector))
+	if err != nil || v.Sign() < 0 {
+		return types.Zero(), fmt.Errorf("commit: fee cap %q is not a non-negative attoFIL amount: %w", perSector, ErrPolicy)
+	}
+	return v.Mul(types.NewInt(int64(max(1, sectors)))), nil
+}
+
+// SectorSpecific reports whether an exit code can be caused by one bad
+// sector in a batch: an illegal argument (bad commitment, proof, number or
+// expiration), a missing pre-commit, an illegal state, a failed assertion, or
+// an actor-specific code. Everything else — the sender cannot pay, ran out of
+// gas, is not a control address (forbidden, also "too early"), a
+// serialization error (ours), an unhandled method — says nothing about the
+// sectors, so they are retried after a pause instead of being split or
+// failed: a misconfiguration must not abort every sector one by one.
+func SectorSpecific(code types.ExitCode) bool {
+	switch code {
+	case types.ErrIllegalArgument, types.ErrNotFound, types.ErrIllegalState, types.ErrAssertionFailed:
+		return true
+	}
+	return code >= types.FirstActorSpecificExitCode
+}
+
+// FailurePlan says what to do after a batch's message failed.
+type FailurePlan struct {
+	// Groups each become a batch of their own, sent at once.
+	Groups [][]store.SectorID
+	// Retry sectors rejoin batching after a pause (transient failure).
+	Retry []store.SectorID
+	// Fail are sectors failed for good, with the reason.
+	Fail map[store.SectorID]string
+}
+
+// PlanFailure isolates the poison in a failed batch (curio#1510: one bad
+// sector must not sink the others). members are the batch's sectors, exit
+// the receipt's code, and bad the sectors a fresh precheck found certainly
+// bad (with the reason).
+//
+//   - bad sectors are failed for good without another attempt — the precheck
+//     is conclusive (ticket expired, number taken, pre-commit gone), so a
+//     solo retry would only burn gas — and the rest is re-sent as one batch;
+//   - out of gas with several sectors halves the batch;
+//   - a code that is not SectorSpecific retries everyone after a pause;
+//   - otherwise a single sector failed alone: it is failed with the code;
+//   - otherwise the batch is bisected: each half is sent as its own batch,
+//     and a half that fails is bisected again, so a poisoned sector ends up
+//     alone (≤ 2·log2(n) extra messages) while every good sector lands.
+func PlanFailure(kind store.BatchKind, members []store.SectorID, exit types.ExitCode, why string, bad map[store.SectorID]string) FailurePlan {
+	plan := FailurePlan{Fail: map[store.SectorID]string{}}
+	var rest []store.SectorID
+	for _, id := range members {
+		if r, ok := bad[id]; ok {
+			plan.Fail[id] = fmt.Sprintf("%s failed (%s): %s", kind, exit, r)
+			continue
+		}
+		rest = append(rest, id)
+	}
+	switch {
+	case len(rest) == 0:
+	case len(plan.Fail) > 0:
+		plan.Groups = [][]store.SectorID{rest}
+	case exit == types.SysErrOutOfGas && len(rest) > 1:
+		plan.Groups = Halves(rest)
+	case !SectorSpecific(exit):
+		plan.Retry = rest
+	case len(rest) == 1:
+		msg := fmt.Sprintf("%s failed alone: exit %s", kind, exit)
+		if why != "" {
+			msg += ": " + why
+		}
+		plan.Fail[rest[0]] = msg
+	default:
+		plan.Groups = Halves(rest)
+	}
+	return plan
+}
+
+// Halves splits ids into two non-empty halves (the first gets the extra
+// one); fewer than two ids come back as one group.
+func Halves(ids []store.SectorID) [][]store.SectorID {
+	if len(ids) < 2 {
+		return [][]store.SectorID{ids}
+	}
+	h := (len(ids) + 1) / 2
+	return [][]store.SectorID{append([]store.SectorID(nil), ids[:h]...), append([]store.SectorID(nil), ids[h:]...)}
+}
+
+// ProveFailures maps a landed ProveCommitSectors3's BatchReturn to the
+// member sectors that did not activate. members must be in message order.
+func ProveFailures(members []store.SectorID, ret *miner.BatchReturn) (map[store.SectorID]types.ExitCode, error) {
+	out := map[store.SectorID]types.ExitCode{}
+	if ret == nil {
+		return out, nil
+	}
+	for _, fc := range ret.FailCodes {
+		if fc.Idx >= uint64(len(members)) {
+			return nil, fmt.Errorf("commit: batch return fail index %d out of %d sectors: %w", fc.Idx, len(members), ErrReceipt)
+		}
+		out[members[fc.Idx]] = fc.Code
+	}
+	if ret.SuccessCount+uint64(len(out)) != uint64(len(members)) {
+		return out, fmt.Errorf("commit: batch return counts %d ok + %d failed for %d sectors: %w", ret.SuccessCount, len(out), len(members), ErrReceipt)
+	}
+	return out, nil
+}
+
+// PushOutcome classifies an MpoolPush error.
+type PushOutcome int
+
+// Push outcomes.
+const (
+	// PushRetry: nothing is known to have happened (or the node rejected
+	// the message for a reason that may pass: funds, fee, busy); push the
+	// same bytes again later.
+	PushRetry PushOutcome = iota
+	// PushKnown: the mpool already has a message with this nonce (ours,
+	// most likely): treat it as pushed and follow it on chain.
+	PushKnown
+	// PushNonceTooLow: the chain already used the nonce; find out whether
+	// by our message (then follow it) or by another (then rebuild).
+	PushNonceTooLow
+	// PushTooBig: the message exceeds the mpool size limit; split.
+	PushTooBig
+)
+
+// ClassifyPushError reads an MpoolPush error. Lotus reports mpool
+// rejections only as text (chain/messagepool/messagepool.go error values),
+// so this matches their stable phrases.
+func ClassifyPushError(err error) PushOutcome {
+	if err == nil {
+		return PushKnown
+	}
+	s := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(s, "nonce too low"):
+		return PushNonceTooLow
+	case strings.Contains(s, "already in mpool"), strings.Contains(s, "with nonce already exists"),
+		strings.Contains(s, "replace by fee has too low"):
+		return PushKnown
+	case strings.Contains(s, "too big"), strings.Contains(s, "too large"):
+		return PushTooBig
+	}
+	return PushRetry
+}
+
+var exitRE = regexp.MustCompile(`exit(?: code)?[ :=[]*(?:[A-Za-z]+\()?(\d+)\)?`)
+
+// EstimateExit extracts the exit code from a gas-estimation error ("message
+// execution failed: exit 16", "exit ErrIllegalArgument(16)"): estimation
+// executes the message, so such an error predicts the on-chain failure
+// without spending gas. ok is false when the error carries no exit code
+// (node or transport trouble).
+func EstimateExit(err error) (types.ExitCode, bool) {
+	if err == nil {
+		return 0, false
+	}
+	m := exitRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0, false
+	}
+	n, perr := strconv.ParseInt(m[1], 10, 64)
+	if perr != nil || n == 0 {
+		return 0, false
+	}
+	return types.ExitCode(n), true
+}
+
+// Sentinel errors of the package.
+var (
+	// ErrConfig: the pipeline configuration is invalid.
+	ErrConfig = errors.New("commit: invalid config")
+	// ErrPolicy: a tenant policy value cannot be applied.
+	ErrPolicy = errors.New("commit: invalid tenant policy")
+	// ErrReceipt: a receipt does not match its message.
+	ErrReceipt = errors.New("commit: inconsistent receipt")
+	// ErrSignerUnavailable: no signer can sign for the tenant right now
+	// (none connected, or it did not answer). Signer implementations wrap
+	// it; the batch then waits, shown as WaitingForSigner.
+	ErrSignerUnavailable = errors.New("commit: no signer available")
+	// ErrBadSignature: a signer returned a signature that does not verify
+	// for the message and sender.
+	ErrBadSignature = errors.New("commit: signer returned an invalid signature")
+)

@@ -1,0 +1,699 @@
+package commit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealant/sealant/chain/address"
+	"github.com/sealant/sealant/chain/miner"
+	"github.com/sealant/sealant/chain/types"
+	"github.com/sealant/sealant/store"
+)
+
+// TestPipelineHappyPath takes four sectors through one PreCommitSectorBatch2
+// and one ProveCommitSectors3 and checks the messages field by field.
+func TestPipelineHappyPath(t *testing.T) {
+	e := newEnv(t, nil)
+	ids := e.submitPreCommit(4, 5)
+	e.tick() // adopt, close (full), prepare, start signing
+	bs := e.batches(store.BatchPreCommit)
+	if len(bs) != 1 || bs[0].State != store.BatchClosed || len(bs[0].Sectors) != 4 || bs[0].Message == nil {
+		t.Fatalf("after first tick: %+v", bs)
+	}
+	m := bs[0].Message
+	if m.State != store.MsgPending || m.Nonce != 0 || m.From != e.from.Format(address.Mainnet) || len(m.Unsigned) == 0 {
+		t.Fatalf("message %+v", m)
+	}
+	msg, err := types.DecodeMessage(m.Unsigned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Method != miner.MethodPreCommitSectorBatch2 || msg.To != address.NewIDAddress(1000) || msg.From != e.from {
+		t.Fatalf("message header %+v", msg)
+	}
+	if want := e.chain.deposit.Mul(types.NewInt(4)); msg.Value.Cmp(want) != 0 {
+		t.Fatalf("value %s, want 4 deposits %s", msg.Value, want)
+	}
+	params, err := miner.DecodeParams(msg.Method, msg.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pp := params.(*miner.PreCommitSectorBatchParams2)
+	head := e.chain.height
+	for i, s := range pp.Sectors {
+		sec := e.sector(ids[i])
+		wantR, _ := miner.CommR(s.SealedCID)
+		if s.SectorNumber != ids[i].Number || !bytes.Equal(wantR[:], sec.CommR) || s.SealRandEpoch != types.ChainEpoch(sec.Ticket.Epoch) ||
+			s.SealProof != miner.RegisteredSealProof(e.tenant.ProofType) || len(s.DealIDs) != 0 || s.UnsealedCid != nil {
+			t.Fatalf("sector %d params %+v", i, s)
+		}
+		if s.Expiration != head+540*EpochsInDay {
+			t.Fatalf("expiration %d, want head+540 days %d", s.Expiration, head+540*EpochsInDay)
+		}
+	}
+
+	e.tick() // signature arrived: record, push
+	if b, _ := e.st.GetBatch(e.ctx, bs[0].ID); b.State != store.BatchSent || b.Message.State != store.MsgPushed || b.Message.SignedCID == "" {
+		t.Fatalf("after push: %+v %+v", b, b.Message)
+	}
+	e.chain.mine()
+	e.tick() // found, but not yet Confidence deep
+	if b, _ := e.st.GetBatch(e.ctx, bs[0].ID); b.State != store.BatchSent {
+		t.Fatalf("recorded before confidence: %s", b.State)
+	}
+	e.chain.height += e.cfg.Confidence
+	e.tick()
+	for _, id := range ids {
+		if !e.landed(id, store.BatchPreCommit) {
+			t.Fatalf("sector %s pre-commit not landed", id)
+		}
+	}
+
+	// Prove: proofs arrive, the challenge delay passes, one batch goes.
+	for _, id := range ids {
+		e.submitProof(id, []byte("proof-"+id.String()))
+	}
+	e.tick()
+	if bs := e.batches(store.BatchProveCommit); len(bs) != 1 || bs[0].Message != nil {
+		t.Fatalf("prove batch must wait for the challenge delay: %+v", bs)
+	} else if st, ok := e.p.BatchStatus(bs[0].ID); !ok || !strings.Contains(st.Reason, "too early") {
+		t.Fatalf("status %+v", st)
+	}
+	e.chain.height += e.cfg.Params.PreCommitChallengeDelay
+	e.settle(1)
+	pbs := e.batches(store.BatchProveCommit)
+	if len(pbs) != 1 || pbs[0].State != store.BatchLanded {
+		t.Fatalf("prove batch %+v", pbs)
+	}
+	pmsg, _ := types.DecodeMessage(pbs[0].Message.Unsigned)
+	pparams, err := miner.DecodeParams(pmsg.Method, pmsg.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcs := pparams.(*miner.ProveCommitSectors3Params)
+	if pmsg.Method != miner.MethodProveCommitSectors3 || len(pcs.SectorActivations) != 4 || len(pcs.SectorProofs) != 4 ||
+		len(pcs.AggregateProof) != 0 || pcs.AggregateProofType != nil || pcs.RequireActivationSuccess || !pcs.RequireNotificationSuccess {
+		t.Fatalf("prove params %+v", pcs)
+	}
+	if string(pcs.SectorProofs[2]) != "proof-"+ids[2].String() {
+		t.Fatalf("proof order: %q", pcs.SectorProofs[2])
+	}
+	// Value = Σ (pledge − deposit).
+	if want := e.chain.pledge.Sub(e.chain.deposit).Mul(types.NewInt(4)); pmsg.Value.Cmp(want) != 0 {
+		t.Fatalf("prove value %s, want %s", pmsg.Value, want)
+	}
+	if pmsg.Nonce != 1 {
+		t.Fatalf("prove nonce %d, want 1", pmsg.Nonce)
+	}
+	for _, id := range ids {
+		if !e.landed(id, store.BatchProveCommit) || !e.chain.proven[id] {
+			t.Fatalf("sector %s not proven", id)
+		}
+	}
+	e.checkNonces()
+}
+
+func TestBatchWaitsForSizeOrMaxWait(t *testing.T) {
+	e := newEnv(t, nil)
+	e.submitPreCommit(2, 5)
+	e.tick()
+	bs := e.batches(store.BatchPreCommit)
+	if len(bs) != 1 || bs[0].State != store.BatchOpen || len(bs[0].Sectors) != 2 {
+		t.Fatalf("batch must stay open: %+v", bs)
+	}
+	e.clock.Add(59 * time.Minute)
+	e.tick()
+	if bs := e.batches(store.BatchPreCommit); bs[0].State != store.BatchOpen {
+		t.Fatal("closed before max wait")
+	}
+	e.clock.Add(time.Minute)
+	e.settle(1)
+	if bs := e.batches(store.BatchPreCommit); bs[0].State != store.BatchLanded || len(bs[0].Sectors) != 2 {
+		t.Fatalf("batch after max wait: %+v", bs[0])
+	}
+}
+
+func TestBatchClosesBeforeTicketDeadline(t *testing.T) {
+	e := newEnv(t, nil)
+	// Ticket so old that the lookback deadline is inside the slack.
+	e.submitPreCommit(1, e.cfg.Params.MaxPreCommitRandomnessLookback-e.cfg.Params.Slack+1)
+	e.tick()
+	if bs := e.batches(store.BatchPreCommit); len(bs) != 1 || bs[0].State == store.BatchOpen {
+		t.Fatalf("a sector near its deadline must not wait for the batch: %+v", bs)
+	}
+}
+
+func TestSignerUnavailable(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	e.signer.unavailable = true
+	e.submitPreCommit(1, 5)
+	e.tick()
+	e.tick()
+	bs := e.batches(store.BatchPreCommit)
+	if len(bs) != 1 || bs[0].State != store.BatchClosed || bs[0].Message == nil || bs[0].Message.State != store.MsgPending {
+		t.Fatalf("batch %+v", bs)
+	}
+	st, ok := e.p.BatchStatus(bs[0].ID)
+	if !ok || !st.WaitingForSigner || !strings.Contains(st.Reason, "no signer connected") {
+		t.Fatalf("status %+v", st)
+	}
+	if e.chain.pushes != 0 {
+		t.Fatal("pushed without a signature")
+	}
+	nonce := bs[0].Message.Nonce
+	// The signer connects: same message, same nonce, no second reservation.
+	e.signer.mu.Lock()
+	e.signer.unavailable = false
+	e.signer.mu.Unlock()
+	e.settle(1)
+	b, _ := e.st.GetBatch(e.ctx, bs[0].ID)
+	if b.State != store.BatchLanded || b.Message.Nonce != nonce {
+		t.Fatalf("after signer came back: %+v", b)
+	}
+	if _, ok := e.p.BatchStatus(bs[0].ID); ok {
+		t.Fatal("status must clear once landed")
+	}
+}
+
+func TestSignerInFlightIsWaitingForSigner(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	gate := make(chan struct{})
+	e.signer.gate = gate
+	e.submitPreCommit(1, 5)
+	if err := e.p.Tick(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	bs := e.batches(store.BatchPreCommit)
+	if st, ok := e.p.BatchStatus(bs[0].ID); !ok || !st.WaitingForSigner {
+		t.Fatalf("status while signing: %+v", st)
+	}
+	// A second tick while the request is in flight must not start another.
+	if err := e.p.Tick(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	e.p.waitSigning()
+	if e.signer.calls != 1 {
+		t.Fatalf("signer called %d times, want 1", e.signer.calls)
+	}
+	e.settle(1)
+	if b, _ := e.st.GetBatch(e.ctx, bs[0].ID); b.State != store.BatchLanded {
+		t.Fatalf("batch %s", b.State)
+	}
+}
+
+func TestSignerRefusalIsVisible(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	e.signer.refuse = errors.New("policy: method 28 not allowed")
+	e.submitPreCommit(1, 5)
+	e.tick()
+	e.tick()
+	bs := e.batches(store.BatchPreCommit)
+	st, _ := e.p.BatchStatus(bs[0].ID)
+	if st.WaitingForSigner || !strings.Contains(st.Reason, "method 28 not allowed") {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestSignerReturningBadSignatureIsRejected(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	other := bytes.Repeat([]byte{0x17}, 32)
+	e.signer.priv = other // signs with a key that is not the sender's
+	e.submitPreCommit(1, 5)
+	e.tick()
+	e.tick()
+	bs := e.batches(store.BatchPreCommit)
+	st, _ := e.p.BatchStatus(bs[0].ID)
+	if !strings.Contains(st.Reason, "invalid signature") || bs[0].Message.State != store.MsgPending || e.chain.pushes != 0 {
+		t.Fatalf("status %+v message %+v pushes %d", st, bs[0].Message, e.chain.pushes)
+	}
+}
+
+func TestFeeAboveCapHoldsBatch(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) {
+		tn.Batching.PreCommitBatchSize = 2
+		tn.Fees.MaxPreCommitFee = "100000000" // per sector: 2e8 for the batch
+	})
+	e.chain.baseFee = types.NewInt(1_000) // 2e8 / 1.2e6 gas ≈ 166 < 1000
+	e.submitPreCommit(2, 5)
+	e.tick()
+	bs := e.batches(store.BatchPreCommit)
+	if len(bs) != 1 || bs[0].State != store.BatchClosed || bs[0].Message != nil {
+		t.Fatalf("a capped batch must not reserve a nonce: %+v", bs)
+	}
+	st, ok := e.p.BatchStatus(bs[0].ID)
+	if !ok || !strings.Contains(st.Reason, "fee above cap") || st.WaitingForSigner {
+		t.Fatalf("status %+v", st)
+	}
+	if n, _ := e.st.SenderNextNonce(e.ctx, e.from.Format(address.Mainnet)); n != 0 {
+		t.Fatalf("nonce reserved while capped: next %d", n)
+	}
+	e.chain.baseFee = types.NewInt(100)
+	e.settle(1)
+	b, _ := e.st.GetBatch(e.ctx, bs[0].ID)
+	if b.State != store.BatchLanded {
+		t.Fatalf("after base fee drop: %s", b.State)
+	}
+	msg, _ := types.DecodeMessage(b.Message.Unsigned)
+	if fee := msg.GasFeeCap.Mul(types.NewInt(msg.GasLimit)); fee.Cmp(types.NewInt(200_000_000)) > 0 {
+		t.Fatalf("max fee %s above cap", fee)
+	}
+}
+
+// TestPoisonIsolationOnChain: one bad sector in a batch of four fails the
+// PreCommitSectorBatch2 on chain (estimation did not see it). The batch is
+// bisected until the bad sector is alone; it fails for good with the exit
+// code, and the three good sectors land.
+func TestPoisonIsolationOnChain(t *testing.T) {
+	e := newEnv(t, nil)
+	ids := e.submitPreCommit(4, 5)
+	e.chain.poison[ids[1]] = true
+	e.settle(4)
+	for i, id := range ids {
+		s := e.sector(id)
+		if i == 1 {
+			if s.Phase != store.PhaseAborted || !strings.Contains(s.AbortReason, "failed alone") || !strings.Contains(s.AbortReason, "ErrIllegalArgument(16)") {
+				t.Fatalf("poisoned sector: phase %s reason %q", s.Phase, s.AbortReason)
+			}
+			continue
+		}
+		if !e.landed(id, store.BatchPreCommit) || !e.chain.allocated[id] {
+			t.Fatalf("good sector %s did not land (phase %s)", id, s.Phase)
+		}
+	}
+	// 4 → [0,1] [2,3] → [0] [1]: five messages, nonces 0..4 once each.
+	if got := len(e.chain.executed); got != 5 {
+		t.Fatalf("%d messages executed, want 5", got)
+	}
+	e.checkNonces()
+}
+
+// TestPoisonFoundByPrecheckAfterFailure: the failed batch's precheck names
+// the culprit (its number was taken meanwhile), so it fails at once and the
+// rest is re-sent as one batch — no bisection.
+func TestPoisonFoundByPrecheckAfterFailure(t *testing.T) {
+	e := newEnv(t, nil)
+	ids := e.submitPreCommit(4, 5)
+	e.tick()
+	e.tick()                         // pushed
+	e.chain.allocated[ids[2]] = true // someone else pre-committed number 2
+	e.settle(2)
+	s := e.sector(ids[2])
+	if s.Phase != store.PhaseAborted || !strings.Contains(s.AbortReason, "already allocated") {
+		t.Fatalf("culprit: %s %q", s.Phase, s.AbortReason)
+	}
+	for _, i := range []int{0, 1, 3} {
+		if !e.landed(ids[i], store.BatchPreCommit) {
+			t.Fatalf("sector %s not landed", ids[i])
+		}
+	}
+	if got := len(e.chain.executed); got != 2 {
+		t.Fatalf("%d messages, want 2 (failed batch + the rest)", got)
+	}
+}
+
+// TestPoisonFoundByEstimation: gas estimation executes the message, so a
+// poisoned batch is split before any nonce is used or gas spent.
+func TestPoisonFoundByEstimation(t *testing.T) {
+	e := newEnv(t, nil)
+	ids := e.submitPreCommit(4, 5)
+	e.chain.poison[ids[3]] = true
+	e.chain.estimateSeesPoison = true
+	e.settle(4)
+	if s := e.sector(ids[3]); s.Phase != store.PhaseAborted || !strings.Contains(s.AbortReason, "ErrIllegalArgument(16)") {
+		t.Fatalf("poisoned: %s %q", s.Phase, s.AbortReason)
+	}
+	for _, id := range ids[:3] {
+		if !e.landed(id, store.BatchPreCommit) {
+			t.Fatalf("sector %s not landed", id)
+		}
+	}
+	for _, sm := range e.chain.executed {
+		ms, _ := e.chain.members(&sm.Message)
+		for _, id := range ms {
+			if id == ids[3] {
+				t.Fatal("the poisoned sector was sent on chain")
+			}
+		}
+	}
+	e.checkNonces()
+}
+
+func TestExpiredTicketFailsBeforeSending(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 3 })
+	ids := e.submitPreCommit(2, 5)
+	old := e.submitPreCommit(1, e.cfg.Params.MaxPreCommitRandomnessLookback+1)[0]
+	e.settle(2)
+	if s := e.sector(old); s.Phase != store.PhaseAborted || !strings.Contains(s.AbortReason, "ticket epoch") {
+		t.Fatalf("expired: %s %q", s.Phase, s.AbortReason)
+	}
+	for _, id := range ids {
+		if !e.landed(id, store.BatchPreCommit) {
+			t.Fatalf("sector %s not landed", id)
+		}
+	}
+	if len(e.chain.executed) != 1 {
+		t.Fatalf("%d messages, want 1", len(e.chain.executed))
+	}
+}
+
+// TestProvePartialFailure: with RequireActivationSuccess=false a bad proof
+// fails only its sector; the receipt's FailCodes name it.
+func TestProvePartialFailure(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize, tn.Batching.ProveCommitBatchSize = 3, 3 })
+	ids := e.submitPreCommit(3, 5)
+	e.settle(1)
+	for _, id := range ids {
+		e.submitProof(id, []byte("p"))
+	}
+	e.chain.poison[ids[0]] = true
+	e.chain.height += e.cfg.Params.PreCommitChallengeDelay
+	e.settle(1)
+	if s := e.sector(ids[0]); s.Phase != store.PhaseAborted || !strings.Contains(s.AbortReason, "did not activate") ||
+		!strings.Contains(s.AbortReason, "ErrIllegalArgument(16)") {
+		t.Fatalf("bad proof: %s %q", s.Phase, s.AbortReason)
+	}
+	for _, id := range ids[1:] {
+		if !e.chain.proven[id] || !e.landed(id, store.BatchProveCommit) {
+			t.Fatalf("sector %s not proven", id)
+		}
+	}
+}
+
+func TestProvePerSectorMode(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) {
+		tn.Batching.ProveCommitMode = store.ProvePerSector
+		tn.Batching.PreCommitBatchSize = 2
+	})
+	ids := e.submitPreCommit(2, 5)
+	e.settle(1)
+	for _, id := range ids {
+		e.submitProof(id, []byte("p"))
+	}
+	e.chain.height += e.cfg.Params.PreCommitChallengeDelay
+	e.settle(1)
+	pbs := e.batches(store.BatchProveCommit)
+	if len(pbs) != 2 || len(pbs[0].Sectors) != 1 || pbs[0].State != store.BatchLanded || pbs[1].State != store.BatchLanded {
+		t.Fatalf("per-sector prove batches %+v", pbs)
+	}
+}
+
+// TestTransientFailureRetriesAfterBackoff: insufficient funds says nothing
+// about the sectors; they rejoin batching after RetryBackoff.
+func TestTransientFailureRetriesAfterBackoff(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 2 })
+	ids := e.submitPreCommit(2, 5)
+	e.chain.failExit = types.ErrInsufficientFunds
+	e.settle(1)
+	for _, id := range ids {
+		if s := e.sector(id); s.Phase != store.PhaseActive || s.PreCommitBatch != 0 {
+			t.Fatalf("sector %s after transient failure: phase %s batch %d", id, s.Phase, s.PreCommitBatch)
+		}
+	}
+	e.chain.failExit = 0
+	e.tick()
+	if s := e.sector(ids[0]); s.PreCommitBatch != 0 {
+		t.Fatal("re-batched before the backoff")
+	}
+	e.clock.Add(time.Hour)
+	e.settle(1)
+	for _, id := range ids {
+		if !e.landed(id, store.BatchPreCommit) {
+			t.Fatalf("sector %s not landed after retry", id)
+		}
+	}
+	e.checkNonces()
+}
+
+// TestCrashAfterPushBeforeRecord: the node accepted the message but the
+// manager died before recording the push. On restart the message is signed
+// again (deterministic signer: same CID), pushed with the same nonce, and
+// the mpool recognises it — one transaction, no second nonce.
+func TestCrashAfterPushBeforeRecord(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 2 })
+	ids := e.submitPreCommit(2, 5)
+	e.chain.pushHook = func(*types.SignedMessage) (bool, error) {
+		return true, errors.New("lotus: call outcome unknown: connection reset")
+	}
+	e.tick()
+	e.tick()
+	b := e.batches(store.BatchPreCommit)[0]
+	if b.Message.State != store.MsgSigned || e.chain.pushes != 1 {
+		t.Fatalf("before crash: %+v pushes %d", b.Message, e.chain.pushes)
+	}
+	stored := *b.Message
+	e.chain.pushHook = nil
+	e.restart()
+	e.settle(1)
+	b2, _ := e.st.GetBatch(e.ctx, b.ID)
+	if b2.State != store.BatchLanded || b2.Message.ID != stored.ID || b2.Message.Nonce != stored.Nonce ||
+		!bytes.Equal(b2.Message.Unsigned, stored.Unsigned) || b2.Message.SignedCID != stored.SignedCID {
+		t.Fatalf("after restart: %+v\nstored %+v", b2.Message, stored)
+	}
+	if len(e.chain.executed) != 1 || e.chain.executed[0].Cid().String() != stored.SignedCID {
+		t.Fatalf("executed %d messages", len(e.chain.executed))
+	}
+	for _, id := range ids {
+		if !e.landed(id, store.BatchPreCommit) {
+			t.Fatalf("sector %s lost", id)
+		}
+	}
+	e.checkNonces()
+}
+
+// TestCrashAfterSignBeforePush: the signed CID was recorded, the push never
+// happened. After the restart the same bytes are signed and pushed.
+func TestCrashAfterSignBeforePush(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	e.submitPreCommit(1, 5)
+	e.chain.pushHook = func(*types.SignedMessage) (bool, error) {
+		return false, errors.New("lotus: transport error: dial refused")
+	}
+	e.tick()
+	e.tick()
+	b := e.batches(store.BatchPreCommit)[0]
+	if b.Message.State != store.MsgSigned {
+		t.Fatalf("state %s", b.Message.State)
+	}
+	stored := *b.Message
+	e.chain.pushHook = nil
+	e.restart()
+	e.settle(1)
+	b2, _ := e.st.GetBatch(e.ctx, b.ID)
+	if b2.State != store.BatchLanded || b2.Message.SignedCID != stored.SignedCID || b2.Message.Nonce != stored.Nonce {
+		t.Fatalf("after restart %+v", b2.Message)
+	}
+	e.checkNonces()
+}
+
+// TestCrashBeforeSigning: the unsigned bytes were stored, nothing signed.
+// The restarted pipeline signs exactly those bytes.
+func TestCrashBeforeSigning(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	e.signer.unavailable = true
+	e.submitPreCommit(1, 5)
+	e.tick()
+	b := e.batches(store.BatchPreCommit)[0]
+	stored := *b.Message
+	// Things change before the restart: a new head and a new base fee. The
+	// stored message must still be used as it is.
+	e.chain.height += 50
+	e.chain.baseFee = types.NewInt(150)
+	e.restart()
+	e.settle(1)
+	b2, _ := e.st.GetBatch(e.ctx, b.ID)
+	if b2.State != store.BatchLanded || !bytes.Equal(b2.Message.Unsigned, stored.Unsigned) || b2.Message.Nonce != stored.Nonce {
+		t.Fatalf("after restart %+v", b2.Message)
+	}
+	if n := len(e.batches(store.BatchPreCommit)); n != 1 {
+		t.Fatalf("%d batches, want 1", n)
+	}
+}
+
+// TestCrashAfterReserveBeforeBytes: a nonce was reserved but the manager
+// died before storing the message. The restart builds it with that nonce.
+func TestCrashAfterReserveBeforeBytes(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	e.submitPreCommit(1, 5)
+	e.chain.baseFee = types.NewInt(1_000_000_000) // hold it before reserving
+	e.tick()
+	b := e.batches(store.BatchPreCommit)[0]
+	m, err := e.st.ReserveNonce(e.ctx, b.ID, e.from.Format(address.Mainnet), 0, e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.chain.baseFee = types.NewInt(100)
+	e.restart()
+	e.settle(1)
+	b2, _ := e.st.GetBatch(e.ctx, b.ID)
+	if b2.State != store.BatchLanded || b2.Message.ID != m.ID || b2.Message.Nonce != m.Nonce {
+		t.Fatalf("after restart %+v, reserved %+v", b2.Message, m)
+	}
+}
+
+// TestNonceConsumedElsewhere: another message took the reserved nonce
+// before ours was pushed. Only then is the batch rebuilt, with a new nonce.
+func TestNonceConsumedElsewhere(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	ids := e.submitPreCommit(1, 5)
+	e.signer.unavailable = true
+	e.tick()
+	first := *e.batches(store.BatchPreCommit)[0].Message
+	e.chain.consumeNonce(e.from) // e.g. the operator sent a message with nonce 0
+	e.signer.mu.Lock()
+	e.signer.unavailable = false
+	e.signer.mu.Unlock()
+	e.settle(2)
+	if !e.landed(ids[0], store.BatchPreCommit) {
+		t.Fatal("sector not landed")
+	}
+	old, _ := e.st.GetMessage(e.ctx, first.ID)
+	if old.State != store.MsgFailed || !strings.Contains(old.Error, "consumed by another message") {
+		t.Fatalf("old message %+v", old)
+	}
+	s := e.sector(ids[0])
+	b, _ := e.st.GetBatch(e.ctx, s.PreCommitBatch)
+	if b.Message.Nonce != 1 {
+		t.Fatalf("new nonce %d, want 1", b.Message.Nonce)
+	}
+}
+
+// TestRepushAfterDrop: a pushed message that never shows up is pushed again
+// with the same bytes after RepushAfter.
+func TestRepushAfterDrop(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	e.submitPreCommit(1, 5)
+	e.tick()
+	e.tick()
+	b := e.batches(store.BatchPreCommit)[0]
+	e.chain.mu.Lock()
+	e.chain.mpool = map[address.Address]map[uint64]*types.SignedMessage{} // node restarted, mpool lost
+	e.chain.mu.Unlock()
+	e.chain.mine()
+	e.tick()
+	if e.chain.pushes != 1 {
+		t.Fatalf("re-pushed too early: %d pushes", e.chain.pushes)
+	}
+	e.clock.Add(time.Hour)
+	e.restart() // and the manager restarted too: re-sign, same CID
+	e.tick()
+	e.tick()
+	if e.chain.pushes != 2 {
+		t.Fatalf("%d pushes, want 2", e.chain.pushes)
+	}
+	e.settle(1)
+	b2, _ := e.st.GetBatch(e.ctx, b.ID)
+	if b2.State != store.BatchLanded || b2.Message.SignedCID != b.Message.SignedCID {
+		t.Fatalf("after re-push %+v", b2.Message)
+	}
+}
+
+func TestAbortedSectorLeavesBatch(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 3 })
+	ids := e.submitPreCommit(3, 5)
+	e.signer.unavailable = true
+	// Operator aborts one while the batch is still open.
+	e.clock.Add(0)
+	if _, err := e.st.AddToBatch(e.ctx, ids[0], store.BatchPreCommit, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.AbortSector(e.ctx, ids[0], "operator", e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.signer.unavailable = false
+	e.settle(2)
+	if s := e.sector(ids[0]); s.Phase != store.PhaseAborted || s.AbortReason != "operator" {
+		t.Fatalf("aborted sector %+v", s)
+	}
+	for _, id := range ids[1:] {
+		if !e.landed(id, store.BatchPreCommit) {
+			t.Fatalf("sector %s not landed", id)
+		}
+	}
+	for _, sm := range e.chain.executed {
+		ms, _ := e.chain.members(&sm.Message)
+		for _, id := range ms {
+			if id == ids[0] {
+				t.Fatal("aborted sector sent")
+			}
+		}
+	}
+}
+
+func TestUseAvailableBalance(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 2 })
+	e.cfg.UseAvailableBalance = true
+	e.restart()
+	e.chain.avail = types.NewInt(1_500_000)
+	e.submitPreCommit(2, 5)
+	e.tick()
+	msg, _ := types.DecodeMessage(e.batches(store.BatchPreCommit)[0].Message.Unsigned)
+	if msg.Value.Cmp(types.NewInt(500_000)) != 0 {
+		t.Fatalf("value %s, want 2×1e6 − 1.5e6", msg.Value)
+	}
+}
+
+func TestLotusWalletRoute(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) {
+		tn.Batching.PreCommitBatchSize = 1
+		tn.SigningRoute = store.LotusWalletRoute
+	})
+	e.submitPreCommit(1, 5)
+	e.tick()
+	e.tick()
+	b := e.batches(store.BatchPreCommit)[0]
+	if st, _ := e.p.BatchStatus(b.ID); !st.WaitingForSigner || !strings.Contains(st.Reason, "lotus-wallet") {
+		t.Fatalf("no wallet configured: %+v", st)
+	}
+	w := &fakeWallet{priv: testKey}
+	e.cfg.WalletSigner = LotusWallet{W: w}
+	e.restart()
+	e.settle(1)
+	if b2, _ := e.st.GetBatch(e.ctx, b.ID); b2.State != store.BatchLanded || w.calls != 1 {
+		t.Fatalf("batch %s, wallet calls %d", b2.State, w.calls)
+	}
+	if e.signer.calls != 0 {
+		t.Fatal("the signer route was used for a lotus-wallet tenant")
+	}
+}
+
+func TestSenderFromMinerWorker(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) {
+		tn.Batching.PreCommitBatchSize = 1
+		tn.Senders = nil
+	})
+	e.submitPreCommit(1, 5)
+	e.settle(1)
+	b := e.batches(store.BatchPreCommit)[0]
+	if b.State != store.BatchLanded || b.Message.From != e.from.Format(address.Mainnet) {
+		t.Fatalf("batch %+v", b)
+	}
+}
+
+func TestRunStopsOnCancel(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	e.submitPreCommit(1, 5)
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.p.Run(ctx) }()
+	e.p.Wake(e.tenant.ID, store.BatchPreCommit)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	bad := DevnetParams()
+	bad.MinSectorExpiration = 0
+	if _, err := New(Config{Params: bad}, nil, nil, nil, nil); !errors.Is(err, ErrConfig) {
+		t.Fatalf("bad params: %v", err)
+	}
+	if _, err := New(Config{}, nil, newFakeChain(address.Undef), nil, nil); !errors.Is(err, ErrConfig) {
+		t.Fatalf("nil store: %v", err)
+	}
+}

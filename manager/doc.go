@@ -1,0 +1,58 @@
+// Package manager is Sealant's sealing manager: one service that serves
+// many storage providers (tenants) at once, fairly and in isolation, while
+// sealing workers pull work from it. It never holds an SP's key: messages
+// are signed by the SP's own signer (package manager/signhub) or, if the
+// operator chose so, a Lotus wallet.
+//
+// # Why passive, and why the database decides
+//
+// As in damocles (shared/spec/landscape.md §1), workers pull: a sealing
+// thread asks AllocateSector for a sector, then drives it through
+// AcquirePieces, AssignTicket, SubmitPreCommit/PollPreCommitState, WaitSeed,
+// SubmitProof/PollProofState and ReportFinalized, reporting every state
+// change with ReportState. The manager keeps no per-worker session, so it
+// can restart at any time and several managers can share one PostgreSQL
+// database: every decision that must be unique — which tenant gets the next
+// sector, its number, its ticket and seed, a submission, which queued
+// pieces go into which sector — is taken inside one database transaction
+// (package store, plus the small sidecar tables of this package).
+//
+// # Tenants, fairness, isolation
+//
+// A tenant is one miner actor with its proof type, senders, signing route,
+// batching policy, fee caps, expiration, quota, weight and delivery target.
+// AllocateSector picks among the tenants a worker accepts by weighted fair
+// share within quotas (store.AllocateSector documents the deterministic
+// rule; TestFairShare checks it). Tokens are HS256 JWTs with a role and,
+// for tenants, a tenant claim: the transport checks the method's
+// permission and role (rpc.RequireRole), and every handler checks that the
+// object it touches belongs to the caller's tenant, so a tenant token can
+// read or change nothing of another tenant (TestIsolationMatrix).
+//
+// # Leases: no sector is sealed twice
+//
+// A sector belongs to the worker identity "<worker>/<thread>" that was
+// allocated it, for life. The worker name comes from the token's subject,
+// so a worker cannot act for another. Any call for a sector renews its
+// lease; an expired lease is visible (ExpiredLeases, /metrics) and the
+// sector is offered back only to the same identity, which resumes it from
+// its own persisted state. An operator may abort it; nothing reassigns it.
+//
+// # Sector numbers
+//
+// Numbers are per miner, monotonic and never reused (a counter row in the
+// store). A new number is cross-checked with StateMinerSectorAllocated;
+// if the chain already has it (the SP sealed elsewhere) the sector is
+// recorded aborted and the counter jumps past the allocated run.
+//
+// # Components
+//
+// The commitment pipeline (manager/commit) turns accepted submissions into
+// PreCommitSectorBatch2 / ProveCommitSectors3 messages; this package only
+// adds sectors to their tenant's open batch and reads batch and message
+// progress back from the store for the Poll methods (CommitPipeline). The
+// signer hub (manager/signhub) holds the SPs' signer connections
+// (SignerPresence, RPCRegistrar). Handlers never import net/http: they are
+// registered on an rpc.Server (Register) and the HTTP mux — /rpc/v0,
+// /metrics, /healthz — lives in http.go alone.
+package manager

@@ -1,0 +1,277 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/chain/rand"
+	"github.com/sealant/sealant/rpc"
+	"github.com/sealant/sealant/store"
+)
+
+// CommitPipeline is the tenants' commitment pipeline (package
+// manager/commit): it closes PreCommit/ProveCommit batches by size and
+// wait, builds, signs, pushes and follows their messages, and records
+// every step in the store (batches, messages), which is where
+// PollPreCommitState and PollProofState read progress from.
+//
+// Division of work: the manager puts a sector into its tenant's open batch
+// (store.AddToBatch, idempotent) when a worker's submission is accepted,
+// then calls Wake so a batch that just became full is closed at once
+// instead of at the pipeline's next tick.
+type CommitPipeline interface {
+	// Run drives the pipeline until ctx ends; on start it resumes the
+	// store's unfinished messages (same nonce, same bytes).
+	Run(ctx context.Context) error
+	// Wake says tenant's open batch of kind gained a sector. It must not
+	// block.
+	Wake(tenant string, kind store.BatchKind)
+}
+
+// SignerPresence is an optional view of the signer hub (package
+// manager/signhub): whether any signer of a tenant is connected, so polls
+// can say "waiting for signer".
+type SignerPresence interface {
+	Connected(tenant string) bool
+}
+
+// RPCRegistrar is implemented by components that serve methods on the
+// manager's RPC server (the signer hub serves Sealant.SignerHello and
+// watches WebSocket connections).
+type RPCRegistrar interface {
+	RegisterRPC(srv *rpc.Server)
+}
+
+// Options configures a Service. DSN is required; the rest have defaults.
+type Options struct {
+	// DSN names the database (see store.Open).
+	DSN string
+	// Chain is the Lotus node; nil runs without a chain (AssignTicket and
+	// WaitSeed fail with ErrNoChain, sector numbers are not cross-checked).
+	Chain Chain
+	// Pipeline and Signers are the other manager components (nil: none).
+	Pipeline CommitPipeline
+	Signers  SignerPresence
+	// Policy is the chain timing policy (default rand.Mainnet).
+	Policy rand.Policy
+	// BlockTime is the epoch duration (default 30 s).
+	BlockTime time.Duration
+	// LeaseTTL and FairShareWindow: see LeaseConfig (defaults 10 m, 24 h).
+	LeaseTTL        time.Duration
+	FairShareWindow time.Duration
+	// Devnet is passed to workers in AllocatedSector.
+	Devnet bool
+	// Delivery is the provider-side store for tenants without a target.
+	Delivery DeliveryConfig
+	// Secret is the JWT HS256 key the tokens are issued with.
+	Secret []byte
+	Logger *slog.Logger
+	// Now is the clock (default time.Now); tests drive it.
+	Now func() time.Time
+}
+
+// Service is the sealing manager: the worker, tenant and admin APIs over
+// one store. Handlers hold no per-request state, so a Service is safe for
+// concurrent use, and several Services (processes) may share a PostgreSQL
+// database: every decision that must be unique (allocation, numbers,
+// tickets, submissions, piece assignment) is taken inside a database
+// transaction, not in memory.
+type Service struct {
+	st       *store.Store
+	side     *sidecar
+	chain    Chain
+	pipeline CommitPipeline
+	signers  SignerPresence
+	policy   rand.Policy
+	block    time.Duration
+	ttl      time.Duration
+	window   time.Duration
+	devnet   bool
+	delivery DeliveryConfig
+	secret   []byte
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *Metrics
+
+	revoked revocationCache
+
+	// cmdMu guards commands: operator pause/resume orders per worker,
+	// delivered with the next WorkerPing answer. They are in memory: a
+	// lost order is re-issued by the operator, and the worker's own
+	// thread state (reported in the ping) is the authority.
+	cmdMu    sync.Mutex
+	commands map[string]*threadCommands
+
+	chainMu      sync.Mutex
+	checkedFloor map[uint64]uint64 // miner → number below which the chain was checked
+}
+
+type threadCommands struct{ pause, resume []string }
+
+// NewService opens the store and the sidecar tables and returns a Service.
+func NewService(ctx context.Context, o Options) (*Service, error) {
+	if o.DSN == "" {
+		return nil, fmt.Errorf("%w: empty database dsn", ErrConfig)
+	}
+	if len(o.Secret) < rpc.MinSecretLen {
+		return nil, fmt.Errorf("%w: jwt secret shorter than %d bytes", ErrConfig, rpc.MinSecretLen)
+	}
+	st, err := store.Open(ctx, o.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("manager: %w", err)
+	}
+	side, err := openSidecar(ctx, o.DSN)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Service{
+		st: st, side: side, chain: o.Chain, pipeline: o.Pipeline, signers: o.Signers,
+		policy: o.Policy, block: o.BlockTime, ttl: o.LeaseTTL, window: o.FairShareWindow,
+		devnet: o.Devnet, delivery: o.Delivery, secret: o.Secret, log: o.Logger, now: o.Now,
+		commands: map[string]*threadCommands{}, checkedFloor: map[uint64]uint64{},
+	}
+	if s.policy == (rand.Policy{}) {
+		s.policy = rand.Mainnet
+	}
+	if s.block <= 0 {
+		s.block = rand.EpochDuration
+	}
+	if s.ttl <= 0 {
+		s.ttl = 10 * time.Minute
+	}
+	if s.window <= 0 {
+		s.window = 24 * time.Hour
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.metrics = newMetrics(s)
+	s.revoked = revocationCache{st: st, ttl: 2 * time.Second, entries: map[string]revEntry{}}
+	return s, nil
+}
+
+// Store returns the service's store (for the commit pipeline and tools).
+func (s *Service) Store() *store.Store { return s.st }
+
+// Metrics returns the service's Prometheus metrics.
+func (s *Service) Metrics() *Metrics { return s.metrics }
+
+// SetPipeline wires the commitment pipeline after construction (it needs
+// the store, which the Service opens). Call before serving.
+func (s *Service) SetPipeline(p CommitPipeline) { s.pipeline = p }
+
+// Pipeline returns the wired commitment pipeline (nil if none).
+func (s *Service) Pipeline() CommitPipeline { return s.pipeline }
+
+// SetSigners wires the signer hub after construction. Call before serving.
+func (s *Service) SetSigners(p SignerPresence) { s.signers = p }
+
+// Close releases the database handles.
+func (s *Service) Close() error {
+	return errors.Join(s.side.close(), s.st.Close())
+}
+
+// Healthy checks that the database answers.
+func (s *Service) Healthy(ctx context.Context) error {
+	if _, err := s.st.SchemaVersion(ctx); err != nil {
+		return fmt.Errorf("manager: database: %w", err)
+	}
+	return nil
+}
+
+// allocatePolicy is the store policy from the service settings.
+func (s *Service) allocatePolicy() store.AllocatePolicy {
+	return store.AllocatePolicy{LeaseTTL: s.ttl, FairShareWindow: s.window}
+}
+
+// mapStoreErr turns a store error into the manager's wire-visible sentinel,
+// keeping the store's text (which names the object, never a secret).
+func mapStoreErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	case errors.Is(err, store.ErrNotLeaseHolder):
+		return fmt.Errorf("%w: %v", ErrNotLeaseHolder, err)
+	case errors.Is(err, store.ErrSectorDone):
+		return fmt.Errorf("%w: %v", ErrSectorDone, err)
+	case errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	case errors.Is(err, store.ErrInvalid):
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return err
+}
+
+// caller is the authenticated principal of a request.
+type caller struct {
+	role    rpc.Role
+	tenant  string
+	subject string
+}
+
+func callerFrom(ctx context.Context) (caller, error) {
+	c, ok := rpc.ClaimsFrom(ctx)
+	if !ok || c == nil {
+		return caller{}, fmt.Errorf("%w: no token", ErrPermission)
+	}
+	return caller{role: c.Role, tenant: c.Tenant, subject: c.Subject}, nil
+}
+
+// canSeeTenant reports whether the caller may read or act on tenant's data.
+func (c caller) canSeeTenant(tenant string) bool {
+	switch c.role {
+	case rpc.RoleAdmin:
+		return true
+	case rpc.RoleTenant, rpc.RoleWorker, rpc.RoleSigner:
+		// A worker token without a tenant claim serves every tenant.
+		return c.tenant == tenant || (c.role == rpc.RoleWorker && c.tenant == "")
+	}
+	return false
+}
+
+func toStoreID(id api.SectorID) store.SectorID {
+	return store.SectorID{Miner: id.Miner, Number: id.Number}
+}
+
+func toAPIID(id store.SectorID) api.SectorID { return api.SectorID{Miner: id.Miner, Number: id.Number} }
+
+// workerIdentity is the lease identity of one sealing thread: the worker
+// name from the token's subject and the thread name. A worker token can
+// only act as its own worker, so one worker cannot take over another's
+// sectors by naming it.
+func workerIdentity(c caller, worker, thread string) (string, error) {
+	if c.subject == "" {
+		return "", fmt.Errorf("%w: worker token has no subject", ErrPermission)
+	}
+	if worker != "" && worker != c.subject {
+		return "", fmt.Errorf("%w: token is for worker %q, not %q", ErrPermission, c.subject, worker)
+	}
+	if thread == "" {
+		return "", fmt.Errorf("%w: empty thread name", ErrInvalid)
+	}
+	if strings.Contains(thread, "/") {
+		return "", fmt.Errorf("%w: thread name %q contains '/'", ErrInvalid, thread)
+	}
+	return c.subject + "/" + thread, nil
+}
+
+// workerOf splits a lease identity back into worker and thread.
+func workerOf(identity string) (worker, thread string) {
+	i := strings.IndexByte(identity, '/')
+	if i < 0 {
+		return identity, ""
+	}
+	return identity[:i], identity[i+1:]
+}

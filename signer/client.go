@@ -1,0 +1,207 @@
+package signer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/rpc"
+)
+
+// Endpoint is one manager the signer connects out to.
+type Endpoint struct {
+	// URL is the manager's WebSocket RPC endpoint (wss://host/rpc/v0).
+	URL string
+	// Token is the tenant's signer-role token.
+	Token string
+	// Tenant, when set, is the tenant the token must belong to: a welcome
+	// naming another tenant closes the connection, and requests naming
+	// another tenant are refused.
+	Tenant string
+	// TLS configures wss:// (for example a private CA); nil: system roots.
+	TLS *tls.Config
+}
+
+// Backoff is the reconnect schedule: the delay starts at Min, doubles
+// after each failed attempt up to Max, with ±20 % jitter so that many
+// signers do not reconnect in lockstep after a manager restart. A
+// connection that stayed up for Reset restarts the schedule.
+type Backoff struct {
+	Min, Max, Reset time.Duration
+}
+
+// DefaultBackoff is used when Run is given a zero Backoff.
+var DefaultBackoff = Backoff{Min: 500 * time.Millisecond, Max: 30 * time.Second, Reset: time.Minute}
+
+func (b Backoff) next(d time.Duration) time.Duration {
+	if d <= 0 {
+		return b.Min
+	}
+	d *= 2
+	if d > b.Max {
+		d = b.Max
+	}
+	return d
+}
+
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// Status is a snapshot of one endpoint's connection.
+type Status struct {
+	URL       string            `json:"url"`
+	Connected bool              `json:"connected"`
+	Welcome   api.SignerWelcome `json:"welcome"`
+	LastError string            `json:"last_error,omitempty"`
+	Attempts  int               `json:"attempts"`
+}
+
+// Runner keeps connections to managers.
+type Runner struct {
+	s       *Signer
+	backoff Backoff
+
+	mu     sync.Mutex
+	status map[string]*Status
+}
+
+// NewRunner returns a Runner for s (backoff zero: DefaultBackoff).
+func NewRunner(s *Signer, b Backoff) *Runner {
+	if b.Min <= 0 {
+		b = DefaultBackoff
+	}
+	if b.Max < b.Min {
+		b.Max = b.Min
+	}
+	return &Runner{s: s, backoff: b, status: map[string]*Status{}}
+}
+
+// Status returns the state of every endpoint.
+func (r *Runner) Status() []Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Status, 0, len(r.status))
+	for _, st := range r.status {
+		out = append(out, *st)
+	}
+	return out
+}
+
+// Run connects to every endpoint and keeps the connections up until ctx
+// ends. It returns ctx's error.
+func (r *Runner) Run(ctx context.Context, eps []Endpoint) error {
+	if len(eps) == 0 {
+		return errors.New("signer: no manager endpoints configured")
+	}
+	var wg sync.WaitGroup
+	for _, ep := range eps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.keep(ctx, ep)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+func (r *Runner) setStatus(url string, f func(*Status)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.status[url]
+	if st == nil {
+		st = &Status{URL: url}
+		r.status[url] = st
+	}
+	f(st)
+}
+
+// keep is the reconnect loop for one endpoint.
+func (r *Runner) keep(ctx context.Context, ep Endpoint) {
+	var delay time.Duration
+	for ctx.Err() == nil {
+		start := time.Now()
+		err := r.session(ctx, ep)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(start) >= r.backoff.Reset {
+			delay = 0
+		}
+		delay = r.backoff.next(delay)
+		msg := "connection closed"
+		if err != nil {
+			msg = err.Error()
+		}
+		r.setStatus(ep.URL, func(st *Status) { st.Connected = false; st.LastError = msg })
+		r.s.log.Warn("manager connection down; reconnecting", "manager", ep.URL, "err", msg, "in", delay.Round(time.Millisecond))
+		t := time.NewTimer(jitter(delay))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// session runs one connection: dial, hello (during which the manager has
+// the signer prove its addresses), then serve sign requests until the
+// connection or ctx ends.
+func (r *Runner) session(ctx context.Context, ep Endpoint) error {
+	r.setStatus(ep.URL, func(st *Status) { st.Attempts++ })
+	conn := Conn{Manager: ep.URL, Tenant: ep.Tenant}
+	opts := []rpc.DialOption{
+		rpc.WithToken(ep.Token),
+		rpc.WithLogger(r.s.log),
+		rpc.WithHandler(api.MethodSignerProve, rpc.Func1(func(_ context.Context, ch api.HexBytes) ([]api.AddressProof, error) {
+			return r.s.ProveAddresses(conn, ch)
+		})),
+		rpc.WithHandler(api.MethodSignerSign, rpc.Func1(func(ctx context.Context, req api.SignRequest) (api.SignResponse, error) {
+			resp, err := r.s.Sign(ctx, conn, req)
+			var ref *Refusal
+			if errors.As(err, &ref) {
+				return resp, rpc.Errorf(api.CodeSignRefused, "%s", ref.Reason)
+			}
+			return resp, err
+		})),
+	}
+	if ep.TLS != nil {
+		opts = append(opts, rpc.WithTLSConfig(ep.TLS))
+	}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	c, err := rpc.Dial(dctx, ep.URL, opts...)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("signer: dial %s: %w", ep.URL, err)
+	}
+	defer c.Close()
+	hello := api.SignerHello{Name: r.s.name, Version: Version, Addresses: r.s.Addresses()}
+	var welcome api.SignerWelcome
+	hctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	err = c.Call(hctx, api.MethodSignerHello, &welcome, hello)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("signer: hello to %s: %w", ep.URL, err)
+	}
+	if ep.Tenant != "" && welcome.Tenant != ep.Tenant {
+		return fmt.Errorf("signer: %s welcomed us as tenant %q, configured for %q", ep.URL, welcome.Tenant, ep.Tenant)
+	}
+	_ = r.s.audit.Write(AuditEntry{Time: r.s.now().UTC(), Event: EventConnect, Manager: ep.URL,
+		Tenant: welcome.Tenant, Addresses: hello.Addresses})
+	r.s.log.Info("connected to manager", "manager", ep.URL, "tenant", welcome.Tenant, "miner", welcome.Miner,
+		"addresses", len(hello.Addresses))
+	r.setStatus(ep.URL, func(st *Status) { st.Connected = true; st.Welcome = welcome; st.LastError = "" })
+	select {
+	case <-ctx.Done():
+	case <-c.Done():
+	}
+	_ = r.s.audit.Write(AuditEntry{Time: r.s.now().UTC(), Event: EventDisconnect, Manager: ep.URL, Tenant: welcome.Tenant})
+	return nil
+}

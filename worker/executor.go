@@ -1,0 +1,551 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/proofs/abi"
+	"github.com/sealant/sealant/proofs/c2"
+	"github.com/sealant/sealant/proofs/commp"
+	"github.com/sealant/sealant/proofs/porep"
+	"github.com/sealant/sealant/proofs/sdr"
+	"github.com/sealant/sealant/worker/sectorfsm"
+)
+
+// Caller is the manager connection a thread uses: rpc.Client satisfies it.
+type Caller interface {
+	Call(ctx context.Context, method string, result any, params ...any) error
+}
+
+// LocalFile is a finalized file on this worker: its lotus-layout name and
+// where it is.
+type LocalFile struct {
+	api.SectorFile
+	Path string
+}
+
+// Transferer uploads a finalized sector to an SP's receiver
+// (architecture 2). It returns nil once the receiver has verified and
+// accepted the files, ErrDeliveryRejected (wrapped) when it refused them,
+// and any other error for a transfer that may be retried. Uploading the
+// same files again must be harmless. Package delivery provides the HTTP
+// implementation; a [[processors.transfer]] program is the alternative.
+type Transferer interface {
+	Transfer(ctx context.Context, target api.DeliveryTarget, id api.SectorID, files []LocalFile) error
+}
+
+// ErrDeliveryRejected reports files a receiver refused after verification.
+var ErrDeliveryRejected = errors.New("worker: delivery rejected by receiver")
+
+// Failure classification: an error wrapping ErrAbort aborts the sector,
+// ErrPermanent pauses it, anything else is temporary (retried with backoff).
+var (
+	ErrAbort     = errors.New("worker: sector must be aborted")
+	ErrPermanent = errors.New("worker: permanent failure")
+)
+
+// StageError is a failed action with its sector and stage.
+type StageError struct {
+	Sector sectorfsm.SectorID
+	Stage  string
+	Err    error
+}
+
+func (e *StageError) Error() string {
+	return fmt.Sprintf("worker: sector s-t0%d-%d %s: %v", e.Sector.Miner, e.Sector.Number, e.Stage, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *StageError) Unwrap() error { return e.Err }
+
+// Level maps an action error to a failure level.
+func Level(err error) sectorfsm.Level {
+	switch {
+	case errors.Is(err, ErrAbort):
+		return sectorfsm.LevelAbort
+	case errors.Is(err, ErrPermanent), errors.Is(err, porep.ErrOtherSector),
+		errors.Is(err, porep.ErrCommDMismatch), errors.Is(err, porep.ErrPiecesTooLarge):
+		return sectorfsm.LevelPermanent
+	}
+	return sectorfsm.LevelTemporary
+}
+
+// Executor performs a thread's actions: the I/O edge of the state machine.
+// Every method is idempotent, as the sectorfsm action contracts require.
+type Executor struct {
+	Worker, Thread string
+	Manager        Caller
+	Store          *Store
+	Sealing        Sealing
+	Limits         *Limits
+	Pools          map[string]*Pool
+	// Persist is the [[attached]] store finalized sectors move to.
+	Persist        string
+	Transferer     Transferer
+	ParentCacheDir string
+	LocalPieces    []string
+	HTTP           *http.Client
+	Log            *slog.Logger
+	// OnStage is told the stage a long action runs (status output).
+	OnStage func(stage string)
+}
+
+func apiID(id sectorfsm.SectorID) api.SectorID {
+	return api.SectorID{Miner: id.Miner, Number: id.Number}
+}
+
+// Do runs one action for rec and returns the event it yields (nil for exit
+// actions and Sleep, which the runner handles).
+func (x *Executor) Do(ctx context.Context, rec sectorfsm.Record, a sectorfsm.Action) (sectorfsm.Event, error) {
+	id := apiID(rec.Sector)
+	switch a := a.(type) {
+	case sectorfsm.AllocateSector:
+		var got *api.AllocatedSector
+		err := x.Manager.Call(ctx, api.MethodAllocateSector, &got, api.AllocateSpec{
+			Worker: x.Worker, Thread: x.Thread, AllowedTenants: x.Sealing.AllowedTenants,
+			AllowedMiners: x.Sealing.AllowedMiners, AllowedProofTypes: x.Sealing.AllowedProofTypes,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if got == nil {
+			return sectorfsm.NoWork{}, nil
+		}
+		p := abi.RegisteredSealProof(got.ProofType)
+		if !p.Valid() || p.IsLegacy() {
+			return nil, fmt.Errorf("%w: manager allocated unsupported proof %d", ErrAbort, got.ProofType)
+		}
+		// A fresh sector starts from an empty sector directory.
+		if !got.Resumed {
+			if err := os.RemoveAll(x.Store.SectorDir()); err != nil {
+				return nil, err
+			}
+			if err := os.MkdirAll(x.Store.SectorDir(), 0o755); err != nil {
+				return nil, err
+			}
+		}
+		return sectorfsm.Allocated{Sector: sectorfsm.SectorID{Miner: got.ID.Miner, Number: got.ID.Number},
+			ProofType: got.ProofType, Devnet: got.Devnet}, nil
+	case sectorfsm.AcquirePieces:
+		var pieces []api.Piece
+		if err := x.Manager.Call(ctx, api.MethodAcquirePieces, &pieces, id); err != nil {
+			return nil, err
+		}
+		if len(pieces) > 0 && !x.Sealing.EnableDeals {
+			return nil, fmt.Errorf("%w: thread does not take deals but got %d pieces", ErrPermanent, len(pieces))
+		}
+		if len(pieces) == 0 && x.Sealing.DisableCC {
+			return nil, fmt.Errorf("%w: thread does not seal CC sectors", ErrPermanent)
+		}
+		data, _ := json.Marshal(pieces)
+		if err := writeFileSync(filepath.Join(x.Store.SectorDir(), "pieces.json"), data); err != nil {
+			return nil, err
+		}
+		out := make([]sectorfsm.Piece, len(pieces))
+		for i, p := range pieces {
+			out[i] = sectorfsm.Piece{CID: p.PieceCID, Size: p.Size}
+		}
+		return sectorfsm.PiecesAcquired{Pieces: out}, nil
+	case sectorfsm.AddPieces:
+		files, err := x.fetchPieces(ctx, rec)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := x.seal(ctx, rec, files, porep.StagePieces); err != nil {
+			return nil, err
+		}
+		return sectorfsm.PiecesAdded{}, nil
+	case sectorfsm.BuildTreeD:
+		r, err := x.seal(ctx, rec, nil, porep.StageTreeD)
+		if err != nil {
+			return nil, err
+		}
+		return sectorfsm.TreeDBuilt{CommD: sectorfsm.Bytes32(r.CommD)}, nil
+	case sectorfsm.AssignTicket:
+		var t api.Ticket
+		if err := x.Manager.Call(ctx, api.MethodAssignTicket, &t, id); err != nil {
+			return nil, err
+		}
+		return sectorfsm.TicketAssigned{Ticket: sectorfsm.Randomness{Value: sectorfsm.Bytes32(t.Ticket), Epoch: t.Epoch}}, nil
+	case sectorfsm.RunPC1:
+		if _, err := x.seal(ctx, rec, nil, porep.StagePC1); err != nil {
+			return nil, err
+		}
+		return sectorfsm.PC1Done{}, nil
+	case sectorfsm.RunPC2:
+		r, err := x.seal(ctx, rec, nil, porep.StagePC2)
+		if err != nil {
+			return nil, err
+		}
+		return sectorfsm.PC2Done{CommR: sectorfsm.Bytes32(r.CommR), CommD: sectorfsm.Bytes32(r.CommD),
+			CommC: sectorfsm.Bytes32(r.CommC), CommRLast: sectorfsm.Bytes32(r.CommRLast)}, nil
+	case sectorfsm.SubmitPreCommit:
+		info := api.PreCommitInfo{
+			CommR: commp.SealedCID(rec.CommR).String(), CommD: commp.PieceCID(rec.CommD).String(),
+			CommC: api.Hex32(rec.CommC), CommRLast: api.Hex32(rec.CommRLast),
+			Ticket: api.Ticket{Ticket: api.Hex32(rec.Ticket.Value), Epoch: rec.Ticket.Epoch},
+		}
+		var resp api.SubmitResponse
+		if err := x.Manager.Call(ctx, api.MethodSubmitPreCommit, &resp, id, info, a.Reset); err != nil {
+			return nil, err
+		}
+		r, err := submitResult(resp)
+		if err != nil {
+			return nil, err
+		}
+		return sectorfsm.PreCommitSubmitted{Result: r, Desc: resp.Desc}, nil
+	case sectorfsm.PollPreCommit:
+		var resp api.PollResponse
+		if err := x.Manager.Call(ctx, api.MethodPollPreCommitState, &resp, id); err != nil {
+			return nil, err
+		}
+		s, err := chainState(resp)
+		if err != nil {
+			return nil, err
+		}
+		return sectorfsm.PreCommitState{State: s, Desc: resp.Desc}, nil
+	case sectorfsm.WaitSeed:
+		var resp api.WaitSeedResponse
+		if err := x.Manager.Call(ctx, api.MethodWaitSeed, &resp, id); err != nil {
+			return nil, err
+		}
+		if resp.ShouldWait || resp.Seed == nil {
+			return sectorfsm.SeedNotReady{Delay: sectorfsm.Duration(max(resp.DelaySeconds, 0)) * sectorfsm.Second}, nil
+		}
+		return sectorfsm.SeedAssigned{Seed: sectorfsm.Randomness{Value: sectorfsm.Bytes32(resp.Seed.Seed), Epoch: resp.Seed.Epoch}}, nil
+	case sectorfsm.RunC1:
+		x.stage(StageC1)
+		out, err := porep.C1(ctx, x.Store.SectorDir(), rec.Seed.Value)
+		if err != nil {
+			return nil, err
+		}
+		data, err := json.Marshal(out)
+		if err != nil {
+			return nil, err
+		}
+		if err := writeFileSync(filepath.Join(x.Store.SectorDir(), c1OutputFile), data); err != nil {
+			return nil, err
+		}
+		return sectorfsm.C1Done{}, nil
+	case sectorfsm.RunC2:
+		return x.runC2(ctx, rec, a)
+	case sectorfsm.SubmitProof:
+		var resp api.SubmitResponse
+		if err := x.Manager.Call(ctx, api.MethodSubmitProof, &resp, id, api.ProofInfo{Proof: rec.Proof}, a.Reset); err != nil {
+			return nil, err
+		}
+		r, err := submitResult(resp)
+		if err != nil {
+			return nil, err
+		}
+		return sectorfsm.ProofSubmitted{Result: r, Desc: resp.Desc}, nil
+	case sectorfsm.PollProof:
+		var resp api.PollResponse
+		if err := x.Manager.Call(ctx, api.MethodPollProofState, &resp, id); err != nil {
+			return nil, err
+		}
+		s, err := chainState(resp)
+		if err != nil {
+			return nil, err
+		}
+		return sectorfsm.ProofState{State: s, Desc: resp.Desc}, nil
+	case sectorfsm.Finalize:
+		return x.finalize(ctx, rec, a)
+	case sectorfsm.Deliver:
+		return x.deliver(ctx, rec)
+	case sectorfsm.ConfirmDelivery:
+		return x.confirmDelivery(ctx, rec)
+	case sectorfsm.ReportFinished:
+		return nil, x.Manager.Call(ctx, api.MethodReportState, nil, id, api.StateReport{
+			Worker: x.Worker, Thread: x.Thread, Prev: rec.State.String(), Next: rec.State.String(), Event: "finished"})
+	case sectorfsm.ReportAborted:
+		if rec.Sector == (sectorfsm.SectorID{}) {
+			return nil, nil
+		}
+		err := x.Manager.Call(ctx, api.MethodReportAborted, nil, id, a.Reason)
+		return nil, err
+	case sectorfsm.Cleanup:
+		return nil, x.cleanup(rec, a)
+	}
+	return nil, fmt.Errorf("worker: no executor for action %s", a.Name())
+}
+
+func (x *Executor) stage(s string) {
+	if x.OnStage != nil {
+		x.OnStage(s)
+	}
+}
+
+func submitResult(r api.SubmitResponse) (sectorfsm.SubmitResult, error) {
+	switch r.Result {
+	case api.SubmitAccepted:
+		return sectorfsm.SubmitAccepted, nil
+	case api.SubmitDuplicate:
+		return sectorfsm.SubmitDuplicate, nil
+	case api.SubmitMismatched:
+		return sectorfsm.SubmitMismatched, nil
+	case api.SubmitRejected:
+		return sectorfsm.SubmitRejected, nil
+	case api.SubmitFilesMissed:
+		return sectorfsm.SubmitFilesMissed, nil
+	}
+	return 0, fmt.Errorf("worker: manager answered unknown submit result %d (%s)", r.Result, r.Desc)
+}
+
+func chainState(r api.PollResponse) (sectorfsm.OnChainState, error) {
+	switch r.State {
+	case api.OnChainPending:
+		return sectorfsm.ChainPending, nil
+	case api.OnChainPacked:
+		return sectorfsm.ChainPacked, nil
+	case api.OnChainLanded:
+		return sectorfsm.ChainLanded, nil
+	case api.OnChainNotFound:
+		return sectorfsm.ChainNotFound, nil
+	case api.OnChainFailed:
+		return sectorfsm.ChainFailed, nil
+	case api.OnChainPermFailed:
+		return sectorfsm.ChainPermFailed, nil
+	case api.OnChainShouldAbort:
+		return sectorfsm.ChainShouldAbort, nil
+	}
+	// Unknown (0) means the manager has not decided yet: poll again.
+	return sectorfsm.ChainPending, nil
+}
+
+// seal runs porep up to stage, in-process or through the stage's external
+// processor. porep records finished stages in the sector directory, so a
+// rerun after a crash skips them (and PC1 resumes per layer).
+func (x *Executor) seal(ctx context.Context, rec sectorfsm.Record, pieceFiles []string, stage string) (*porep.Record, error) {
+	dir := x.Store.SectorDir()
+	procStage := map[string]string{porep.StagePieces: StageAddPieces, porep.StageTreeD: StageTreeD,
+		porep.StagePC1: StagePC1, porep.StagePC2: StagePC2}[stage]
+	x.stage(procStage)
+	release, err := x.Limits.acquire(ctx, procStage, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if pieceFiles == nil {
+		pieceFiles = make([]string, len(rec.Pieces))
+	}
+	req := porep.SealRequest{
+		Proof: abi.RegisteredSealProof(rec.ProofType), Miner: rec.Sector.Miner, Sector: rec.Sector.Number,
+		Pieces: pieceFiles, Dir: dir, ParentCacheDir: x.ParentCacheDir, Workers: x.Sealing.Workers, Logger: x.Log,
+	}
+	if stage == porep.StagePC1 || stage == porep.StagePC2 {
+		req.Ticket = rec.Ticket.Value
+		if _, err := porep.SetTicket(dir, rec.Ticket.Value); err != nil {
+			return nil, err
+		}
+	}
+	if pool := x.Pools[procStage]; pool != nil && (stage == porep.StagePC1 || stage == porep.StagePC2) {
+		if err := x.runExternalSeal(ctx, pool, rec, stage); err != nil {
+			return nil, err
+		}
+		r, err := porep.LoadRecord(dir)
+		if err != nil {
+			return nil, err
+		}
+		if !r.Has(stage) {
+			return nil, fmt.Errorf("%w: %s processor finished but the sector directory does not record %s (Sealant needs porep's layout and record)", ErrPermanent, procStage, stage)
+		}
+		return r, nil
+	}
+	return porep.SealUpTo(ctx, req, stage)
+}
+
+func (x *Executor) runExternalSeal(ctx context.Context, pool *Pool, rec sectorfsm.Record, stage string) error {
+	dir := x.Store.SectorDir()
+	r, err := porep.LoadRecord(dir)
+	if err != nil {
+		return err
+	}
+	infos := make([]PieceInfo, len(r.Pieces))
+	for i, p := range r.Pieces {
+		infos[i] = PieceInfo{Commitment: p.CommP, Size: p.Size / 128 * 127}
+	}
+	if len(infos) == 0 {
+		// A CC sector is one zero piece filling the sector (lotus, damocles).
+		size := uint64(abi.RegisteredSealProof(rec.ProofType).SectorSize())
+		zero, err := commp.ZeroCommitment(fr32PaddedSize(size))
+		if err != nil {
+			return err
+		}
+		infos = []PieceInfo{{Commitment: zero, Size: size / 128 * 127}}
+	}
+	proof := SealProof(rec.ProofType)
+	if stage == porep.StagePC1 {
+		var out PC1Output
+		return pool.Run(ctx, PC1Task{
+			RegisteredProof: proof, CachePath: porep.CachePath(dir), InPath: porep.UnsealedPath(dir),
+			OutPath: porep.SealedPath(dir), ProverID: sdr.ProverID(rec.Sector.Miner), SectorID: rec.Sector.Number,
+			Ticket: porep.Bytes32(rec.Ticket.Value), PieceInfos: infos,
+		}, &out)
+	}
+	var out PC2Output
+	return pool.Run(ctx, PC2Task{
+		PC1Out:   PC1Output{RegisteredProof: proof, CommD: r.CommD},
+		CacheDir: porep.CachePath(dir), SealedFile: porep.SealedPath(dir),
+	}, &out)
+}
+
+func (x *Executor) runC2(ctx context.Context, rec sectorfsm.Record, a sectorfsm.RunC2) (sectorfsm.Event, error) {
+	x.stage(StageC2)
+	c1, err := os.ReadFile(filepath.Join(x.Store.SectorDir(), c1OutputFile))
+	if err != nil {
+		return nil, fmt.Errorf("worker: c2: read c1 output: %w", err)
+	}
+	release, err := x.Limits.acquire(ctx, StageC2, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	var proof []byte
+	switch pool := x.Pools[StageC2]; {
+	case pool != nil:
+		var out C2Output
+		err := pool.Run(ctx, C2Task{C1Out: c1, ProverID: sdr.ProverID(rec.Sector.Miner),
+			SectorID: rec.Sector.Number, MinerID: rec.Sector.Miner}, &out)
+		if err != nil {
+			return nil, err
+		}
+		proof = out.Proof
+	case a.Devnet:
+		if proof, err = c2.Devnet.ProveC2(ctx, c1, rec.Sector.Miner, rec.Sector.Number); err != nil {
+			return nil, err
+		}
+	default:
+		return sectorfsm.C2Unavailable{Reason: c2.ErrNoProver.Error()}, nil
+	}
+	if !c2.IsDevnetProof(proof) && (len(proof) == 0 || len(proof)%c2.GrothProofSize != 0) {
+		return nil, fmt.Errorf("worker: c2 processor returned %d bytes, not a multiple of %d", len(proof), c2.GrothProofSize)
+	}
+	return sectorfsm.C2Done{Proof: proof}, nil
+}
+
+// fetchPieces makes each piece's payload a local file and checks its CommP
+// against the piece CID before anything is sealed with it.
+func (x *Executor) fetchPieces(ctx context.Context, rec sectorfsm.Record) ([]string, error) {
+	x.stage(StageAddPieces)
+	if len(rec.Pieces) == 0 {
+		return []string{}, nil
+	}
+	data, err := os.ReadFile(filepath.Join(x.Store.SectorDir(), "pieces.json"))
+	if err != nil {
+		return nil, fmt.Errorf("worker: pieces of sector: %w", err)
+	}
+	var pieces []api.Piece
+	if err := json.Unmarshal(data, &pieces); err != nil {
+		return nil, fmt.Errorf("worker: pieces of sector: %w", err)
+	}
+	dir := filepath.Join(x.Store.SectorDir(), "pieces")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	for i, p := range pieces {
+		want, err := commp.ParsePieceCID(p.PieceCID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: piece %d: %w", ErrAbort, i, err)
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%d", i))
+		if err := x.fetchOne(ctx, p, path); err != nil {
+			return nil, fmt.Errorf("worker: fetch piece %d (%s): %w", i, p.PieceCID, err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		res, err := commp.FromReader(ctx, f, max(x.Sealing.Workers, 1))
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("worker: commp of piece %d: %w", i, err)
+		}
+		if res.Commitment != want || uint64(res.PieceSize) != p.Size {
+			os.Remove(path)
+			return nil, fmt.Errorf("worker: piece %d payload has commp %s size %d, deal says %s size %d",
+				i, commp.PieceCID(res.Commitment), res.PieceSize, p.PieceCID, p.Size)
+		}
+		files = append(files, path)
+	}
+	return files, nil
+}
+
+func (x *Executor) fetchOne(ctx context.Context, p api.Piece, dst string) error {
+	for _, d := range x.LocalPieces {
+		src := filepath.Join(d, p.PieceCID)
+		if _, err := os.Stat(src); err == nil {
+			return copyFileSync(src, dst)
+		}
+	}
+	u, err := url.Parse(p.SourceURL)
+	if err != nil || p.SourceURL == "" {
+		return fmt.Errorf("%w: bad source url %q", ErrPermanent, p.SourceURL)
+	}
+	switch u.Scheme {
+	case "", "file":
+		path := u.Path
+		if u.Scheme == "" {
+			path = p.SourceURL
+		}
+		return copyFileSync(path, dst)
+	case "http", "https":
+	default:
+		return fmt.Errorf("%w: unsupported source url scheme %q", ErrPermanent, u.Scheme)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.SourceURL, nil)
+	if err != nil {
+		return err
+	}
+	hc := x.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", p.SourceURL, resp.Status)
+	}
+	tmp := dst + ".part"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	body := io.Reader(resp.Body)
+	if p.PayloadSize > 0 {
+		body = io.LimitReader(resp.Body, int64(p.PayloadSize)+1)
+	}
+	n, err := io.Copy(f, body)
+	if err == nil && p.PayloadSize > 0 && uint64(n) != p.PayloadSize {
+		err = fmt.Errorf("payload is %d bytes, want %d", n, p.PayloadSize)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, dst)
+}
+
+var _ = strings.TrimSpace
+var _ = time.Second

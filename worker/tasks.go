@@ -1,0 +1,333 @@
+package worker
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/sealant/sealant/proofs/abi"
+	"github.com/sealant/sealant/proofs/c2"
+	"github.com/sealant/sealant/proofs/porep"
+)
+
+// Task shapes of the external processor protocol, as damocles'
+// vc-processors serialises them with serde (shared/spec/landscape.md
+// Appendix A): RegisteredSealProof by variant name, 32-byte values as arrays
+// of 32 integers (porep.Bytes32), paths as strings.
+
+// ByteArray is a Vec<u8> as serde_json writes it: an array of integers.
+// Decoding also accepts a base64 string (SnarkProof's b64serde form).
+type ByteArray []byte
+
+// MarshalJSON writes b as an array of integers.
+func (b ByteArray) MarshalJSON() ([]byte, error) {
+	out := make([]byte, 0, 4*len(b)+2)
+	out = append(out, '[')
+	for i, v := range b {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendUint(out, uint64(v), 10)
+	}
+	return append(out, ']'), nil
+}
+
+// UnmarshalJSON reads an array of integers in 0..255 or a base64 string.
+func (b *ByteArray) UnmarshalJSON(data []byte) error {
+	if len(data) > 0 && data[0] == '"' {
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return err
+		}
+		raw, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return fmt.Errorf("worker: proof bytes: %w", err)
+		}
+		*b = raw
+		return nil
+	}
+	var ints []uint16
+	if err := json.Unmarshal(data, &ints); err != nil {
+		return fmt.Errorf("worker: byte array: %w", err)
+	}
+	out := make([]byte, len(ints))
+	for i, v := range ints {
+		if v > 255 {
+			return fmt.Errorf("worker: byte array element %d = %d", i, v)
+		}
+		out[i] = byte(v)
+	}
+	*b = out
+	return nil
+}
+
+// SealProof is a RegisteredSealProof encoded by its variant name.
+type SealProof abi.RegisteredSealProof
+
+// MarshalText writes the variant name ("StackedDrg2KiBV1_1").
+func (p SealProof) MarshalText() ([]byte, error) {
+	if !abi.RegisteredSealProof(p).Valid() {
+		return nil, fmt.Errorf("worker: invalid seal proof %d", p)
+	}
+	return []byte(abi.RegisteredSealProof(p).String()), nil
+}
+
+// UnmarshalText parses a variant name.
+func (p *SealProof) UnmarshalText(b []byte) error {
+	v, err := abi.ParseSealProof(string(b))
+	if err != nil {
+		return err
+	}
+	*p = SealProof(v)
+	return nil
+}
+
+// PieceInfo is a piece commitment and its unpadded size.
+type PieceInfo struct {
+	Commitment porep.Bytes32 `json:"commitment"`
+	Size       uint64        `json:"size"`
+}
+
+// PC1Task is the pc1 stage's task.
+type PC1Task struct {
+	RegisteredProof SealProof     `json:"registered_proof"`
+	CachePath       string        `json:"cache_path"`
+	InPath          string        `json:"in_path"`
+	OutPath         string        `json:"out_path"`
+	ProverID        porep.Bytes32 `json:"prover_id"`
+	SectorID        uint64        `json:"sector_id"`
+	Ticket          porep.Bytes32 `json:"ticket"`
+	PieceInfos      []PieceInfo   `json:"piece_infos"`
+}
+
+// PC1Output is the part of SealPreCommitPhase1Output Sealant reads back:
+// the proof and comm_d. Other fields a foreign processor sends (labels,
+// config) are ignored, and Sealant's own processor keeps them in the
+// sector directory's seal record instead.
+type PC1Output struct {
+	RegisteredProof SealProof     `json:"registered_proof"`
+	CommD           porep.Bytes32 `json:"comm_d"`
+}
+
+// PC2Task is the pc2 stage's task.
+type PC2Task struct {
+	PC1Out     PC1Output `json:"pc1out"`
+	CacheDir   string    `json:"cache_dir"`
+	SealedFile string    `json:"sealed_file"`
+}
+
+// PC2Output is SealPreCommitPhase2Output.
+type PC2Output struct {
+	RegisteredProof SealProof     `json:"registered_proof"`
+	CommR           porep.Bytes32 `json:"comm_r"`
+	CommD           porep.Bytes32 `json:"comm_d"`
+}
+
+// C2Task is the c2 stage's task. C1Out is the SealCommitPhase1Output JSON.
+type C2Task struct {
+	C1Out    json.RawMessage `json:"c1out"`
+	ProverID porep.Bytes32   `json:"prover_id"`
+	SectorID uint64          `json:"sector_id"`
+	MinerID  uint64          `json:"miner_id"`
+}
+
+// C2Output is SealCommitPhase2Output.
+type C2Output struct {
+	Proof ByteArray `json:"proof"`
+}
+
+// TransferStore is a named store of a transfer task.
+type TransferStore struct {
+	Name string            `json:"name"`
+	Meta map[string]string `json:"meta"`
+}
+
+// TransferEnd is a route end: a store-relative or absolute uri.
+type TransferEnd struct {
+	StoreName *string `json:"store_name"`
+	URI       string  `json:"uri"`
+}
+
+// TransferOption refines a route.
+type TransferOption struct {
+	IsDir     bool `json:"is_dir"`
+	AllowLink bool `json:"allow_link"`
+}
+
+// TransferRoute is one copy.
+type TransferRoute struct {
+	Src  TransferEnd     `json:"src"`
+	Dest TransferEnd     `json:"dest"`
+	Opt  *TransferOption `json:"opt"`
+}
+
+// TransferTask is the transfer stage's task; the output is true.
+type TransferTask struct {
+	Stores map[string]TransferStore `json:"stores"`
+	Routes []TransferRoute          `json:"routes"`
+}
+
+// sectorDirOf maps a task's cache path back to the porep sector directory.
+// Sealant's own processors drive porep, whose layout is fixed, so the paths
+// must be the ones a Sealant worker sends.
+func sectorDirOf(cachePath string, others ...string) (string, error) {
+	dir := filepath.Dir(filepath.Clean(cachePath))
+	if filepath.Clean(cachePath) != porep.CachePath(dir) {
+		return "", fmt.Errorf("worker: cache path %s is not <sector dir>/%s", cachePath, porep.CacheDirName)
+	}
+	for _, o := range others {
+		if o != "" && filepath.Dir(filepath.Clean(o)) != dir {
+			return "", fmt.Errorf("worker: %s is not in sector dir %s (Sealant's processors need porep's layout)", o, dir)
+		}
+	}
+	return dir, nil
+}
+
+// BuiltinOptions configure Sealant's own stage implementations.
+type BuiltinOptions struct {
+	ParentCacheDir string
+	Workers        int
+	// Devnet lets the c2 stage answer with the labelled devnet proof (the
+	// compact C1 vanilla proofs, see proofs/c2); without it c2 fails with
+	// c2.ErrNoProver, because Sealant has no Groth16 prover.
+	Devnet bool
+}
+
+// BuiltinHandler returns Sealant's in-process implementation of stage as a
+// processor TaskHandler (what `sealant processor STAGE` serves).
+func BuiltinHandler(stage string, o BuiltinOptions) (TaskHandler, error) {
+	switch stage {
+	case StagePC1:
+		return func(ctx context.Context, raw json.RawMessage) (any, error) {
+			var t PC1Task
+			if err := strictUnmarshal(raw, &t); err != nil {
+				return nil, err
+			}
+			dir, err := sectorDirOf(t.CachePath, t.InPath, t.OutPath)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := porep.SetTicket(dir, t.Ticket); err != nil {
+				return nil, err
+			}
+			rec, err := porep.LoadRecord(dir)
+			if err != nil {
+				return nil, err
+			}
+			rec, err = porep.SealUpTo(ctx, porep.SealRequest{
+				Proof: abi.RegisteredSealProof(t.RegisteredProof), Miner: rec.Miner, Sector: t.SectorID,
+				Ticket: t.Ticket, Pieces: make([]string, len(rec.Pieces)), Dir: dir,
+				ParentCacheDir: o.ParentCacheDir, Workers: o.Workers,
+			}, porep.StagePC1)
+			if err != nil {
+				return nil, err
+			}
+			return PC1Output{RegisteredProof: t.RegisteredProof, CommD: rec.CommD}, nil
+		}, nil
+	case StagePC2:
+		return func(ctx context.Context, raw json.RawMessage) (any, error) {
+			var t PC2Task
+			if err := strictUnmarshal(raw, &t); err != nil {
+				return nil, err
+			}
+			dir, err := sectorDirOf(t.CacheDir, t.SealedFile)
+			if err != nil {
+				return nil, err
+			}
+			rec, err := porep.LoadRecord(dir)
+			if err != nil {
+				return nil, err
+			}
+			rec, err = porep.SealUpTo(ctx, porep.SealRequest{
+				Proof: rec.Proof, Miner: rec.Miner, Sector: rec.Sector, Ticket: rec.Ticket,
+				Pieces: make([]string, len(rec.Pieces)), Dir: dir,
+				ParentCacheDir: o.ParentCacheDir, Workers: o.Workers,
+			}, porep.StagePC2)
+			if err != nil {
+				return nil, err
+			}
+			return PC2Output{RegisteredProof: SealProof(rec.Proof), CommR: rec.CommR, CommD: rec.CommD}, nil
+		}, nil
+	case StageC2:
+		prover := c2.Unavailable
+		if o.Devnet {
+			prover = c2.Devnet
+		}
+		return func(ctx context.Context, raw json.RawMessage) (any, error) {
+			var t C2Task
+			if err := strictUnmarshal(raw, &t); err != nil {
+				return nil, err
+			}
+			proof, err := prover.ProveC2(ctx, t.C1Out, t.MinerID, t.SectorID)
+			if err != nil {
+				return nil, err
+			}
+			return C2Output{Proof: proof}, nil
+		}, nil
+	case StageTransfer:
+		return func(ctx context.Context, raw json.RawMessage) (any, error) {
+			var t TransferTask
+			if err := strictUnmarshal(raw, &t); err != nil {
+				return nil, err
+			}
+			for i, r := range t.Routes {
+				if r.Src.StoreName != nil || r.Dest.StoreName != nil {
+					return nil, fmt.Errorf("route %d: named stores are not supported by Sealant's transfer processor; send absolute uris", i)
+				}
+				if r.Opt != nil && r.Opt.IsDir {
+					return nil, fmt.Errorf("route %d: directory routes are not supported; list files", i)
+				}
+				if err := copyFileSync(r.Src.URI, r.Dest.URI); err != nil {
+					return nil, fmt.Errorf("route %d: %w", i, err)
+				}
+			}
+			return true, nil
+		}, nil
+	}
+	return nil, fmt.Errorf("worker: sealant has no built-in %q processor (pc1, pc2, c2, transfer)", stage)
+}
+
+func strictUnmarshal(raw json.RawMessage, v any) error {
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("decode task: %w", err)
+	}
+	return nil
+}
+
+// copyFileSync copies src to dst (creating parents) through a temp file,
+// fsyncs it and renames it into place, so dst is either absent or whole.
+func copyFileSync(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp := dst + ".part"
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(dst))
+}

@@ -1,0 +1,300 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/rpc"
+	"github.com/sealant/sealant/worker/sectorfsm"
+)
+
+// Version is reported in WorkerPing.
+const Version = "sealant-worker/0.1"
+
+// Admin API methods, served by the worker on its admin address (loopback by
+// default) and proxied by the manager.
+const (
+	MethodWorkerList   = "SealantWorker.WorkerList"   // () → []api.ThreadInfo
+	MethodWorkerPause  = "SealantWorker.WorkerPause"  // (thread string) → struct{}
+	MethodWorkerResume = "SealantWorker.WorkerResume" // (thread, state string) → struct{}
+	MethodWorkerAbort  = "SealantWorker.WorkerAbort"  // (thread, reason string) → struct{}
+)
+
+// ErrNoThread reports an unknown thread name.
+var ErrNoThread = errors.New("worker: no such thread")
+
+// Options are the parts of a worker that are not in its config file.
+type Options struct {
+	// Self is this binary, the default external processor.
+	Self string
+	// Dial connects to a manager; nil uses rpc.Dial with the token.
+	Dial func(ctx context.Context, m ManagerSection) (Caller, error)
+	// Transferer uploads to SP receivers (architecture 2); nil falls back
+	// to a [[processors.transfer]] program.
+	Transferer Transferer
+	Logger     *slog.Logger
+}
+
+// Worker is a running set of sealing threads.
+type Worker struct {
+	cfg      *Config
+	log      *slog.Logger
+	threads  []*Thread
+	managers map[string]Caller
+	pools    map[string]*Pool
+	adminURL string
+	admin    *http.Server
+	ln       net.Listener
+}
+
+// New builds a worker from a validated config: dials its managers (HTTP
+// dials send nothing yet), opens the thread stores and the admin listener.
+func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("worker", cfg.Worker.Name)
+	w := &Worker{cfg: cfg, log: log, managers: map[string]Caller{}, pools: map[string]*Pool{}}
+	dial := o.Dial
+	if dial == nil {
+		dial = func(ctx context.Context, m ManagerSection) (Caller, error) {
+			tok := m.Token
+			if m.TokenFile != "" {
+				b, err := os.ReadFile(m.TokenFile)
+				if err != nil {
+					return nil, fmt.Errorf("worker: manager %s token: %w", m.Name, err)
+				}
+				tok = strings.TrimSpace(string(b))
+			}
+			return rpc.Dial(ctx, m.URL, rpc.WithToken(tok), rpc.WithCallTimeout(2*time.Minute))
+		}
+	}
+	for _, m := range cfg.Managers {
+		c, err := dial(ctx, m)
+		if err != nil {
+			return nil, fmt.Errorf("worker: dial manager %s: %w", m.Name, err)
+		}
+		w.managers[m.Name] = c
+	}
+	limits := NewLimits(cfg.Processors.Limitation.Concurrent, cfg.Processors.ExtLocks)
+	for _, stage := range []string{StageAddPieces, StageTreeD, StagePC1, StagePC2, StageC2, StageTransfer} {
+		exts := cfg.Processors.ExtFor(stage)
+		if len(exts) == 0 {
+			continue
+		}
+		p := &Pool{stage: stage, limits: limits}
+		for _, e := range exts {
+			p.procs = append(p.procs, NewExtProc(stage, e, o.Self, log))
+		}
+		w.pools[stage] = p
+	}
+	persistFor := func(name string) string {
+		for _, a := range cfg.Attached {
+			if (name == "" && !a.ReadOnly) || a.Name == name {
+				return a.Location
+			}
+		}
+		return ""
+	}
+	for _, tc := range cfg.Threads {
+		store, err := OpenStore(tc.Location)
+		if err != nil {
+			return nil, err
+		}
+		mname := tc.Manager
+		if mname == "" {
+			mname = cfg.Managers[0].Name
+		}
+		sealing, err := cfg.hotSealing(tc)
+		if err != nil {
+			return nil, err
+		}
+		tlog := log.With("thread", tc.Name)
+		th := &Thread{Name: tc.Name, Manager: mname, log: tlog, cmds: make(chan command),
+			machine: sectorfsm.Machine{Policy: sealing.Policy}}
+		tc := tc
+		th.reload = func() (Sealing, error) { return cfg.hotSealing(tc) }
+		th.exec = &Executor{
+			Worker: cfg.Worker.Name, Thread: tc.Name, Manager: w.managers[mname], Store: store, Sealing: sealing,
+			Limits: limits, Pools: w.pools, Persist: persistFor(tc.Attached), Transferer: o.Transferer,
+			ParentCacheDir: cfg.Worker.ParentCacheDir, LocalPieces: cfg.Worker.LocalPiecesDirs, Log: tlog,
+			OnStage: th.setStage,
+		}
+		w.threads = append(w.threads, th)
+	}
+	ln, err := net.Listen("tcp", cfg.Worker.AdminListen)
+	if err != nil {
+		return nil, fmt.Errorf("worker: admin listener: %w", err)
+	}
+	w.ln = ln
+	w.adminURL = cfg.Worker.AdminURL
+	if w.adminURL == "" {
+		w.adminURL = "http://" + ln.Addr().String() + "/rpc/v0"
+	}
+	srv, err := rpc.NewServer(rpc.ServerConfig{AnonymousPerm: rpc.PermAdmin, Logger: log, ExposeErrors: true})
+	if err != nil {
+		return nil, err
+	}
+	w.registerAdmin(srv)
+	mux := http.NewServeMux()
+	mux.Handle("/rpc/v0", srv)
+	w.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return w, nil
+}
+
+// AdminURL is where the admin API listens.
+func (w *Worker) AdminURL() string { return w.adminURL }
+
+// Threads returns the worker's threads.
+func (w *Worker) Threads() []*Thread { return w.threads }
+
+// Thread returns the thread called name.
+func (w *Worker) Thread(name string) (*Thread, error) {
+	for _, t := range w.threads {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrNoThread, name)
+}
+
+func (w *Worker) registerAdmin(s *rpc.Server) {
+	s.Register(MethodWorkerList, rpc.PermRead, rpc.Func0(func(context.Context) ([]api.ThreadInfo, error) {
+		return w.List(), nil
+	}))
+	s.Register(MethodWorkerPause, rpc.PermAdmin, rpc.Proc1(func(ctx context.Context, name string) error {
+		t, err := w.Thread(name)
+		if err != nil {
+			return err
+		}
+		return t.Pause(ctx)
+	}))
+	s.Register(MethodWorkerResume, rpc.PermAdmin, rpc.Proc2(func(ctx context.Context, name, state string) error {
+		t, err := w.Thread(name)
+		if err != nil {
+			return err
+		}
+		var to sectorfsm.State
+		if state != "" {
+			if to, err = sectorfsm.ParseState(state); err != nil {
+				return err
+			}
+		}
+		return t.Resume(ctx, to)
+	}))
+	s.Register(MethodWorkerAbort, rpc.PermAdmin, rpc.Proc2(func(ctx context.Context, name, reason string) error {
+		t, err := w.Thread(name)
+		if err != nil {
+			return err
+		}
+		return t.Abort(ctx, reason)
+	}))
+}
+
+// List returns every thread's status.
+func (w *Worker) List() []api.ThreadInfo {
+	out := make([]api.ThreadInfo, len(w.threads))
+	for i, t := range w.threads {
+		out[i] = t.Info()
+	}
+	return out
+}
+
+// Run runs the threads, the admin API and the heartbeats until ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = w.admin.Serve(w.ln) }()
+	defer w.admin.Close()
+	defer func() {
+		for _, p := range w.pools {
+			p.Close()
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(w.threads))
+	for _, t := range w.threads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := t.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				t.log.Error("thread stopped", "err", err)
+				errs <- fmt.Errorf("thread %s: %w", t.Name, err)
+			}
+		}()
+	}
+	for name := range w.managers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.pingLoop(ctx, name)
+		}()
+	}
+	w.log.Info("worker running", "threads", len(w.threads), "admin", w.adminURL)
+	select {
+	case <-ctx.Done():
+	case err := <-errs:
+		cancel()
+		wg.Wait()
+		return err
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// pingLoop sends heartbeats to one manager and applies the pause/resume
+// commands the operator queued there.
+func (w *Worker) pingLoop(ctx context.Context, manager string) {
+	tick := time.NewTicker(time.Duration(w.cfg.Worker.PingInterval))
+	defer tick.Stop()
+	for {
+		var threads []api.ThreadInfo
+		for _, t := range w.threads {
+			if t.Manager == manager {
+				threads = append(threads, t.Info())
+			}
+		}
+		var resp api.WorkerPingResponse
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := w.managers[manager].Call(cctx, api.MethodWorkerPing, &resp, api.WorkerPing{
+			Worker: w.cfg.Worker.Name, Version: Version, AdminURL: w.adminURL, Threads: threads})
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			w.log.Debug("worker ping failed", "manager", manager, "err", err)
+		}
+		for _, name := range resp.Pause {
+			if t, err := w.Thread(name); err == nil && t.Manager == manager && slices.Contains(threadNames(threads), name) {
+				go func() { _ = t.Pause(ctx) }()
+			}
+		}
+		for _, name := range resp.Resume {
+			if t, err := w.Thread(name); err == nil && t.Manager == manager {
+				go func() { _ = t.Resume(ctx, 0) }()
+			}
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func threadNames(ts []api.ThreadInfo) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Name
+	}
+	return out
+}
