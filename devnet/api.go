@@ -156,10 +156,12 @@ func apiVersion(_ context.Context, n *Node, _ []json.RawMessage) (any, error) {
 	return lotus.Version{Version: "sealant-devnet+" + n.gen.NetworkName, APIVersion: APIVersion, BlockDelay: bd, Agent: "sealant-devnet"}, nil
 }
 
+// apiChainHead serves the head's JSON encoded once per block: it is the
+// most frequently polled method.
 func apiChainHead(_ context.Context, n *Node, _ []json.RawMessage) (any, error) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return n.tipsetLocked(int64(len(n.headers) - 1)), nil
+	return n.headJSON, nil
 }
 
 func apiChainGetTipSet(_ context.Context, n *Node, params []json.RawMessage) (any, error) {
@@ -403,7 +405,9 @@ func apiStateMinerAllocated(ctx context.Context, n *Node, params []json.RawMessa
 }
 
 // withHeadroom is Lotus's ×110/100 on deposit and pledge queries.
-func withHeadroom(v types.BigInt) types.BigInt { return v.Mul(types.NewInt(110)).Div(types.NewInt(100)) }
+func withHeadroom(v types.BigInt) types.BigInt {
+	return v.Mul(types.NewInt(110)).Div(types.NewInt(100))
+}
 
 func apiPreCommitDeposit(ctx context.Context, n *Node, params []json.RawMessage) (any, error) {
 	var a address.Address
@@ -583,6 +587,7 @@ func (n *Node) push(ctx context.Context, sm *types.SignedMessage) (cid.Cid, erro
 	if err != nil {
 		return cid.Undef, err
 	}
+	n.pushed[e.cid] = nonceKey(&sm.Message)
 	if err := n.db.addMpool(ctx, e.cid.String(), e.raw); err != nil {
 		return cid.Undef, fmt.Errorf("devnet: persist mpool: %w", err)
 	}
@@ -590,7 +595,9 @@ func (n *Node) push(ctx context.Context, sm *types.SignedMessage) (cid.Cid, erro
 }
 
 // Push adds a signed message to the mpool (the Go form of MpoolPush).
-func (n *Node) Push(ctx context.Context, sm *types.SignedMessage) (cid.Cid, error) { return n.push(ctx, sm) }
+func (n *Node) Push(ctx context.Context, sm *types.SignedMessage) (cid.Cid, error) {
+	return n.push(ctx, sm)
+}
 
 func apiMpoolPush(ctx context.Context, n *Node, params []json.RawMessage) (any, error) {
 	var sm types.SignedMessage
@@ -616,9 +623,17 @@ func apiMpoolBatchPush(ctx context.Context, n *Node, params []json.RawMessage) (
 	return out, nil
 }
 
-// msgLookup returns the lookup of c visible at height ≤ maxH.
-func (n *Node) msgLookup(c cid.Cid, maxH int64) *types.MsgLookup {
+// msgLookup returns the lookup of c visible at height ≤ maxH. With
+// allowReplaced, a message that executed in c's place (same sender and
+// nonce, e.g. a gas-bumped replacement) counts, as in Lotus; the result's
+// Message then names the executed CID.
+func (n *Node) msgLookup(c cid.Cid, maxH int64, allowReplaced bool) *types.MsgLookup {
 	l, ok := n.lookups[c]
+	if !ok && allowReplaced {
+		if sn, seen := n.pushed[c]; seen {
+			l, ok = n.byNonce[sn]
+		}
+	}
 	if !ok || l.height > maxH {
 		return nil
 	}
@@ -661,7 +676,7 @@ func apiStateSearchMsg(_ context.Context, n *Node, params []json.RawMessage) (an
 	if err != nil {
 		return nil, err
 	}
-	if ml := n.msgLookup(c, h); ml != nil && (limit < 0 || limit == 0 || int64(ml.Height) >= h-int64(limit)) {
+	if ml := n.msgLookup(c, h, allowReplaced); ml != nil && (limit < 0 || limit == 0 || int64(ml.Height) >= h-int64(limit)) {
 		return ml, nil
 	}
 	return nil, nil
@@ -678,7 +693,7 @@ func apiStateWaitMsg(ctx context.Context, n *Node, params []json.RawMessage) (an
 	for {
 		n.mu.RLock()
 		head := int64(len(n.headers) - 1)
-		ml := n.msgLookup(c, head)
+		ml := n.msgLookup(c, head, allowReplaced)
 		wake, closed := n.headCh, n.closed
 		n.mu.RUnlock()
 		if ml != nil && head >= int64(ml.Height)+int64(confidence) {

@@ -88,6 +88,7 @@ func signBlock(key []byte, hdr *lotus.BlockHeader) (cid.Cid, []byte, error) {
 // used with n.mu held.
 type chainEnv struct{ n *Node }
 
+// TicketRandomness draws from the ticket of the block at epoch.
 func (e chainEnv) TicketRandomness(tag rand.DomainSeparationTag, epoch int64, entropy []byte) ([32]byte, error) {
 	hdr, err := e.n.headerAt(epoch)
 	if err != nil {
@@ -96,6 +97,7 @@ func (e chainEnv) TicketRandomness(tag rand.DomainSeparationTag, epoch int64, en
 	return rand.DrawRandomness(hdr.Ticket.VRFProof, tag, epoch, entropy), nil
 }
 
+// BeaconRandomness draws from the beacon entry of the block at epoch.
 func (e chainEnv) BeaconRandomness(tag rand.DomainSeparationTag, epoch int64, entropy []byte) ([32]byte, error) {
 	hdr, err := e.n.headerAt(epoch)
 	if err != nil {
@@ -220,10 +222,20 @@ func (n *Node) produce(ctx context.Context) error {
 func (n *Node) addLookup(m *msgEntry, r types.MessageReceipt, h int64) {
 	l := &lookup{msg: m.cid, method: m.sm.Message.Method, receipt: r, height: h}
 	n.lookups[m.cid] = l
+	n.byNonce[nonceKey(&m.sm.Message)] = l
 	if u := m.sm.Message.Cid(); !u.Equals(m.cid) {
 		n.lookups[u] = l
 	}
 }
+
+// senderNonce identifies a message slot: a replacement (same From and
+// Nonce, higher premium) takes the slot of the message it replaces.
+type senderNonce struct {
+	from  address.Address
+	nonce uint64
+}
+
+func nonceKey(m *types.Message) senderNonce { return senderNonce{m.From, m.Nonce} }
 
 // lookup is where an executed message's receipt is.
 type lookup struct {
@@ -262,6 +274,7 @@ func (n *Node) notifyHead() {
 	close(n.headCh)
 	n.headCh = make(chan struct{})
 	ts := n.tipsetLocked(int64(len(n.headers) - 1))
+	n.setHeadJSON(ts)
 	for id, ch := range n.subs {
 		select {
 		case ch <- []lotus.HeadChange{{Type: lotus.HCApply, Val: ts}}:
@@ -272,6 +285,15 @@ func (n *Node) notifyHead() {
 			delete(n.subs, id)
 		}
 	}
+}
+
+func (n *Node) setHeadJSON(ts *lotus.TipSet) {
+	b, err := json.Marshal(ts)
+	if err != nil {
+		n.log.Error("encode head", "error", err)
+		return
+	}
+	n.headJSON = b
 }
 
 func (n *Node) tipsetLocked(h int64) *lotus.TipSet {

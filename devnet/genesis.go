@@ -112,7 +112,7 @@ type AccountSpec struct {
 type MinerSpec struct {
 	Name       string   `toml:"name"`
 	Owner      string   `toml:"owner"`
-	Worker     string   `toml:"worker,omitempty"` // default: owner
+	Worker     string   `toml:"worker,omitempty"` // default: owner; must be a BLS account
 	Control    []string `toml:"control,omitempty"`
 	SectorSize string   `toml:"sector_size,omitempty"` // default 2KiB
 	Balance    string   `toml:"balance,omitempty"`     // FIL

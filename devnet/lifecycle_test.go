@@ -43,7 +43,8 @@ type clock struct {
 }
 
 func newClock(period time.Duration) *clock {
-	c := &clock{ch: make(chan time.Time), done: make(chan struct{})}
+	// Paused until the node runs (see run).
+	c := &clock{ch: make(chan time.Time), done: make(chan struct{}), paused: true}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -84,6 +85,9 @@ func (c *clock) tick(now time.Time) {
 		}
 	}
 }
+
+// run starts ticking once the node consuming ticks has started.
+func (c *clock) run(head func() int64) { c.mu.Lock(); c.head, c.paused = head, false; c.mu.Unlock() }
 
 func (c *clock) pause()  { c.mu.Lock(); c.paused = true; c.mu.Unlock() }
 func (c *clock) resume() { c.mu.Lock(); c.paused = false; c.mu.Unlock() }
@@ -143,13 +147,11 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.clk.mu.Lock()
-	h.clk.head = n.Head
-	h.clk.mu.Unlock()
 	if err := n.Start(h.ctx); err != nil {
 		h.t.Fatal(err)
 	}
 	h.node = n
+	h.clk.run(n.Head)
 	h.api, err = lotus.New(lotus.Config{APIInfo: n.APIInfo(), Retry: lotus.RetryPolicy{Attempts: 1}})
 	if err != nil {
 		h.t.Fatal(err)

@@ -24,8 +24,8 @@ import (
 
 // Files written into a devnet directory besides the database and keys.
 const (
-	TokenFileName   = "token"         // admin JWT
-	APIInfoFileName = "api-info"      // FULLNODE_API_INFO value of a running node
+	TokenFileName   = "token"    // admin JWT
+	APIInfoFileName = "api-info" // FULLNODE_API_INFO value of a running node
 	DefaultListen   = "127.0.0.1:1234"
 )
 
@@ -75,8 +75,11 @@ type Node struct {
 	post            *state.State
 	pendingReceipts []types.MessageReceipt
 	lookups         map[cid.Cid]*lookup
+	byNonce         map[senderNonce]*lookup // executed messages by sender slot
+	pushed          map[cid.Cid]senderNonce // every message seen, for allowReplaced
 	pool            *mpool
 	headCh          chan struct{}
+	headJSON        json.RawMessage // ChainHead's answer, encoded once per block
 	subs            map[int]chan []lotus.HeadChange
 	nextSub         int
 	executed        int
@@ -188,7 +191,8 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("component", "devnet"), db: d, verifier: cfg.Verifier,
-		states: map[int64]*state.State{}, lookups: map[cid.Cid]*lookup{}, pool: newMpool(cfg.MaxMessageSize),
+		states: map[int64]*state.State{}, lookups: map[cid.Cid]*lookup{},
+		byNonce: map[senderNonce]*lookup{}, pushed: map[cid.Cid]senderNonce{}, pool: newMpool(cfg.MaxMessageSize),
 		headCh: make(chan struct{}), subs: map[int]chan []lotus.HeadChange{}}
 	if err := n.load(ctx); err != nil {
 		d.close()
@@ -270,6 +274,7 @@ func (n *Node) load(ctx context.Context) error {
 	if err := json.Unmarshal(rj, &n.pendingReceipts); err != nil {
 		return fmt.Errorf("devnet: pending receipts: %w", err)
 	}
+	n.setHeadJSON(n.tipsetLocked(int64(len(n.headers) - 1)))
 	raws, err := n.db.mpool(ctx)
 	if err != nil {
 		return err
@@ -278,6 +283,8 @@ func (n *Node) load(ctx context.Context) error {
 		if sm, err := types.DecodeSignedMessage(raw); err == nil {
 			if _, err := n.pool.add(n.post, sm); err != nil {
 				n.log.Info("dropping stored mpool message", "error", err)
+			} else {
+				n.pushed[sm.Cid()] = nonceKey(&sm.Message)
 			}
 		}
 	}
@@ -404,6 +411,8 @@ func (n *Node) Close() error {
 		return nil
 	}
 	n.closed = true
+	close(n.headCh) // wake StateWaitMsg callers so they return
+	n.headCh = make(chan struct{})
 	for id, ch := range n.subs {
 		close(ch)
 		delete(n.subs, id)

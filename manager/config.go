@@ -34,6 +34,15 @@ type Config struct {
 	Chain    ChainConfig    `toml:"chain"`
 	Leases   LeaseConfig    `toml:"leases"`
 	Delivery DeliveryConfig `toml:"delivery"`
+	Commit   CommitConfig   `toml:"commit"`
+}
+
+// CommitConfig controls the commitment pipeline of this process.
+type CommitConfig struct {
+	// Enabled runs the pipeline here. With several managers on one
+	// database exactly one should run it (and the SPs' signers connect to
+	// that one); the others serve workers, tenants and admins.
+	Enabled bool `toml:"enabled"`
 }
 
 // ChainConfig says how the manager reaches the chain and which timing policy
@@ -132,6 +141,12 @@ fair_share_window = "24h"
 store_path = ""
 # Bandwidth limit handed to workers for transfers, bytes/s (0 = unlimited).
 bandwidth_limit = 0
+
+[commit]
+# Run the commitment pipeline (PreCommit/ProveCommit batches and messages) in
+# this process. With several managers on one PostgreSQL database enable it on
+# exactly one, and point the SPs' signers at that one.
+enabled = true
 `
 
 // DefaultConfig returns the defaults (the decoded DefaultConfigTOML).
@@ -147,6 +162,7 @@ func DefaultConfig() Config {
 			TTL:             Duration(10 * time.Minute),
 			FairShareWindow: Duration(24 * time.Hour),
 		},
+		Commit: CommitConfig{Enabled: true},
 	}
 }
 
@@ -197,6 +213,12 @@ func (c *Config) Provision(baseDir string) error {
 	if !filepath.IsAbs(c.DataDir) && baseDir != "" {
 		c.DataDir = filepath.Join(baseDir, c.DataDir)
 	}
+	// An absolute path keeps logs and the printed DSN unambiguous.
+	abs, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("%w: data_dir: %w", ErrConfig, err)
+	}
+	c.DataDir = abs
 	if c.Database == "" {
 		c.Database = "sqlite://" + filepath.Join(c.DataDir, "manager.sqlite")
 	}

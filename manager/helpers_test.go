@@ -163,7 +163,8 @@ func (e *env) open() *Service {
 	e.t.Helper()
 	s, err := NewService(context.Background(), Options{
 		DSN: e.dsn, Chain: e.chain, Secret: testSecret, Now: e.clock.Now, Policy: rand.Devnet2K, BlockTime: 4 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PollCacheTTL: -1, // tests move batches and poll at once
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		e.t.Fatalf("NewService: %v", err)

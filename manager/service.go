@@ -11,6 +11,8 @@ import (
 
 	"github.com/sealant/sealant/api"
 	"github.com/sealant/sealant/chain/rand"
+	"github.com/sealant/sealant/manager/commit"
+	"github.com/sealant/sealant/manager/signhub"
 	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/store"
 )
@@ -34,9 +36,17 @@ type CommitPipeline interface {
 	Wake(tenant string, kind store.BatchKind)
 }
 
+// BatchStatusReporter is an optional capability of a CommitPipeline: what
+// it knows about a batch beyond the store (why it is not moving, whether it
+// waits for a signer), shown in poll answers.
+type BatchStatusReporter interface {
+	BatchStatus(batchID int64) (commit.BatchStatus, bool)
+}
+
 // SignerPresence is an optional view of the signer hub (package
 // manager/signhub): whether any signer of a tenant is connected, so polls
-// can say "waiting for signer".
+// can say "waiting for signer". If it also has Waiting(tenant) bool, that
+// is consulted first.
 type SignerPresence interface {
 	Connected(tenant string) bool
 }
@@ -74,6 +84,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); tests drive it.
 	Now func() time.Time
+	// PollCacheTTL is how long a batch read for a poll answer is reused
+	// (default 1 s; negative disables). Thousands of threads polling the
+	// same few batches then cost one database read per batch per TTL; an
+	// answer is at most that much behind the pipeline, which is far below
+	// a worker's poll interval.
+	PollCacheTTL time.Duration
 }
 
 // Service is the sealing manager: the worker, tenant and admin APIs over
@@ -108,8 +124,45 @@ type Service struct {
 	cmdMu    sync.Mutex
 	commands map[string]*threadCommands
 
-	chainMu      sync.Mutex
-	checkedFloor map[uint64]uint64 // miner → number below which the chain was checked
+	batches batchCache
+}
+
+// batchCache holds recently read batches for poll answers.
+type batchCache struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	entries map[int64]cachedBatch
+}
+
+type cachedBatch struct {
+	b  store.Batch
+	at time.Time
+}
+
+// get returns batch id, from the cache when fresh. The cache uses the wall
+// clock, not the service clock: it is a performance device, not a decision.
+func (c *batchCache) get(ctx context.Context, st *store.Store, id int64) (store.Batch, error) {
+	if c.ttl <= 0 {
+		return st.GetBatch(ctx, id)
+	}
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.entries[id]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < c.ttl {
+		return e.b, nil
+	}
+	b, err := st.GetBatch(ctx, id)
+	if err != nil {
+		return b, err
+	}
+	c.mu.Lock()
+	if len(c.entries) > 10_000 {
+		clear(c.entries)
+	}
+	c.entries[id] = cachedBatch{b: b, at: now}
+	c.mu.Unlock()
+	return b, nil
 }
 
 type threadCommands struct{ pause, resume []string }
@@ -135,7 +188,11 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 		st: st, side: side, chain: o.Chain, pipeline: o.Pipeline, signers: o.Signers,
 		policy: o.Policy, block: o.BlockTime, ttl: o.LeaseTTL, window: o.FairShareWindow,
 		devnet: o.Devnet, delivery: o.Delivery, secret: o.Secret, log: o.Logger, now: o.Now,
-		commands: map[string]*threadCommands{}, checkedFloor: map[uint64]uint64{},
+		commands: map[string]*threadCommands{},
+		batches:  batchCache{ttl: o.PollCacheTTL, entries: map[int64]cachedBatch{}},
+	}
+	if o.PollCacheTTL == 0 {
+		s.batches.ttl = time.Second
 	}
 	if s.policy == (rand.Policy{}) {
 		s.policy = rand.Mainnet
@@ -275,3 +332,11 @@ func workerOf(identity string) (worker, thread string) {
 	}
 	return identity[:i], identity[i+1:]
 }
+
+// Interface guards: the sibling components plug in as they are.
+var (
+	_ CommitPipeline      = (*commit.Pipeline)(nil)
+	_ BatchStatusReporter = (*commit.Pipeline)(nil)
+	_ SignerPresence      = (*signhub.Hub)(nil)
+	_ RPCRegistrar        = (*signhub.Hub)(nil)
+)

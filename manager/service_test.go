@@ -5,9 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
@@ -407,3 +412,146 @@ func TestPostgresSidecar(t *testing.T) {
 		t.Fatal("empty export")
 	}
 }
+
+// TestHTTPSurface checks the mux: health, metrics after calls, and the
+// worker API over a WebSocket as well as HTTP.
+func TestHTTPSurface(t *testing.T) {
+	e := newEnv(t)
+	s := e.open()
+	mustTenant(t, s, "a", 1000, 1)
+	url := serve(t, s)
+	base := strings.TrimSuffix(url, RPCPath)
+	resp, err := http.Get(base + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	tok := issue(t, s, api.TokenRequest{Role: "worker", Subject: "w1"})
+	ws := dial(t, "ws"+strings.TrimPrefix(url, "http"), tok)
+	var a *api.AllocatedSector
+	if err := ws.Call(context.Background(), api.MethodAllocateSector, &a, api.AllocateSpec{Thread: "t0"}); err != nil || a == nil || a.Tenant != "a" {
+		t.Fatalf("allocate over websocket: %+v, %v", a, err)
+	}
+	if err := ws.Call(context.Background(), api.MethodAssignTicket, nil, api.SectorID{Miner: 1000, Number: 7}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing sector over websocket: %v", err)
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`sealant_manager_rpc_requests_total{method="Sealant.AllocateSector",outcome="ok"} 1`,
+		`sealant_manager_rpc_requests_total{method="Sealant.AssignTicket",outcome="not_found"} 1`,
+		`sealant_manager_sectors_allocated_total{tenant="a"} 1`,
+		`sealant_manager_sectors{phase="active",tenant="a"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestEnsureAdminToken(t *testing.T) {
+	e := newEnv(t)
+	s := e.open()
+	dir := t.TempDir()
+	tok, err := s.EnsureAdminToken(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := s.EnsureAdminToken(context.Background(), dir)
+	if again != tok {
+		t.Fatal("a valid admin token file was replaced")
+	}
+	c, err := rpc.VerifyToken(testSecret, tok)
+	if err != nil || c.Role != rpc.RoleAdmin {
+		t.Fatalf("token claims %+v, %v", c, err)
+	}
+	if err := s.RevokeToken(context.Background(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := s.EnsureAdminToken(context.Background(), dir)
+	if err != nil || fresh == tok {
+		t.Fatalf("revoked admin token kept: %v", err)
+	}
+	st, _ := os.Stat(filepath.Join(dir, AdminTokenFile))
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token mode %v", st.Mode().Perm())
+	}
+}
+
+// testConcurrentSubmits submits many precommits at once while batches are
+// being closed under them: every submission must be accepted and every
+// sector must end up in exactly one batch.
+func testConcurrentSubmits(t *testing.T, e *env) {
+	s := e.open()
+	mustTenant(t, s, "a", 1000, 1)
+	const n = 40
+	ids := make([]api.SectorID, n)
+	tks := make([]api.Ticket, n)
+	for i := range ids {
+		a := mustAllocate(t, s, "w", fmt.Sprint("t", i))
+		ids[i] = a.ID
+		var err error
+		if tks[i], err = s.AssignTicket(workerCtx("w"), a.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	stop := make(chan struct{})
+	closer := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				closer <- nil
+				return
+			default:
+			}
+			bs, err := s.st.ListBatches(ctx, store.BatchFilter{States: []store.BatchState{store.BatchOpen}})
+			if err != nil {
+				closer <- err
+				return
+			}
+			for _, b := range bs {
+				if err := s.st.CloseBatch(ctx, b.ID, s.now()); err != nil {
+					closer <- err
+					return
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := s.SubmitPreCommit(workerCtx("w"), ids[i], testPreCommitInfo(t, tks[i], byte(i)), false)
+			if err != nil || r.Result != api.SubmitAccepted {
+				errc <- fmt.Errorf("sector %v: %+v, %v", ids[i], r, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	if err := <-closer; err != nil {
+		t.Fatalf("closing batches: %v", err)
+	}
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	for _, id := range ids {
+		sec, err := s.st.GetSector(ctx, toStoreID(id))
+		if err != nil || sec.PreCommitBatch == 0 {
+			t.Errorf("sector %v in no batch: %+v, %v", id, sec, err)
+		}
+	}
+}
+
+func TestConcurrentSubmitsSQLite(t *testing.T)   { testConcurrentSubmits(t, newEnv(t)) }
+func TestConcurrentSubmitsPostgres(t *testing.T) { testConcurrentSubmits(t, newPGEnv(t)) }

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -324,7 +325,18 @@ func (s *Service) SubmitPreCommit(ctx context.Context, id api.SectorID, pc api.P
 // enqueue puts a sector into its tenant's open batch of kind and wakes the
 // pipeline. Idempotent: a sector already in a live batch stays there.
 func (s *Service) enqueue(ctx context.Context, sec store.Sector, kind store.BatchKind) error {
-	b, err := s.st.AddToBatch(ctx, sec.ID, kind, s.now())
+	var b int64
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		b, err = s.st.AddToBatch(ctx, sec.ID, kind, s.now())
+		// Workaround: on PostgreSQL, store.AddToBatch can lose a race with
+		// CloseBatch (its INSERT … ON CONFLICT DO NOTHING sees the open
+		// batch, which is closed before its SELECT) and return
+		// sql.ErrNoRows. Trying again opens a new batch.
+		if !errors.Is(err, sql.ErrNoRows) {
+			break
+		}
+	}
 	if err != nil {
 		return mapStoreErr(err)
 	}
@@ -381,7 +393,16 @@ func (s *Service) PollProofState(ctx context.Context, id api.SectorID) (api.Poll
 	return resp, nil
 }
 
+// pollBatch maps the store's batch and message records to an OnChainState.
+// The pipeline owns retries: a batch that failed for a transient reason
+// gives its sectors back to batching after a pause (and poison isolation
+// regroups them), so such a sector is still Pending (Desc says why); a
+// sector the pipeline gave up on is aborted in the store and reported
+// PermFailed with the pipeline's reason.
 func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.BatchKind, batchID int64, msgCID string) (api.PollResponse, error) {
+	if sec.Phase == store.PhaseAborted {
+		return api.PollResponse{State: api.OnChainPermFailed, Desc: nonEmpty(sec.AbortReason, "sector aborted"), MessageCID: msgCID}, nil
+	}
 	if batchID == 0 {
 		// Not in a batch: either never queued, or its batch failed (the
 		// store detaches the sectors of a failed batch).
@@ -396,13 +417,15 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		if ok && last != 0 {
 			b, err := s.st.GetBatch(ctx, last)
 			if err == nil && b.State == store.BatchFailed {
-				desc := "batch failed"
+				desc := fmt.Sprintf("batch %d failed", b.ID)
 				if b.Message != nil && b.Message.Error != "" {
 					desc += ": " + b.Message.Error
 				} else if b.Message != nil && b.Message.ExitCode != nil {
 					desc += fmt.Sprintf(": exit code %d", *b.Message.ExitCode)
 				}
-				return api.PollResponse{State: api.OnChainFailed, Desc: desc}, nil
+				// Not re-queued here: the pipeline re-batches it after its
+				// retry pause (or the worker resubmits with reset).
+				return api.PollResponse{State: api.OnChainPending, Desc: desc + "; waiting to be re-batched"}, nil
 			}
 			if err == nil && b.State == store.BatchLanded {
 				return api.PollResponse{State: api.OnChainLanded, MessageCID: msgCID}, nil
@@ -418,7 +441,7 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		}
 		return api.PollResponse{State: api.OnChainPending, Desc: "queued for a batch"}, nil
 	}
-	b, err := s.st.GetBatch(ctx, batchID)
+	b, err := s.batches.get(ctx, s.st, batchID)
 	if err != nil {
 		return api.PollResponse{}, mapStoreErr(err)
 	}
@@ -433,6 +456,14 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		resp.State, resp.Desc = api.OnChainPending, fmt.Sprintf("batch %d closed, message being prepared", b.ID)
 		if b.Message == nil || b.Message.State == store.MsgPending {
 			resp.WaitingForSigner = s.waitingForSigner(ctx, sec.TenantID)
+		}
+		if r, ok := s.pipeline.(BatchStatusReporter); ok {
+			if st, ok := r.BatchStatus(b.ID); ok {
+				resp.WaitingForSigner = resp.WaitingForSigner || st.WaitingForSigner
+				if st.Reason != "" {
+					resp.Desc += ": " + st.Reason
+				}
+			}
 		}
 	case store.BatchSent:
 		resp.State, resp.Desc = api.OnChainPacked, fmt.Sprintf("batch %d message pushed", b.ID)
@@ -451,6 +482,9 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 func (s *Service) waitingForSigner(ctx context.Context, tenant string) bool {
 	if s.signers == nil {
 		return false
+	}
+	if w, ok := s.signers.(interface{ Waiting(tenant string) bool }); ok && w.Waiting(tenant) {
+		return true
 	}
 	t, err := s.st.GetTenant(ctx, tenant)
 	if err != nil || t.SigningRoute != store.SignerRoute {

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,7 +214,7 @@ func TestWorkerLifecycle(t *testing.T) {
 	}
 }
 
-func TestPollReportsFailedBatchAndResubmit(t *testing.T) {
+func TestPollFailedBatchAndResubmit(t *testing.T) {
 	e := newEnv(t)
 	s := e.open()
 	mustTenant(t, s, "acme", 1000, 1)
@@ -238,13 +239,17 @@ func TestPollReportsFailedBatchAndResubmit(t *testing.T) {
 	b := first.PreCommitBatch
 	m, _ := s.st.ReserveNonce(context.Background(), b, "t1abc", 0, s.now())
 	s.st.MarkMessageFailed(context.Background(), m.ID, "mpool rejected", s.now())
-	r, _ := s.PollPreCommitState(w, id)
-	if r.State != api.OnChainFailed {
-		t.Fatalf("failed batch = %+v, want failed", r)
-	}
-	// Polling again keeps saying failed until the worker resubmits.
-	if r, _ := s.PollPreCommitState(w, id); r.State != api.OnChainFailed {
-		t.Fatalf("second poll = %+v", r)
+	// A transient batch failure is the pipeline's to retry: the sector is
+	// still pending, the reason visible, and polling does not re-queue it
+	// (that would skip the pipeline's retry pause).
+	for i := 0; i < 2; i++ {
+		r, _ := s.PollPreCommitState(w, id)
+		if r.State != api.OnChainPending || !strings.Contains(r.Desc, "mpool rejected") {
+			t.Fatalf("poll %d after failed batch = %+v, want pending with the reason", i, r)
+		}
+		if sec, _ := s.st.GetSector(context.Background(), toStoreID(id)); sec.PreCommitBatch != 0 {
+			t.Fatalf("poll re-queued the sector into batch %d", sec.PreCommitBatch)
+		}
 	}
 	if r, _ := s.SubmitPreCommit(w, id, pc, true); r.Result != api.SubmitDuplicate {
 		t.Fatalf("resubmit = %+v, want duplicate", r)
@@ -255,6 +260,14 @@ func TestPollReportsFailedBatchAndResubmit(t *testing.T) {
 	}
 	if r, _ := s.PollPreCommitState(w, id); r.State != api.OnChainPending {
 		t.Fatalf("after resubmit = %+v", r)
+	}
+	// A sector the pipeline gives up on is aborted: PermFailed with the
+	// reason.
+	if err := s.st.AbortSector(context.Background(), toStoreID(id), "precommit failed alone: exit 16", s.now()); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.PollPreCommitState(w, id); r.State != api.OnChainPermFailed || !strings.Contains(r.Desc, "failed alone") {
+		t.Fatalf("aborted sector = %+v, want perm-failed", r)
 	}
 }
 

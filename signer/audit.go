@@ -24,6 +24,9 @@ const (
 	// DecisionAbandoned: allowed and counted, but the connection ended
 	// before the key was used.
 	DecisionAbandoned = "abandoned"
+	// DecisionDropped: the connection ended while the request was queued;
+	// it was neither evaluated nor counted.
+	DecisionDropped = "dropped"
 )
 
 // AuditEntry is one line of the audit log. It is built only from public

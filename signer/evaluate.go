@@ -102,6 +102,15 @@ func (p *Policy) Evaluate(req Request, keys KeySet, usage *Usage) Decision {
 		Method: uint64(msg.Method), MethodName: miner.MethodName(msg.Method), Value: msg.Value.String(),
 		GasLimit: msg.GasLimit, GasFeeCap: msg.GasFeeCap.String(), GasPremium: msg.GasPremium.String(),
 		MaxFee: fee.String()}
+	// Params are decoded first so that every refusal shows the operator
+	// what the message would have done; the params verdict is applied
+	// after the envelope checks below.
+	sectors, detail, extraValue, paramsReason := p.checkParams(msg)
+	d.Summary.Detail = detail
+	if sectors != nil {
+		d.Summary.Sectors = formatRanges(sectors)
+		d.Summary.SectorCount = len(sectors)
+	}
 
 	if req.Cid != c.String() {
 		return refuse(&d, "cid mismatch: request names %q but the message hashes to %s", clip(req.Cid), c)
@@ -142,14 +151,8 @@ func (p *Policy) Evaluate(req Request, keys KeySet, usage *Usage) Decision {
 		return refuse(&d, "max fee %s (gas fee cap × gas limit) exceeds per-message cap %s", fee.FIL(), p.maxFeeMsg.FIL())
 	}
 
-	sectors, detail, extraValue, reason := p.checkParams(msg)
-	d.Summary.Detail = detail
-	if sectors != nil {
-		d.Summary.Sectors = formatRanges(sectors)
-		d.Summary.SectorCount = len(sectors)
-	}
-	if reason != "" {
-		return refuse(&d, "%s", reason)
+	if paramsReason != "" {
+		return refuse(&d, "%s", paramsReason)
 	}
 	if req.Sectors != nil && !sameSet(req.Sectors, sectors) {
 		return refuse(&d, "sector mismatch: request claims %s but the params name %s",

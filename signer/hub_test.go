@@ -240,6 +240,7 @@ func TestKillSignerMidBatch(t *testing.T) {
 			abandoned++
 		case DecisionResigned:
 			used[e.Summary.Cid]++
+		case DecisionDropped:
 		default:
 			t.Fatalf("unexpected audit decision %+v", e)
 		}
@@ -330,3 +331,4 @@ func TestNoKeyMaterialAnywhere(t *testing.T) {
 	}
 }
 
+func signhubConfig() signhub.Config { return signhub.Config{} }

@@ -155,6 +155,13 @@ func (s *Signer) Sign(ctx context.Context, conn Conn, req api.SignRequest) (api.
 		}
 		return api.SignResponse{}, &Refusal{Reason: d.Reason}
 	}
+	if err := ctx.Err(); err != nil {
+		// Queued behind other requests while the connection ended: the
+		// manager will send it again; nothing is evaluated or counted.
+		entry.Decision, entry.Reason = DecisionDropped, "connection ended before evaluation"
+		_ = s.audit.Write(entry)
+		return api.SignResponse{}, fmt.Errorf("signer: request dropped: %w", err)
+	}
 	if conn.Tenant != "" && req.Tenant != conn.Tenant {
 		return refuseWith(Decision{Reason: fmt.Sprintf("request for tenant %q on a connection for tenant %q", clip(req.Tenant), conn.Tenant)})
 	}

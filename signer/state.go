@@ -31,9 +31,9 @@ type State struct {
 }
 
 type stateData struct {
-	Day   string           `json:"day"` // UTC date the counters belong to
-	Value types.BigInt     `json:"value"`
-	Fee   types.BigInt     `json:"fee"`
+	Day   string       `json:"day"` // UTC date the counters belong to
+	Value types.BigInt `json:"value"`
+	Fee   types.BigInt `json:"fee"`
 	// Signed maps message CIDs to the UTC day they were signed.
 	Signed map[string]string `json:"signed"`
 }

@@ -11,8 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/sealant/sealant/api"
 	"github.com/sealant/sealant/proofs/abi"
@@ -20,6 +18,7 @@ import (
 	"github.com/sealant/sealant/proofs/commp"
 	"github.com/sealant/sealant/proofs/porep"
 	"github.com/sealant/sealant/proofs/sdr"
+	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/worker/sectorfsm"
 )
 
@@ -28,19 +27,18 @@ type Caller interface {
 	Call(ctx context.Context, method string, result any, params ...any) error
 }
 
-// LocalFile is a finalized file on this worker: its lotus-layout name and
-// where it is.
-type LocalFile struct {
-	api.SectorFile
-	Path string
-}
+// LocalFile is a finalized file on this worker: its lotus-layout name,
+// size and checksum, and where it is read from (shared with package
+// delivery, whose Client implements Transferer).
+type LocalFile = api.LocalFile
 
 // Transferer uploads a finalized sector to an SP's receiver
 // (architecture 2). It returns nil once the receiver has verified and
 // accepted the files, ErrDeliveryRejected (wrapped) when it refused them,
 // and any other error for a transfer that may be retried. Uploading the
 // same files again must be harmless. Package delivery provides the HTTP
-// implementation; a [[processors.transfer]] program is the alternative.
+// implementation (*delivery.Client); a [[processors.transfer]] program, when
+// configured, takes precedence over it.
 type Transferer interface {
 	Transfer(ctx context.Context, target api.DeliveryTarget, id api.SectorID, files []LocalFile) error
 }
@@ -547,5 +545,7 @@ func (x *Executor) fetchOne(ctx context.Context, p api.Piece, dst string) error 
 	return os.Rename(tmp, dst)
 }
 
-var _ = strings.TrimSpace
-var _ = time.Second
+// Interface guards.
+var (
+	_ Caller = (*rpc.Client)(nil)
+)

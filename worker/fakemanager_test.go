@@ -33,8 +33,15 @@ type fakeManager struct {
 	byThread map[string]api.SectorID
 	calls    map[string]int
 	blockOn  string
-	blocked  chan string
-	pings    []api.WorkerPing
+	// blockSkip lets that many calls of blockOn through before blocking.
+	blockSkip int
+	blocked   chan string
+	pings     []api.WorkerPing
+	// pingResp is answered (once) to the next heartbeat.
+	pingResp *api.WorkerPingResponse
+	// onTarget, if set, runs when a worker asks where a sector goes (the
+	// real manager pushes the sector metadata to the receiver then).
+	onTarget func(id api.SectorID) error
 	// finished receives a sector id when its delivery is confirmed.
 	finished chan api.SectorID
 }
@@ -51,6 +58,7 @@ type fakeSector struct {
 	reportedFinished bool
 	aborted          string
 	states           []string
+	cpu              map[string]float64
 }
 
 func newFakeManager(t testing.TB, sectors int) *fakeManager {
@@ -66,6 +74,10 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 			f.mu.Lock()
 			f.calls[name]++
 			block := f.blockOn == name
+			if block && f.blockSkip > 0 {
+				f.blockSkip--
+				block = false
+			}
 			f.mu.Unlock()
 			if block {
 				f.blocked <- name
@@ -183,6 +195,12 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		s.states = append(s.states, r.Next)
+		for k, v := range r.CPUSeconds {
+			if s.cpu == nil {
+				s.cpu = map[string]float64{}
+			}
+			s.cpu[k] += v
+		}
 		return api.ReportStateResponse{AbortReason: s.aborted}, nil
 	}))
 	reg(api.MethodReportFinalized, rpc.Func2(func(_ context.Context, id api.SectorID, info api.FinalizedInfo) (struct{}, error) {
@@ -199,6 +217,11 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 		return struct{}{}, nil
 	}))
 	reg(api.MethodDeliveryTarget, rpc.Func1(func(_ context.Context, id api.SectorID) (api.DeliveryTarget, error) {
+		if f.onTarget != nil {
+			if err := f.onTarget(id); err != nil {
+				return api.DeliveryTarget{}, err
+			}
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return f.target, nil
@@ -221,7 +244,11 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.pings = append(f.pings, p)
-		return api.WorkerPingResponse{}, nil
+		var resp api.WorkerPingResponse
+		if f.pingResp != nil {
+			resp, f.pingResp = *f.pingResp, nil
+		}
+		return resp, nil
 	}))
 	f.srv = httptest.NewServer(srv)
 	f.URL = f.srv.URL + "/rpc/v0"

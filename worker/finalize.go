@@ -241,9 +241,6 @@ func (x *Executor) transfer(ctx context.Context, target api.DeliveryTarget, id a
 		return err
 	}
 	defer release()
-	if x.Transferer != nil {
-		return x.Transferer.Transfer(ctx, target, id, files)
-	}
 	if pool := x.Pools[StageTransfer]; pool != nil {
 		store := "receiver"
 		task := TransferTask{Stores: map[string]TransferStore{store: {Name: store,
@@ -254,6 +251,9 @@ func (x *Executor) transfer(ctx context.Context, target api.DeliveryTarget, id a
 		}
 		var ok bool
 		return pool.Run(ctx, task, &ok)
+	}
+	if x.Transferer != nil {
+		return x.Transferer.Transfer(ctx, target, id, files)
 	}
 	return fmt.Errorf("%w: sector goes to receiver %s but this worker has no transfer (delivery client or [[processors.transfer]])",
 		ErrPermanent, target.ReceiverURL)

@@ -180,6 +180,8 @@ func (p *ExtProc) start(ctx context.Context) (*procInstance, error) {
 		if ts, err := exec.LookPath("taskset"); err == nil {
 			args = append([]string{"-c", p.cfg.CPUSet, bin}, args...)
 			bin = ts
+		} else {
+			p.log.Warn("cpuset configured but taskset is not installed; passing VC_CG_CPUSET only", "cpuset", p.cfg.CPUSet)
 		}
 	}
 	// The process outlives ctx (it serves later tasks): exec.Command, not

@@ -34,6 +34,11 @@ type Thread struct {
 
 	cmds chan command
 
+	// meter attributes process CPU time to compute actions; cpu holds the
+	// last action's usage until it is reported with its transition.
+	meter *cpuMeter
+	cpu   map[string]float64
+
 	mu     sync.Mutex
 	rec    sectorfsm.Record
 	stage  string
@@ -148,7 +153,7 @@ func (t *Thread) Run(ctx context.Context) error {
 		}
 		abortReason := t.report(ctx, rec, next, ev)
 		rec = next
-		if abortReason != "" && rec.State.Working() || abortReason != "" && rec.State == sectorfsm.StatePaused {
+		if abortReason != "" && (rec.State.Working() || rec.State == sectorfsm.StatePaused) {
 			ev = sectorfsm.OperatorAbort{Reason: "manager: " + abortReason}
 			continue
 		}
@@ -233,7 +238,8 @@ func (t *Thread) report(ctx context.Context, prev, next sectorfsm.Record, ev sec
 		return ""
 	}
 	r := api.StateReport{Worker: t.exec.Worker, Thread: t.Name, Prev: prev.State.String(), Next: next.State.String(),
-		Event: ev.Kind().String(), Stage: t.Info().Stage}
+		Event: ev.Kind().String(), Stage: t.Info().Stage, CPUSeconds: t.cpu}
+	t.cpu = nil
 	if f := next.Failure; f != nil && ev.Kind() == sectorfsm.KindFailure {
 		r.Failure = &api.Failure{Level: api.FailureLevel(f.Level.String()), Desc: f.Reason}
 	}
@@ -270,7 +276,19 @@ func (t *Thread) act(ctx context.Context, rec sectorfsm.Record, acts []sectorfsm
 			}
 			return
 		}
+		stage, metered := meteredStages[a.Name()]
+		var tk *cpuTicket
+		if metered && t.meter != nil {
+			tk = t.meter.start()
+		}
 		ev, err := t.exec.Do(actx, rec, a)
+		if tk != nil {
+			// Failed attempts are metered too: the CPU was spent.
+			if t.cpu == nil {
+				t.cpu = map[string]float64{}
+			}
+			t.cpu[stage] += t.meter.stop(tk).Seconds()
+		}
 		done <- result{ev, err}
 	}()
 	select {

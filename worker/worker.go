@@ -39,8 +39,9 @@ type Options struct {
 	Self string
 	// Dial connects to a manager; nil uses rpc.Dial with the token.
 	Dial func(ctx context.Context, m ManagerSection) (Caller, error)
-	// Transferer uploads to SP receivers (architecture 2); nil falls back
-	// to a [[processors.transfer]] program.
+	// Transferer uploads to SP receivers (architecture 2), normally a
+	// *delivery.Client; a [[processors.transfer]] program is used when it
+	// is nil.
 	Transferer Transferer
 	Logger     *slog.Logger
 }
@@ -88,6 +89,7 @@ func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
 		w.managers[m.Name] = c
 	}
 	limits := NewLimits(cfg.Processors.Limitation.Concurrent, cfg.Processors.ExtLocks)
+	meter := newCPUMeter()
 	for _, stage := range []string{StageAddPieces, StageTreeD, StagePC1, StagePC2, StageC2, StageTransfer} {
 		exts := cfg.Processors.ExtFor(stage)
 		if len(exts) == 0 {
@@ -121,7 +123,7 @@ func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
 			return nil, err
 		}
 		tlog := log.With("thread", tc.Name)
-		th := &Thread{Name: tc.Name, Manager: mname, log: tlog, cmds: make(chan command),
+		th := &Thread{Name: tc.Name, Manager: mname, log: tlog, cmds: make(chan command), meter: meter,
 			machine: sectorfsm.Machine{Policy: sealing.Policy}}
 		tc := tc
 		th.reload = func() (Sealing, error) { return cfg.hotSealing(tc) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -136,5 +135,3 @@ SNARKs; a real Groth16 proof is rejected.`,
 	cmd.Flags().DurationVar(&blockTime, "block-time", 0, "block time (default: genesis block_time, 1s)")
 	return cmd
 }
-
-var _ = context.Background

@@ -16,8 +16,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/lotus"
+	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/manager"
+	"github.com/sealant/sealant/manager/commit"
+	"github.com/sealant/sealant/manager/signhub"
+	"github.com/sealant/sealant/store"
 )
 
 func init() {
@@ -99,25 +104,22 @@ func runManager(ctx context.Context, cfg manager.Config, log *slog.Logger) error
 		LeaseTTL: time.Duration(cfg.Leases.TTL), FairShareWindow: time.Duration(cfg.Leases.FairShareWindow),
 		Devnet: cfg.Chain.Devnet, Delivery: cfg.Delivery, Secret: secret, Logger: log,
 	}
+	var lc *lotus.Client
 	if cfg.Chain.APIInfo != "" {
-		lc, err := lotus.New(lotus.Config{APIInfo: cfg.Chain.APIInfo, Logger: log})
-		if err != nil {
+		if lc, err = lotus.New(lotus.Config{APIInfo: cfg.Chain.APIInfo, Logger: log}); err != nil {
 			return fmt.Errorf("chain: %w", err)
 		}
 		opts.Chain = lc
 	} else {
-		log.Warn("no chain configured (chain.api_info / FULLNODE_API_INFO): tickets and seeds cannot be drawn")
+		log.Warn("no chain configured (chain.api_info / FULLNODE_API_INFO): tickets and seeds cannot be drawn, no messages are sent")
 	}
 	svc, err := manager.NewService(ctx, opts)
 	if err != nil {
 		return err
 	}
 	defer svc.Close()
-	for _, wire := range managerComponents {
-		if err := wire(ctx, svc, cfg, opts); err != nil {
-			return err
-		}
-	}
+	hub := wireManagerComponents(svc, cfg, lc, log)
+	defer hub.Close()
 	if _, err := svc.EnsureAdminToken(ctx, cfg.DataDir); err != nil {
 		return err
 	}
@@ -158,10 +160,64 @@ func runManager(ctx context.Context, cfg manager.Config, log *slog.Logger) error
 	return err
 }
 
-// managerComponents wire optional manager components (the commitment
-// pipeline, the signer hub) into a Service before it serves. Files that
-// build those components append to it in their init.
-var managerComponents []func(ctx context.Context, svc *manager.Service, cfg manager.Config, opts manager.Options) error
+// wireManagerComponents plugs the signer hub and (with a chain) the
+// commitment pipeline into svc. The pipeline signs through the hub for
+// tenants on the "signer" route and through the node's wallet for tenants
+// on the "lotus-wallet" route.
+func wireManagerComponents(svc *manager.Service, cfg manager.Config, lc *lotus.Client, log *slog.Logger) *signhub.Hub {
+	hub := signhub.New(signhub.Config{
+		Logger: log,
+		Tenant: func(ctx context.Context, tenant string) (uint64, error) {
+			t, err := svc.Store().GetTenant(ctx, tenant)
+			if errors.Is(err, store.ErrNotFound) {
+				return 0, fmt.Errorf("%w: tenant %s", manager.ErrNotFound, tenant)
+			}
+			if err != nil {
+				return 0, err
+			}
+			return t.Miner, nil
+		},
+	})
+	svc.SetSigners(hub)
+	if lc == nil || !cfg.Commit.Enabled {
+		return hub
+	}
+	params := commit.MainnetParams()
+	if p, _ := cfg.Policy(); types.ChainEpoch(p.PreCommitChallengeDelay) != commit.MainnetParams().PreCommitChallengeDelay {
+		params = commit.DevnetParams()
+		params.PreCommitChallengeDelay = types.ChainEpoch(p.PreCommitChallengeDelay)
+		params.MaxProveCommitDuration = types.ChainEpoch(p.MaxProveCommitDuration)
+	}
+	pcfg := commit.Config{
+		Params:       params,
+		PollInterval: time.Duration(cfg.Chain.BlockTime),
+		WalletSigner: commit.LotusWallet{W: lc},
+	}
+	if cfg.Chain.Devnet {
+		// Devnet proofs are larger than SNARKs; the devnet accepts them.
+		pcfg.MaxMessageBytes = 16 << 20
+	}
+	p, err := commit.New(pcfg, svc.Store(), lc, hubSigner{hub}, log)
+	if err != nil {
+		log.Error("commit pipeline not started", "err", err)
+		return hub
+	}
+	svc.SetPipeline(p)
+	return hub
+}
+
+// hubSigner adapts the signer hub to the pipeline's Signer: "no signer
+// connected" is the pipeline's ErrSignerUnavailable (the batch waits and
+// shows "waiting for signer").
+type hubSigner struct{ h *signhub.Hub }
+
+func (s hubSigner) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
+	sig, err := s.h.Sign(ctx, tenant, from, msg)
+	if errors.Is(err, signhub.ErrNoSigner) || errors.Is(err, signhub.ErrSignerFailed) {
+		return sig, fmt.Errorf("%w: %w", commit.ErrSignerUnavailable, err)
+	}
+	return sig, err
+}
 
 // redactedDSN hides the credentials of a database URL for logs.
 func redactedDSN(dsn string) string {

@@ -91,7 +91,30 @@ func init() {
 			return printJSON(cmd.OutOrStdout(), m)
 		},
 	}
-	sectors.AddCommand(list, show, export)
+	var piece api.PieceSubmission
+	var pieceJSON bool
+	addPiece := &cobra.Command{
+		Use:   "add-piece --cid CID --size N --url URL",
+		Short: "Queue a piece (CommP, padded size, http(s) source) for the tenant's next data sector (tenant token)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var res api.SubmitPiecesResponse
+			if err := f.call(cmd.Context(), api.MethodSubmitPieces, &res, []api.PieceSubmission{piece}); err != nil {
+				return err
+			}
+			if pieceJSON {
+				return printJSON(cmd.OutOrStdout(), res)
+			}
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "queued as %v\n", res.Queued)
+			return err
+		},
+	}
+	addPiece.Flags().StringVar(&piece.PieceCID, "cid", "", "piece CID (CommP, baga…)")
+	addPiece.Flags().Uint64Var(&piece.Size, "size", 0, "padded piece size in bytes (power of two)")
+	addPiece.Flags().Uint64Var(&piece.PayloadSize, "payload-size", 0, "unpadded payload bytes (default size·127/128)")
+	addPiece.Flags().StringVar(&piece.SourceURL, "url", "", "http(s) URL workers fetch the payload from")
+	addPiece.Flags().BoolVar(&pieceJSON, "json", false, "print JSON")
+	sectors.AddCommand(list, show, export, addPiece)
 	extraRootCmds = append(extraRootCmds, sectors)
 }
 

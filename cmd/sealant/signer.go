@@ -417,7 +417,9 @@ func newSignerPolicyCheckCmd() *cobra.Command {
 		Long: `MESSAGE is a file or a hex string holding the unsigned message CBOR, or a
 file holding a Lotus-JSON Message. The refusal reason is printed on one line.
 With --keystore the sender must be one of its keys (no passphrase needed);
-with --state today's counters of a signer are included in the daily caps.`,
+with --state today's counters of a signer are included in the daily caps.
+Exit status: 0 allowed, 1 refused (reason on one line; malformed message
+bytes are a refusal), 2 unusable input (policy, message or keystore file).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			defer resetSignerFlags(cmd)
@@ -478,8 +480,10 @@ with --state today's counters of a signer are included in the daily caps.`,
 	return cmd
 }
 
+// listKeySet is a keystore listing used as the policy's sender set.
 type listKeySet []signer.KeyEntry
 
+// Has reports whether a is listed.
 func (l listKeySet) Has(a address.Address) bool {
 	for _, e := range l {
 		if e.Address == a {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/delivery"
 	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/worker"
 )
@@ -62,7 +63,10 @@ func newWorkerRunCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-			w, err := worker.New(ctx, cfg, worker.Options{Self: self, Logger: log})
+			// Architecture 2 deliveries upload to the SP's receiver with the
+			// delivery client; its rejections match worker.ErrDeliveryRejected.
+			tr := &delivery.Client{RejectedError: worker.ErrDeliveryRejected, Logger: log.With("component", "delivery")}
+			w, err := worker.New(ctx, cfg, worker.Options{Self: self, Logger: log, Transferer: tr})
 			if err != nil {
 				return err
 			}

@@ -76,6 +76,11 @@ func (st *State) CreateMiner(p Policy, owner, worker address.Address, control []
 	if err != nil {
 		return nil, err
 	}
+	// builtin-actors resolve_worker_address: the worker must be an account
+	// with a BLS key (it signs blocks and VRFs alongside).
+	if k, _ := st.AccountKey(IDAddr(w)); k.Protocol() != address.BLS {
+		return nil, fmt.Errorf("%w: worker %s must be an account with a BLS (f3) key", ErrGenesis, worker)
+	}
 	var ctl []uint64
 	for _, c := range control {
 		id, err := ids(c)

@@ -52,7 +52,8 @@
 // full with the proof engine. It is a devnet-only stand-in for a Groth16
 // SNARK; a 192-byte Groth16 proof is rejected with a reason saying so.
 // SubmitWindowedPoSt accepts fallback-PoSt vanilla proofs (see
-// EncodeWindowPoStProof). Because these are far bigger than SNARKs, the
+// EncodeWindowPoStProof) and verifies every submission at once, where
+// mainnet verifies only recovering PoSts and leaves the others to disputes. Because these are far bigger than SNARKs, the
 // actor's per-sector proof-size limit (192 bytes × partitions) is not applied
 // and the devnet's message size limit is raised (see the devnet package).
 package state

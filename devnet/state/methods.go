@@ -320,7 +320,7 @@ func (c *minerCall) proveCommitSectors3(p *miner.ProveCommitSectors3Params) ([]b
 			ExpectedDayReward:     pol.ExpectedDayReward(c.m.SectorSize, netQAP),
 			ExpectedStoragePledge: pol.PreCommitDeposit(c.m.SectorSize, netQAP).Div(types.NewInt(QAPowerMaxMultiple)),
 			PowerBaseEpoch:        types.ChainEpoch(curr), ReplacedDayReward: types.Zero(),
-			Flags: 1, // SIMPLE_QA_POWER
+			Flags:    1, // SIMPLE_QA_POWER
 			DailyFee: types.Zero(),
 		}
 		delete(c.m.PreCommits, n)
@@ -509,7 +509,13 @@ func (c *minerCall) submitWindowedPoSt(p *miner.SubmitWindowedPoStParams) error 
 		}
 		changes = append(changes, change{pt: pt, skipped: skipped, recovers: setMinus(pt.Recoveries, skipped)})
 	}
-	if len(proven) > 0 {
+	if len(proven) == 0 {
+		// builtin-actors: nothing left to prove (all skipped or faulty).
+		return abort(types.ErrIllegalArgument, "cannot prove partitions with no active sectors")
+	}
+	// Mainnet records non-recovering PoSts for optimistic verification and
+	// later disputes; the devnet verifies every PoSt at submission.
+	{
 		entropy, err := rand.SealEntropyForID(c.act.ID)
 		if err != nil {
 			return abort(types.ErrIllegalState, "entropy: %v", err)

@@ -97,7 +97,7 @@ func (m *MinerState) Info() lotus.MinerInfo {
 		pid = &p
 	}
 	return lotus.MinerInfo{
-		Owner: IDAddr(m.Owner), Worker: IDAddr(m.Worker), NewWorker: IDAddr(m.Worker) /* no pending change */,
+		Owner: IDAddr(m.Owner), Worker: IDAddr(m.Worker), NewWorker: IDAddr(m.Worker), /* no pending change */
 		ControlAddresses: ctl, WorkerChangeEpoch: -1, PeerId: pid, Multiaddrs: [][]byte{},
 		WindowPoStProofType: m.WindowPoStProof, SectorSize: m.SectorSize,
 		WindowPoStPartitionSectors: m.PartitionSectors, ConsensusFaultElapsed: -1,

@@ -11,18 +11,17 @@ import (
 	mh "github.com/multiformats/go-multihash"
 
 	"github.com/sealant/sealant/chain/address"
-	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/types"
 )
 
 // Well-known actor IDs (as on mainnet).
 const (
-	SystemActorID      = 0
-	RewardActorID      = 2
-	PowerActorID       = 4
-	BurntFundsActorID  = 99
-	FirstAccountID     = 100
-	FirstMinerActorID  = 1000
+	SystemActorID     = 0
+	RewardActorID     = 2
+	PowerActorID      = 4
+	BurntFundsActorID = 99
+	FirstAccountID    = 100
+	FirstMinerActorID = 1000
 )
 
 // Code names an actor's kind (the devnet's stand-in for a code CID).
@@ -258,6 +257,3 @@ func nz(b types.BigInt) types.BigInt {
 
 // IDAddr is a shorthand for address.NewIDAddress.
 func IDAddr(id uint64) address.Address { return address.NewIDAddress(id) }
-
-// keep lotus imported for types used by MinerState (see miner.go).
-var _ = lotus.SectorOnChainInfo{}

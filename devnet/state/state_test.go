@@ -2,7 +2,10 @@ package state
 
 import (
 	"bytes"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -365,7 +368,7 @@ func TestWindowPoStAndFaults(t *testing.T) {
 	commit, _ := fakeEnv{}.TicketRandomness(rand.TagPoStChainCommit, f.vm.Epoch-1, nil)
 	post := func(d uint64, proof string, commitEpoch int64) *miner.SubmitWindowedPoStParams {
 		return &miner.SubmitWindowedPoStParams{Deadline: d, Partitions: []miner.PoStPartition{{Index: 0}},
-			Proofs: []miner.PoStProof{{PoStProof: miner.RegisteredPoStProof(m.WindowPoStProof), ProofBytes: []byte(proof)}},
+			Proofs:           []miner.PoStProof{{PoStProof: miner.RegisteredPoStProof(m.WindowPoStProof), ProofBytes: []byte(proof)}},
 			ChainCommitEpoch: types.ChainEpoch(commitEpoch), ChainCommitRand: commit[:]}
 	}
 	for _, tc := range []struct {
@@ -382,6 +385,23 @@ func TestWindowPoStAndFaults(t *testing.T) {
 	} {
 		if r := f.apply(t, f.worker, miner.MethodSubmitWindowedPoSt, tc.p, types.Zero()); r.Receipt.ExitCode != tc.want {
 			t.Fatalf("%s: exit %v (%s), want %v", tc.name, r.Receipt.ExitCode, r.Error, tc.want)
+		}
+	}
+	// Skipping the partition's only sector leaves nothing to prove: the
+	// actor refuses (checked on a copy of the state).
+	{
+		g := &fixture{st: f.st.Clone(), vm: &VM{Policy: p, Env: fakeEnv{}, Verifier: f.ver, Epoch: f.vm.Epoch}, ver: f.ver,
+			worker: f.worker, maddr: f.maddr, nonce: map[address.Address]uint64{f.worker: f.nonce[f.worker]}}
+		g.st.Actors[1000].Miner.Deadlines[dl].Proven = nil
+		skip, _ := bitfield.NewFromSet([]uint64{1})
+		sp := post(dl, "not verified: nothing left to prove", f.vm.Epoch-1)
+		sp.Partitions[0].Skipped = skip
+		if r := g.apply(t, g.worker, miner.MethodSubmitWindowedPoSt, sp, types.Zero()); r.Receipt.ExitCode != types.ErrIllegalArgument ||
+			!strings.Contains(r.Error, "no active sectors") {
+			t.Fatalf("all-skipped post: %v %s", r.Receipt.ExitCode, r.Error)
+		}
+		if len(g.st.Actors[1000].Miner.Deadlines[dl].Partitions[0].Faults) != 0 {
+			t.Fatal("aborted post changed faults")
 		}
 	}
 	// Skip to the end of this deadline: proven, so no fault.
@@ -532,5 +552,85 @@ func BenchmarkApplySend(b *testing.B) {
 		if r := f.vm.Apply(f.st, msg, 100); r.Receipt.ExitCode != 0 {
 			b.Fatal(r.Error)
 		}
+	}
+}
+
+func FuzzProofEngine(f *testing.F) {
+	f.Add([]byte("SLNTC1v1"), []byte("SLNTPOv1"))
+	f.Add(make([]byte, 192), []byte{4, 0, 0, 0, 1, 2, 3, 4})
+	unsealed, _ := zeroCommD(2048)
+	f.Fuzz(func(t *testing.T, seal, wpost []byte) {
+		err := ProofEngine{}.VerifySeal(SealVerifyInfo{SealProof: miner.RegisteredSealProofStackedDrg2KiBV1_1, Miner: 1000, Sector: 1,
+			SealedCID: sealed(1), UnsealedCID: unsealed, Proof: seal})
+		if err == nil {
+			t.Fatal("random bytes verified as a seal proof")
+		}
+		err = ProofEngine{}.VerifyWindowPoSt(WindowPoStVerifyInfo{Proof: miner.RegisteredPoStProofStackedDrgWindow2KiBV1_1, Miner: 1000,
+			Sectors: []PoStSector{{Number: 1, SealedCID: sealed(1)}}, ProofBytes: wpost})
+		if err == nil {
+			t.Fatal("random bytes verified as a window post")
+		}
+	})
+}
+
+func TestGroth16Rejected(t *testing.T) {
+	unsealed, _ := zeroCommD(2048)
+	err := ProofEngine{}.VerifySeal(SealVerifyInfo{SealProof: miner.RegisteredSealProofStackedDrg2KiBV1_1, Miner: 1000, Sector: 1,
+		SealedCID: sealed(1), UnsealedCID: unsealed, Proof: make([]byte, 192)})
+	if !errors.Is(err, ErrGroth16) {
+		t.Fatalf("groth16-sized proof: %v", err)
+	}
+}
+
+// TestSpecParamVectors feeds the spec's hand-checked CBOR params
+// (testdata/message-params.json, from shared/vectors/message.json) to the
+// actor exactly as they would arrive on chain.
+func TestSpecParamVectors(t *testing.T) {
+	raw, err := os.ReadFile("testdata/message-params.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Params map[string]struct{ CBOR string } `json:"params"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	param := func(name string) []byte {
+		b, err := hex.DecodeString(v.Params[name].CBOR)
+		if err != nil || len(b) == 0 {
+			t.Fatalf("vector %s: %v", name, err)
+		}
+		return b
+	}
+	p := DefaultPolicy()
+	st := New()
+	owner, worker := key(t, 1, types.SigTypeSecp256k1), key(t, 2, types.SigTypeBLS)
+	st.CreateAccount(owner, types.FromFil(10_000))
+	st.CreateAccount(worker, types.FromFil(10_000))
+	m, err := st.CreateMiner(p, owner, worker, nil, miner.RegisteredSealProofStackedDrg2KiBV1_1+3 /* 32GiB */, types.Zero(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := &VM{Policy: p, Env: fakeEnv{}, Verifier: ProofEngine{}, Epoch: 2000}
+	send := func(nonce uint64, method types.MethodNum, params []byte) Result {
+		return vm.Apply(st, &types.Message{To: IDAddr(m.ID), From: worker, Nonce: nonce, Value: types.FromFil(1000), GasLimit: 1e9,
+			GasFeeCap: types.NewInt(200), GasPremium: types.NewInt(1), Method: method, Params: params}, len(params)+150)
+	}
+	if r := send(0, miner.MethodPreCommitSectorBatch2, param("PreCommitSectorBatch2_cc_32GiB")); r.Receipt.ExitCode != 0 {
+		t.Fatalf("pre-commit vector: %v %s", r.Receipt.ExitCode, r.Error)
+	}
+	pc := st.Actors[m.ID].Miner.PreCommits[1]
+	if pc == nil || pc.Info.SealRandEpoch != 100 || pc.Info.Expiration != 1_000_000 || pc.Info.UnsealedCid != nil || pc.PreCommitEpoch != 2000 {
+		t.Fatalf("stored pre-commit %+v", pc)
+	}
+	if d, _ := miner.CommR(pc.Info.SealedCID); d[0] != 0 || d[31] != 0x1f {
+		t.Fatalf("CommR digest %x", d)
+	}
+	vm.Epoch += p.PreCommitChallengeDelay + 1
+	// "deadbeef" is neither a devnet proof nor a Groth16 proof.
+	r := send(1, miner.MethodProveCommitSectors3, param("ProveCommitSectors3_single"))
+	if r.Receipt.ExitCode != types.ErrIllegalArgument || !strings.Contains(r.Error, "not a devnet proof") {
+		t.Fatalf("prove-commit vector: %v %s", r.Receipt.ExitCode, r.Error)
 	}
 }

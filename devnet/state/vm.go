@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math/big"
 
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/miner"
@@ -73,6 +72,7 @@ type actorError struct {
 	msg  string
 }
 
+// Error returns "<ExitCodeName>: <message>".
 func (e *actorError) Error() string { return fmt.Sprintf("%s: %s", e.code.Name(), e.msg) }
 
 func abort(code types.ExitCode, format string, args ...any) error {
@@ -135,7 +135,7 @@ func (vm *VM) Apply(st *State, msg *types.Message, size int) Result {
 		saved = cloneMiner(to.Miner)
 	}
 	transfer(from, to, value)
-	ret, err := vm.invoke(st, from, to, msg)
+	ret, err := vm.safeInvoke(st, from, to, msg)
 	if err != nil {
 		transfer(to, from, value)
 		if saved != nil {
@@ -178,6 +178,18 @@ func transfer(from, to *Actor, amt types.BigInt) {
 	}
 	from.Balance = nz(from.Balance).Sub(amt)
 	to.Balance = nz(to.Balance).Add(amt)
+}
+
+// safeInvoke turns a panic inside an actor or a proof verifier (a bug, or
+// input the proof engine chokes on) into an abort with
+// SysErrIllegalInstruction, so one bad message cannot stop the chain.
+func (vm *VM) safeInvoke(st *State, from, to *Actor, msg *types.Message) (ret []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ret, err = nil, abort(types.SysErrIllegalInstruction, "actor panicked: %v", r)
+		}
+	}()
+	return vm.invoke(st, from, to, msg)
 }
 
 func (vm *VM) invoke(st *State, from, to *Actor, msg *types.Message) ([]byte, error) {
@@ -239,5 +251,3 @@ func minBig(a, b types.BigInt) types.BigInt {
 	}
 	return b
 }
-
-var bigZero = new(big.Int)

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -54,8 +55,15 @@ var ErrLimits = errors.New("bench: outside limits")
 type Config struct {
 	// Threads is the number of simulated sealing threads.
 	Threads int
-	// Duration is how long the load runs (after a one-second ramp).
+	// Duration is how long the load is measured, after Warmup.
 	Duration time.Duration
+	// Ramp spreads the threads' first calls (default min(10 s, Duration)),
+	// so that N threads do not all allocate in the same second, which no
+	// real fleet does.
+	Ramp time.Duration
+	// Warmup is run but not measured (default Ramp): the figures describe
+	// the steady state, where most calls are polls.
+	Warmup time.Duration
 	// Interval is the pause between a thread's calls (default 1 s).
 	Interval time.Duration
 	// ThreadsPerWorker groups threads under worker tokens (default 64).
@@ -64,8 +72,9 @@ type Config struct {
 	Database string
 	// Tenants is the number of tenants (default 3, weights 1..n).
 	Tenants int
-	// PollsPerStage is how many polls a thread makes while waiting for
-	// each on-chain step (default 5).
+	// PollsPerStage is the mean number of polls a thread makes while
+	// waiting for each on-chain step (default 20; each thread draws
+	// uniformly from [P/2, 3P/2] so the threads drift apart).
 	PollsPerStage int
 	// MaxConns bounds client connections to the server (default 512).
 	MaxConns int
@@ -89,8 +98,10 @@ type MethodStats struct {
 
 // Report is a run's result.
 type Report struct {
-	Threads     int           `json:"threads"`
+	Threads int `json:"threads"`
+	// Duration is the measured window (after Warmup).
 	Duration    time.Duration `json:"duration_ns"`
+	Warmup      time.Duration `json:"warmup_ns"`
 	Store       string        `json:"store"`
 	Requests    int           `json:"requests"`
 	Errors      int           `json:"errors"`
@@ -114,6 +125,15 @@ func (c *Config) provision() error {
 	if c.Interval <= 0 {
 		c.Interval = time.Second
 	}
+	if c.Ramp <= 0 {
+		c.Ramp = min(10*time.Second, c.Duration)
+	}
+	if c.Warmup < 0 || c.Warmup > MaxDuration {
+		return fmt.Errorf("%w: warmup %v", ErrLimits, c.Warmup)
+	}
+	if c.Warmup == 0 {
+		c.Warmup = c.Ramp
+	}
 	if c.ThreadsPerWorker <= 0 {
 		c.ThreadsPerWorker = 64
 	}
@@ -121,7 +141,7 @@ func (c *Config) provision() error {
 		c.Tenants = 3
 	}
 	if c.PollsPerStage <= 0 {
-		c.PollsPerStage = 5
+		c.PollsPerStage = 20
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = 512
@@ -191,32 +211,38 @@ func (p *simPipeline) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-t.C:
 		}
-		bs, err := p.st.ListBatches(ctx, store.BatchFilter{States: []store.BatchState{store.BatchOpen}})
+		p.tick(ctx)
+	}
+}
+
+// tick lands every open batch: close, nonce, message, pushed, landed.
+func (p *simPipeline) tick(ctx context.Context) {
+	bs, err := p.st.ListBatches(ctx, store.BatchFilter{States: []store.BatchState{store.BatchOpen}})
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for _, b := range bs {
+		if p.st.CloseBatch(ctx, b.ID, now) != nil {
+			continue
+		}
+		m, err := p.st.ReserveNonce(ctx, b.ID, "t1bench", 0, now)
 		if err != nil {
 			continue
 		}
-		now := time.Now()
-		for _, b := range bs {
-			if p.st.CloseBatch(ctx, b.ID, now) != nil {
-				continue
-			}
-			m, err := p.st.ReserveNonce(ctx, b.ID, "t1bench", 0, now)
-			if err != nil {
-				continue
-			}
-			if _, err := p.st.SetMessageUnsigned(ctx, m.ID, []byte(fmt.Sprint(b.ID)), fmt.Sprint("bafybench", b.ID), now); err != nil {
-				continue
-			}
-			if _, err := p.st.MarkMessagePushed(ctx, m.ID, now); err != nil {
-				continue
-			}
-			p.st.MarkMessageLanded(ctx, m.ID, 0, now)
+		if _, err := p.st.SetMessageUnsigned(ctx, m.ID, []byte(fmt.Sprint(b.ID)), fmt.Sprint("bafybench", b.ID), now); err != nil {
+			continue
 		}
+		if _, err := p.st.MarkMessagePushed(ctx, m.ID, now); err != nil {
+			continue
+		}
+		p.st.MarkMessageLanded(ctx, m.ID, 0, now)
 	}
 }
 
 // recorder keeps every latency per method.
 type recorder struct {
+	from     time.Time // samples started before this are warm-up
 	mu       sync.Mutex
 	lat      map[string][]time.Duration
 	errs     map[string]int
@@ -227,7 +253,10 @@ type recorder struct {
 	late     atomic.Int64
 }
 
-func (r *recorder) record(method string, d time.Duration, err error) {
+func (r *recorder) record(method string, start time.Time, d time.Duration, err error) {
+	if start.Before(r.from) {
+		return
+	}
 	r.mu.Lock()
 	r.lat[method] = append(r.lat[method], d)
 	if err != nil {
@@ -309,10 +338,10 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 	}
 
-	rec := &recorder{lat: map[string][]time.Duration{}, errs: map[string]int{}, firstErr: map[string]string{}}
-	runCtx, cancel := context.WithTimeout(ctx, cfg.Duration+cfg.Interval)
-	defer cancel()
 	start := time.Now()
+	rec := &recorder{from: start.Add(cfg.Warmup), lat: map[string][]time.Duration{}, errs: map[string]int{}, firstErr: map[string]string{}}
+	runCtx, cancel := context.WithTimeout(ctx, cfg.Warmup+cfg.Duration)
+	defer cancel()
 	var wg sync.WaitGroup
 	var finalized atomic.Int64
 	var allocated atomic.Int64
@@ -322,10 +351,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 			defer wg.Done()
 			th := &thread{
 				c: clients[i/cfg.ThreadsPerWorker], worker: fmt.Sprintf("bw%d", i/cfg.ThreadsPerWorker), name: fmt.Sprintf("t%d", i),
-				polls: cfg.PollsPerStage, rec: rec, finalized: &finalized, allocated: &allocated, maxReq: cfg.MaxRequests, cancel: cancel,
+				polls: cfg.PollsPerStage, rnd: mrand.New(mrand.NewPCG(uint64(i), 7)),
+				rec: rec, finalized: &finalized, allocated: &allocated, maxReq: cfg.MaxRequests, cancel: cancel,
 			}
-			// Spread the threads' first calls over one interval.
-			offset := time.Duration(int64(cfg.Interval) * int64(i) / int64(cfg.Threads))
+			// Spread the threads' first calls over the ramp.
+			offset := time.Duration(int64(cfg.Ramp) * int64(i) / int64(cfg.Threads))
 			next := start.Add(offset)
 			for {
 				if d := time.Until(next); d > 0 {
@@ -349,12 +379,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	elapsed := time.Since(start) - cfg.Warmup
 	for _, c := range clients {
 		c.Close()
 	}
 
-	rep := Report{Threads: cfg.Threads, Duration: elapsed, Store: svc.Store().Dialect(), Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
+	rep := Report{Threads: cfg.Threads, Duration: elapsed, Warmup: cfg.Warmup, Store: svc.Store().Dialect(), Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
 		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load()}
 	var all []time.Duration
 	methods := make([]string, 0, len(rec.lat))
@@ -394,6 +424,7 @@ type thread struct {
 	worker    string
 	name      string
 	polls     int
+	rnd       *mrand.Rand
 	rec       *recorder
 	finalized *atomic.Int64
 	allocated *atomic.Int64
@@ -425,8 +456,16 @@ func (t *thread) call(ctx context.Context, method string, result any, params ...
 	if err != nil && ctx.Err() != nil {
 		return err // the run ended mid-call: not a sample
 	}
-	t.rec.record(method, d, err)
+	t.rec.record(method, start, d, err)
 	return err
+}
+
+// jitter is a per-stage offset in [-P/2, P/2] on the number of polls.
+func (t *thread) jitter() int {
+	if t.polls < 2 {
+		return 0
+	}
+	return t.rnd.IntN(t.polls+1) - t.polls/2
 }
 
 // Stages of the script.
@@ -469,7 +508,7 @@ func (t *thread) step(ctx context.Context) {
 		pc := api.PreCommitInfo{CommR: commp.SealedCID(r).String(), CommD: commp.PieceCID(d).String(), Ticket: t.ticket}
 		var res api.SubmitResponse
 		if t.call(ctx, api.MethodSubmitPreCommit, &res, t.sector.ID, pc, false) == nil {
-			t.stage, t.waited = stPollPre, 0
+			t.stage, t.waited = stPollPre, -t.jitter()
 		}
 	case stPollPre:
 		var res api.PollResponse
@@ -487,7 +526,7 @@ func (t *thread) step(ctx context.Context) {
 	case stProof:
 		var res api.SubmitResponse
 		if t.call(ctx, api.MethodSubmitProof, &res, t.sector.ID, api.ProofInfo{Proof: make([]byte, 192)}, false) == nil {
-			t.stage, t.waited = stPollProof, 0
+			t.stage, t.waited = stPollProof, -t.jitter()
 		}
 	case stPollProof:
 		var res api.PollResponse

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/lotus"
+	"github.com/sealant/sealant/chain/miner"
 	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
 )
@@ -79,6 +80,48 @@ type ChainAPI interface {
 // (a human may approve requests); the pipeline calls it off its main loop.
 type Signer interface {
 	Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error)
+}
+
+// purposeKey carries a signing request's purpose in its context.
+type purposeKey struct{}
+
+// Purpose says why a message is being signed, for the signer's policy and
+// its operator: "precommit-batch" or "provecommit-batch", and the sector
+// numbers in the order the message's params list them.
+type Purpose struct {
+	Kind    string
+	Sectors []uint64
+}
+
+// SignPurpose returns the purpose the pipeline attached to a Sign call's
+// context (ok false for other callers). A signer hub forwards it in its
+// sign request (signhub.WithPurpose).
+func SignPurpose(ctx context.Context) (Purpose, bool) {
+	p, ok := ctx.Value(purposeKey{}).(Purpose)
+	return p, ok
+}
+
+// purposeOf derives the purpose from a miner message's params.
+func purposeOf(msg *types.Message) (Purpose, bool) {
+	params, err := miner.DecodeParams(msg.Method, msg.Params)
+	if err != nil {
+		return Purpose{}, false
+	}
+	switch p := params.(type) {
+	case *miner.PreCommitSectorBatchParams2:
+		out := Purpose{Kind: "precommit-batch"}
+		for _, s := range p.Sectors {
+			out.Sectors = append(out.Sectors, s.SectorNumber)
+		}
+		return out, true
+	case *miner.ProveCommitSectors3Params:
+		out := Purpose{Kind: "provecommit-batch"}
+		for _, a := range p.SectorActivations {
+			out.Sectors = append(out.Sectors, a.SectorNumber)
+		}
+		return out, true
+	}
+	return Purpose{}, false
 }
 
 // SignerFunc adapts a function to Signer.

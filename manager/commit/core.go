@@ -157,6 +157,7 @@ const (
 
 var verdictNames = [...]string{"ready", "wait", "drop", "done", "bad"}
 
+// String names the verdict.
 func (v Verdict) String() string {
 	if int(v) < len(verdictNames) {
 		return verdictNames[v]
@@ -432,6 +433,27 @@ func Halves(ids []store.SectorID) [][]store.SectorID {
 	}
 	h := (len(ids) + 1) / 2
 	return [][]store.SectorID{append([]store.SectorID(nil), ids[:h]...), append([]store.SectorID(nil), ids[h:]...)}
+}
+
+// GroupByProof splits sectors by seal proof type, keeping their order and
+// the order of first appearance. ProveCommitSectors3 requires every sector
+// of a call to share one seal proof type (a tenant may change its type while
+// older sectors are still in flight).
+func GroupByProof(ids []store.SectorID, proof func(store.SectorID) int64) [][]store.SectorID {
+	var order []int64
+	groups := map[int64][]store.SectorID{}
+	for _, id := range ids {
+		k := proof(id)
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], id)
+	}
+	out := make([][]store.SectorID, 0, len(order))
+	for _, k := range order {
+		out = append(out, groups[k])
+	}
+	return out
 }
 
 // ProveFailures maps a landed ProveCommitSectors3's BatchReturn to the

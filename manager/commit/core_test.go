@@ -524,3 +524,15 @@ func FuzzEstimateExit(f *testing.F) {
 		_ = ClassifyPushError(errors.New(s))
 	})
 }
+
+func TestGroupByProof(t *testing.T) {
+	types := map[store.SectorID]int64{sid(1): 5, sid(2): 8, sid(3): 5, sid(4): 13, sid(5): 8}
+	got := GroupByProof(sids(1, 2, 3, 4, 5), func(id store.SectorID) int64 { return types[id] })
+	want := [][]store.SectorID{sids(1, 3), sids(2, 5), sids(4)}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if got := GroupByProof(sids(1, 3), func(id store.SectorID) int64 { return types[id] }); len(got) != 1 {
+		t.Fatalf("one type: %v", got)
+	}
+}

@@ -52,6 +52,7 @@ type fakeChain struct {
 	nonces   map[address.Address]uint64
 	mpool    map[address.Address]map[uint64]*types.SignedMessage
 	receipts map[cid.Cid]*types.MsgLookup
+	known    map[cid.Cid]bool // messages the node has seen (pushed)
 	executed []*types.SignedMessage
 	pushes   int
 	// pushHook runs first in MpoolPush; a non-nil error is returned after
@@ -59,6 +60,9 @@ type fakeChain struct {
 	pushHook func(sm *types.SignedMessage) (accept bool, err error)
 	// valueSeen and pledgeDurations record what messages carried / asked.
 	pledgeDurations []types.ChainEpoch
+	// onPreCommitInfo, if set, runs in StateSectorPreCommitInfo (tests use
+	// it to kill the manager at that point).
+	onPreCommitInfo func()
 }
 
 func newFakeChain(worker address.Address) *fakeChain {
@@ -69,7 +73,7 @@ func newFakeChain(worker address.Address) *fakeChain {
 		allocated: map[store.SectorID]bool{}, precommits: map[store.SectorID]*lotus.SectorPreCommitOnChainInfo{},
 		proven: map[store.SectorID]bool{}, poison: map[store.SectorID]bool{},
 		nonces: map[address.Address]uint64{}, mpool: map[address.Address]map[uint64]*types.SignedMessage{},
-		receipts: map[cid.Cid]*types.MsgLookup{},
+		receipts: map[cid.Cid]*types.MsgLookup{}, known: map[cid.Cid]bool{},
 	}
 }
 
@@ -101,9 +105,13 @@ func (f *fakeChain) id(maddr address.Address, n uint64) store.SectorID {
 	return store.SectorID{Miner: m, Number: n}
 }
 
-func (f *fakeChain) StateSectorPreCommitInfo(_ context.Context, maddr address.Address, n uint64, _ types.TipSetKey) (*lotus.SectorPreCommitOnChainInfo, error) {
+func (f *fakeChain) StateSectorPreCommitInfo(ctx context.Context, maddr address.Address, n uint64, _ types.TipSetKey) (*lotus.SectorPreCommitOnChainInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.onPreCommitInfo != nil {
+		f.onPreCommitInfo()
+		return nil, ctx.Err()
+	}
 	pc := f.precommits[f.id(maddr, n)]
 	if pc == nil {
 		return nil, nil
@@ -228,6 +236,7 @@ func (f *fakeChain) MpoolPush(_ context.Context, sm *types.SignedMessage) (cid.C
 		f.mpool[from] = map[uint64]*types.SignedMessage{}
 	}
 	f.mpool[from][n] = sm
+	f.known[sm.Cid()] = true
 	if hookErr != nil {
 		return cid.Undef, hookErr
 	}
@@ -240,6 +249,10 @@ func (f *fakeChain) StateSearchMsg(_ context.Context, _ types.TipSetKey, c cid.C
 	if ml := f.receipts[c]; ml != nil && ml.Height <= f.height {
 		cp := *ml
 		return &cp, nil
+	}
+	if !f.known[c] {
+		// Lotus loads the message first and fails for one it never saw.
+		return nil, fmt.Errorf("failed to load message: ipld: could not find %s", c)
 	}
 	return nil, nil
 }
@@ -363,11 +376,18 @@ type fakeSigner struct {
 	refuse      error
 	calls       int
 	gate        chan struct{} // when non-nil, Sign blocks until it is closed
+	purposes    []Purpose
 }
 
 func (s *fakeSigner) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
 	s.mu.Lock()
 	s.calls++
+	pur, ok := SignPurpose(ctx)
+	s.purposes = append(s.purposes, pur)
+	if !ok {
+		s.mu.Unlock()
+		return types.Signature{}, errors.New("fake signer: request carries no purpose")
+	}
 	gate, unavailable, refuse := s.gate, s.unavailable, s.refuse
 	s.mu.Unlock()
 	if gate != nil {

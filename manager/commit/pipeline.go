@@ -108,6 +108,7 @@ type BatchStatus struct {
 type signResult struct {
 	sm  *types.SignedMessage
 	err error
+	at  time.Time
 }
 
 // Pipeline is the per-tenant commitment pipeline. Create it with New and
@@ -124,15 +125,15 @@ type Pipeline struct {
 	wake   chan struct{}
 
 	mu       sync.Mutex
-	status   map[int64]BatchStatus          // by batch id
-	signed   map[int64]*types.SignedMessage // by message id, this process's signatures
-	signing  map[int64]bool                 // by message id, request in flight
-	results  map[int64]signResult           // by message id, finished requests
-	altCID   map[int64]cid.Cid              // by message id, when a re-signature differs from the stored one
-	pushedAt map[int64]time.Time            // by message id, last push
-	repush   map[int64]bool                 // by message id, a re-push is due
-	retryAt  map[store.SectorID]time.Time   // sectors pausing after a transient failure
-	external map[store.SectorID]string      // sectors the chain already has (see CheckPreCommit Done)
+	status   map[int64]BatchStatus              // by batch id
+	signed   map[int64]*types.SignedMessage     // by message id, this process's signatures
+	signing  map[int64]bool                     // by message id, request in flight
+	results  map[int64]signResult               // by message id, finished requests
+	altCID   map[int64]cid.Cid                  // by message id, when a re-signature differs from the stored one
+	pushedAt map[int64]time.Time                // by message id, last push
+	repush   map[int64]bool                     // by message id, a re-push is due
+	retryAt  map[store.SectorID]time.Time       // sectors pausing after a transient failure
+	external map[store.SectorID]store.BatchKind // sectors whose message of that kind the chain already executed (verdict Done)
 	signWG   sync.WaitGroup
 }
 
@@ -159,7 +160,7 @@ func New(cfg Config, st *store.Store, chain ChainAPI, signer Signer, log *slog.L
 		pushedAt: map[int64]time.Time{},
 		repush:   map[int64]bool{},
 		retryAt:  map[store.SectorID]time.Time{},
-		external: map[store.SectorID]string{},
+		external: map[store.SectorID]store.BatchKind{},
 	}, nil
 }
 
@@ -282,19 +283,24 @@ func (p *Pipeline) adopt(ctx context.Context, t store.Tenant) error {
 	for _, s := range secs {
 		p.mu.Lock()
 		wait, paused := p.retryAt[s.ID]
-		_, ext := p.external[s.ID]
+		ext, isExt := p.external[s.ID]
 		if paused && !now.Before(wait) {
 			delete(p.retryAt, s.ID)
 			paused = false
 		}
 		p.mu.Unlock()
-		if paused || ext {
+		if paused || isExt && ext == store.BatchProveCommit {
 			continue
 		}
+		// A sector whose pre-commit the chain already has (but no batch of
+		// ours recorded) goes on to ProveCommit without another PreCommit.
+		preDone := isExt && ext == store.BatchPreCommit
 		var kind store.BatchKind
 		switch {
-		case len(s.CommR) > 0 && s.PreCommitBatch == 0:
+		case len(s.CommR) > 0 && s.PreCommitBatch == 0 && !preDone:
 			kind = store.BatchPreCommit
+		case s.HasProof && s.ProveCommitBatch == 0 && preDone:
+			kind = store.BatchProveCommit
 		case s.HasProof && s.ProveCommitBatch == 0 && s.PreCommitBatch != 0:
 			ok, seen := landed[s.PreCommitBatch]
 			if !seen {
@@ -428,6 +434,8 @@ func (p *Pipeline) facts(ctx context.Context, kind store.BatchKind, ds []sectorD
 			return nil, fmt.Errorf("commit: sector %s pre-commit info: %w", s.ID, err)
 		}
 		if pc != nil {
+			// A pre-commit implies the number is allocated.
+			out[i].Allocated = true
 			out[i].PreCommit = &OnChainPreCommit{SealedCID: pc.Info.SealedCID, Epoch: pc.PreCommitEpoch, Deposit: pc.PreCommitDeposit,
 				Expiration: pc.Info.Expiration}
 			continue
@@ -541,7 +549,7 @@ func (p *Pipeline) prepare(ctx context.Context, t store.Tenant, b store.Batch, h
 			fail[d.Sector.ID] = fmt.Sprintf("%s precheck: %s", b.Kind, c.Reason)
 		case Done:
 			p.mu.Lock()
-			p.external[d.Sector.ID] = c.Reason
+			p.external[d.Sector.ID] = b.Kind
 			p.mu.Unlock()
 			log.Warn("commit: sector already on chain; left out of the batch", "sector", d.Sector.ID, "why", c.Reason)
 		case Drop:
@@ -562,6 +570,19 @@ func (p *Pipeline) prepare(ctx context.Context, t store.Tenant, b store.Batch, h
 		// The nonce is held and cannot be given back without a gap: send
 		// the batch as it is; the chain's answer drives the split.
 		keep, keepFacts = ds, fs
+	}
+
+	if b.Kind == store.BatchProveCommit && reserved == nil {
+		proofOf := map[store.SectorID]int64{}
+		for _, d := range keep {
+			proofOf[d.Sector.ID] = int64(d.Sector.ProofType)
+		}
+		if groups := GroupByProof(idsOf(keep), func(id store.SectorID) int64 { return proofOf[id] }); len(groups) > 1 {
+			if err := p.dissolve(ctx, b, "sectors of several seal proof types"); err != nil {
+				return nil, err
+			}
+			return nil, p.regroup(ctx, b.Kind, t.ID, groups)
+		}
 	}
 
 	msg, maxFee, err := p.build(ctx, t, b.Kind, from, keep, keepFacts, head)
@@ -869,6 +890,17 @@ func (p *Pipeline) signAndPush(ctx context.Context, t store.Tenant, b store.Batc
 	default:
 		return nil
 	}
+	if m.State == store.MsgSigned && !p.hasSignature(m.ID) {
+		// Signed before a restart: the push may have happened. If the
+		// chain has the message, follow it — no signer needed.
+		if ml, _ := p.lookup(ctx, m, nil); ml != nil {
+			if _, err := p.st.MarkMessagePushed(ctx, m.ID, p.cfg.Now()); err != nil {
+				return fmt.Errorf("commit: record push: %w", err)
+			}
+			log.Info("commit: signed message found on chain after restart", "msg", m.ChainCID(), "nonce", m.Nonce)
+			return nil
+		}
+	}
 	sm, ok, err := p.signature(ctx, t, b, m, log)
 	if err != nil || !ok {
 		return err
@@ -892,6 +924,39 @@ func (p *Pipeline) signAndPush(ctx context.Context, t store.Tenant, b store.Batc
 	return p.push(ctx, t, b, m, sm, log)
 }
 
+// hasSignature reports whether this process holds m's signed message.
+func (p *Pipeline) hasSignature(msgID int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.signed[msgID] != nil
+}
+
+// lookup finds m (or a gas-bumped replacement of it) on chain: the first
+// CID found wins. The error is reported only if no CID was found and some
+// search failed; Lotus answers a search for a message it never received
+// with an error ("failed to load message"), so callers treat an error as
+// "not found" where re-pushing the same bytes is the safe continuation.
+func (p *Pipeline) lookup(ctx context.Context, m store.Message, head *lotus.TipSet) (*types.MsgLookup, error) {
+	if head == nil {
+		var err error
+		if head, err = p.chain.ChainHead(ctx); err != nil {
+			return nil, fmt.Errorf("commit: chain head: %w", err)
+		}
+	}
+	var errs []error
+	for _, c := range p.cidsOf(m) {
+		ml, err := p.chain.StateSearchMsg(ctx, head.Key(), c, lotus.LookbackNoLimit, true)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("commit: search message %s: %w", c, err))
+			continue
+		}
+		if ml != nil {
+			return ml, nil
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
 // signature returns this process's signed copy of m, starting a signing
 // request if there is none. ok is false while the request is in flight or
 // after it failed (the status says why).
@@ -907,7 +972,14 @@ func (p *Pipeline) signature(ctx context.Context, t store.Tenant, b store.Batch,
 		return nil, false, nil
 	}
 	res, done := p.results[m.ID]
-	delete(p.results, m.ID)
+	now := p.cfg.Now()
+	// A refusal is asked again only after RetryBackoff (the signer's
+	// operator must act, and a human approver must not be flooded); an
+	// unavailable signer is asked again at the next tick.
+	refused := done && res.err != nil && !errors.Is(res.err, ErrSignerUnavailable)
+	if !refused || !now.Before(res.at.Add(p.cfg.RetryBackoff)) {
+		delete(p.results, m.ID)
+	}
 	p.mu.Unlock()
 	if done {
 		if res.err == nil {
@@ -917,11 +989,14 @@ func (p *Pipeline) signature(ctx context.Context, t store.Tenant, b store.Batch,
 			p.setStatus(b.ID, "", false)
 			return res.sm, true, nil
 		}
-		waiting := errors.Is(res.err, ErrSignerUnavailable)
-		p.setStatus(b.ID, "sign: "+res.err.Error(), waiting)
+		p.setStatus(b.ID, "sign: "+res.err.Error(), !refused)
+		if refused && now.Before(res.at.Add(p.cfg.RetryBackoff)) {
+			return nil, false, nil
+		}
 		log.Warn("commit: signing failed", "msg", m.CID, "err", res.err)
-		// Ask again: the next tick starts a new request.
-		return nil, false, nil
+		if !refused {
+			return nil, false, nil
+		}
 	}
 	msg, err := types.DecodeMessage(m.Unsigned)
 	if err != nil {
@@ -943,6 +1018,9 @@ func (p *Pipeline) signature(ctx context.Context, t store.Tenant, b store.Batch,
 		defer cancel()
 		stop := context.AfterFunc(ctx, cancel)
 		defer stop()
+		if pur, ok := purposeOf(msg); ok {
+			sctx = context.WithValue(sctx, purposeKey{}, pur)
+		}
 		res := signResult{}
 		sig, err := signer.Sign(sctx, t.ID, msg.From, msg)
 		if err == nil {
@@ -952,6 +1030,7 @@ func (p *Pipeline) signature(ctx context.Context, t store.Tenant, b store.Batch,
 		if err != nil {
 			res = signResult{err: err}
 		}
+		res.at = p.cfg.Now()
 		p.mu.Lock()
 		delete(p.signing, m.ID)
 		p.results[m.ID] = res
@@ -1000,20 +1079,15 @@ func (p *Pipeline) push(ctx context.Context, t store.Tenant, b store.Batch, m st
 // consumed the nonce, and the batch gets a new message with a new nonce —
 // the only case in which a batch is rebuilt after its bytes were stored.
 func (p *Pipeline) nonceUsed(ctx context.Context, t store.Tenant, b store.Batch, m store.Message, log *slog.Logger) error {
-	head, err := p.chain.ChainHead(ctx)
-	if err != nil {
-		return fmt.Errorf("commit: chain head: %w", err)
-	}
-	for _, c := range p.cidsOf(m) {
-		ml, err := p.chain.StateSearchMsg(ctx, head.Key(), c, lotus.LookbackNoLimit, true)
-		if err == nil && ml != nil {
-			if m.State != store.MsgPushed {
-				if _, err := p.st.MarkMessagePushed(ctx, m.ID, p.cfg.Now()); err != nil {
-					return fmt.Errorf("commit: record push: %w", err)
-				}
+	// A search error (Lotus cannot load a message it never received) counts
+	// as "not ours on chain".
+	if ml, _ := p.lookup(ctx, m, nil); ml != nil {
+		if m.State != store.MsgPushed {
+			if _, err := p.st.MarkMessagePushed(ctx, m.ID, p.cfg.Now()); err != nil {
+				return fmt.Errorf("commit: record push: %w", err)
 			}
-			return nil
 		}
+		return nil
 	}
 	members := append([]store.SectorID(nil), b.Sectors...)
 	why := fmt.Sprintf("nonce %d of %s was consumed by another message", m.Nonce, m.From)
@@ -1053,16 +1127,9 @@ func (p *Pipeline) follow(ctx context.Context, t store.Tenant, b store.Batch, he
 			return fmt.Errorf("commit: chain head: %w", err)
 		}
 	}
-	var ml *types.MsgLookup
-	for _, c := range p.cidsOf(*m) {
-		r, err := p.chain.StateSearchMsg(ctx, head.Key(), c, lotus.LookbackNoLimit, true)
-		if err != nil {
-			return fmt.Errorf("commit: search message %s: %w", c, err)
-		}
-		if r != nil {
-			ml = r
-			break
-		}
+	ml, err := p.lookup(ctx, *m, head)
+	if err != nil {
+		log.Warn("commit: message search failed; treating it as not on chain yet", "err", err)
 	}
 	now := p.cfg.Now()
 	if ml == nil {

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/chain/address"
+	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/miner"
+	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/store"
 )
@@ -98,6 +100,10 @@ func TestPipelineHappyPath(t *testing.T) {
 	if pmsg.Method != miner.MethodProveCommitSectors3 || len(pcs.SectorActivations) != 4 || len(pcs.SectorProofs) != 4 ||
 		len(pcs.AggregateProof) != 0 || pcs.AggregateProofType != nil || pcs.RequireActivationSuccess || !pcs.RequireNotificationSuccess {
 		t.Fatalf("prove params %+v", pcs)
+	}
+	if got := e.signer.purposes; len(got) != 2 || got[0].Kind != "precommit-batch" || got[1].Kind != "provecommit-batch" ||
+		len(got[1].Sectors) != 4 || got[1].Sectors[3] != ids[3].Number {
+		t.Fatalf("sign purposes %+v", got)
 	}
 	if string(pcs.SectorProofs[2]) != "proof-"+ids[2].String() {
 		t.Fatalf("proof order: %q", pcs.SectorProofs[2])
@@ -216,6 +222,20 @@ func TestSignerRefusalIsVisible(t *testing.T) {
 	st, _ := e.p.BatchStatus(bs[0].ID)
 	if st.WaitingForSigner || !strings.Contains(st.Reason, "method 28 not allowed") {
 		t.Fatalf("status %+v", st)
+	}
+	// Not asked again before RetryBackoff: a human approver is not flooded.
+	e.tick()
+	e.tick()
+	if e.signer.calls != 1 {
+		t.Fatalf("signer asked %d times within the backoff", e.signer.calls)
+	}
+	e.signer.mu.Lock()
+	e.signer.refuse = nil // the SP changed its policy
+	e.signer.mu.Unlock()
+	e.clock.Add(e.cfg.RetryBackoff)
+	e.settle(1)
+	if b, _ := e.st.GetBatch(e.ctx, bs[0].ID); b.State != store.BatchLanded || e.signer.calls != 2 {
+		t.Fatalf("after backoff: %s, %d calls", b.State, e.signer.calls)
 	}
 }
 
@@ -696,4 +716,138 @@ func TestNewValidates(t *testing.T) {
 	if _, err := New(Config{}, nil, newFakeChain(address.Undef), nil, nil); !errors.Is(err, ErrConfig) {
 		t.Fatalf("nil store: %v", err)
 	}
+}
+
+// TestAlreadyPreCommittedGoesToProve: the chain already has a sector's
+// pre-commit with its CommR, though no batch of ours recorded it (another
+// manager, or a lost record). It is left out of the PreCommit batch and
+// still proceeds to ProveCommit.
+func TestAlreadyPreCommittedGoesToProve(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) {
+		tn.Batching.PreCommitBatchSize, tn.Batching.ProveCommitMode = 2, store.ProvePerSector
+	})
+	ids := e.submitPreCommit(2, 5)
+	var r [32]byte
+	copy(r[:], e.sector(ids[0]).CommR)
+	e.chain.allocated[ids[0]] = true
+	e.chain.precommits[ids[0]] = &lotus.SectorPreCommitOnChainInfo{Info: lotus.SectorPreCommitInfo{SealProof: 5, SectorNumber: ids[0].Number,
+		SealedCID: miner.SealedCID(r), Expiration: e.chain.height + 600_000}, PreCommitDeposit: e.chain.deposit, PreCommitEpoch: e.chain.height - 1}
+	e.settle(2) // the regrouped batch is sent on the next tick
+	if !e.landed(ids[1], store.BatchPreCommit) {
+		t.Fatal("the other sector did not land")
+	}
+	if s := e.sector(ids[0]); s.Phase != store.PhaseActive || s.PreCommitBatch != 0 {
+		t.Fatalf("already pre-committed sector: %+v", s)
+	}
+	for _, sm := range e.chain.executed {
+		ms, _ := e.chain.members(&sm.Message)
+		for _, id := range ms {
+			if id == ids[0] {
+				t.Fatal("pre-committed twice")
+			}
+		}
+	}
+	e.submitProof(ids[0], []byte("p"))
+	e.chain.height += e.cfg.Params.PreCommitChallengeDelay
+	e.settle(1)
+	if !e.chain.proven[ids[0]] || !e.landed(ids[0], store.BatchProveCommit) {
+		t.Fatal("not proven")
+	}
+}
+
+// TestProveAllFailBisect: when every sector of a ProveCommitSectors3 fails
+// the message fails (no BatchReturn); bisection fails each one alone.
+func TestProveAllFailBisect(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize, tn.Batching.ProveCommitBatchSize = 2, 2 })
+	ids := e.submitPreCommit(2, 5)
+	e.settle(1)
+	for _, id := range ids {
+		e.submitProof(id, []byte("bad"))
+		e.chain.poison[id] = true
+	}
+	e.chain.height += e.cfg.Params.PreCommitChallengeDelay
+	e.settle(3)
+	for _, id := range ids {
+		if s := e.sector(id); s.Phase != store.PhaseAborted || !strings.Contains(s.AbortReason, "provecommit failed alone") {
+			t.Fatalf("sector %s: %s %q", id, s.Phase, s.AbortReason)
+		}
+	}
+	if n := len(e.chain.executed); n != 4 { // precommit, prove [0 1], prove [0], prove [1]
+		t.Fatalf("%d messages, want 4", n)
+	}
+	e.checkNonces()
+}
+
+// TestTenantsIndependent: a tenant stuck on its signer does not hold up
+// another tenant.
+func TestTenantsIndependent(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	other, _ := sigs.AddressOf(types.SigTypeSecp256k1, bytes.Repeat([]byte{0x33}, 32))
+	if _, err := e.st.CreateTenant(e.ctx, store.Tenant{ID: "beta", Miner: 2000, ProofType: e.tenant.ProofType, Weight: 1,
+		Senders: []string{other.String()}, SigningRoute: store.LotusWalletRoute,
+		Batching: store.Batching{PreCommitBatchSize: 1}}, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ids := e.submitPreCommit(4, 5) // fair share spreads them over both tenants
+	e.settle(2)
+	var mine, theirs int
+	for _, id := range ids {
+		s := e.sector(id)
+		switch s.TenantID {
+		case "acme":
+			mine++
+			if !e.landed(id, store.BatchPreCommit) {
+				t.Fatalf("acme sector %s not landed", id)
+			}
+		case "beta":
+			theirs++
+			b, _ := e.st.GetBatch(e.ctx, s.PreCommitBatch)
+			if st, _ := e.p.BatchStatus(b.ID); b.State != store.BatchClosed || !st.WaitingForSigner {
+				t.Fatalf("beta batch %s status %+v", b.State, st)
+			}
+		}
+	}
+	if mine == 0 || theirs == 0 {
+		t.Fatalf("allocation did not reach both tenants: %d/%d", mine, theirs)
+	}
+}
+
+// TestCrashMidSplit: the manager dies after recording a failed batch (the
+// store released its sectors) but before regrouping them. After the
+// restart the released sectors are adopted again, the poison is isolated
+// anew, and no sector is lost.
+func TestCrashMidSplit(t *testing.T) {
+	e := newEnv(t, nil)
+	ids := e.submitPreCommit(4, 5)
+	e.chain.poison[ids[1]] = true
+	e.tick()
+	e.tick()
+	e.chain.mine()
+	e.chain.height += e.cfg.Confidence
+	ctx, cancel := context.WithCancel(e.ctx)
+	e.chain.onPreCommitInfo = cancel // dies in the post-failure precheck
+	if err := e.p.Tick(ctx); err == nil {
+		t.Fatal("tick survived the crash")
+	}
+	e.chain.onPreCommitInfo = nil
+	for _, id := range ids {
+		if s := e.sector(id); s.PreCommitBatch != 0 || s.Phase != store.PhaseActive {
+			t.Fatalf("sector %s after crash: batch %d phase %s", id, s.PreCommitBatch, s.Phase)
+		}
+	}
+	e.restart()
+	e.settle(6) // the four are adopted into a full batch again, then bisected
+	for i, id := range ids {
+		s := e.sector(id)
+		if i == 1 {
+			if s.Phase != store.PhaseAborted {
+				t.Fatalf("poisoned sector %s: %s", id, s.Phase)
+			}
+			continue
+		}
+		if !e.landed(id, store.BatchPreCommit) {
+			t.Fatalf("sector %s lost (phase %s)", id, s.Phase)
+		}
+	}
+	e.checkNonces()
 }

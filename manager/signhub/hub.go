@@ -16,6 +16,7 @@ import (
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
+	"github.com/sealant/sealant/manager/commit"
 	"github.com/sealant/sealant/rpc"
 )
 
@@ -23,8 +24,10 @@ import (
 // caller's context error.
 var (
 	// ErrNoSigner: no connected signer of the tenant holds the From
-	// address, and none connected within Config.WaitTimeout.
-	ErrNoSigner = errors.New("signhub: no signer connected")
+	// address, and none connected within Config.WaitTimeout. It wraps
+	// commit.ErrSignerUnavailable, so the commit pipeline shows the batch
+	// as waiting for the signer and retries.
+	ErrNoSigner = fmt.Errorf("signhub: no signer connected: %w", commit.ErrSignerUnavailable)
 	// ErrRefused: the signer's policy refused the message (see
 	// RefusedError for the reason).
 	ErrRefused = errors.New("signhub: signer refused")
@@ -37,8 +40,8 @@ var (
 	// ErrSignerFailed: the signer answered with an error that is not a
 	// policy refusal, or did not answer within Config.CallTimeout.
 	ErrSignerFailed = errors.New("signhub: signer failed")
-	// ErrClosed: the hub was closed.
-	ErrClosed = errors.New("signhub: closed")
+	// ErrClosed: the hub was closed (wraps commit.ErrSignerUnavailable).
+	ErrClosed = fmt.Errorf("signhub: closed: %w", commit.ErrSignerUnavailable)
 )
 
 // RefusedError is returned by Sign when a signer's policy refused the

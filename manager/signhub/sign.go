@@ -10,6 +10,7 @@ import (
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
+	"github.com/sealant/sealant/manager/commit"
 	"github.com/sealant/sealant/rpc"
 )
 
@@ -32,6 +33,9 @@ func WithPurpose(ctx context.Context, what string, sectors ...uint64) context.Co
 // returns the signature after verifying it against from over the message
 // CID bytes. It implements the commit pipeline's Signer.
 //
+// The request's purpose and sectors come from WithPurpose or, failing
+// that, from the commit pipeline's commit.SignPurpose.
+//
 // When no signer holding from is connected the request waits (the tenant
 // shows Waiting) up to Config.WaitTimeout, then fails with ErrNoSigner.
 // When the serving signer's connection drops mid-call the same request (same
@@ -39,7 +43,8 @@ func WithPurpose(ctx context.Context, what string, sectors ...uint64) context.Co
 // recognises the message CID it already signed, and secp256k1/BLS
 // signatures are deterministic, so a retried request yields the same
 // signature and Sign still returns exactly once. A policy refusal is final
-// (*RefusedError, wrapping ErrRefused).
+// (*RefusedError, wrapping ErrRefused). ErrNoSigner, ErrClosed and a signer
+// that does not answer within CallTimeout wrap commit.ErrSignerUnavailable.
 func (h *Hub) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
 	if msg == nil {
 		return types.Signature{}, fmt.Errorf("%w: nil message", ErrInvalid)
@@ -58,6 +63,8 @@ func (h *Hub) Sign(ctx context.Context, tenant string, from address.Address, msg
 	req := api.SignRequest{Tenant: tenant, From: from.String(), Message: data, Cid: c.String()}
 	if p, ok := ctx.Value(purposeKey{}).(purpose); ok {
 		req.Purpose, req.Sectors = p.what, p.sectors
+	} else if p, ok := commit.SignPurpose(ctx); ok {
+		req.Purpose, req.Sectors = p.Kind, append([]uint64(nil), p.Sectors...)
 	}
 
 	h.mu.Lock()
@@ -184,7 +191,8 @@ func (h *Hub) callSigner(ctx context.Context, c *conn, from address.Address, req
 			// decision, so the request goes to the next signer.
 			return types.Signature{}, true, err
 		case cctx.Err() != nil:
-			return types.Signature{}, false, fmt.Errorf("%w: signer %q did not answer within %s", ErrSignerFailed, c.info.Name, h.cfg.CallTimeout)
+			return types.Signature{}, false, fmt.Errorf("%w: signer %q did not answer within %s: %w",
+				ErrSignerFailed, c.info.Name, h.cfg.CallTimeout, commit.ErrSignerUnavailable)
 		}
 		return types.Signature{}, false, fmt.Errorf("%w: signer %q: %v", ErrSignerFailed, c.info.Name, err)
 	}

@@ -350,7 +350,7 @@ func ParseSealProof(s string) (RegisteredSealProof, error) {
 	if size, err := ParseSectorSize(t); err == nil {
 		return SealProofForSize(size)
 	}
-	return 0, fmt.Errorf("%w: %q", ErrUnknownProof, s)
+	return 0, fmt.Errorf("%w: %q (want a size 2KiB|8MiB|512MiB|32GiB|64GiB, a name like StackedDrg32GiBV1_1 or an id 0-14)", ErrUnknownProof, s)
 }
 
 // RegisteredPoStProof is a PoSt proof id (go-state-types abi.RegisteredPoStProof).

@@ -2,11 +2,46 @@ package sdr
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/sealant/sealant/proofs/abi"
 )
+
+// BenchmarkSHA256Floor is the floor for a label: one SHA-256 over 1,248
+// bytes (20 compressions) with nothing else.
+func BenchmarkSHA256Floor(b *testing.B) {
+	var msg [labelMsgLen]byte
+	b.SetBytes(labelMsgLen)
+	b.ReportAllocs()
+	defer cpuTimer(b)()
+	for i := range b.N {
+		msg[40] = byte(i)
+		sum := sha256.Sum256(msg[:])
+		msg[0] = sum[0]
+	}
+}
+
+// BenchmarkLabelHot labels with all parents in L1: the hashing and message
+// assembly cost without memory latency.
+func BenchmarkLabelHot(b *testing.B) {
+	rid := [32]byte{7}
+	l := newLabeler(&rid, 2)
+	cur := make([]byte, 1<<16)
+	prev := make([]byte, 1<<16)
+	var ps [abi.Degree]uint32
+	for k := range ps {
+		ps[k] = uint32(k * 37 % 2048)
+	}
+	b.SetBytes(labelMsgLen)
+	b.ReportAllocs()
+	defer cpuTimer(b)()
+	for i := range b.N {
+		l.label(cur[(i%1024)*32:], uint64(i), &ps, cur, prev, true)
+	}
+}
 
 func BenchmarkFeistelRound(b *testing.B) {
 	b.ReportAllocs()
@@ -105,20 +140,26 @@ func newLabelBench(b *testing.B) *labelBench {
 }
 
 // BenchmarkLabel512MiB is ns per SDR label, single core, parents from a
-// precomputed cache.
+// precomputed cache, with the parent-label prefetch PC1 uses ("prefetch=8")
+// and without it ("prefetch=0") to show what memory latency costs.
 func BenchmarkLabel512MiB(b *testing.B) {
 	lb := newLabelBench(b)
-	rid := [32]byte{7}
-	l := newLabeler(&rid, 2)
-	b.SetBytes(labelMsgLen)
-	b.ReportAllocs()
-	b.ResetTimer()
-	defer cpuTimer(b)()
-	for i := range b.N {
-		w := uint64(i % benchWindow)
-		node := lb.first + w
-		prefetchParents(&lb.cur[0], &lb.prev[0], &lb.parents[(w+prefetchDistance)%benchWindow])
-		l.label(lb.cur[node*32:], node, &lb.parents[w], lb.cur, lb.prev, true)
+	for _, dist := range []uint64{prefetchDistance, 0} {
+		b.Run(fmt.Sprintf("prefetch=%d", dist), func(b *testing.B) {
+			rid := [32]byte{7}
+			l := newLabeler(&rid, 2)
+			b.SetBytes(labelMsgLen)
+			b.ReportAllocs()
+			defer cpuTimer(b)()
+			for i := range b.N {
+				w := uint64(i % benchWindow)
+				node := lb.first + w
+				if dist > 0 {
+					prefetchParents(&lb.cur[0], &lb.prev[0], &lb.parents[(w+dist)%benchWindow])
+				}
+				l.label(lb.cur[node*32:], node, &lb.parents[w], lb.cur, lb.prev, true)
+			}
+		})
 	}
 }
 

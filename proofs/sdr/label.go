@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"hash"
 
 	"github.com/sealant/sealant/proofs/abi"
 )
@@ -102,13 +101,11 @@ func putPrefix(p *[prefixLen]byte, replicaID *[32]byte, layer uint32, node uint6
 // prefix is rewritten per node and whose parent area is filled with the
 // unique parent labels and then replicated to 37 blocks by doubling copies.
 type labeler struct {
-	h   hash.Hash
 	msg [labelMsgLen]byte
-	sum [sha256.Size]byte
 }
 
 func newLabeler(replicaID *[32]byte, layer uint32) *labeler {
-	l := &labeler{h: sha256.New()}
+	l := &labeler{}
 	var p [prefixLen]byte
 	putPrefix(&p, replicaID, layer, 0)
 	copy(l.msg[:], p[:])
@@ -121,43 +118,46 @@ func newLabeler(replicaID *[32]byte, layer uint32) *labeler {
 // hashed (every layer but the first).
 func (l *labeler) label(dst []byte, node uint64, parents *[abi.Degree]uint32, cur, prev []byte, exp bool) {
 	binary.BigEndian.PutUint64(l.msg[36:44], node)
-	blocks := l.msg[prefixLen:]
+	// Fixed-size array copies compile to inline vector moves; the parent
+	// offsets are bounds-checked by the slice-to-array conversions.
+	m := &l.msg
 	for k := range abi.BaseDegree {
 		off := uint64(parents[k]) * abi.NodeSize
-		copy(blocks[k*abi.NodeSize:(k+1)*abi.NodeSize], cur[off:off+abi.NodeSize])
+		*(*[32]byte)(m[prefixLen+k*32:]) = *(*[32]byte)(cur[off:])
 	}
 	if exp {
 		for k := abi.BaseDegree; k < abi.Degree; k++ {
 			off := uint64(parents[k]) * abi.NodeSize
-			copy(blocks[k*abi.NodeSize:(k+1)*abi.NodeSize], prev[off:off+abi.NodeSize])
+			*(*[32]byte)(m[prefixLen+k*32:]) = *(*[32]byte)(prev[off:])
 		}
 		// 14 unique blocks → 28 → 37.
 		const u = abi.Degree * abi.NodeSize
-		copy(blocks[u:2*u], blocks[:u])
-		copy(blocks[2*u:], blocks[:len(blocks)-2*u])
+		*(*[u]byte)(m[prefixLen+u:]) = *(*[u]byte)(m[prefixLen:])
+		*(*[labelMsgLen - prefixLen - 2*u]byte)(m[prefixLen+2*u:]) = *(*[labelMsgLen - prefixLen - 2*u]byte)(m[prefixLen:])
 	} else {
 		// 6 unique blocks → 12 → 24 → 37.
 		const u = abi.BaseDegree * abi.NodeSize
-		copy(blocks[u:2*u], blocks[:u])
-		copy(blocks[2*u:4*u], blocks[:2*u])
-		copy(blocks[4*u:], blocks[:len(blocks)-4*u])
+		*(*[u]byte)(m[prefixLen+u:]) = *(*[u]byte)(m[prefixLen:])
+		*(*[2 * u]byte)(m[prefixLen+2*u:]) = *(*[2 * u]byte)(m[prefixLen:])
+		*(*[labelMsgLen - prefixLen - 4*u]byte)(m[prefixLen+4*u:]) = *(*[labelMsgLen - prefixLen - 4*u]byte)(m[prefixLen:])
 	}
-	l.h.Reset()
-	l.h.Write(l.msg[:])
-	l.h.Sum(l.sum[:0])
-	l.sum[31] &= 0x3f
-	copy(dst[:abi.NodeSize], l.sum[:])
+	// No midstate can be reused across nodes: the first 64-byte block
+	// already contains the node index, and every later block is parent
+	// data. So this is 20 compressions (1,248 bytes + padding) per label;
+	// sha256.Sum256 keeps its state on the stack and avoids the interface
+	// calls and state copies of a reused hash.Hash.
+	sum := sha256.Sum256(l.msg[:])
+	sum[31] &= 0x3f
+	*(*[32]byte)(dst) = sum
 }
 
 // labelZero computes the label of node 0, which has no parents: the hash of
 // the 64-byte prefix alone.
 func (l *labeler) labelZero(dst []byte) {
 	binary.BigEndian.PutUint64(l.msg[36:44], 0)
-	l.h.Reset()
-	l.h.Write(l.msg[:prefixLen])
-	l.h.Sum(l.sum[:0])
-	l.sum[31] &= 0x3f
-	copy(dst[:abi.NodeSize], l.sum[:])
+	sum := sha256.Sum256(l.msg[:prefixLen])
+	sum[31] &= 0x3f
+	*(*[32]byte)(dst) = sum
 }
 
 // prefetchDistance is how many nodes ahead parent labels are prefetched. A
@@ -211,6 +211,14 @@ func labelLayer(replicaID *[32]byte, layer uint32, src ParentSource, cur, prev [
 			}
 		}
 		ps = ring[node%prefetchDistance]
+		// A parent source other than a verified cache could hand us
+		// anything; DRG parents must already be labelled and expander
+		// parents inside the layer. Cheap next to the hash.
+		for k, p := range ps {
+			if (k < abi.BaseDegree && uint64(p) >= node) || uint64(p) >= nodes {
+				return fmt.Errorf("%w: parent %d of node %d is %d", ErrNodeRange, k, node, p)
+			}
+		}
 		if fetched < nodes {
 			if err := fill(); err != nil {
 				return err

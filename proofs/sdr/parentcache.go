@@ -113,7 +113,16 @@ func WriteParentCache(ctx context.Context, g *Graph, w io.Writer, workers int) (
 	chunks := (g.nodes + cacheChunkNodes - 1) / cacheChunkNodes
 	jobs := make(chan job)
 	futures := make(chan chan []byte, 2*workers)
-	pool := sync.Pool{New: func() any { return make([]byte, cacheChunkNodes*ParentCacheBytesPerNode) }}
+	// free recycles chunk buffers; at most len(futures)+workers+1 exist.
+	free := make(chan []byte, 3*workers+1)
+	getBuf := func() []byte {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return make([]byte, cacheChunkNodes*ParentCacheBytesPerNode)
+		}
+	}
 
 	go func() { // producer: hands out chunks in order, records their futures in order
 		defer close(jobs)
@@ -142,7 +151,7 @@ func WriteParentCache(ctx context.Context, g *Graph, w io.Writer, workers int) (
 			var ps [abi.Degree]uint32
 			for j := range jobs {
 				n := min(uint64(cacheChunkNodes), g.nodes-j.first)
-				buf := pool.Get().([]byte)[:n*ParentCacheBytesPerNode]
+				buf := getBuf()[:n*ParentCacheBytesPerNode]
 				for i := range n {
 					g.Parents(uint32(j.first+i), ps[:])
 					o := buf[i*ParentCacheBytesPerNode:]
@@ -173,7 +182,10 @@ func WriteParentCache(ctx context.Context, g *Graph, w io.Writer, workers int) (
 				cancel()
 			}
 		}
-		pool.Put(buf[:cap(buf)]) //nolint:staticcheck // slices are fine in this pool
+		select {
+		case free <- buf[:cap(buf)]:
+		default:
+		}
 	}
 	wg.Wait()
 	if err == nil {
@@ -413,7 +425,7 @@ func (pc *ParentCacheFile) Iter(first uint64) (ParentIter, error) {
 	if first > pc.nodes {
 		return nil, fmt.Errorf("%w: %d", ErrNodeRange, first)
 	}
-	it := &fileIter{pc: pc, next: first, chunks: make(chan fileChunk, 1), done: make(chan struct{})}
+	it := &fileIter{pc: pc, next: first, chunks: make(chan fileChunk, 1), done: make(chan struct{}), free: make(chan []uint32, 2)}
 	go it.readAhead(first)
 	return it, nil
 }
@@ -430,7 +442,9 @@ type fileIter struct {
 	pc     *ParentCacheFile
 	next   uint64
 	cur    []uint32
+	spent  []uint32 // the chunk cur points into
 	chunks chan fileChunk
+	free   chan []uint32 // consumed chunks handed back for reuse
 	done   chan struct{}
 	closed bool
 }
@@ -446,7 +460,12 @@ func (it *fileIter) readAhead(first uint64) {
 		if _, err := it.pc.f.ReadAt(b, int64(node*ParentCacheBytesPerNode)); err != nil {
 			c.err = fmt.Errorf("%w: read %s: %w", ErrParentCache, it.pc.path, err)
 		} else {
-			c.parents = make([]uint32, n*abi.Degree)
+			select {
+			case c.parents = <-it.free:
+			default:
+				c.parents = make([]uint32, fileChunkNodes*abi.Degree)
+			}
+			c.parents = c.parents[:n*abi.Degree]
 			for i := range c.parents {
 				c.parents[i] = binary.LittleEndian.Uint32(b[4*i:])
 			}
@@ -464,6 +483,13 @@ func (it *fileIter) readAhead(first uint64) {
 
 func (it *fileIter) Next(ps *[abi.Degree]uint32) error {
 	if len(it.cur) == 0 {
+		if it.spent != nil {
+			select {
+			case it.free <- it.spent[:cap(it.spent)]:
+			default:
+			}
+			it.spent = nil
+		}
 		c, ok := <-it.chunks
 		if !ok {
 			return io.EOF
@@ -471,7 +497,7 @@ func (it *fileIter) Next(ps *[abi.Degree]uint32) error {
 		if c.err != nil {
 			return c.err
 		}
-		it.cur = c.parents
+		it.cur, it.spent = c.parents, c.parents
 	}
 	copy(ps[:], it.cur[:abi.Degree])
 	it.cur = it.cur[abi.Degree:]

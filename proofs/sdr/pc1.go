@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sealant/sealant/proofs/abi"
@@ -194,15 +195,41 @@ func ensureParentCache(ctx context.Context, g *Graph, opts *PC1Options, log *slo
 		dir = DefaultParentCacheDir()
 	}
 	path := filepath.Join(dir, g.ParentCacheFileName())
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		log.Info("generating parent cache", "path", path, "bytes", g.ParentCacheSize())
-		if _, err := GenerateParentCacheFile(ctx, g, path, opts.Workers); err != nil {
+	st, err := os.Stat(path)
+	if err == nil {
+		// A cache this process did not write is hashed once before it is
+		// trusted; later sectors reuse the verdict while the file is unchanged.
+		key := verifiedKey{path: path, size: st.Size(), mtime: st.ModTime().UnixNano()}
+		_, seen := verifiedCaches.Load(key)
+		pc, err := OpenParentCacheFile(ctx, g, path, !seen)
+		if err == nil {
+			verifiedCaches.Store(key, struct{}{})
+			return pc, nil
+		}
+		if !errors.Is(err, ErrParentCache) || ctx.Err() != nil {
 			return nil, err
 		}
-		return OpenParentCacheFile(ctx, g, path, false)
+		// Wrong size or digest: like rust-fil-proofs, replace it.
+		log.Warn("replacing bad parent cache", "path", path, "err", err)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %w", ErrParentCache, err)
 	}
-	// A cache made by someone else is hashed once before it is trusted.
-	return OpenParentCacheFile(ctx, g, path, true)
+	log.Info("generating parent cache", "path", path, "bytes", g.ParentCacheSize())
+	if _, err := GenerateParentCacheFile(ctx, g, path, opts.Workers); err != nil {
+		return nil, err
+	}
+	// GenerateParentCacheFile already compared the production digest.
+	return OpenParentCacheFile(ctx, g, path, false)
+}
+
+// verifiedCaches remembers parent cache files whose digest was checked, so a
+// 56 GiB 32GiB cache is hashed once per process, not once per sector.
+var verifiedCaches sync.Map
+
+type verifiedKey struct {
+	path  string
+	size  int64
+	mtime int64
 }
 
 // resumableLayers returns the leading manifest entries whose files verify.

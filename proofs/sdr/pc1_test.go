@@ -77,7 +77,7 @@ func TestReplicaIDGolden(t *testing.T) {
 }
 
 // checkGoldenLayers compares the layer files in dir with the golden labels.
-func checkGoldenLayers(t *testing.T, g *golden, dir string) {
+func checkGoldenLayers(t testing.TB, g *golden, dir string) {
 	t.Helper()
 	for i, c := range []struct {
 		labels map[string]string
@@ -228,6 +228,27 @@ func TestPC1Resume(t *testing.T) {
 	}
 }
 
+// TestPC1ReplacesBadParentCache plants a parent cache of the right size but
+// wrong content where RunPC1 looks for it: it must be detected by digest and
+// regenerated, and the labels must still be golden.
+func TestPC1ReplacesBadParentCache(t *testing.T) {
+	g := loadGolden(t)
+	dir := t.TempDir()
+	gr := mustGraph(t, abi.StackedDrg2KiBV1_1)
+	pdir := filepath.Join(dir, "parents")
+	must(t, os.MkdirAll(pdir, 0o755))
+	path := filepath.Join(pdir, gr.ParentCacheFileName())
+	must(t, os.WriteFile(path, make([]byte, gr.ParentCacheSize()), 0o644))
+	runGolden(t, dir, g.replicaID(t))
+	checkGoldenLayers(t, g, dir)
+	b, err := os.ReadFile(path)
+	must(t, err)
+	want, _ := ProductionParentCacheDigest(abi.StackedDrg2KiBV1_1)
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != want {
+		t.Fatalf("parent cache not replaced: %x", sum)
+	}
+}
+
 // TestPC1OtherSector checks that layers of another replica in the same
 // cache dir are never reused.
 func TestPC1OtherSector(t *testing.T) {
@@ -311,7 +332,7 @@ func TestPC1FastPathMatchesLabelNode(t *testing.T) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -333,4 +354,66 @@ func readManifest(t *testing.T, dir string) *manifest {
 	var m manifest
 	must(t, json.Unmarshal(b, &m))
 	return &m
+}
+
+// badParents is a ParentSource that yields a parent past the layer.
+type badParents struct{ at uint64 }
+
+func (b badParents) Iter(first uint64) (ParentIter, error) {
+	return &badIter{bad: b.at, node: first}, nil
+}
+
+type badIter struct{ bad, node uint64 }
+
+func (it *badIter) Next(ps *[abi.Degree]uint32) error {
+	*ps = [abi.Degree]uint32{}
+	if it.node == it.bad {
+		ps[abi.Degree-1] = 1 << 30
+	}
+	it.node++
+	return nil
+}
+
+func (it *badIter) Close() error { return nil }
+
+func TestPC1RejectsBadParents(t *testing.T) {
+	g := loadGolden(t)
+	_, err := RunPC1(context.Background(), t.TempDir(), g.replicaID(t), abi.StackedDrg2KiBV1_1,
+		&PC1Options{Parents: badParents{at: 40}})
+	if !errors.Is(err, ErrNodeRange) {
+		t.Fatalf("err = %v, want ErrNodeRange", err)
+	}
+}
+
+// FuzzPC1Manifest feeds arbitrary manifest bytes (the one file PC1 parses)
+// to a resumed run over genuine layer files: whatever the manifest says, the
+// result must be the golden layers and no panic.
+func FuzzPC1Manifest(f *testing.F) {
+	g := loadGolden(f)
+	rid := g.replicaID(f)
+	seedDir := f.TempDir()
+	gr := mustGraph(f, abi.StackedDrg2KiBV1_1)
+	if _, err := RunPC1(context.Background(), seedDir, rid, abi.StackedDrg2KiBV1_1, &PC1Options{Parents: gr}); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(filepath.Join(seedDir, ManifestFileName))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"version":1,"proof":5,"replica_id":"` + g.ReplicaID + `","nodes":64,"layers":[{"layer":2,"sha256":"00"}]}`))
+	f.Add([]byte(`{"version":1,"proof":5,"replica_id":"` + g.ReplicaID + `","nodes":64,"layers":[{"layer":1,"sha256":"` + g.Layer1File + `"},{"layer":1,"sha256":"` + g.Layer1File + `"},{"layer":3}]}`))
+	f.Add([]byte("null"))
+	l1, _ := os.ReadFile(LayerPath(seedDir, 1))
+	l2, _ := os.ReadFile(LayerPath(seedDir, 2))
+	f.Fuzz(func(t *testing.T, m []byte) {
+		dir := t.TempDir()
+		must(t, os.WriteFile(LayerPath(dir, 1), l1, 0o644))
+		must(t, os.WriteFile(LayerPath(dir, 2), l2, 0o644))
+		must(t, os.WriteFile(filepath.Join(dir, ManifestFileName), m, 0o644))
+		if _, err := RunPC1(context.Background(), dir, rid, abi.StackedDrg2KiBV1_1, &PC1Options{Parents: gr}); err != nil {
+			t.Fatal(err)
+		}
+		checkGoldenLayers(t, g, dir)
+	})
 }

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/sealant/sealant/demo"
+)
+
+// Bare `sealant devnet` is the end-to-end demo (package demo); its `init`
+// and `run` subcommands (devnet.go) serve the chain alone.
+func init() {
+	var (
+		sectors     int
+		keepRunning bool
+		asJSON      bool
+		dir         string
+		timeout     time.Duration
+		verbose     bool
+	)
+	devnetCmd.Long = `Without a subcommand: run the end-to-end demo on this machine, with no
+external service. One process starts the embedded devnet chain, a manager
+(SQLite), two sealing workers from a template and, for each of two tenants,
+its own signer (keys imported from the devnet's owner key files into the
+tenant's own keystore) — plus, for sp1 (Architecture 2), its own receiver.
+Both tenants' sectors (CC and data, 2KiB) are sealed, committed on chain in
+batches and delivered: sp1's to its receiver, which verifies them against
+the chain; sp2's into the provider's store (Architecture 1), where the
+provider proves them with WindowPoSt and the demo runs the same verified
+import. Progress goes to stderr, one line per tenant; the summary table
+(or, with --json, one JSON object) to stdout, last. Exit status 0 only if
+every sector was proven and verified.
+
+DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
+	devnetCmd.Args = cobra.NoArgs
+	devnetCmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if sectors < 1 || sectors > 64 {
+			return withExitCode(2, errors.New("--sectors must be between 1 and 64"))
+		}
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		workDir := dir
+		if workDir == "" {
+			d, err := os.MkdirTemp("", "sealant-devnet-demo-")
+			if err != nil {
+				return err
+			}
+			workDir = d
+			if !keepRunning {
+				defer os.RemoveAll(d)
+			}
+		}
+		stderr := cmd.ErrOrStderr()
+		tty := false
+		if f, ok := stderr.(*os.File); ok {
+			tty = term.IsTerminal(int(f.Fd()))
+		}
+		level := slog.LevelWarn
+		if verbose {
+			level = slog.LevelInfo
+		}
+		var logOut io.Writer = stderr
+		if tty && !verbose {
+			// Warnings would tear the redrawn status lines; they go to a
+			// file in the demo directory instead.
+			f, err := os.OpenFile(workDir+"/demo.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			logOut = f
+		}
+		fmt.Fprintf(stderr, "sealant devnet demo: %d sectors per tenant, directory %s\n", sectors, workDir)
+		sum, err := demo.Run(ctx, demo.Config{
+			Dir: workDir, Sectors: sectors, Timeout: timeout, KeepRunning: keepRunning, Self: selfPath(),
+			Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
+			Progress: stderr, Redraw: tty && !verbose,
+			Ready: func(e demo.Endpoints) {
+				if keepRunning {
+					fmt.Fprintf(stderr, "FULLNODE_API_INFO=%s\nSEALANT_API_INFO=$(cat %s):%s\n", e.FullNodeAPIInfo, e.AdminTokenFile, e.ManagerURL)
+				}
+			},
+		})
+		if sum == nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		if asJSON {
+			if perr := printJSON(out, sum); perr != nil {
+				return perr
+			}
+		} else {
+			printDemoTable(out, sum)
+		}
+		if err != nil {
+			return withExitCode(1, err)
+		}
+		return nil
+	}
+	f := devnetCmd.Flags()
+	f.IntVar(&sectors, "sectors", 4, "sectors per tenant")
+	f.BoolVar(&keepRunning, "keep-running", false, "keep every component running after the summary (until interrupted)")
+	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON object (last on stdout)")
+	f.StringVar(&dir, "dir", "", "demo directory (default: a temporary one, removed at the end unless --keep-running)")
+	f.DurationVar(&timeout, "timeout", 3*time.Minute, "give up after this long")
+	f.BoolVar(&verbose, "verbose", false, "component logs at info level on stderr")
+}
+
+// selfPath is this binary (workers use it for external processors).
+func selfPath() string {
+	p, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+// printDemoTable prints the per-tenant summary.
+func printDemoTable(w io.Writer, s *demo.Summary) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TENANT\tMINER\tARCH\tSECTORS\tDATA\tPROVEN\tDELIVERED\tVERIFIED\tWINDOWPOST\tFAILED\tMESSAGES\tFEES (attoFIL)")
+	for _, t := range s.Tenants {
+		wp := "-"
+		if t.Architecture == 1 {
+			wp = fmt.Sprint(t.WindowPoSt)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%s\n", t.Tenant, t.Miner, t.Architecture, t.Sectors, t.DataSectors,
+			t.Proven, t.Delivered, t.Verified, wp, t.Failed, t.Messages, t.FeesAttoFIL)
+	}
+	tw.Flush()
+	for _, t := range s.Tenants {
+		fmt.Fprintf(w, "\n%s time per stage (median / max, seconds):\n", t.Tenant)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, st := range t.Stages {
+			fmt.Fprintf(tw, "  %s\t%.2f\t%.2f\n", st.Stage, st.MedianS, st.MaxS)
+		}
+		tw.Flush()
+		for _, f := range t.Failures {
+			fmt.Fprintf(w, "  failed %s\n", f)
+		}
+	}
+	status := "OK: every sector proven and verified"
+	if !s.OK {
+		status = "NOT OK: " + s.Error
+	}
+	fmt.Fprintf(w, "\nelapsed %.1fs, %.1f sectors/minute on %d cores — %s\n", s.ElapsedS, s.SectorsPerMinute, s.Cores, status)
+}

@@ -1,0 +1,338 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/sealant/sealant/api"
+)
+
+// cutProxy forwards TCP to target and cuts the connection carrying the
+// client→server byte at each of the cut points (cumulative over all
+// connections).
+type cutProxy struct {
+	ln     net.Listener
+	target string
+
+	mu   sync.Mutex
+	sent int64
+	cuts []int64
+	done int
+}
+
+func newCutProxy(t *testing.T, target string, cuts []int64) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target, cuts: cuts}
+	go p.serve()
+	t.Cleanup(func() { ln.Close() })
+	return p
+}
+
+func (p *cutProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.pipe(c)
+	}
+}
+
+func (p *cutProxy) pipe(c net.Conn) {
+	s, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	go func() { io.Copy(c, s); c.Close() }()
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			allow := int64(n)
+			cut := false
+			if p.done < len(p.cuts) && p.sent+allow >= p.cuts[p.done] {
+				allow = p.cuts[p.done] - p.sent
+				p.done++
+				cut = true
+			}
+			p.sent += allow
+			p.mu.Unlock()
+			if allow > 0 {
+				s.Write(buf[:allow])
+			}
+			if cut {
+				c.Close()
+				s.Close()
+				return
+			}
+		}
+		if err != nil {
+			s.Close()
+			return
+		}
+	}
+}
+
+// chunkLedger wraps the receiver's handler and records, per (file,
+// offset), when a chunk was committed and how many body bytes arrived for
+// it afterwards: those would be re-sent finished chunks.
+type chunkLedger struct {
+	mu        sync.Mutex
+	committed map[string]bool
+	resent    int64
+	body      int64
+	// cutAfter[i] = k: the i-th chunk request is cut after k body bytes
+	// (the connection dies mid-chunk).
+	cutAfter map[int]int64
+	requests int
+	bodyCuts int
+}
+
+func (l *chunkLedger) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/chunk") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		key := r.URL.Query().Get("file") + "@" + r.URL.Query().Get("offset")
+		l.mu.Lock()
+		already := l.committed[key]
+		cutAt, cut := l.cutAfter[l.requests]
+		l.requests++
+		l.mu.Unlock()
+		cr := &countReader{r: r.Body, limit: -1}
+		r.Body = cr
+		rw := &statusWriter{ResponseWriter: w, status: 200}
+		if cut {
+			// The receiver sees the body end early; the sender sees its
+			// connection die without an answer.
+			cr.limit = cutAt
+			rw.discard = true
+		}
+		h.ServeHTTP(rw, r)
+		if cut {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if cut {
+			l.bodyCuts++
+		}
+		l.body += cr.n
+		if already {
+			l.resent += cr.n
+		}
+		if rw.status == http.StatusOK {
+			l.committed[key] = true
+		}
+	})
+}
+
+type countReader struct {
+	r     io.ReadCloser
+	n     int64
+	limit int64 // -1: none
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	if c.limit >= 0 {
+		if c.n >= c.limit {
+			return 0, io.ErrUnexpectedEOF
+		}
+		p = p[:min(int64(len(p)), c.limit-c.n)]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countReader) Close() error { return c.r.Close() }
+
+type statusWriter struct {
+	http.ResponseWriter
+	status  int
+	discard bool
+}
+
+func (w *statusWriter) WriteHeader(s int) {
+	w.status = s
+	if !w.discard {
+		w.ResponseWriter.WriteHeader(s)
+	}
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.discard {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func totalSize(files []api.LocalFile) int64 {
+	var n int64
+	for _, f := range files {
+		n += f.Size
+	}
+	return n
+}
+
+// A transfer cut at random points still completes, and no chunk the
+// receiver committed is ever sent again.
+func TestTransferSurvivesCuts(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		e := newEnv(t, nil)
+		rng := rand.New(rand.NewPCG(seed, 42))
+		// Half the chunk requests die mid-body at a random byte.
+		ledger := &chunkLedger{committed: map[string]bool{}, cutAfter: map[int]int64{}}
+		for i := 0; i < 40; i += 2 {
+			ledger.cutAfter[i+rng.IntN(2)] = rng.Int64N(256)
+		}
+		srv := &http.Server{Handler: ledger.wrap(e.r.Handler())}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+
+		s := newTestSector(t, 200+seed)
+		total := totalSize(s.files)
+		// The metadata goes directly; the uploads go through a proxy that
+		// cuts them N times at random points of the byte stream (headers
+		// and bodies alike), about one cut per one or two chunks.
+		_, rec := sealed(t)
+		e.chain.prove(s.id.Number, rec.CommR)
+		c := testClient()
+		c.ChunkSize = 256
+		ctx := context.Background()
+		if _, err := c.PushMetadata(ctx, Endpoint{URL: "http://" + ln.Addr().String(), Token: e.tok}, s.md); err != nil {
+			t.Fatal(err)
+		}
+		const N = 12
+		var cuts []int64
+		at := int64(0)
+		for range N {
+			at += 1 + rng.Int64N(3*c.ChunkSize)
+			cuts = append(cuts, at)
+		}
+		proxy := newCutProxy(t, ln.Addr().String(), cuts)
+		ep := Endpoint{URL: "http://" + proxy.ln.Addr().String(), Token: e.tok}
+		target := api.DeliveryTarget{ReceiverURL: ep.URL, Token: ep.Token}
+		var lastErr error
+		for attempt := 0; attempt < 50; attempt++ {
+			if lastErr = c.Transfer(ctx, target, s.id, s.files); lastErr == nil {
+				break
+			}
+		}
+		if lastErr != nil {
+			t.Fatalf("seed %d: transfer never completed: %v", seed, lastErr)
+		}
+		proxy.mu.Lock()
+		cutsDone := proxy.done
+		proxy.mu.Unlock()
+		ledger.mu.Lock()
+		resent, body := ledger.resent, ledger.body
+		ledger.mu.Unlock()
+		if body <= total {
+			t.Errorf("seed %d: no partial chunk ever arrived (%d body bytes): the cuts did not hit bodies", seed, body)
+		}
+		if resent != 0 {
+			t.Errorf("seed %d: %d bytes of committed chunks were sent again", seed, resent)
+		}
+		// At most one partial chunk per cut is lost.
+		if body > total+int64(cutsDone+ledger.bodyCuts)*c.ChunkSize {
+			t.Errorf("seed %d: %d body bytes for %d bytes of files and %d cuts", seed, body, total, cutsDone)
+		}
+		if cutsDone < N || ledger.bodyCuts < 10 {
+			t.Errorf("seed %d: only %d connection and %d body cuts happened", seed, cutsDone, ledger.bodyCuts)
+		}
+		for _, f := range s.files {
+			if got, want := readAll(t, filepath.Join(e.store, filepath.FromSlash(f.Name))), readAll(t, f.Path); string(got) != string(want) {
+				t.Errorf("seed %d: %s differs", seed, f.Name)
+			}
+		}
+		t.Logf("seed %d: %d connection cuts, %d mid-body cuts, %d body bytes for %d bytes of files", seed, cutsDone, ledger.bodyCuts, body, total)
+	}
+}
+
+// A full disk gives a clear error; the transfer resumes from the last
+// committed chunk once space is freed, sending only what is missing.
+func TestDiskFullResumes(t *testing.T) {
+	disk := NewBudgetDisk(1000)
+	e := newEnv(t, func(c *ReceiverConfig) { c.Disk = disk })
+	s := newTestSector(t, 301)
+	c := testClient()
+	c.ChunkSize = 256
+	err := e.deliver(t, s, c)
+	if !errors.Is(err, ErrDiskFull) || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("transfer on a full disk: %v", err)
+	}
+	st, err := c.Status(context.Background(), e.endpoint(), s.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var committed int64
+	for _, f := range st.Files {
+		committed += f.Received
+		if f.Received%c.ChunkSize != 0 && !f.Complete {
+			t.Errorf("%s stopped at %d, not a chunk boundary", f.Name, f.Received)
+		}
+		// Nothing beyond the committed offset stays on disk.
+		if fi, err := os.Stat(e.r.incomingPath(s.id, f.Name)); err == nil && fi.Size() != f.Received {
+			t.Errorf("%s: %d bytes on disk, %d committed", f.Name, fi.Size(), f.Received)
+		}
+	}
+	if committed == 0 || committed > 1000 {
+		t.Fatalf("committed %d bytes under a 1000-byte budget", committed)
+	}
+	// Still full: the same clear error, nothing lost.
+	if err := c.Transfer(context.Background(), e.target(), s.id, s.files); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("second attempt: %v", err)
+	}
+	disk.Grow(1 << 20)
+	before := e.r.BytesReceived()
+	if err := c.Transfer(context.Background(), e.target(), s.id, s.files); err != nil {
+		t.Fatalf("after freeing space: %v", err)
+	}
+	if sent, want := e.r.BytesReceived()-before, totalSize(s.files)-committed; sent != want {
+		t.Errorf("resumed transfer sent %d bytes, want exactly the %d missing", sent, want)
+	}
+}
+
+func TestDiskFullMapping(t *testing.T) {
+	cases := []struct {
+		err  error
+		full bool
+	}{
+		{&os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}, true},
+		{&os.PathError{Op: "write", Path: "x", Err: syscall.EDQUOT}, true},
+		{&os.PathError{Op: "write", Path: "x", Err: syscall.EIO}, false},
+		{errors.New("other"), false},
+	}
+	for _, c := range cases {
+		if got := errors.Is(mapDiskErr(c.err), ErrDiskFull); got != c.full {
+			t.Errorf("%v: full=%v", c.err, got)
+		}
+	}
+	if mapDiskErr(nil) != nil {
+		t.Error("nil mapped to an error")
+	}
+}
+

@@ -1,0 +1,575 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/chain/address"
+	"github.com/sealant/sealant/chain/lotus"
+	"github.com/sealant/sealant/chain/sigs"
+	"github.com/sealant/sealant/chain/types"
+	"github.com/sealant/sealant/delivery"
+	"github.com/sealant/sealant/devnet"
+	"github.com/sealant/sealant/manager"
+	"github.com/sealant/sealant/manager/commit"
+	"github.com/sealant/sealant/manager/signhub"
+	"github.com/sealant/sealant/manager/wdpost"
+	"github.com/sealant/sealant/proofs/abi"
+	"github.com/sealant/sealant/signer"
+	"github.com/sealant/sealant/store"
+	"github.com/sealant/sealant/worker"
+)
+
+// cluster is the running set of components. Every field is set by start
+// and torn down by close in reverse order.
+type cluster struct {
+	cfg Config
+	log *slog.Logger
+
+	node  *devnet.Node
+	chain *lotus.Client
+
+	svc        *manager.Service
+	hub        *signhub.Hub
+	post       *wdpost.Service
+	managerURL string
+	storePath  string // Architecture 1: the provider's long-term store
+
+	tenants []*tenant
+
+	wg      sync.WaitGroup
+	errMu   sync.Mutex
+	errs    []error
+	closers []func()
+}
+
+// tenant is one SP of the demo.
+type tenant struct {
+	Name         string
+	Miner        address.Address
+	MinerID      uint64
+	Architecture api.Architecture
+	Dir          string
+	Worker       address.Address // the miner's worker key (BLS), sender of every message
+
+	receiver  *delivery.Receiver // Architecture 2
+	storePath string             // where its delivered sectors end up
+}
+
+// fail records a component's unexpected exit; Run reports the first.
+func (c *cluster) fail(err error) {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	c.errs = append(c.errs, err)
+}
+
+func (c *cluster) firstErr() error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	if len(c.errs) == 0 {
+		return nil
+	}
+	return c.errs[0]
+}
+
+// goRun runs f until ctx ends; an error other than the context's is a
+// component failure.
+func (c *cluster) goRun(ctx context.Context, name string, f func(context.Context) error) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := f(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) && !errors.Is(err, http.ErrServerClosed) {
+			c.fail(fmt.Errorf("%s: %w", name, err))
+		}
+	}()
+}
+
+func (c *cluster) close() {
+	for i := len(c.closers) - 1; i >= 0; i-- {
+		c.closers[i]()
+	}
+}
+
+// genesis is the demo chain: two miners, short block time, a 10-epoch
+// challenge delay and a short WindowPoSt proving period so that the
+// Architecture 1 tenant's sectors are proven within the demo.
+func genesis(cfg Config) *devnet.Genesis {
+	g := devnet.DefaultGenesis(2)
+	g.BlockTime = devnet.Duration{Duration: cfg.BlockTime}
+	g.Policy.PreCommitChallengeDelay = 10
+	g.Policy.WPoStChallengeWindow = cfg.WPoStChallengeWindow
+	g.Policy.WPoStChallengeLookback = min(g.Policy.WPoStChallengeLookback, cfg.WPoStChallengeWindow/2)
+	g.Policy.FaultDeclarationCutoff = min(g.Policy.FaultDeclarationCutoff, cfg.WPoStChallengeWindow-1)
+	return g
+}
+
+// startChain initialises (first run) and starts the devnet.
+func (c *cluster) startChain(ctx context.Context) error {
+	dir := filepath.Join(c.cfg.Dir, "chain")
+	if _, err := os.Stat(filepath.Join(dir, devnet.GenesisFileName)); errors.Is(err, os.ErrNotExist) {
+		if err := devnet.Init(ctx, dir, genesis(c.cfg)); err != nil {
+			return fmt.Errorf("demo: devnet init: %w", err)
+		}
+	}
+	n, err := devnet.New(devnet.Config{Dir: dir, Listen: "127.0.0.1:0", BlockTime: c.cfg.BlockTime, Logger: c.log.With("component", "devnet")})
+	if err != nil {
+		return fmt.Errorf("demo: devnet: %w", err)
+	}
+	if err := n.Start(ctx); err != nil {
+		n.Close()
+		return fmt.Errorf("demo: devnet start: %w", err)
+	}
+	c.node = n
+	c.closers = append(c.closers, func() { n.Close() })
+	lc, err := lotus.New(lotus.Config{APIInfo: n.APIInfo(), Logger: c.log.With("component", "lotus-client")})
+	if err != nil {
+		return fmt.Errorf("demo: chain client: %w", err)
+	}
+	c.chain = lc
+	return nil
+}
+
+// startManager runs the manager service with its signer hub, commitment
+// pipeline and WindowPoSt service, serving /rpc/v0 on a loopback port.
+func (c *cluster) startManager(ctx context.Context) error {
+	dataDir := filepath.Join(c.cfg.Dir, "manager")
+	c.storePath = filepath.Join(c.cfg.Dir, "provider-store")
+	for _, d := range []string{dataDir, c.storePath} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	mcfg := manager.DefaultConfig()
+	mcfg.DataDir = dataDir
+	mcfg.Chain.Network = "devnet"
+	mcfg.Chain.Devnet = true
+	mcfg.Chain.BlockTime = manager.Duration(c.cfg.BlockTime)
+	mcfg.Chain.PreCommitChallengeDelay = 10
+	mcfg.Delivery.StorePath = c.storePath
+	if err := mcfg.Provision(""); err != nil {
+		return fmt.Errorf("demo: manager config: %w", err)
+	}
+	policy, err := mcfg.Policy()
+	if err != nil {
+		return fmt.Errorf("demo: manager policy: %w", err)
+	}
+	secret, err := manager.LoadOrCreateSecret(dataDir)
+	if err != nil {
+		return err
+	}
+	log := c.log.With("component", "manager")
+	svc, err := manager.NewService(ctx, manager.Options{
+		DSN: mcfg.Database, Chain: c.chain, Policy: policy, BlockTime: c.cfg.BlockTime,
+		Devnet: true, Delivery: mcfg.Delivery, Secret: secret, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("demo: manager: %w", err)
+	}
+	c.svc = svc
+	c.closers = append(c.closers, func() { svc.Close() })
+
+	hub := signhub.New(signhub.Config{
+		Logger: log.With("component", "signhub"),
+		Tenant: func(ctx context.Context, name string) (uint64, error) {
+			t, err := svc.Store().GetTenant(ctx, name)
+			if errors.Is(err, store.ErrNotFound) {
+				return 0, fmt.Errorf("%w: tenant %s", manager.ErrNotFound, name)
+			}
+			return t.Miner, err
+		},
+	})
+	c.hub = hub
+	c.closers = append(c.closers, func() { hub.Close() })
+	svc.SetSigners(hub)
+
+	params := commit.DevnetParams()
+	params.PreCommitChallengeDelay = types.ChainEpoch(policy.PreCommitChallengeDelay)
+	p, err := commit.New(commit.Config{
+		Params: params, PollInterval: c.cfg.BlockTime, Confidence: 1,
+		MaxMessageBytes: devnet.DefaultMaxMessageSize, RetryBackoff: 5 * time.Second, RepushAfter: 30 * time.Second,
+	}, svc.Store(), c.chain, hubSigner{hub}, log.With("component", "commit"))
+	if err != nil {
+		return fmt.Errorf("demo: commit pipeline: %w", err)
+	}
+	svc.SetPipeline(p)
+
+	srv, err := svc.NewRPCServer()
+	if err != nil {
+		return fmt.Errorf("demo: manager rpc: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: manager listen: %w", err)
+	}
+	hs := &http.Server{Handler: svc.Handler(srv), ReadHeaderTimeout: 10 * time.Second}
+	c.managerURL = "http://" + ln.Addr().String() + manager.RPCPath
+	c.goRun(ctx, "manager http", func(context.Context) error { return hs.Serve(ln) })
+	c.closers = append(c.closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Close()
+		hs.Shutdown(sctx)
+	})
+	c.goRun(ctx, "commit pipeline", p.Run)
+	return nil
+}
+
+// hubSigner is the pipeline's Signer over the hub: "no signer connected"
+// becomes commit.ErrSignerUnavailable, so the batch shows that it waits
+// for the SP's signer instead of failing.
+type hubSigner struct{ h *signhub.Hub }
+
+func (s hubSigner) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
+	sig, err := s.h.Sign(ctx, tenant, from, msg)
+	if errors.Is(err, signhub.ErrNoSigner) || errors.Is(err, signhub.ErrSignerFailed) {
+		return sig, fmt.Errorf("%w: %w", commit.ErrSignerUnavailable, err)
+	}
+	return sig, err
+}
+
+// addTenant creates tenant i (sp1, sp2, …): its directory, its signer
+// (keys imported from the devnet's owner key files), for Architecture 2 its
+// receiver, and its record in the manager.
+func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture) (*tenant, error) {
+	name := fmt.Sprintf("sp%d", i)
+	maddrStr, ok := c.node.Miners()[name]
+	if !ok {
+		return nil, fmt.Errorf("demo: devnet has no miner %s", name)
+	}
+	maddr, err := address.Parse(maddrStr)
+	if err != nil {
+		return nil, fmt.Errorf("demo: miner %s: %w", name, err)
+	}
+	mid, err := maddr.ID()
+	if err != nil {
+		return nil, fmt.Errorf("demo: miner %s: %w", name, err)
+	}
+	t := &tenant{Name: name, Miner: maddr, MinerID: mid, Architecture: arch, Dir: filepath.Join(c.cfg.Dir, "tenants", name)}
+	if err := os.MkdirAll(t.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+
+	// Architecture 2: the SP's receiver, with a provider token for us.
+	target := ""
+	t.storePath = c.storePath
+	if arch == api.ArchSPProves {
+		url, err := c.startReceiver(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		target = url
+	}
+
+	// The miner's worker address, from the devnet's key files (the keys
+	// themselves go to the tenant's signer below).
+	keys, err := c.ownerKeys(t)
+	if err != nil {
+		return nil, err
+	}
+	t.Worker = keys[1].addr
+
+	// Batches sized so that each tenant's sectors go in a few messages;
+	// the wait bounds the latency of a partial batch.
+	batch := max(1, min(c.cfg.Sectors, 4))
+	tc := api.TenantConfig{
+		ID: name, Miner: mid, ProofType: int64(abi.StackedDrg2KiBV1_1), Senders: []string{t.Worker.String()},
+		SigningRoute:       "signer",
+		PreCommitBatchSize: batch, PreCommitMaxWait: api.Duration(c.cfg.BatchWait),
+		ProveCommitMode: string(store.ProveAggregate), ProveCommitBatchSize: batch, ProveCommitMaxWait: api.Duration(c.cfg.BatchWait),
+		ExpirationDays: 540, QuotaPerDay: c.cfg.Sectors, Weight: 1, DeliveryTarget: target,
+	}
+	if _, err := c.svc.GetTenant(ctx, name); err != nil {
+		if _, err := c.svc.CreateTenant(ctx, tc); err != nil {
+			return nil, fmt.Errorf("demo: create tenant %s: %w", name, err)
+		}
+	} else if _, err := c.svc.UpdateTenant(ctx, tc); err != nil {
+		return nil, fmt.Errorf("demo: update tenant %s: %w", name, err)
+	}
+	// The SP's signer: keys out of the devnet's owners/ into the tenant's
+	// own keystore; the manager learns addresses only.
+	if err := c.startSigner(ctx, t, keys); err != nil {
+		return nil, err
+	}
+	c.tenants = append(c.tenants, t)
+	return t, nil
+}
+
+// demoPassphrase is the keystore passphrase of the demo signers, written
+// next to the keystore (mode 0600): a demo has nobody to type it. A real
+// signer reads it from a prompt, a file or the environment.
+const demoPassphrase = "sealant-devnet-demo"
+
+// startSigner prepares DIR/tenants/<name>/signer (keystore, policy,
+// config, signer token) and runs the signer's outbound connection. It
+// returns the miner's worker address.
+func (c *cluster) startSigner(ctx context.Context, t *tenant, keys []ownerKey) error {
+	dir := filepath.Join(t.Dir, "signer")
+	if _, err := signer.Init(dir); err != nil {
+		return fmt.Errorf("demo: signer init %s: %w", t.Name, err)
+	}
+	pass := []byte(demoPassphrase)
+	if err := os.WriteFile(filepath.Join(dir, "passphrase"), pass, 0o600); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	ks, err := signer.OpenKeystore(filepath.Join(dir, "keys"))
+	if err != nil {
+		return fmt.Errorf("demo: signer keystore %s: %w", t.Name, err)
+	}
+	have := map[string]bool{}
+	if list, err := ks.List(); err == nil {
+		for _, e := range list {
+			have[e.Address.String()] = true
+		}
+	}
+	var senders []string
+	for _, k := range keys {
+		if !have[k.addr.String()] {
+			if _, err := ks.Import(k.ki, pass); err != nil {
+				return fmt.Errorf("demo: import %s key of %s: %w", k.role, t.Name, err)
+			}
+		}
+		senders = append(senders, k.addr.String())
+	}
+	policy := fmt.Sprintf(`# Policy of %[1]s's signer (devnet demo): only %[1]s's miner, the sealing
+# and proving methods, bounded value and fees.
+miners = ["%[2]s"]
+methods = [28, 34, 5, 11]
+senders = ["%[3]s"]
+max_value_per_message = "100"
+max_value_per_day     = "10000"
+max_gas_fee_cap       = "0.0001"
+max_gas_premium       = "0.0001"
+max_fee_per_message   = "10"
+max_fee_per_day       = "1000"
+
+[sectors]
+numbers = ["0-999999"]
+max_per_message = 256
+`, t.Name, maddrMainnet(t.MinerID), strings.Join(senders, `", "`))
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o600); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	tok, err := c.svc.IssueToken(ctx, api.TokenRequest{Role: "signer", Tenant: t.Name, Subject: t.Name + "-signer", Note: "devnet demo signer"})
+	if err != nil {
+		return fmt.Errorf("demo: signer token %s: %w", t.Name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "manager.token"), []byte(tok.Token), 0o600); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	wsURL := "ws" + strings.TrimPrefix(c.managerURL, "http")
+	conf := fmt.Sprintf(`name = "%s-signer"
+keystore = "keys"
+state_dir = "state"
+audit_log = "audit.jsonl"
+policy = "policy.toml"
+passphrase_file = "passphrase"
+
+[[managers]]
+url = "%s"
+token_file = "manager.token"
+tenant = "%s"
+`, t.Name, wsURL, t.Name)
+	cfgPath := filepath.Join(dir, signer.ConfigFileName)
+	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	scfg, err := signer.LoadConfig(cfgPath)
+	if err != nil {
+		return fmt.Errorf("demo: signer config %s: %w", t.Name, err)
+	}
+	eps, err := scfg.Endpoints()
+	if err != nil {
+		return fmt.Errorf("demo: signer endpoints %s: %w", t.Name, err)
+	}
+	s, closeFn, err := scfg.Open(pass, c.log.With("component", "signer", "tenant", t.Name))
+	if err != nil {
+		return fmt.Errorf("demo: open signer %s: %w", t.Name, err)
+	}
+	c.closers = append(c.closers, func() { closeFn() })
+	c.goRun(ctx, t.Name+" signer", func(ctx context.Context) error {
+		return signer.NewRunner(s, signer.Backoff{}).Run(ctx, eps)
+	})
+	return nil
+}
+
+// ownerKey is one of a tenant's devnet keys, on its way to the signer.
+type ownerKey struct {
+	role string
+	ki   sigs.KeyInfo
+	addr address.Address
+}
+
+// ownerKeys reads the tenant's owner and worker keys from the devnet's
+// owners/ directory (owner first).
+func (c *cluster) ownerKeys(t *tenant) ([]ownerKey, error) {
+	chainDir := filepath.Join(c.cfg.Dir, "chain")
+	var out []ownerKey
+	for _, role := range []string{"owner", "worker"} {
+		raw, err := os.ReadFile(devnet.OwnerKeyPath(chainDir, t.Name+"-"+role))
+		if err != nil {
+			return nil, fmt.Errorf("demo: %s key of %s: %w", role, t.Name, err)
+		}
+		ki, err := sigs.ParseKeyInfo(raw)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %s key of %s: %w", role, t.Name, err)
+		}
+		a, err := ki.Address()
+		if err != nil {
+			return nil, fmt.Errorf("demo: %s key of %s: %w", role, t.Name, err)
+		}
+		out = append(out, ownerKey{role: role, ki: ki, addr: a})
+	}
+	return out, nil
+}
+
+// maddrMainnet formats a miner ID as the signer policy expects ("f01000").
+func maddrMainnet(id uint64) string { return fmt.Sprintf("f0%d", id) }
+
+// startReceiver runs the SP's receiver (Architecture 2) and returns the
+// delivery target for the tenant: its URL with a provider token.
+func (c *cluster) startReceiver(ctx context.Context, t *tenant) (string, error) {
+	root := filepath.Join(t.Dir, "receiver")
+	st := filepath.Join(t.Dir, "store")
+	for _, d := range []string{root, st} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return "", fmt.Errorf("demo: %w", err)
+		}
+	}
+	secret, err := delivery.LoadOrCreateSecret(filepath.Join(root, "secret"))
+	if err != nil {
+		return "", fmt.Errorf("demo: receiver secret %s: %w", t.Name, err)
+	}
+	// The SP's receiver reads the chain through its own (read-only) client.
+	rc, err := lotus.New(lotus.Config{APIInfo: c.node.APIInfo(), Logger: c.log.With("component", "receiver-chain")})
+	if err != nil {
+		return "", fmt.Errorf("demo: receiver chain %s: %w", t.Name, err)
+	}
+	r, err := delivery.NewReceiver(delivery.ReceiverConfig{
+		Root: root, Store: st, Secret: secret, Miners: []uint64{t.MinerID}, Chain: rc,
+		Logger: c.log.With("component", "receiver", "tenant", t.Name),
+	})
+	if err != nil {
+		return "", fmt.Errorf("demo: receiver %s: %w", t.Name, err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("demo: receiver listen: %w", err)
+	}
+	hs := &http.Server{Handler: r.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	c.goRun(ctx, t.Name+" receiver http", func(context.Context) error { return hs.Serve(ln) })
+	c.goRun(ctx, t.Name+" receiver", r.Run)
+	c.closers = append(c.closers, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		hs.Shutdown(sctx)
+	})
+	tok, err := delivery.IssueProviderToken(secret, "sealant-demo-provider", 0)
+	if err != nil {
+		return "", fmt.Errorf("demo: provider token: %w", err)
+	}
+	t.receiver = r
+	t.storePath = st
+	return "http://" + ln.Addr().String() + "#token=" + tok, nil
+}
+
+// startWindowPoSt proves the Architecture 1 tenants' deadlines from the
+// provider's store, signing through the tenants' own signers.
+func (c *cluster) startWindowPoSt(ctx context.Context) error {
+	var ts []wdpost.Tenant
+	for _, t := range c.tenants {
+		if t.Architecture == api.ArchProviderProves {
+			ts = append(ts, wdpost.Tenant{Name: t.Name, Miner: t.MinerID, Store: wdpost.LayoutStore{Root: c.storePath}, Sender: t.Worker})
+		}
+	}
+	if len(ts) == 0 {
+		return nil
+	}
+	s, err := wdpost.New(wdpost.Config{Chain: c.chain, Signer: hubSigner{c.hub}, Prover: wdpost.DevnetProver{},
+		ChallengeConfidence: 1, Logger: c.log.With("component", "wdpost")}, ts...)
+	if err != nil {
+		return fmt.Errorf("demo: wdpost: %w", err)
+	}
+	c.post = s
+	c.goRun(ctx, "wdpost", func(ctx context.Context) error { return s.Run(ctx, c.cfg.BlockTime) })
+	return nil
+}
+
+// workerTemplate is the worker config the demo starts its workers from,
+// as an operator would from `sealant worker config default`: one worker
+// identity, its manager, 2KiB sealing with short polling intervals (the
+// devnet's blocks come every few hundred milliseconds), N threads.
+const workerTemplate = `[worker]
+name = %q
+admin_listen = "127.0.0.1:0"
+ping_interval = "2s"
+parent_cache_dir = %q
+local_pieces_dirs = [%q]
+
+[[manager]]
+name = "demo"
+url = %q
+token_file = %q
+
+[sealing]
+allowed_sizes = ["2KiB"]
+seal_interval = "500ms"
+rpc_polling_interval = "500ms"
+resubmit_delay = "2s"
+retry_backoff = "1s"
+retry_backoff_max = "10s"
+max_retries = 20
+workers = 1
+%s
+[[attached]]
+name = "persist"
+location = %q
+`
+
+// startWorker writes worker i's config from the template and runs it.
+func (c *cluster) startWorker(ctx context.Context, i int, piecesDir string) error {
+	name := fmt.Sprintf("worker-%d", i)
+	dir := filepath.Join(c.cfg.Dir, "workers", name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	tok, err := c.svc.IssueToken(ctx, api.TokenRequest{Role: "worker", Subject: name, Note: "devnet demo worker"})
+	if err != nil {
+		return fmt.Errorf("demo: worker token: %w", err)
+	}
+	tokFile := filepath.Join(dir, "worker.token")
+	if err := os.WriteFile(tokFile, []byte(tok.Token), 0o600); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	var threads strings.Builder
+	for j := 1; j <= c.cfg.ThreadsPerWorker; j++ {
+		fmt.Fprintf(&threads, "\n[[sealing_thread]]\nname = \"t%d\"\nlocation = %q\n", j, filepath.Join(dir, fmt.Sprintf("t%d", j)))
+	}
+	doc := fmt.Sprintf(workerTemplate, name, filepath.Join(c.cfg.Dir, "parents"), piecesDir, c.managerURL, tokFile,
+		threads.String(), filepath.Join(dir, "persist"))
+	cfgPath := filepath.Join(dir, "worker.toml")
+	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	wcfg, err := worker.LoadConfig(cfgPath)
+	if err != nil {
+		return fmt.Errorf("demo: worker config: %w", err)
+	}
+	log := c.log.With("component", "worker", "worker", name)
+	tr := &delivery.Client{RejectedError: worker.ErrDeliveryRejected, Logger: log.With("component", "delivery")}
+	w, err := worker.New(ctx, wcfg, worker.Options{Self: c.cfg.Self, Logger: log, Transferer: tr})
+	if err != nil {
+		return fmt.Errorf("demo: worker %s: %w", name, err)
+	}
+	c.goRun(ctx, name, w.Run)
+	return nil
+}

@@ -1,0 +1,308 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/proofs/commp"
+	"github.com/sealant/sealant/rpc"
+)
+
+// ErrDemo marks a demo that did not reach its goal: some sector was not
+// proven and verified in time, or failed for good.
+var ErrDemo = errors.New("demo: not every sector was proven and verified")
+
+// Config configures Run. The zero value of every field but Dir has a
+// default (see withDefaults).
+type Config struct {
+	// Dir holds everything: chain/, manager/, workers/, tenants/<name>/
+	// (signer keystore, receiver, store), provider-store/. Required.
+	Dir string
+	// Sectors per tenant (default 4). Half of them (rounded down) are data
+	// sectors with one full-size piece each, the rest CC.
+	Sectors int
+	// BlockTime of the devnet (default 300ms).
+	BlockTime time.Duration
+	// WPoStChallengeWindow is the devnet's deadline length in epochs
+	// (default 6: a 288-epoch proving period instead of 960, so that the
+	// Architecture 1 tenant's sectors reach their deadline within the
+	// demo).
+	WPoStChallengeWindow int64
+	// BatchWait is how long a partial PreCommit/ProveCommit batch waits
+	// for more sectors (default 3s).
+	BatchWait time.Duration
+	// Workers and ThreadsPerWorker size the sealing fleet (defaults 2, 2).
+	Workers          int
+	ThreadsPerWorker int
+	// Timeout bounds the run (default 3 minutes).
+	Timeout time.Duration
+	// WaitWindowPoSt makes the run also wait (within Timeout) until every
+	// Architecture 1 sector was covered by a WindowPoSt; without it the
+	// WindowPoSt count is reported as far as it got.
+	WaitWindowPoSt bool
+	// Self is the sealant binary, for workers' external processors (none
+	// are configured by the demo; "" is fine).
+	Self string
+	// Logger receives the components' logs (nil discards).
+	Logger *slog.Logger
+	// Progress receives one status line per tenant while the demo runs
+	// (nil: none). Redraw makes it rewrite the lines in place (a TTY).
+	Progress     io.Writer
+	Redraw       bool
+	ProgressTick time.Duration
+	// KeepRunning keeps every component up after the summary until ctx
+	// ends (`--keep-running`): the chain, manager, signers and receivers
+	// stay reachable for the CLI and the dashboard.
+	KeepRunning bool
+	// Ready, if set, is called once everything is up with the endpoints.
+	Ready func(Endpoints)
+}
+
+// Endpoints are the running demo's addresses, for --keep-running users.
+type Endpoints struct {
+	FullNodeAPIInfo string `json:"fullnode_api_info"`
+	ManagerURL      string `json:"manager_url"`
+	AdminTokenFile  string `json:"admin_token_file"`
+}
+
+func (c Config) withDefaults() Config {
+	if c.Sectors <= 0 {
+		c.Sectors = 4
+	}
+	if c.BlockTime <= 0 {
+		c.BlockTime = 300 * time.Millisecond
+	}
+	if c.WPoStChallengeWindow <= 0 {
+		c.WPoStChallengeWindow = 6
+	}
+	if c.BatchWait <= 0 {
+		c.BatchWait = 3 * time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	if c.ThreadsPerWorker <= 0 {
+		c.ThreadsPerWorker = 2
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 3 * time.Minute
+	}
+	if c.ProgressTick <= 0 {
+		c.ProgressTick = time.Second
+		if !c.Redraw {
+			c.ProgressTick = 5 * time.Second
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}
+
+// Summary is the demo's result: `sealant devnet --json` prints it.
+type Summary struct {
+	Tenants []TenantSummary `json:"tenants"`
+	// ElapsedS is the wall time from start to the last verification.
+	ElapsedS float64 `json:"elapsed_s"`
+	// SectorsPerMinute is all tenants' verified sectors over ElapsedS.
+	SectorsPerMinute float64 `json:"sectors_per_minute"`
+	// Cores is runtime.NumCPU of the machine the figure was measured on.
+	Cores int `json:"cores"`
+	// OK: every sector was proven and verified.
+	OK bool `json:"ok"`
+	// Error says why not, when !OK.
+	Error string `json:"error,omitempty"`
+}
+
+// TenantSummary is one tenant's outcome.
+type TenantSummary struct {
+	Tenant       string `json:"tenant"`
+	Miner        string `json:"miner"`
+	Architecture int    `json:"architecture"`
+	Sectors      int    `json:"sectors"`
+	DataSectors  int    `json:"data_sectors"`
+	Proven       int    `json:"proven"`
+	Delivered    int    `json:"delivered"`
+	Verified     int    `json:"verified"`
+	// WindowPoSt counts sectors covered by an accepted WindowPoSt the
+	// provider sent (Architecture 1 only).
+	WindowPoSt int `json:"windowpost"`
+	Failed     int `json:"failed"`
+	// Failures gives each failed sector's reason.
+	Failures []string `json:"failures,omitempty"`
+	// Messages are the tenant's chain messages (PreCommit and ProveCommit
+	// batches, WindowPoSt) and FeesAttoFIL the gas they burned and paid
+	// (GasUsed × base fee + premium), in attoFIL.
+	Messages    int    `json:"messages"`
+	FeesAttoFIL string `json:"fees_attofil"`
+	// Stages are median seconds per stage over the tenant's sectors.
+	Stages []StageTime `json:"stages"`
+}
+
+// StageTime is the median duration of one stage.
+type StageTime struct {
+	Stage   string  `json:"stage"`
+	MedianS float64 `json:"median_s"`
+	MaxS    float64 `json:"max_s"`
+}
+
+// Run starts the demo in cfg.Dir, seals cfg.Sectors sectors for each of
+// two tenants (sp1: Architecture 2, its own receiver; sp2: Architecture 1,
+// the provider keeps and proves) and returns the summary. The error is
+// ErrDemo (wrapped, with the summary still filled) when a sector was not
+// verified, or the reason the demo could not run.
+func Run(ctx context.Context, cfg Config) (*Summary, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("demo: Dir is required")
+	}
+	cfg = cfg.withDefaults()
+	start := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := &cluster{cfg: cfg, log: cfg.Logger}
+	defer func() {
+		cancel()
+		c.close()
+		c.wg.Wait()
+	}()
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if err := c.startChain(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.startManager(ctx); err != nil {
+		return nil, err
+	}
+	archs := []api.Architecture{api.ArchSPProves, api.ArchProviderProves}
+	for i, arch := range archs {
+		if _, err := c.addTenant(ctx, i+1, arch); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.startWindowPoSt(ctx); err != nil {
+		return nil, err
+	}
+	piecesDir := filepath.Join(cfg.Dir, "pieces")
+	data, err := c.queuePieces(ctx, piecesDir)
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i <= cfg.Workers; i++ {
+		if err := c.startWorker(ctx, i, piecesDir); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Ready != nil {
+		cfg.Ready(Endpoints{FullNodeAPIInfo: c.node.APIInfo(), ManagerURL: c.managerURL,
+			AdminTokenFile: filepath.Join(cfg.Dir, "manager", "admin.token")})
+	}
+
+	obs := newObserver(c, data)
+	sum, runErr := obs.run(ctx, start)
+	if cfg.KeepRunning && runErr == nil || cfg.KeepRunning && errors.Is(runErr, ErrDemo) {
+		if cfg.Progress != nil {
+			fmt.Fprintf(cfg.Progress, "demo: everything keeps running (chain %s, manager %s); interrupt to stop\n",
+				c.node.APIInfo(), c.managerURL)
+		}
+		// The summary is returned after the interrupt, so the CLI prints
+		// it last.
+		<-ctx.Done()
+	}
+	return sum, runErr
+}
+
+// adminCtx carries admin claims, as the manager's transport would after
+// checking an admin token: the demo is the manager's operator.
+func adminCtx(ctx context.Context) context.Context {
+	return rpc.WithClaims(ctx, &rpc.Claims{Role: rpc.RoleAdmin, Allow: rpc.AllowList(rpc.PermAdmin)})
+}
+
+// tenantCtx carries a tenant's claims (what its tenant token would give).
+func tenantCtx(ctx context.Context, name string) context.Context {
+	return rpc.WithClaims(ctx, &rpc.Claims{Role: rpc.RoleTenant, Tenant: name, Allow: rpc.AllowList(rpc.PermWrite)})
+}
+
+// pieceSize is a full 2KiB sector's piece: 2032 payload bytes, 2048 padded.
+const pieceSize = 2048
+
+// queuePieces makes the data pieces (deterministic pseudo-random payloads,
+// one full-size piece per data sector) and queues them with each tenant
+// through the tenant API. It returns the number of data sectors per tenant.
+func (c *cluster) queuePieces(ctx context.Context, dir string) (map[string]int, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	// The pieces' source: a loopback HTTP server, as a client's storage
+	// would be. (Workers find them first in local_pieces_dirs.)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("demo: pieces listen: %w", err)
+	}
+	hs := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 10 * time.Second}
+	c.goRun(ctx, "pieces http", func(context.Context) error { return hs.Serve(ln) })
+	c.closers = append(c.closers, func() { hs.Close() })
+	base := "http://" + ln.Addr().String() + "/"
+	out := map[string]int{}
+	nData := c.cfg.Sectors / 2
+	for _, t := range c.tenants {
+		out[t.Name] = nData
+		if nData == 0 {
+			continue
+		}
+		// A restarted demo (same Dir) already queued its pieces.
+		if secs, err := c.svc.ListSectors(adminCtx(ctx), api.SectorListRequest{Tenant: t.Name}); err == nil && len(secs) > 0 {
+			continue
+		}
+		var subs []api.PieceSubmission
+		for j := range nData {
+			payload := piecePayload(t.Name, j, pieceSize/128*127)
+			res, err := commp.FromReader(ctx, bytes.NewReader(payload), 1)
+			if err != nil {
+				return nil, fmt.Errorf("demo: commp: %w", err)
+			}
+			pcid := commp.PieceCID(res.Commitment).String()
+			path := filepath.Join(dir, pcid)
+			if err := os.WriteFile(path, payload, 0o600); err != nil {
+				return nil, fmt.Errorf("demo: %w", err)
+			}
+			subs = append(subs, api.PieceSubmission{PieceCID: pcid, Size: uint64(res.PieceSize), PayloadSize: uint64(len(payload)),
+				SourceURL: base + pcid})
+		}
+		if _, err := c.svc.SubmitPieces(tenantCtx(ctx, t.Name), subs); err != nil {
+			return nil, fmt.Errorf("demo: submit pieces of %s: %w", t.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// piecePayload is n bytes of SHA-256 counter-mode output seeded by the
+// tenant and index: reproducible, and different for every piece.
+func piecePayload(tenant string, idx, n int) []byte {
+	out := make([]byte, 0, n+32)
+	var ctr [8]byte
+	for i := uint64(0); len(out) < n; i++ {
+		binary.BigEndian.PutUint64(ctr[:], i)
+		h := sha256.New()
+		fmt.Fprintf(h, "sealant-demo/%s/%d/", tenant, idx)
+		h.Write(ctr[:])
+		out = h.Sum(out)
+	}
+	return out[:n]
+}
+
+// numCPU is runtime.NumCPU, a variable for the summary.
+var numCPU = runtime.NumCPU

@@ -1,0 +1,41 @@
+//go:build amd64 && !purego
+
+package sha2
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run gen.go -out sha2_amd64.s
+
+// haveAsm reports that this build contains the SHA-NI assembly.
+const haveAsm = true
+
+// useSHANI selects the assembly. Besides the SHA extensions it needs
+// SSSE3 (PSHUFB), SSE4.1 and AVX (the VEX forms used for loads and
+// shuffles), which x/sys/cpu reports only when the OS saves the vector
+// registers. Tests clear it to exercise the portable code.
+var useSHANI = cpu.X86.HasAVX && cpu.X86.HasSSSE3 && cpu.X86.HasSSE41 && hasSHA()
+
+// hasSHA reports CPUID.(EAX=7,ECX=0):EBX bit 29, the SHA extensions.
+// golang.org/x/sys/cpu (v0.50.0) reads that leaf but exports no SHA flag
+// for x86, hence this one query of its own.
+func hasSHA() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false
+	}
+	_, ebx, _, _ := cpuid(7, 0)
+	return ebx&(1<<29) != 0
+}
+
+// cpuid executes CPUID with EAX=leaf, ECX=sub.
+func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)
+
+// hashPairSHANI sets *dst to H(*a, *b).
+//
+//go:noescape
+func hashPairSHANI(dst, a, b *[NodeSize]byte)
+
+// hashPairsSHANI hashes the n 64-byte pairs at src into the n nodes at dst.
+//
+//go:noescape
+func hashPairsSHANI(dst, src *byte, n int)

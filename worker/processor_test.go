@@ -1,0 +1,254 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/proofs/commp"
+)
+
+var (
+	extprocOnce sync.Once
+	extprocBin  string
+	extprocErr  error
+)
+
+// buildExtproc compiles testdata/extproc once per test binary run and
+// skips the test if that is impossible (no go toolchain).
+func buildExtproc(t *testing.T) string {
+	t.Helper()
+	bin, err := extprocPath()
+	if err != nil {
+		t.Skipf("cannot build the test processor: %v", err)
+	}
+	return bin
+}
+
+func extprocPath() (string, error) {
+	extprocOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "extproc")
+		if err != nil {
+			extprocErr = err
+			return
+		}
+		extprocBin = filepath.Join(dir, "extproc")
+		out, err := exec.Command("go", "build", "-o", extprocBin, "./testdata/extproc").CombinedOutput()
+		if err != nil {
+			extprocErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	return extprocBin, extprocErr
+}
+
+type echoTask struct {
+	Echo    string `json:"echo"`
+	DelayMS int    `json:"delay_ms,omitempty"`
+	Fail    string `json:"fail,omitempty"`
+}
+
+func newTestPool(t *testing.T, stage string, cfg ExtProcessor, limits *Limits) *Pool {
+	t.Helper()
+	if limits == nil {
+		limits = NewLimits(nil, nil)
+	}
+	p := &Pool{stage: stage, limits: limits, procs: []*ExtProc{NewExtProc(stage, cfg, "", nil)}}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// TestExtProcProtocol: concurrent tasks answered out of order are matched
+// by id, err_msg becomes a *TaskError, and a noise line is skipped.
+func TestExtProcProtocol(t *testing.T) {
+	bin := buildExtproc(t)
+	p := newTestPool(t, "pc1", ExtProcessor{Bin: bin, Args: []string{"pc1"}, Concurrent: 4}, nil)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out struct{ Echo string }
+			// Later tasks finish first: responses arrive out of order.
+			errs[i] = p.Run(context.Background(), echoTask{Echo: fmt.Sprint(i), DelayMS: (8 - i) * 20}, &out)
+			if errs[i] == nil && out.Echo != fmt.Sprint(i) {
+				errs[i] = fmt.Errorf("task %d got echo %q", i, out.Echo)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	err := p.Run(context.Background(), echoTask{Fail: "disk full"}, nil)
+	var te *TaskError
+	if !errors.As(err, &te) || te.Msg != "disk full" || te.Stage != "pc1" {
+		t.Errorf("failing task: %v", err)
+	}
+	if n := p.procs[0].Starts(); n != 1 {
+		t.Errorf("process started %d times", n)
+	}
+}
+
+// TestExtProcCrashRestart: a processor that dies mid-task is restarted
+// and the task is sent again.
+func TestExtProcCrashRestart(t *testing.T) {
+	bin := buildExtproc(t)
+	marker := filepath.Join(t.TempDir(), "crashed")
+	p := newTestPool(t, "pc2", ExtProcessor{Bin: bin, Args: []string{"pc2"},
+		Envs: map[string]string{"EXTPROC_CRASH_MARKER": marker}}, nil)
+	var out struct{ Echo string }
+	if err := p.Run(context.Background(), echoTask{Echo: "again"}, &out); err != nil || out.Echo != "again" {
+		t.Fatalf("got %+v, %v", out, err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatal("the processor never crashed")
+	}
+	if n := p.procs[0].Starts(); n != 2 {
+		t.Errorf("process started %d times, want 2", n)
+	}
+}
+
+// TestExtProcNotReady: a wrong ready line is refused.
+func TestExtProcNotReady(t *testing.T) {
+	bin := buildExtproc(t)
+	p := newTestPool(t, "c2", ExtProcessor{Bin: bin, Args: []string{"c2"},
+		Envs: map[string]string{"EXTPROC_READY": "pc1 processor ready"}}, nil)
+	if err := p.Run(context.Background(), echoTask{}, nil); !errors.Is(err, ErrProcessorNotReady) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestLimitsAndLocks: a stage limit and a named lock shared by two stages
+// admit one holder at a time.
+func TestLimitsAndLocks(t *testing.T) {
+	l := NewLimits(map[string]int{"pc1": 1}, map[string]int{"gpu": 1})
+	for _, tc := range []struct{ a, b [2]any }{
+		{[2]any{"pc1", []string(nil)}, [2]any{"pc1", []string(nil)}},
+		{[2]any{"pc2", []string{"gpu"}}, [2]any{"c2", []string{"gpu"}}},
+	} {
+		rel, err := l.acquire(context.Background(), tc.a[0].(string), tc.a[1].([]string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		if _, err := l.acquire(ctx, tc.b[0].(string), tc.b[1].([]string)); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%v then %v: second acquire got %v, want to wait", tc.a, tc.b, err)
+		}
+		cancel()
+		rel()
+		rel2, err := l.acquire(context.Background(), tc.b[0].(string), tc.b[1].([]string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel2()
+	}
+}
+
+// TestC2ExternalProcessorCrash seals on a "real network" (no devnet) with
+// the test program as [[processors.c2]] that crashes on its first task:
+// the sector still finishes, with the program's proof.
+func TestC2ExternalProcessorCrash(t *testing.T) {
+	bin := buildExtproc(t)
+	f := newFakeManager(t, 1)
+	f.devnet = false
+	marker := filepath.Join(t.TempDir(), "crashed")
+	cfg, root := testConfig(t, f.URL, 1, fmt.Sprintf(`
+[[processors.c2]]
+bin = %q
+args = ["c2"]
+envs = { EXTPROC_CRASH_MARKER = %q }
+`, bin, marker))
+	f.target = api.DeliveryTarget{Architecture: api.ArchProviderProves, StorePath: filepath.Join(root, "store")}
+	runWorker(t, cfg, Options{})
+	id := waitFinished(t, f, 1)[0]
+	s, _ := f.sector(id)
+	if len(s.proof) != 192 {
+		t.Errorf("proof of %d bytes", len(s.proof))
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Error("the c2 processor never crashed")
+	}
+}
+
+// TestC2UnavailableOnRealNetwork: without a C2 processor a real-network
+// sector stops at C2 with a message that says what to configure.
+func TestC2UnavailableOnRealNetwork(t *testing.T) {
+	f := newFakeManager(t, 1)
+	f.devnet = false
+	cfg, _ := testConfig(t, f.URL, 1, "")
+	w, _, _ := runWorker(t, cfg, Options{})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		info := w.List()[0]
+		if info.Paused {
+			if info.Stage != "C1Done" || !strings.Contains(info.Error, "external c2 processor") {
+				t.Errorf("paused with %+v", info)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not paused: %+v", info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := f.count(api.MethodSubmitProof); n != 0 {
+		t.Errorf("submitted %d proofs without a prover", n)
+	}
+}
+
+// TestSealantProcessors runs PC1, PC2 and C2 in Sealant's own processors
+// (the test binary re-executed in processor mode, i.e. what `sealant
+// processor STAGE` serves) and checks the CommR against an in-process seal.
+func TestSealantProcessors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	self, _ := os.Executable()
+	f := newFakeManager(t, 1)
+	var extra strings.Builder
+	for _, st := range []string{"pc1", "pc2", "c2"} {
+		fmt.Fprintf(&extra, "\n[[processors.%s]]\nbin = %q\nenvs = { %s = %q }\n", st, self, envChildProcessor, st)
+	}
+	cfg, root := testConfig(t, f.URL, 1, extra.String())
+	f.target = api.DeliveryTarget{Architecture: api.ArchProviderProves, StorePath: filepath.Join(root, "store")}
+	runWorker(t, cfg, Options{Self: self})
+	id := waitFinished(t, f, 1)[0]
+	s, _ := f.sector(id)
+	want := expectedCommR(t, root, id, s.ticket.Ticket, nil)
+	if s.precommit.CommR != commp.SealedCID(want).String() {
+		t.Fatalf("comm_r %s, want %s", s.precommit.CommR, commp.SealedCID(want))
+	}
+}
+
+// BenchmarkExtProcRoundTrip is the protocol overhead of one task: encode,
+// write a line, the child's answer, decode (the test program answers at
+// once).
+func BenchmarkExtProcRoundTrip(b *testing.B) {
+	bin, err := extprocPath()
+	if err != nil {
+		b.Skipf("no test processor: %v", err)
+	}
+	p := &Pool{stage: "pc1", limits: NewLimits(nil, nil), procs: []*ExtProc{NewExtProc("pc1", ExtProcessor{Bin: bin, Args: []string{"pc1"}}, "", nil)}}
+	defer p.Close()
+	var out struct{ Echo string }
+	if err := p.Run(context.Background(), echoTask{Echo: "warm"}, &out); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Run(context.Background(), echoTask{Echo: "x"}, &out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
