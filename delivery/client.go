@@ -43,6 +43,11 @@ type Client struct {
 	// PollInterval is how often Transfer polls the receiver while it
 	// verifies (default 2s).
 	PollInterval time.Duration
+	// VerifyWait bounds how long one Transfer call waits for the
+	// receiver's verdict (default 6h: rebuilding a 32 GiB TreeR_last on a
+	// small SP box is slow). Past it Transfer returns a retryable error;
+	// calling it again resumes waiting without sending anything.
+	VerifyWait time.Duration
 	// RejectedError, if set, is wrapped (besides ErrRejected) into the
 	// error returned for a rejected sector, so a caller with its own
 	// sentinel (worker.ErrDeliveryRejected) can match it with errors.Is.
@@ -69,6 +74,10 @@ var defaultHTTP = &http.Client{Transport: &http.Transport{
 	TLSHandshakeTimeout:   10 * time.Second,
 	ResponseHeaderTimeout: 10 * time.Minute,
 	ForceAttemptHTTP2:     false, // chunked uploads with trailers: HTTP/1.1
+	// The transport copies bodies in 32 KiB pieces; a large write buffer
+	// turns them into few large socket writes.
+	WriteBufferSize: 1 << 20,
+	ReadBufferSize:  64 << 10,
 }}
 
 func (c *Client) log() *slog.Logger {
@@ -240,6 +249,11 @@ func (c *Client) Transfer(ctx context.Context, target api.DeliveryTarget, id api
 	}
 	limit := NewLimiter(target.BandwidthLimit)
 	rounds := 0
+	wait := c.VerifyWait
+	if wait <= 0 {
+		wait = 6 * time.Hour
+	}
+	deadline := time.Now().Add(wait)
 	for {
 		st, err := c.Status(ctx, e, id)
 		if errors.Is(err, ErrNotFound) {
@@ -254,6 +268,9 @@ func (c *Client) Transfer(ctx context.Context, target api.DeliveryTarget, id api
 		case api.DeliveryRejected:
 			return c.rejected(st)
 		case api.DeliveryVerifying:
+			if time.Now().After(deadline) {
+				return fmt.Errorf("delivery: sector %s: receiver still verifying after %s", id, wait)
+			}
 			if err := sleepCtx(ctx, c.pollInterval()); err != nil {
 				return err
 			}

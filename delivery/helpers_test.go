@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http/httptest"
@@ -249,3 +250,9 @@ var _ = rpc.RoleProvider
 func decodeSegment(s string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(s)
 }
+
+func sectorID(m, n uint64) api.SectorID { return api.SectorID{Miner: m, Number: n} }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func dirOf(p string) string { return filepath.Dir(p) }

@@ -681,8 +681,10 @@ func (r *Receiver) verifySector(ctx context.Context, id api.SectorID) {
 	}
 	if err := importSector(r.cfg.Store, r.incomingDir(id), id, files); err != nil {
 		if errors.Is(err, ErrDiskFull) {
-			// Verified but no room to import: stay verifying, retry later.
-			r.log.Error("import: store full", "sector", id, "err", err)
+			// Verified but no room to import: stay verifying and try
+			// again in a minute (the provider keeps polling).
+			r.log.Error("import: store full, retrying in a minute", "sector", id, "err", err)
+			time.AfterFunc(time.Minute, func() { r.enqueue(id) })
 			return
 		}
 		r.reject(rec, "import: "+err.Error(), res.Checks)

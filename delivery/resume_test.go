@@ -335,4 +335,3 @@ func TestDiskFullMapping(t *testing.T) {
 		t.Error("nil mapped to an error")
 	}
 }
-

@@ -38,15 +38,15 @@ var _ Chain = (*lotus.Client)(nil)
 
 // Check names, in the order Verify runs them.
 const (
-	CheckMetadata  = "metadata"    // proof type, file set and sizes, CIDs parse
-	CheckChecksums = "checksums"   // every file's SHA-256 equals the metadata's
-	CheckPAux      = "p_aux"       // p_aux = comm_c ‖ comm_r_last of the metadata
-	CheckTAux      = "t_aux"       // t_aux decodes and describes this proof type
-	CheckCommR     = "comm_r"      // Poseidon2(comm_c, comm_r_last) = CommR
-	CheckCommD     = "comm_d"      // CommD = the pieces' CommD (zero for CC)
+	CheckMetadata  = "metadata"     // proof type, file set and sizes, CIDs parse
+	CheckChecksums = "checksums"    // every file's SHA-256 equals the metadata's
+	CheckPAux      = "p_aux"        // p_aux = comm_c ‖ comm_r_last of the metadata
+	CheckTAux      = "t_aux"        // t_aux decodes and describes this proof type
+	CheckCommR     = "comm_r"       // Poseidon2(comm_c, comm_r_last) = CommR
+	CheckCommD     = "comm_d"       // CommD = the pieces' CommD (zero for CC)
 	CheckChain     = "chain_comm_r" // CommR and proof type = the chain's
-	CheckTreeRLast = "tree_r_last" // TreeR_last recomputed from the replica = received
-	CheckPoSt      = "post"        // fallback-PoSt vanilla proofs over the files verify
+	CheckTreeRLast = "tree_r_last"  // TreeR_last recomputed from the replica = received
+	CheckPoSt      = "post"         // fallback-PoSt vanilla proofs over the files verify
 )
 
 // VerifyInput is what Verify needs.

@@ -63,6 +63,7 @@ type tenant struct {
 	Worker       address.Address // the miner's worker key (BLS), sender of every message
 
 	receiver  *delivery.Receiver // Architecture 2
+	target    string             // Architecture 2: receiver URL#token=…
 	storePath string             // where its delivered sectors end up
 }
 
@@ -100,16 +101,19 @@ func (c *cluster) close() {
 	}
 }
 
-// genesis is the demo chain: two miners, short block time, a 10-epoch
-// challenge delay and a short WindowPoSt proving period so that the
-// Architecture 1 tenant's sectors are proven within the demo.
-func genesis(cfg Config) *devnet.Genesis {
+// Genesis is the demo chain: two miners (sp1, sp2), the given block time,
+// a 10-epoch challenge delay and deadlines of wpostWindow epochs (a short
+// proving period, so that the Architecture 1 tenant's sectors reach their
+// WindowPoSt deadline within a demo; ≤ 0 keeps the default 20).
+func Genesis(blockTime time.Duration, wpostWindow int64) *devnet.Genesis {
 	g := devnet.DefaultGenesis(2)
-	g.BlockTime = devnet.Duration{Duration: cfg.BlockTime}
+	g.BlockTime = devnet.Duration{Duration: blockTime}
 	g.Policy.PreCommitChallengeDelay = 10
-	g.Policy.WPoStChallengeWindow = cfg.WPoStChallengeWindow
-	g.Policy.WPoStChallengeLookback = min(g.Policy.WPoStChallengeLookback, cfg.WPoStChallengeWindow/2)
-	g.Policy.FaultDeclarationCutoff = min(g.Policy.FaultDeclarationCutoff, cfg.WPoStChallengeWindow-1)
+	if wpostWindow > 0 {
+		g.Policy.WPoStChallengeWindow = wpostWindow
+		g.Policy.WPoStChallengeLookback = min(g.Policy.WPoStChallengeLookback, wpostWindow/2)
+		g.Policy.FaultDeclarationCutoff = min(g.Policy.FaultDeclarationCutoff, wpostWindow-1)
+	}
 	return g
 }
 
@@ -117,7 +121,7 @@ func genesis(cfg Config) *devnet.Genesis {
 func (c *cluster) startChain(ctx context.Context) error {
 	dir := filepath.Join(c.cfg.Dir, "chain")
 	if _, err := os.Stat(filepath.Join(dir, devnet.GenesisFileName)); errors.Is(err, os.ErrNotExist) {
-		if err := devnet.Init(ctx, dir, genesis(c.cfg)); err != nil {
+		if err := devnet.Init(ctx, dir, Genesis(c.cfg.BlockTime, c.cfg.WPoStChallengeWindow)); err != nil {
 			return fmt.Errorf("demo: devnet init: %w", err)
 		}
 	}
@@ -196,7 +200,10 @@ func (c *cluster) startManager(ctx context.Context) error {
 	params.PreCommitChallengeDelay = types.ChainEpoch(policy.PreCommitChallengeDelay)
 	p, err := commit.New(commit.Config{
 		Params: params, PollInterval: c.cfg.BlockTime, Confidence: 1,
-		MaxMessageBytes: devnet.DefaultMaxMessageSize, RetryBackoff: 5 * time.Second, RepushAfter: 30 * time.Second,
+		// Lotus's 64 KiB limit, not the devnet's larger one: the SPs'
+		// signers judge messages by mainnet rules and refuse bigger ones,
+		// so the pipeline splits batches to fit.
+		MaxMessageBytes: types.MaxMessageSize, RetryBackoff: 5 * time.Second, RepushAfter: 30 * time.Second,
 	}, svc.Store(), c.chain, hubSigner{hub}, log.With("component", "commit"))
 	if err != nil {
 		return fmt.Errorf("demo: commit pipeline: %w", err)
@@ -268,11 +275,12 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture) (
 			return nil, err
 		}
 		target = url
+		t.target = url
 	}
 
 	// The miner's worker address, from the devnet's key files (the keys
 	// themselves go to the tenant's signer below).
-	keys, err := c.ownerKeys(t)
+	keys, err := readOwnerKeys(filepath.Join(c.cfg.Dir, "chain"), t.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -310,20 +318,75 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture) (
 const demoPassphrase = "sealant-devnet-demo"
 
 // startSigner prepares DIR/tenants/<name>/signer (keystore, policy,
-// config, signer token) and runs the signer's outbound connection. It
-// returns the miner's worker address.
+// config, signer token) and runs the signer's outbound connection.
 func (c *cluster) startSigner(ctx context.Context, t *tenant, keys []ownerKey) error {
-	dir := filepath.Join(t.Dir, "signer")
+	tok, err := c.svc.IssueToken(ctx, api.TokenRequest{Role: "signer", Tenant: t.Name, Subject: t.Name + "-signer", Note: "devnet demo signer"})
+	if err != nil {
+		return fmt.Errorf("demo: signer token %s: %w", t.Name, err)
+	}
+	cfgPath, err := WriteSignerDir(SignerSetup{Dir: filepath.Join(t.Dir, "signer"), Tenant: t.Name, MinerID: t.MinerID,
+		ChainDir: filepath.Join(c.cfg.Dir, "chain"), ManagerURL: c.managerURL, Token: tok.Token})
+	if err != nil {
+		return err
+	}
+	scfg, err := signer.LoadConfig(cfgPath)
+	if err != nil {
+		return fmt.Errorf("demo: signer config %s: %w", t.Name, err)
+	}
+	eps, err := scfg.Endpoints()
+	if err != nil {
+		return fmt.Errorf("demo: signer endpoints %s: %w", t.Name, err)
+	}
+	s, closeFn, err := scfg.Open([]byte(demoPassphrase), c.log.With("component", "signer", "tenant", t.Name))
+	if err != nil {
+		return fmt.Errorf("demo: open signer %s: %w", t.Name, err)
+	}
+	c.closers = append(c.closers, func() { closeFn() })
+	c.goRun(ctx, t.Name+" signer", func(ctx context.Context) error {
+		return signer.NewRunner(s, signer.Backoff{}).Run(ctx, eps)
+	})
+	return nil
+}
+
+// SignerSetup describes a tenant's signer directory.
+type SignerSetup struct {
+	// Dir is the signer directory (created).
+	Dir    string
+	Tenant string
+	// MinerID is the tenant's miner: the policy allows only it.
+	MinerID uint64
+	// ChainDir is the devnet directory whose owners/<tenant>-owner and
+	// owners/<tenant>-worker keys are imported.
+	ChainDir string
+	// ManagerURL is the manager's /rpc/v0 URL (http or ws).
+	ManagerURL string
+	// Token is the tenant's signer-role token.
+	Token string
+}
+
+// WriteSignerDir creates (or completes) a signer directory as an SP would
+// with `sealant signer init` and `sealant signer import`: the tenant's
+// owner and worker keys imported from the devnet's key files into its own
+// keystore (sealed under a passphrase in DIR/passphrase, mode 0600), a
+// policy limited to the tenant's miner and the sealing and proving methods,
+// and signer.toml pointing at the manager. It returns signer.toml's path,
+// which `sealant signer run --config` takes. Repeating it is harmless.
+func WriteSignerDir(su SignerSetup) (string, error) {
+	dir := su.Dir
 	if _, err := signer.Init(dir); err != nil {
-		return fmt.Errorf("demo: signer init %s: %w", t.Name, err)
+		return "", fmt.Errorf("demo: signer init %s: %w", su.Tenant, err)
 	}
 	pass := []byte(demoPassphrase)
 	if err := os.WriteFile(filepath.Join(dir, "passphrase"), pass, 0o600); err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return "", fmt.Errorf("demo: %w", err)
+	}
+	keys, err := readOwnerKeys(su.ChainDir, su.Tenant)
+	if err != nil {
+		return "", err
 	}
 	ks, err := signer.OpenKeystore(filepath.Join(dir, "keys"))
 	if err != nil {
-		return fmt.Errorf("demo: signer keystore %s: %w", t.Name, err)
+		return "", fmt.Errorf("demo: signer keystore %s: %w", su.Tenant, err)
 	}
 	have := map[string]bool{}
 	if list, err := ks.List(); err == nil {
@@ -335,7 +398,7 @@ func (c *cluster) startSigner(ctx context.Context, t *tenant, keys []ownerKey) e
 	for _, k := range keys {
 		if !have[k.addr.String()] {
 			if _, err := ks.Import(k.ki, pass); err != nil {
-				return fmt.Errorf("demo: import %s key of %s: %w", k.role, t.Name, err)
+				return "", fmt.Errorf("demo: import %s key of %s: %w", k.role, su.Tenant, err)
 			}
 		}
 		senders = append(senders, k.addr.String())
@@ -355,18 +418,17 @@ max_fee_per_day       = "1000"
 [sectors]
 numbers = ["0-999999"]
 max_per_message = 256
-`, t.Name, maddrMainnet(t.MinerID), strings.Join(senders, `", "`))
+`, su.Tenant, maddrMainnet(su.MinerID), strings.Join(senders, `", "`))
 	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o600); err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return "", fmt.Errorf("demo: %w", err)
 	}
-	tok, err := c.svc.IssueToken(ctx, api.TokenRequest{Role: "signer", Tenant: t.Name, Subject: t.Name + "-signer", Note: "devnet demo signer"})
-	if err != nil {
-		return fmt.Errorf("demo: signer token %s: %w", t.Name, err)
+	if err := os.WriteFile(filepath.Join(dir, "manager.token"), []byte(su.Token), 0o600); err != nil {
+		return "", fmt.Errorf("demo: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "manager.token"), []byte(tok.Token), 0o600); err != nil {
-		return fmt.Errorf("demo: %w", err)
+	wsURL := su.ManagerURL
+	if strings.HasPrefix(wsURL, "http") {
+		wsURL = "ws" + strings.TrimPrefix(wsURL, "http")
 	}
-	wsURL := "ws" + strings.TrimPrefix(c.managerURL, "http")
 	conf := fmt.Sprintf(`name = "%s-signer"
 keystore = "keys"
 state_dir = "state"
@@ -378,28 +440,12 @@ passphrase_file = "passphrase"
 url = "%s"
 token_file = "manager.token"
 tenant = "%s"
-`, t.Name, wsURL, t.Name)
+`, su.Tenant, wsURL, su.Tenant)
 	cfgPath := filepath.Join(dir, signer.ConfigFileName)
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return "", fmt.Errorf("demo: %w", err)
 	}
-	scfg, err := signer.LoadConfig(cfgPath)
-	if err != nil {
-		return fmt.Errorf("demo: signer config %s: %w", t.Name, err)
-	}
-	eps, err := scfg.Endpoints()
-	if err != nil {
-		return fmt.Errorf("demo: signer endpoints %s: %w", t.Name, err)
-	}
-	s, closeFn, err := scfg.Open(pass, c.log.With("component", "signer", "tenant", t.Name))
-	if err != nil {
-		return fmt.Errorf("demo: open signer %s: %w", t.Name, err)
-	}
-	c.closers = append(c.closers, func() { closeFn() })
-	c.goRun(ctx, t.Name+" signer", func(ctx context.Context) error {
-		return signer.NewRunner(s, signer.Backoff{}).Run(ctx, eps)
-	})
-	return nil
+	return cfgPath, nil
 }
 
 // ownerKey is one of a tenant's devnet keys, on its way to the signer.
@@ -409,23 +455,22 @@ type ownerKey struct {
 	addr address.Address
 }
 
-// ownerKeys reads the tenant's owner and worker keys from the devnet's
+// readOwnerKeys reads a tenant's owner and worker keys from the devnet's
 // owners/ directory (owner first).
-func (c *cluster) ownerKeys(t *tenant) ([]ownerKey, error) {
-	chainDir := filepath.Join(c.cfg.Dir, "chain")
+func readOwnerKeys(chainDir, name string) ([]ownerKey, error) {
 	var out []ownerKey
 	for _, role := range []string{"owner", "worker"} {
-		raw, err := os.ReadFile(devnet.OwnerKeyPath(chainDir, t.Name+"-"+role))
+		raw, err := os.ReadFile(devnet.OwnerKeyPath(chainDir, name+"-"+role))
 		if err != nil {
-			return nil, fmt.Errorf("demo: %s key of %s: %w", role, t.Name, err)
+			return nil, fmt.Errorf("demo: %s key of %s: %w", role, name, err)
 		}
 		ki, err := sigs.ParseKeyInfo(raw)
 		if err != nil {
-			return nil, fmt.Errorf("demo: %s key of %s: %w", role, t.Name, err)
+			return nil, fmt.Errorf("demo: %s key of %s: %w", role, name, err)
 		}
 		a, err := ki.Address()
 		if err != nil {
-			return nil, fmt.Errorf("demo: %s key of %s: %w", role, t.Name, err)
+			return nil, fmt.Errorf("demo: %s key of %s: %w", role, name, err)
 		}
 		out = append(out, ownerKey{role: role, ki: ki, addr: a})
 	}
@@ -535,6 +580,31 @@ name = "persist"
 location = %q
 `
 
+// WorkerSetup describes one worker made from the template.
+type WorkerSetup struct {
+	Name string
+	// Dir holds the threads' stores and the persist store.
+	Dir        string
+	ManagerURL string
+	TokenFile  string
+	Threads    int
+	// ParentCacheDir is shared by the workers of a machine.
+	ParentCacheDir string
+	// PiecesDir is searched for piece payloads before downloading.
+	PiecesDir string
+}
+
+// WorkerConfig renders worker.toml from the template: the threads'
+// stores are Dir/t1…tN, the persist store Dir/persist.
+func WorkerConfig(ws WorkerSetup) string {
+	var threads strings.Builder
+	for j := 1; j <= ws.Threads; j++ {
+		fmt.Fprintf(&threads, "\n[[sealing_thread]]\nname = \"t%d\"\nlocation = %q\n", j, filepath.Join(ws.Dir, fmt.Sprintf("t%d", j)))
+	}
+	return fmt.Sprintf(workerTemplate, ws.Name, ws.ParentCacheDir, ws.PiecesDir, ws.ManagerURL, ws.TokenFile,
+		threads.String(), filepath.Join(ws.Dir, "persist"))
+}
+
 // startWorker writes worker i's config from the template and runs it.
 func (c *cluster) startWorker(ctx context.Context, i int, piecesDir string) error {
 	name := fmt.Sprintf("worker-%d", i)
@@ -550,12 +620,8 @@ func (c *cluster) startWorker(ctx context.Context, i int, piecesDir string) erro
 	if err := os.WriteFile(tokFile, []byte(tok.Token), 0o600); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	var threads strings.Builder
-	for j := 1; j <= c.cfg.ThreadsPerWorker; j++ {
-		fmt.Fprintf(&threads, "\n[[sealing_thread]]\nname = \"t%d\"\nlocation = %q\n", j, filepath.Join(dir, fmt.Sprintf("t%d", j)))
-	}
-	doc := fmt.Sprintf(workerTemplate, name, filepath.Join(c.cfg.Dir, "parents"), piecesDir, c.managerURL, tokFile,
-		threads.String(), filepath.Join(dir, "persist"))
+	doc := WorkerConfig(WorkerSetup{Name: name, Dir: dir, ManagerURL: c.managerURL, TokenFile: tokFile,
+		Threads: c.cfg.ThreadsPerWorker, ParentCacheDir: filepath.Join(c.cfg.Dir, "parents"), PiecesDir: piecesDir})
 	cfgPath := filepath.Join(dir, "worker.toml")
 	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
 		return fmt.Errorf("demo: %w", err)

@@ -37,14 +37,15 @@ type Config struct {
 	// BlockTime of the devnet (default 300ms).
 	BlockTime time.Duration
 	// WPoStChallengeWindow is the devnet's deadline length in epochs
-	// (default 6: a 288-epoch proving period instead of 960, so that the
-	// Architecture 1 tenant's sectors reach their deadline within the
-	// demo).
+	// (default 4: a 192-epoch proving period instead of 960, so that the
+	// Architecture 1 tenant's sectors reach their deadline within a
+	// minute or so of being proven).
 	WPoStChallengeWindow int64
 	// BatchWait is how long a partial PreCommit/ProveCommit batch waits
 	// for more sectors (default 3s).
 	BatchWait time.Duration
-	// Workers and ThreadsPerWorker size the sealing fleet (defaults 2, 2).
+	// Workers and ThreadsPerWorker size the sealing fleet (defaults 2
+	// workers, and threads enough for all sectors at once, at most 16).
 	Workers          int
 	ThreadsPerWorker int
 	// Timeout bounds the run (default 3 minutes).
@@ -69,6 +70,9 @@ type Config struct {
 	KeepRunning bool
 	// Ready, if set, is called once everything is up with the endpoints.
 	Ready func(Endpoints)
+	// OnSummary, if set, receives the summary as soon as the run is
+	// decided, before KeepRunning keeps the components up.
+	OnSummary func(*Summary, error)
 }
 
 // Endpoints are the running demo's addresses, for --keep-running users.
@@ -86,7 +90,7 @@ func (c Config) withDefaults() Config {
 		c.BlockTime = 300 * time.Millisecond
 	}
 	if c.WPoStChallengeWindow <= 0 {
-		c.WPoStChallengeWindow = 6
+		c.WPoStChallengeWindow = 4
 	}
 	if c.BatchWait <= 0 {
 		c.BatchWait = 3 * time.Second
@@ -95,7 +99,11 @@ func (c Config) withDefaults() Config {
 		c.Workers = 2
 	}
 	if c.ThreadsPerWorker <= 0 {
-		c.ThreadsPerWorker = 2
+		// A 2KiB sector needs well under a second of CPU; the rest of its
+		// life is waiting for the chain. Threads are cheap, so there are
+		// enough for every sector of both tenants to be in flight at once
+		// (bounded, as an operator would size a template).
+		c.ThreadsPerWorker = min(max((2*c.Sectors+c.Workers-1)/c.Workers, 2), 16)
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 3 * time.Minute
@@ -115,9 +123,13 @@ func (c Config) withDefaults() Config {
 // Summary is the demo's result: `sealant devnet --json` prints it.
 type Summary struct {
 	Tenants []TenantSummary `json:"tenants"`
-	// ElapsedS is the wall time from start to the last verification.
+	// ElapsedS is the wall time of the whole run, start-up and (with
+	// WaitWindowPoSt) the wait for the first WindowPoSt included.
 	ElapsedS float64 `json:"elapsed_s"`
-	// SectorsPerMinute is all tenants' verified sectors over ElapsedS.
+	// SealedS is the time from start until the last sector was verified:
+	// the end-to-end sealing pipeline.
+	SealedS float64 `json:"sealed_s"`
+	// SectorsPerMinute is all tenants' verified sectors over SealedS.
 	SectorsPerMinute float64 `json:"sectors_per_minute"`
 	// Cores is runtime.NumCPU of the machine the figure was measured on.
 	Cores int `json:"cores"`
@@ -213,13 +225,14 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 
 	obs := newObserver(c, data)
 	sum, runErr := obs.run(ctx, start)
-	if cfg.KeepRunning && runErr == nil || cfg.KeepRunning && errors.Is(runErr, ErrDemo) {
+	if cfg.OnSummary != nil {
+		cfg.OnSummary(sum, runErr)
+	}
+	if cfg.KeepRunning && ctx.Err() == nil && (runErr == nil || errors.Is(runErr, ErrDemo)) {
 		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, "demo: everything keeps running (chain %s, manager %s); interrupt to stop\n",
-				c.node.APIInfo(), c.managerURL)
+			fmt.Fprintf(cfg.Progress, "demo: everything keeps running (manager %s, admin token %s); interrupt to stop\n",
+				c.managerURL, filepath.Join(cfg.Dir, "manager", "admin.token"))
 		}
-		// The summary is returned after the interrupt, so the CLI prints
-		// it last.
 		<-ctx.Done()
 	}
 	return sum, runErr

@@ -148,6 +148,18 @@ func withState[R any](ctx context.Context, n *Node, tsk types.TipSetKey, f func(
 	return f(st, h)
 }
 
+// withMiner is withState for methods about one miner actor: it resolves a
+// at tsk and fails as st.Miner does when a is not a miner.
+func withMiner(ctx context.Context, n *Node, a address.Address, tsk types.TipSetKey, f func(m *state.Actor, h int64) (any, error)) (any, error) {
+	return withState(ctx, n, tsk, func(st *state.State, h int64) (any, error) {
+		m, err := st.Miner(a)
+		if err != nil {
+			return nil, err
+		}
+		return f(m, h)
+	})
+}
+
 func apiVersion(_ context.Context, n *Node, _ []json.RawMessage) (any, error) {
 	bd := uint64(n.cfg.BlockTime / time.Second)
 	if bd == 0 {
@@ -251,11 +263,7 @@ func apiStateMinerInfo(ctx context.Context, n *Node, params []json.RawMessage) (
 	if err != nil {
 		return nil, err
 	}
-	return withState(ctx, n, tsk, func(st *state.State, _ int64) (any, error) {
-		m, err := st.Miner(a)
-		if err != nil {
-			return nil, err
-		}
+	return withMiner(ctx, n, a, tsk, func(m *state.Actor, _ int64) (any, error) {
 		return m.Miner.Info(), nil
 	})
 }
@@ -297,10 +305,10 @@ func (n *Node) randomness(params []json.RawMessage, digestOnly, beacon bool) (an
 		return nil, err
 	}
 	if int64(epoch) > h {
-		return nil, fmt.Errorf("cannot draw randomness from the future: epoch %d after tipset %d", epoch, h)
+		return nil, fmt.Errorf("devnet: cannot draw randomness from the future: epoch %d after tipset %d", epoch, h)
 	}
 	if epoch < 0 {
-		return nil, fmt.Errorf("cannot draw randomness from negative epoch %d", epoch)
+		return nil, fmt.Errorf("devnet: cannot draw randomness from negative epoch %d", epoch)
 	}
 	hdr := n.headers[epoch]
 	base := hdr.Ticket.VRFProof
@@ -341,11 +349,7 @@ func apiStateSectorPreCommitInfo(ctx context.Context, n *Node, params []json.Raw
 	if err != nil {
 		return nil, err
 	}
-	return withState(ctx, n, tsk, func(st *state.State, _ int64) (any, error) {
-		m, err := st.Miner(a)
-		if err != nil {
-			return nil, err
-		}
+	return withMiner(ctx, n, a, tsk, func(m *state.Actor, _ int64) (any, error) {
 		if pc, ok := m.Miner.PreCommits[s]; ok {
 			return pc, nil
 		}
@@ -358,11 +362,7 @@ func apiStateSectorGetInfo(ctx context.Context, n *Node, params []json.RawMessag
 	if err != nil {
 		return nil, err
 	}
-	return withState(ctx, n, tsk, func(st *state.State, _ int64) (any, error) {
-		m, err := st.Miner(a)
-		if err != nil {
-			return nil, err
-		}
+	return withMiner(ctx, n, a, tsk, func(m *state.Actor, _ int64) (any, error) {
 		if si, ok := m.Miner.Sectors[s]; ok {
 			return si, nil
 		}
@@ -375,11 +375,7 @@ func apiStateMinerSectorAllocated(ctx context.Context, n *Node, params []json.Ra
 	if err != nil {
 		return nil, err
 	}
-	return withState(ctx, n, tsk, func(st *state.State, _ int64) (any, error) {
-		m, err := st.Miner(a)
-		if err != nil {
-			return nil, err
-		}
+	return withMiner(ctx, n, a, tsk, func(m *state.Actor, _ int64) (any, error) {
 		for _, v := range m.Miner.Allocated {
 			if v == s {
 				return true, nil
@@ -394,13 +390,8 @@ func apiStateMinerAllocated(ctx context.Context, n *Node, params []json.RawMessa
 	if err != nil {
 		return nil, err
 	}
-	return withState(ctx, n, tsk, func(st *state.State, _ int64) (any, error) {
-		m, err := st.Miner(a)
-		if err != nil {
-			return nil, err
-		}
-		parts, _ := (&state.MinerState{Deadlines: []*state.Deadline{{Partitions: []*state.Partition{{Sectors: m.Miner.Allocated}}}}}).PartitionsOf(0)
-		return parts[0].AllSectors, nil
+	return withMiner(ctx, n, a, tsk, func(m *state.Actor, _ int64) (any, error) {
+		return lotus.BitFieldFromSet(m.Miner.Allocated)
 	})
 }
 
@@ -452,11 +443,7 @@ func apiAvailableBalance(ctx context.Context, n *Node, params []json.RawMessage)
 	if err != nil {
 		return nil, err
 	}
-	return withState(ctx, n, tsk, func(st *state.State, _ int64) (any, error) {
-		m, err := st.Miner(a)
-		if err != nil {
-			return nil, err
-		}
+	return withMiner(ctx, n, a, tsk, func(m *state.Actor, _ int64) (any, error) {
 		return state.Available(m), nil
 	})
 }
@@ -466,11 +453,7 @@ func apiProvingDeadline(ctx context.Context, n *Node, params []json.RawMessage) 
 	if err != nil {
 		return nil, err
 	}
-	return withState(ctx, n, tsk, func(st *state.State, h int64) (any, error) {
-		m, err := st.Miner(a)
-		if err != nil {
-			return nil, err
-		}
+	return withMiner(ctx, n, a, tsk, func(m *state.Actor, h int64) (any, error) {
 		di := m.Miner.DeadlineInfo(n.policy, h)
 		return &di, nil
 	})
@@ -483,11 +466,7 @@ func apiPartitions(ctx context.Context, n *Node, params []json.RawMessage) (any,
 	if err := args(params, &a, &dl, &tsk); err != nil {
 		return nil, err
 	}
-	return withState(ctx, n, tsk, func(st *state.State, _ int64) (any, error) {
-		m, err := st.Miner(a)
-		if err != nil {
-			return nil, err
-		}
+	return withMiner(ctx, n, a, tsk, func(m *state.Actor, _ int64) (any, error) {
 		return m.Miner.PartitionsOf(dl)
 	})
 }

@@ -187,7 +187,7 @@ func (n *Node) produce(ctx context.Context) error {
 		res := vm.Apply(newPost, &m.sm.Message, m.size)
 		receipts[i] = res.Receipt
 		if res.Error != "" {
-			n.log.Debug("message failed", "cid", m.cid, "exit", res.Receipt.ExitCode, "error", res.Error)
+			n.log.Debug("message failed", "cid", m.cid, "exit", res.Receipt.ExitCode, "err", res.Error)
 		}
 	}
 	vm.EndOfEpoch(newPost)
@@ -290,7 +290,7 @@ func (n *Node) notifyHead() {
 func (n *Node) setHeadJSON(ts *lotus.TipSet) {
 	b, err := json.Marshal(ts)
 	if err != nil {
-		n.log.Error("encode head", "error", err)
+		n.log.Error("encode head", "err", err)
 		return
 	}
 	n.headJSON = b

@@ -233,21 +233,22 @@ func (h *harness) wait(c cid.Cid) *types.MsgLookup {
 // send pushes and waits, returning the receipt's exit code.
 func (h *harness) send(k key, method types.MethodNum, p miner.Params, o sendOpts) (types.ExitCode, *types.MsgLookup) {
 	h.t.Helper()
-	params, err := miner.EncodeParams(p)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	c, err := h.push(k, h.message(k, method, params, o))
-	if err != nil {
-		h.t.Fatalf("push: %v", err)
-	}
-	ml := h.wait(c)
+	ml := h.wait(h.pushParams(k, method, p, o))
 	return ml.Receipt.ExitCode, ml
 }
 
 // sendPaused pushes with the clock paused and steps the two blocks that
 // include and execute the message, so it lands at a known epoch.
 func (h *harness) sendPaused(k key, method types.MethodNum, p miner.Params, o sendOpts) (types.ExitCode, *types.MsgLookup) {
+	h.t.Helper()
+	c := h.pushParams(k, method, p, o)
+	h.clk.step(2)
+	ml := h.wait(c)
+	return ml.Receipt.ExitCode, ml
+}
+
+// pushParams encodes p, signs the message with k and pushes it.
+func (h *harness) pushParams(k key, method types.MethodNum, p miner.Params, o sendOpts) cid.Cid {
 	h.t.Helper()
 	params, err := miner.EncodeParams(p)
 	if err != nil {
@@ -257,9 +258,7 @@ func (h *harness) sendPaused(k key, method types.MethodNum, p miner.Params, o se
 	if err != nil {
 		h.t.Fatalf("push: %v", err)
 	}
-	h.clk.step(2)
-	ml := h.wait(c)
-	return ml.Receipt.ExitCode, ml
+	return c
 }
 
 func fr(b byte) [32]byte {

@@ -282,7 +282,7 @@ func (n *Node) load(ctx context.Context) error {
 	for _, raw := range raws {
 		if sm, err := types.DecodeSignedMessage(raw); err == nil {
 			if _, err := n.pool.add(n.post, sm); err != nil {
-				n.log.Info("dropping stored mpool message", "error", err)
+				n.log.Info("dropping stored mpool message", "err", err)
 			} else {
 				n.pushed[sm.Cid()] = nonceKey(&sm.Message)
 			}
@@ -323,7 +323,7 @@ func (n *Node) Start(ctx context.Context) error {
 	go func() {
 		defer n.wg.Done()
 		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			n.log.Error("api server", "error", err)
+			n.log.Error("api server", "err", err)
 		}
 	}()
 	go func() {
@@ -353,7 +353,7 @@ func (n *Node) run(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				n.log.Error("block production failed", "error", err)
+				n.log.Error("block production failed", "err", err)
 			}
 		}
 	}

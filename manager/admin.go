@@ -3,6 +3,7 @@ package manager
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -288,6 +289,19 @@ func (s *Service) UsageCSV(ctx context.Context, req api.UsageRequest) (string, e
 	return b.String(), nil
 }
 
+// mutationTimeout bounds a state-changing call that outlives its caller.
+const mutationTimeout = 30 * time.Second
+
+// detached runs h under a context that keeps the caller's values (claims)
+// but not its cancellation, so persistence survives an RPC disconnect.
+func detached(h rpc.Handler) rpc.Handler {
+	return func(ctx context.Context, params []json.RawMessage) (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mutationTimeout)
+		defer cancel()
+		return h(ctx, params)
+	}
+}
+
 // Register serves the worker, tenant and admin APIs on srv. Every method
 // has a permission (checked by the transport) and a set of roles (checked
 // by rpc.RequireRole), so a worker token cannot reach the tenant API even
@@ -298,20 +312,25 @@ func (s *Service) Register(srv *rpc.Server) {
 	worker := func(name string, h rpc.Handler) {
 		srv.Register(name, rpc.PermWrite, s.metrics.instrument(name, rpc.RequireRole(h, rpc.RoleWorker)))
 	}
-	worker(api.MethodAllocateSector, rpc.Func1(s.AllocateSector))
-	worker(api.MethodAcquirePieces, rpc.Func1(s.AcquirePieces))
-	worker(api.MethodAssignTicket, rpc.Func1(s.AssignTicket))
-	worker(api.MethodSubmitPreCommit, rpc.Func3(s.SubmitPreCommit))
+	// Methods that change state finish even if the worker hangs up (a
+	// detached context, bounded by mutationTimeout): each step is
+	// idempotent, but a submission half recorded and half queued would
+	// wait for the worker's retry to be completed.
+	mutating := func(name string, h rpc.Handler) { worker(name, detached(h)) }
+	mutating(api.MethodAllocateSector, rpc.Func1(s.AllocateSector))
+	mutating(api.MethodAcquirePieces, rpc.Func1(s.AcquirePieces))
+	mutating(api.MethodAssignTicket, rpc.Func1(s.AssignTicket))
+	mutating(api.MethodSubmitPreCommit, rpc.Func3(s.SubmitPreCommit))
 	worker(api.MethodPollPreCommitState, rpc.Func1(s.PollPreCommitState))
-	worker(api.MethodWaitSeed, rpc.Func1(s.WaitSeed))
-	worker(api.MethodSubmitProof, rpc.Func3(s.SubmitProof))
+	mutating(api.MethodWaitSeed, rpc.Func1(s.WaitSeed))
+	mutating(api.MethodSubmitProof, rpc.Func3(s.SubmitProof))
 	worker(api.MethodPollProofState, rpc.Func1(s.PollProofState))
-	worker(api.MethodReportState, rpc.Func2(s.ReportState))
-	worker(api.MethodReportFinalized, rpc.Func2(s.ReportFinalized))
-	worker(api.MethodReportAborted, rpc.Func2(s.ReportAborted))
+	mutating(api.MethodReportState, rpc.Func2(s.ReportState))
+	mutating(api.MethodReportFinalized, rpc.Func2(s.ReportFinalized))
+	mutating(api.MethodReportAborted, rpc.Func2(s.ReportAborted))
 	worker(api.MethodWorkerPing, rpc.Func1(s.WorkerPing))
 	worker(api.MethodDeliveryTarget, rpc.Func1(s.DeliveryTarget))
-	worker(api.MethodReportDelivery, rpc.Func2(s.ReportDelivery))
+	mutating(api.MethodReportDelivery, rpc.Func2(s.ReportDelivery))
 
 	tenant := func(name string, perm rpc.Perm, h rpc.Handler) {
 		srv.Register(name, perm, s.metrics.instrument(name, rpc.RequireRole(h, rpc.RoleTenant, rpc.RoleAdmin)))

@@ -45,6 +45,22 @@
 // if the chain already has it (the SP sealed elsewhere) the sector is
 // recorded aborted and the counter jumps past the allocated run.
 //
+// # Persistence beyond package store
+//
+// A few facts have no store column yet (pieces' source URLs, comm_c and
+// comm_r_last, finalized file locations, worker heartbeats, the last batch
+// of a sector); they live in sidecar tables (mgr_*) in the same PostgreSQL
+// database, or on SQLite in a file next to the store's
+// (manager.sidecar.sqlite), so the two never wait on one file lock.
+//
+// # Load
+//
+// A fleet of sealing threads mostly polls. Poll answers may come from a
+// one-second cache of the sector and batch rows (Options.PollCacheTTL), so
+// a poll costs no database read most of the time; every other call reads
+// and writes the database. Lease renewals are written only when a quarter
+// of the TTL has passed, not on every call.
+//
 // # Components
 //
 // The commitment pipeline (manager/commit) turns accepted submissions into

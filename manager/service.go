@@ -84,11 +84,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); tests drive it.
 	Now func() time.Time
-	// PollCacheTTL is how long a batch read for a poll answer is reused
-	// (default 1 s; negative disables). Thousands of threads polling the
-	// same few batches then cost one database read per batch per TTL; an
-	// answer is at most that much behind the pipeline, which is far below
-	// a worker's poll interval.
+	// PollCacheTTL is how long a sector or batch read for a poll answer is
+	// reused (default 1 s; negative disables). Thousands of threads
+	// polling the same few batches then cost one database read per batch
+	// per TTL; an answer is at most that much behind the pipeline, which
+	// is far below a worker's poll interval. Other calls always read the
+	// database.
 	PollCacheTTL time.Duration
 }
 
@@ -124,45 +125,61 @@ type Service struct {
 	cmdMu    sync.Mutex
 	commands map[string]*threadCommands
 
-	batches batchCache
+	// batches and sectors are short-lived caches for poll answers (see
+	// Options.PollCacheTTL).
+	batches *ttlCache[int64, store.Batch]
+	sectors *ttlCache[store.SectorID, store.Sector]
 }
 
-// batchCache holds recently read batches for poll answers.
-type batchCache struct {
+// ttlCache holds values read for poll answers for a short time. It uses
+// the wall clock, not the service clock: it is a performance device, not a
+// decision, and only poll answers (which a worker repeats anyway) read
+// through it.
+type ttlCache[K comparable, V any] struct {
 	ttl     time.Duration
 	mu      sync.Mutex
-	entries map[int64]cachedBatch
+	entries map[K]cached[V]
 }
 
-type cachedBatch struct {
-	b  store.Batch
+type cached[V any] struct {
+	v  V
 	at time.Time
 }
 
-// get returns batch id, from the cache when fresh. The cache uses the wall
-// clock, not the service clock: it is a performance device, not a decision.
-func (c *batchCache) get(ctx context.Context, st *store.Store, id int64) (store.Batch, error) {
+func newTTLCache[K comparable, V any](ttl time.Duration) *ttlCache[K, V] {
+	return &ttlCache[K, V]{ttl: ttl, entries: map[K]cached[V]{}}
+}
+
+// get returns the value for k, loading it when absent or stale.
+func (c *ttlCache[K, V]) get(k K, load func() (V, error)) (V, error) {
 	if c.ttl <= 0 {
-		return st.GetBatch(ctx, id)
+		return load()
 	}
 	now := time.Now()
 	c.mu.Lock()
-	e, ok := c.entries[id]
+	e, ok := c.entries[k]
 	c.mu.Unlock()
 	if ok && now.Sub(e.at) < c.ttl {
-		return e.b, nil
+		return e.v, nil
 	}
-	b, err := st.GetBatch(ctx, id)
+	v, err := load()
 	if err != nil {
-		return b, err
+		return v, err
 	}
 	c.mu.Lock()
-	if len(c.entries) > 10_000 {
+	if len(c.entries) > 100_000 {
 		clear(c.entries)
 	}
-	c.entries[id] = cachedBatch{b: b, at: now}
+	c.entries[k] = cached[V]{v: v, at: now}
 	c.mu.Unlock()
-	return b, nil
+	return v, nil
+}
+
+// forget drops k (after this process changed it).
+func (c *ttlCache[K, V]) forget(k K) {
+	c.mu.Lock()
+	delete(c.entries, k)
+	c.mu.Unlock()
 }
 
 type threadCommands struct{ pause, resume []string }
@@ -189,11 +206,13 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 		policy: o.Policy, block: o.BlockTime, ttl: o.LeaseTTL, window: o.FairShareWindow,
 		devnet: o.Devnet, delivery: o.Delivery, secret: o.Secret, log: o.Logger, now: o.Now,
 		commands: map[string]*threadCommands{},
-		batches:  batchCache{ttl: o.PollCacheTTL, entries: map[int64]cachedBatch{}},
 	}
-	if o.PollCacheTTL == 0 {
-		s.batches.ttl = time.Second
+	pollTTL := o.PollCacheTTL
+	if pollTTL == 0 {
+		pollTTL = time.Second
 	}
+	s.batches = newTTLCache[int64, store.Batch](pollTTL)
+	s.sectors = newTTLCache[store.SectorID, store.Sector](pollTTL)
 	if s.policy == (rand.Policy{}) {
 		s.policy = rand.Mainnet
 	}

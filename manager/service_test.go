@@ -235,6 +235,7 @@ func TestFairShare(t *testing.T) {
 		t.Fatalf("paused got %d, capped got %d (quota 3): %v", got["paused"], got["capped"], got)
 	}
 	ratio := float64(got["heavy"]) / float64(got["light"])
+	t.Logf("allocations: %v (heavy:light = %.3f)", got, ratio)
 	if got["heavy"]+got["light"] != 300 || math.Abs(ratio-2)/2 > 0.05 {
 		t.Fatalf("heavy:light = %d:%d (%.3f), want 2:1 within 5%%", got["heavy"], got["light"], ratio)
 	}

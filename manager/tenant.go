@@ -18,11 +18,11 @@ import (
 // maxPiecesPerCall bounds one SubmitPieces call.
 const maxPiecesPerCall = 1000
 
-// SubmitPieces queues pieces for the caller's data sectors (a tenant token:
-// its own tenant; an admin token: the tenant named in TenantOverride is not
-// supported, admins submit with a tenant token). Each piece is checked: a
-// valid CommP CID, a padded power-of-two size that fits the tenant's
-// sectors, a payload that fits the padded size, and an http(s) source.
+// SubmitPieces queues pieces for the caller's data sectors; it needs a
+// tenant token (the pieces go to that tenant's queue). Each piece is
+// checked: a valid CommP CID, a padded power-of-two size that fits the
+// tenant's sectors, a payload that fits the padded size, and an http(s)
+// source. It is not idempotent: submitting again queues the pieces again.
 func (s *Service) SubmitPieces(ctx context.Context, pieces []api.PieceSubmission) (api.SubmitPiecesResponse, error) {
 	c, err := callerFrom(ctx)
 	if err != nil {

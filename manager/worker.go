@@ -144,11 +144,30 @@ func (s *Service) numberFree(ctx context.Context, id store.SectorID) (bool, erro
 // quarters of the TTL is left, so a polling thread costs a database write
 // only every TTL/4, not on every poll.
 func (s *Service) workerSector(ctx context.Context, id api.SectorID) (store.Sector, error) {
+	return s.loadWorkerSector(ctx, id, false)
+}
+
+// pollSector is workerSector for poll answers: the sector may come from the
+// poll cache (see Options.PollCacheTTL).
+func (s *Service) pollSector(ctx context.Context, id api.SectorID) (store.Sector, error) {
+	return s.loadWorkerSector(ctx, id, true)
+}
+
+func (s *Service) loadWorkerSector(ctx context.Context, id api.SectorID, cached bool) (store.Sector, error) {
 	c, err := callerFrom(ctx)
 	if err != nil {
 		return store.Sector{}, err
 	}
-	sec, err := s.st.GetSector(ctx, toStoreID(id))
+	sid := toStoreID(id)
+	var sec store.Sector
+	if cached {
+		sec, err = s.sectors.get(sid, func() (store.Sector, error) { return s.st.GetSector(ctx, sid) })
+	} else {
+		sec, err = s.st.GetSector(ctx, sid)
+		if err == nil {
+			s.sectors.forget(sid)
+		}
+	}
 	if err != nil {
 		return store.Sector{}, mapStoreErr(err)
 	}
@@ -166,6 +185,7 @@ func (s *Service) workerSector(ctx context.Context, id api.SectorID) (store.Sect
 		}
 		if err == nil {
 			sec.LeaseExpires = exp
+			s.sectors.forget(sid)
 		}
 	}
 	return sec, nil
@@ -352,7 +372,7 @@ func (s *Service) enqueue(ctx context.Context, sec store.Sector, kind store.Batc
 // PollPreCommitState reports the PreCommit's progress from the store's
 // batch and message records (which the pipeline keeps current).
 func (s *Service) PollPreCommitState(ctx context.Context, id api.SectorID) (api.PollResponse, error) {
-	sec, err := s.workerSector(ctx, id)
+	sec, err := s.pollSector(ctx, id)
 	if err != nil {
 		return api.PollResponse{}, err
 	}
@@ -364,7 +384,7 @@ func (s *Service) PollPreCommitState(ctx context.Context, id api.SectorID) (api.
 
 // PollProofState reports the ProveCommit's progress; see PollPreCommitState.
 func (s *Service) PollProofState(ctx context.Context, id api.SectorID) (api.PollResponse, error) {
-	sec, err := s.workerSector(ctx, id)
+	sec, err := s.pollSector(ctx, id)
 	if err != nil {
 		return api.PollResponse{}, err
 	}
@@ -441,7 +461,7 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		}
 		return api.PollResponse{State: api.OnChainPending, Desc: "queued for a batch"}, nil
 	}
-	b, err := s.batches.get(ctx, s.st, batchID)
+	b, err := s.batches.get(batchID, func() (store.Batch, error) { return s.st.GetBatch(ctx, batchID) })
 	if err != nil {
 		return api.PollResponse{}, mapStoreErr(err)
 	}

@@ -6,18 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sealant/sealant/api"
 )
 
 // DeliveryState is the progress of handing a sealed sector to its tenant.
-type DeliveryState string
+// It is the wire type itself: the stored strings are the ones workers and
+// receivers exchange, so the two can never drift apart.
+type DeliveryState = api.DeliveryState
 
-// Delivery states.
+// Delivery states (see api.DeliveryState).
 const (
-	DeliveryPending      DeliveryState = "pending"
-	DeliveryTransferring DeliveryState = "transferring"
-	DeliveryVerifying    DeliveryState = "verifying"
-	DeliveryAccepted     DeliveryState = "accepted"
-	DeliveryRejected     DeliveryState = "rejected"
+	DeliveryPending      = api.DeliveryPending
+	DeliveryTransferring = api.DeliveryTransferring
+	DeliveryVerifying    = api.DeliveryVerifying
+	DeliveryAccepted     = api.DeliveryAccepted
+	DeliveryRejected     = api.DeliveryRejected
 )
 
 // deliveryNext is the transition table. A rejected delivery may be retried
@@ -31,8 +35,9 @@ var deliveryNext = map[DeliveryState][]DeliveryState{
 	DeliveryAccepted:     nil,
 }
 
-func (s DeliveryState) canMoveTo(to DeliveryState) bool {
-	for _, n := range deliveryNext[s] {
+// canMoveTo reports whether deliveryNext allows from → to.
+func canMoveTo(from, to DeliveryState) bool {
+	for _, n := range deliveryNext[from] {
 		if n == to {
 			return true
 		}
@@ -122,7 +127,7 @@ func (s *Store) UpdateDelivery(ctx context.Context, id SectorID, to DeliveryStat
 			out = cur
 			return nil
 		}
-		if !cur.State.canMoveTo(to) {
+		if !canMoveTo(cur.State, to) {
 			return fmt.Errorf("store: update delivery of sector %s: %s → %s: %w", id, cur.State, to, ErrConflict)
 		}
 		attempts := cur.Attempts

@@ -204,8 +204,12 @@ func TestSealDataSectorInPlace(t *testing.T) {
 	if s.precommit.CommR != commp.SealedCID(want).String() {
 		t.Fatalf("comm_r %s, want %s", s.precommit.CommR, commp.SealedCID(want))
 	}
-	for time.Now(); w.List()[0].State != "Empty"; {
-		time.Sleep(20 * time.Millisecond)
+	// Liveness bound only (a hang would otherwise last until go test's
+	// -timeout); speed is measured by benchmarks, not here.
+	for deadline := time.Now().Add(20 * time.Second); w.List()[0].State != "Empty"; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("thread stuck in %s after delivery", w.List()[0].State)
+		}
 	}
 	for _, n := range []string{"sealed/s-t01000-1", "unsealed/s-t01000-1", "cache/s-t01000-1/p_aux"} {
 		if _, err := os.Stat(filepath.Join(root, "persist", n)); err != nil {

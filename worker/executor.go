@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sealant/sealant/api"
 	"github.com/sealant/sealant/proofs/abi"
@@ -60,6 +61,7 @@ type StageError struct {
 	Err    error
 }
 
+// Error returns "worker: sector s-t0<miner>-<number> <stage>: <err>".
 func (e *StageError) Error() string {
 	return fmt.Sprintf("worker: sector s-t0%d-%d %s: %v", e.Sector.Miner, e.Sector.Number, e.Stage, e.Err)
 }
@@ -490,7 +492,8 @@ func (x *Executor) fetchOne(ctx context.Context, p api.Piece, dst string) error 
 	}
 	u, err := url.Parse(p.SourceURL)
 	if err != nil || p.SourceURL == "" {
-		return fmt.Errorf("%w: bad source url %q", ErrPermanent, p.SourceURL)
+		base, _, _ := strings.Cut(p.SourceURL, "?")
+		return fmt.Errorf("%w: bad source url %q", ErrPermanent, base)
 	}
 	switch u.Scheme {
 	case "", "file":
@@ -513,11 +516,17 @@ func (x *Executor) fetchOne(ctx context.Context, p api.Piece, dst string) error 
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return err
+		// *url.Error quotes the whole URL, and a presigned URL's query is a
+		// bearer credential (X-Amz-Signature…): report the cause only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("GET %s: %w", redactURL(u), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", p.SourceURL, resp.Status)
+		return fmt.Errorf("GET %s: %s", redactURL(u), resp.Status)
 	}
 	tmp := dst + ".part"
 	f, err := os.Create(tmp)
@@ -543,6 +552,18 @@ func (x *Executor) fetchOne(ctx context.Context, p api.Piece, dst string) error 
 		return err
 	}
 	return os.Rename(tmp, dst)
+}
+
+// redactURL returns u without user info and query, for errors and logs:
+// both may carry credentials (basic auth, presigned-URL signatures).
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	if c.RawQuery != "" {
+		c.RawQuery = "…"
+	}
+	c.Fragment, c.RawFragment = "", ""
+	return c.String()
 }
 
 // Interface guards.

@@ -45,6 +45,7 @@ type TaskError struct {
 	Msg   string
 }
 
+// Error returns "worker: <stage> processor: <msg>".
 func (e *TaskError) Error() string { return "worker: " + e.Stage + " processor: " + e.Msg }
 
 // maxCrashRetries bounds how often one task is resent after its processor

@@ -140,7 +140,7 @@ func (t *Thread) Run(ctx context.Context) error {
 		if err != nil {
 			// The table refused the event: log it and wait for the next
 			// real input (an operator command), never bypass the table.
-			t.log.Error("state machine refused event", "event", ev.Kind(), "state", rec.State, "err", err)
+			t.log.Error("state machine refused event", "sector", apiID(rec.Sector).String(), "event", ev.Kind(), "state", rec.State, "err", err)
 			c, err := t.waitCommand(ctx)
 			if err != nil {
 				return err
@@ -337,7 +337,7 @@ func (t *Thread) exit(ctx context.Context, rec sectorfsm.Record, acts []sectorfs
 				return ctx.Err()
 			}
 			d := time.Duration(t.machine.Policy.Backoff(attempt))
-			t.log.Warn("exit action failed; retrying", "action", a.Name(), "in", d, "err", err)
+			t.log.Warn("exit action failed; retrying", "sector", apiID(rec.Sector).String(), "stage", a.Name(), "in", d, "err", err)
 			select {
 			case <-time.After(d):
 			case <-ctx.Done():

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/sealant/sealant/chain/internal/chaintest"
 )
 
 type vectorFile struct {
@@ -36,20 +38,11 @@ func loadVectors(t testing.TB) vectorFile {
 	return v
 }
 
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestVectors(t *testing.T) {
 	v := loadVectors(t)
 	for _, tc := range v.Vectors {
 		t.Run(tc.Str, func(t *testing.T) {
-			want := mustHex(t, tc.Hex)
+			want := chaintest.MustHex(t, tc.Hex)
 			a, err := Parse(tc.Str)
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
@@ -71,9 +64,9 @@ func TestVectors(t *testing.T) {
 			var c Address
 			switch {
 			case tc.SecpPubkey != "":
-				c, err = NewSecp256k1Address(mustHex(t, tc.SecpPubkey))
+				c, err = NewSecp256k1Address(chaintest.MustHex(t, tc.SecpPubkey))
 			case tc.ActorData != "":
-				c, err = NewActorAddress(mustHex(t, tc.ActorData))
+				c, err = NewActorAddress(chaintest.MustHex(t, tc.ActorData))
 			case a.Protocol() == BLS:
 				c, err = NewBLSAddress(want[1:])
 			case a.Protocol() == ID:
@@ -194,7 +187,7 @@ func TestFromBytesErrors(t *testing.T) {
 		{"ff00", ErrUnknownProtocol},
 	}
 	for _, tc := range tests {
-		_, err := FromBytes(mustHex(t, tc.hex))
+		_, err := FromBytes(chaintest.MustHex(t, tc.hex))
 		if !errors.Is(err, tc.want) {
 			t.Errorf("FromBytes(%s) = %v, want %v", tc.hex, err, tc.want)
 		}
@@ -273,7 +266,7 @@ func TestCBOR(t *testing.T) {
 	}
 	for _, tc := range bad {
 		var x Address
-		err := x.UnmarshalCBOR(bytes.NewReader(mustHex(t, tc.hex)))
+		err := x.UnmarshalCBOR(bytes.NewReader(chaintest.MustHex(t, tc.hex)))
 		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
 			t.Errorf("UnmarshalCBOR(%s) = %v, want %v", tc.hex, err, tc.want)
 		}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/sealant/sealant/chain/address"
+	"github.com/sealant/sealant/chain/bitfield"
 	"github.com/sealant/sealant/chain/types"
 )
 
@@ -225,9 +226,44 @@ type Partition struct {
 // BitField is go-bitfield's JSON form: run lengths alternating unset and
 // set, starting with an unset run. {2,3} is [2,2]; {0,1,2,8,9} is
 // [0,3,5,2]; the empty set is [0] (or []).
+//
+// It stays a plain slice so that a value decoded from a node can be held
+// and re-encoded without validation; Slice and Decode validate it through
+// chain/bitfield, which owns the run-length rules.
 type BitField []uint64
 
-// Count returns the number of set bits.
+// BitFieldFromSet returns the run-length form of set (any order,
+// duplicates allowed). Index 2^64-1 cannot be represented and yields an
+// error wrapping bitfield.ErrOverflow.
+func BitFieldFromSet(set []uint64) (BitField, error) {
+	b, err := bitfield.NewFromSet(set)
+	if err != nil {
+		return nil, fmt.Errorf("lotus: bitfield: %w", err)
+	}
+	return BitFieldOf(b), nil
+}
+
+// BitFieldOf returns the run-length form of b; the empty set is [0], as
+// go-bitfield writes it.
+func BitFieldOf(b bitfield.BitField) BitField {
+	if b.IsEmpty() {
+		return BitField{0}
+	}
+	return BitField(b.Runs())
+}
+
+// Decode validates the runs (only the first may be zero, the total must
+// fit a uint64) and returns the set. A malformed value from a node yields
+// an error wrapping both ErrBadResponse and bitfield.ErrInvalid.
+func (bf BitField) Decode() (bitfield.BitField, error) {
+	b, err := bitfield.FromRuns(bf)
+	if err != nil {
+		return bitfield.BitField{}, fmt.Errorf("%w: %w", ErrBadResponse, err)
+	}
+	return b, nil
+}
+
+// Count returns the number of set bits. It does not validate the runs.
 func (bf BitField) Count() uint64 {
 	var n uint64
 	for i := 1; i < len(bf); i += 2 {
@@ -236,25 +272,21 @@ func (bf BitField) Count() uint64 {
 	return n
 }
 
-// Slice expands the set bits in increasing order. It fails if the set
-// has more than limit members, so a hostile node cannot make the client
-// allocate without bound.
+// Slice expands the set bits in increasing order. It fails (wrapping
+// ErrBadResponse) if the runs are malformed or the set has more than limit
+// members, so a hostile node cannot make the client allocate without
+// bound.
 func (bf BitField) Slice(limit uint64) ([]uint64, error) {
-	if c := bf.Count(); c > limit {
-		return nil, fmt.Errorf("lotus: bitfield has %d bits set, limit %d: %w", c, limit, ErrBadResponse)
+	b, err := bf.Decode()
+	if err != nil {
+		return nil, err
 	}
-	var out []uint64
-	var pos uint64
-	for i, run := range bf {
-		if pos+run < pos {
-			return nil, fmt.Errorf("lotus: bitfield overflows uint64: %w", ErrBadResponse)
-		}
-		if i%2 == 1 {
-			for j := range run {
-				out = append(out, pos+j)
-			}
-		}
-		pos += run
+	if b.IsEmpty() {
+		return nil, nil
+	}
+	out, err := b.All(limit)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadResponse, err)
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"golang.org/x/crypto/blake2b"
 
+	"github.com/sealant/sealant/chain/bitfield"
 	"github.com/sealant/sealant/chain/rand"
 )
 
@@ -89,5 +90,25 @@ func TestBitField(t *testing.T) {
 	}
 	if b, _ := json.Marshal(BitField(nil)); string(b) != "[0]" {
 		t.Errorf("empty marshal = %s", b)
+	}
+	if _, err := (BitField{1, 0, 2, 1}).Slice(10); !errors.Is(err, ErrBadResponse) || !errors.Is(err, bitfield.ErrInvalid) {
+		t.Errorf("zero-length inner run: %v", err)
+	}
+	for _, tc := range cases {
+		bf, err := BitFieldFromSet(tc.set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(bf)
+		want := tc.json
+		if want == "[]" {
+			want = "[0]" // go-bitfield always writes the empty set as [0]
+		}
+		if string(b) != want {
+			t.Errorf("BitFieldFromSet(%v) = %s, want %s", tc.set, b, want)
+		}
+	}
+	if _, err := BitFieldFromSet([]uint64{1<<64 - 1}); !errors.Is(err, bitfield.ErrOverflow) {
+		t.Errorf("index 2^64-1: %v", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
@@ -14,6 +13,8 @@ import (
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/bitfield"
 	"github.com/sealant/sealant/chain/types"
+
+	"github.com/sealant/sealant/chain/internal/chaintest"
 )
 
 type paramVectors struct {
@@ -25,24 +26,7 @@ type paramVectors struct {
 
 func loadParamVectors(t testing.TB) paramVectors {
 	t.Helper()
-	b, err := os.ReadFile("testdata/message.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v paramVectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return chaintest.LoadJSON[paramVectors](t, "testdata/message.json")
 }
 
 func seqDigest() [32]byte {
@@ -80,7 +64,7 @@ func paramCases(t testing.TB) []struct {
 	}
 	// bagboea4seaaqa: CommR-codec CID with a 1-byte digest, from the
 	// upstream go-state-types NI test.
-	niCID, err := cid.Cast(mustHex(t, "0182e20392200100"))
+	niCID, err := cid.Cast(chaintest.MustHex(t, "0182e20392200100"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +236,7 @@ func TestDecodeParamsErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := DecodeParams(tc.method, mustHex(t, tc.hex))
+			_, err := DecodeParams(tc.method, chaintest.MustHex(t, tc.hex))
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}

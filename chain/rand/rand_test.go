@@ -12,6 +12,8 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/sealant/sealant/chain/address"
+
+	"github.com/sealant/sealant/chain/internal/chaintest"
 )
 
 type randomnessVector struct {
@@ -20,15 +22,6 @@ type randomnessVector struct {
 		Entropy   string `json:"entropy"`
 		Out       string `json:"out"`
 	} `json:"randomness"`
-}
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex %q: %v", s, err)
-	}
-	return b
 }
 
 // TestVector checks both derivation steps against the spec vector
@@ -55,7 +48,7 @@ func TestVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(entropy, mustHex(t, v.Randomness.Entropy)) {
+	if !bytes.Equal(entropy, chaintest.MustHex(t, v.Randomness.Entropy)) {
 		t.Fatalf("entropy = %x, want %s", entropy, v.Randomness.Entropy)
 	}
 	if got := DrawRandomnessFromDigest(d, TagSealRandomness, 1000, entropy).String(); got != v.Randomness.Out {

@@ -2,12 +2,11 @@ package sigs
 
 import (
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/sealant/sealant/chain/address"
+
+	"github.com/sealant/sealant/chain/internal/chaintest"
 )
 
 type vectorFile struct {
@@ -44,24 +43,7 @@ type vectorFile struct {
 
 func loadVectors(t testing.TB) vectorFile {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectorFile
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("hex %q: %v", s, err)
-	}
-	return b
+	return chaintest.LoadJSON[vectorFile](t, "testdata/vectors.json")
 }
 
 func unb64(t testing.TB, s string) []byte {

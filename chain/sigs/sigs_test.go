@@ -16,6 +16,8 @@ import (
 
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/types"
+
+	"github.com/sealant/sealant/chain/internal/chaintest"
 )
 
 // TestLotusCLIVectors reproduces `lotus wallet export` and `lotus wallet
@@ -48,8 +50,8 @@ func TestLotusCLIVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msg := unhex(t, c.MessageHex)
-			want := unhex(t, c.SignatureHex) // sigType || data, as lotus prints it
+			msg := chaintest.MustHex(t, c.MessageHex)
+			want := chaintest.MustHex(t, c.SignatureHex) // sigType || data, as lotus prints it
 			sig, err := Sign(kind, ki.PrivateKey, msg)
 			if err != nil {
 				t.Fatal(err)
@@ -70,13 +72,13 @@ func TestLotusCLIVectors(t *testing.T) {
 func TestLotusBLSVerifyVectors(t *testing.T) {
 	v := loadVectors(t).LotusBLSTest
 	addr := mustAddr(t, v.Address)
-	msg := unhex(t, v.MessageHex)
-	sig := types.Signature{Type: types.SigTypeBLS, Data: unhex(t, v.Valid)}
+	msg := chaintest.MustHex(t, v.MessageHex)
+	sig := types.Signature{Type: types.SigTypeBLS, Data: chaintest.MustHex(t, v.Valid)}
 	if err := Verify(sig, addr, msg); err != nil {
 		t.Fatalf("valid signature: %v", err)
 	}
 	for i, bad := range v.Invalid {
-		sig := types.Signature{Type: types.SigTypeBLS, Data: unhex(t, bad)}
+		sig := types.Signature{Type: types.SigTypeBLS, Data: chaintest.MustHex(t, bad)}
 		if err := Verify(sig, addr, msg); !errors.Is(err, ErrInvalidSignature) {
 			t.Errorf("invalid[%d]: err = %v, want ErrInvalidSignature", i, err)
 		}
@@ -86,7 +88,7 @@ func TestLotusBLSVerifyVectors(t *testing.T) {
 func TestSerializationVectors(t *testing.T) {
 	for i, c := range loadVectors(t).SerializationVectors {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			cidBytes := unhex(t, c.CIDHex)
+			cidBytes := chaintest.MustHex(t, c.CIDHex)
 			parsed, err := cid.Decode(c.CID)
 			if err != nil || !bytes.Equal(parsed.Bytes(), cidBytes) {
 				t.Fatalf("cid %s does not match its hex (%v)", c.CID, err)
@@ -123,7 +125,7 @@ func TestSerializationVectors(t *testing.T) {
 // recovered from a signature hashes to the f1 payload the spec lists.
 func TestSpecPubkeyAddress(t *testing.T) {
 	v := loadVectors(t).SpecAddress
-	a, err := address.NewSecp256k1Address(unhex(t, v.SecpPubkey))
+	a, err := address.NewSecp256k1Address(chaintest.MustHex(t, v.SecpPubkey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +137,7 @@ func TestSpecPubkeyAddress(t *testing.T) {
 func testMessage(t testing.TB) *types.Message {
 	t.Helper()
 	v := loadVectors(t).Message
-	m, err := types.DecodeMessage(unhex(t, v.CBOR))
+	m, err := types.DecodeMessage(chaintest.MustHex(t, v.CBOR))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,8 +297,8 @@ func TestRejects(t *testing.T) {
 	blsSig, _ := Sign(types.SigTypeBLS, blsPriv, msg)
 
 	// secp256k1 group order N and BLS12-381 scalar order r.
-	secpN := unhex(t, "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
-	blsRLE := unhex(t, "01000000fffffffffe5bfeff02a4bd5305d8a10908d83933487d9d2953a7ed73") // r, little-endian
+	secpN := chaintest.MustHex(t, "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
+	blsRLE := chaintest.MustHex(t, "01000000fffffffffe5bfeff02a4bd5305d8a10908d83933487d9d2953a7ed73") // r, little-endian
 	// The compressed G1 identity (0xc0 || 0…) is a well-formed f3 payload
 	// but must never verify anything.
 	infinity, err := address.NewBLSAddress(append([]byte{0xc0}, make([]byte, 47)...))
@@ -360,7 +362,7 @@ func TestRejects(t *testing.T) {
 }
 
 func TestKeyInfoParse(t *testing.T) {
-	priv := unhex(t, "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20")
+	priv := chaintest.MustHex(t, "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20")
 	b64 := "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
 	jsonSecp := `{"Type":"secp256k1","PrivateKey":"` + b64 + `"}`
 	cases := []struct {
@@ -439,8 +441,8 @@ func FuzzParseKeyInfo(f *testing.F) {
 
 func FuzzVerify(f *testing.F) {
 	v := loadVectors(f)
-	f.Add(uint8(2), unhex(f, v.LotusBLSTest.Valid), []byte("potato"), []byte(v.LotusBLSTest.Address))
-	f.Add(uint8(1), unhex(f, v.LotusCLI[0].SignatureHex)[1:], unhex(f, "44554b45"), []byte(v.LotusCLI[0].Address))
+	f.Add(uint8(2), chaintest.MustHex(f, v.LotusBLSTest.Valid), []byte("potato"), []byte(v.LotusBLSTest.Address))
+	f.Add(uint8(1), chaintest.MustHex(f, v.LotusCLI[0].SignatureHex)[1:], chaintest.MustHex(f, "44554b45"), []byte(v.LotusCLI[0].Address))
 	f.Fuzz(func(t *testing.T, typ uint8, sig, msg, addr []byte) {
 		a, err := address.Parse(string(addr))
 		if err != nil {

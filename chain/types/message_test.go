@@ -5,11 +5,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/sealant/sealant/chain/address"
+
+	"github.com/sealant/sealant/chain/internal/chaintest"
 )
 
 type messageVectors struct {
@@ -22,24 +23,7 @@ type messageVectors struct {
 
 func loadMessageVectors(t testing.TB) messageVectors {
 	t.Helper()
-	b, err := os.ReadFile("testdata/message.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v messageVectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func mustHex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return chaintest.LoadJSON[messageVectors](t, "testdata/message.json")
 }
 
 // vectorMessage is the lotus chain/types/message_test.go message
@@ -60,7 +44,7 @@ func vectorMessage() *Message {
 
 func TestMessageVector(t *testing.T) {
 	v := loadMessageVectors(t)
-	want := mustHex(t, v.Unsigned.CBOR)
+	want := chaintest.MustHex(t, v.Unsigned.CBOR)
 
 	m := vectorMessage()
 	got, err := m.Serialize()
@@ -214,7 +198,7 @@ func TestMessageDecodeErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := DecodeMessage(mustHex(t, tc.hex)); err == nil {
+			if _, err := DecodeMessage(chaintest.MustHex(t, tc.hex)); err == nil {
 				t.Fatal("decoded without error")
 			} else if !errors.Is(err, ErrCBOR) {
 				t.Fatalf("error %v does not wrap ErrCBOR", err)

@@ -183,7 +183,7 @@ func newVerifyC1Cmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "verify-c1 [--miner ID --sector N] [--json] FILE",
-		Short: "Verify a SealCommitPhase1Output: exit 0 if valid, 1 with the reason if not",
+		Short: "Verify a SealCommitPhase1Output: exit 0 if valid, 1 with the reason if not, 2 if it could not be checked",
 		Long: `Verify every vanilla proof of a C1 output as rust-fil-proofs does, plus the
 link between labeling proofs and parent columns that the SNARK would check.
 The ticket enters the proofs only through the replica id, which also depends on
@@ -196,28 +196,30 @@ reported as not bound.`,
 			opts := &porep.VerifyOptions{}
 			if minerArg != "" || cmd.Flags().Changed("sector") {
 				if minerArg == "" || !cmd.Flags().Changed("sector") {
-					return errors.New("--miner and --sector go together")
+					return withExitCode(2, errors.New("--miner and --sector go together"))
 				}
 				m, err := parseActorID(minerArg)
 				if err != nil {
-					return fmt.Errorf("--miner: %w", err)
+					return withExitCode(2, fmt.Errorf("--miner: %w", err))
 				}
 				opts.Miner, opts.Sector = &m, &sector
 			} else if raw, err := os.ReadFile(args[0] + ".sector.json"); err == nil {
 				var side c1Sidecar
 				if err := json.Unmarshal(raw, &side); err != nil {
-					return fmt.Errorf("%s.sector.json: %w", args[0], err)
+					return withExitCode(2, fmt.Errorf("%s.sector.json: %w", args[0], err))
 				}
 				opts.Miner, opts.Sector = &side.Miner, &side.Sector
 			}
+			// Exit 1 means "checked and invalid"; a file that cannot be read
+			// was not checked, so scripts must not mistake it for a verdict.
 			in, err := openInput(cmd, args[0])
 			if err != nil {
-				return err
+				return withExitCode(2, err)
 			}
 			raw, err := io.ReadAll(in)
 			in.Close()
 			if err != nil {
-				return err
+				return withExitCode(2, err)
 			}
 			res := verifyOutput{}
 			out, err := porep.ParseC1(raw)

@@ -63,6 +63,16 @@ func signerKeystoreDir(dir string) (string, error) {
 	return filepath.Join(dir, signer.KeysDirName), nil
 }
 
+// openSignerKeystore opens (creating if needed) the keystore of a signer
+// directory, as located by signerKeystoreDir.
+func openSignerKeystore(dir string) (*signer.Keystore, error) {
+	ksDir, err := signerKeystoreDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return signer.OpenKeystore(ksDir)
+}
+
 // signerPassphrase reads the passphrase from --passphrase-file, the
 // environment or the terminal on stdin.
 func signerPassphrase(cmd *cobra.Command, file string, confirm bool) ([]byte, error) {
@@ -118,11 +128,7 @@ func newSignerNewCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--type %q: want secp256k1 or bls", kind)
 			}
-			ksDir, err := signerKeystoreDir(dir)
-			if err != nil {
-				return err
-			}
-			ks, err := signer.OpenKeystore(ksDir)
+			ks, err := openSignerKeystore(dir)
 			if err != nil {
 				return err
 			}
@@ -221,11 +227,7 @@ func newSignerExportCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("address: %w", err)
 			}
-			ksDir, err := signerKeystoreDir(dir)
-			if err != nil {
-				return err
-			}
-			ks, err := signer.OpenKeystore(ksDir)
+			ks, err := openSignerKeystore(dir)
 			if err != nil {
 				return err
 			}
@@ -270,11 +272,7 @@ func newSignerListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			defer resetSignerFlags(cmd)
-			ksDir, err := signerKeystoreDir(dir)
-			if err != nil {
-				return err
-			}
-			ks, err := signer.OpenKeystore(ksDir)
+			ks, err := openSignerKeystore(dir)
 			if err != nil {
 				return err
 			}

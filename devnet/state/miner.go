@@ -172,34 +172,26 @@ func (m *MinerState) PartitionsOf(dlIdx uint64) ([]lotus.Partition, error) {
 		return nil, fmt.Errorf("state: deadline %d out of range", dlIdx)
 	}
 	out := []lotus.Partition{}
-	for _, p := range m.Deadlines[dlIdx].Partitions {
-		live := p.Sectors
-		active := setMinus(p.Sectors, p.Faults)
-		out = append(out, lotus.Partition{
-			AllSectors: runsOf(p.Sectors), FaultySectors: runsOf(p.Faults), RecoveringSectors: runsOf(p.Recoveries),
-			LiveSectors: runsOf(live), ActiveSectors: runsOf(active),
-		})
+	for i, p := range m.Deadlines[dlIdx].Partitions {
+		var (
+			lp   lotus.Partition
+			err  error
+			sets = []struct {
+				dst *lotus.BitField
+				src []uint64
+			}{
+				{&lp.AllSectors, p.Sectors}, {&lp.FaultySectors, p.Faults}, {&lp.RecoveringSectors, p.Recoveries},
+				{&lp.LiveSectors, p.Sectors}, {&lp.ActiveSectors, setMinus(p.Sectors, p.Faults)},
+			}
+		)
+		for _, s := range sets {
+			if *s.dst, err = lotus.BitFieldFromSet(s.src); err != nil {
+				return nil, fmt.Errorf("state: deadline %d partition %d: %w", dlIdx, i, err)
+			}
+		}
+		out = append(out, lp)
 	}
 	return out, nil
-}
-
-// runsOf converts a sorted set to go-bitfield's JSON run-length form.
-func runsOf(s []uint64) lotus.BitField {
-	runs := lotus.BitField{}
-	var next uint64
-	for i := 0; i < len(s); {
-		j := i
-		for j+1 < len(s) && s[j+1] == s[j]+1 {
-			j++
-		}
-		runs = append(runs, s[i]-next, s[j]-s[i]+1)
-		next = s[j] + 1
-		i = j + 1
-	}
-	if len(runs) == 0 {
-		return lotus.BitField{0}
-	}
-	return runs
 }
 
 // assignDeadline picks where a newly activated sector goes: the mutable

@@ -1,15 +1,3 @@
-// Package bench is the load generator behind `sealant bench manager`: it
-// starts a manager on loopback with a fake chain and a store-driven stand-in
-// for the commit pipeline, then simulates N sealing threads, each making one
-// worker-API call per second in the order a real thread does (allocate,
-// pieces, ticket, precommit, polls, seed, proof, polls, reports,
-// finalize), and reports request rate and latency per method.
-//
-// Why in-process and loopback only: the figure of interest is what one
-// manager process and its database sustain, not the network; and a load
-// tool that can be pointed at arbitrary hosts is a denial-of-service tool.
-// The run is bounded in time (Config.Duration ≤ MaxDuration) and count
-// (Config.MaxRequests).
 package bench
 
 import (
@@ -100,19 +88,23 @@ type MethodStats struct {
 type Report struct {
 	Threads int `json:"threads"`
 	// Duration is the measured window (after Warmup).
-	Duration    time.Duration `json:"duration_ns"`
-	Warmup      time.Duration `json:"warmup_ns"`
-	Store       string        `json:"store"`
-	Requests    int           `json:"requests"`
-	Errors      int           `json:"errors"`
-	ReqPerSec   float64       `json:"req_per_sec"`
-	P50         time.Duration `json:"p50_ns"`
-	P99         time.Duration `json:"p99_ns"`
-	Methods     []MethodStats `json:"methods"`
-	Sectors     int           `json:"sectors_allocated"`
-	Finalized   int           `json:"sectors_finalized"`
-	Lagging     int64         `json:"late_ticks"`
-	MaxInflight int64         `json:"max_inflight"`
+	Duration  time.Duration `json:"duration_ns"`
+	Warmup    time.Duration `json:"warmup_ns"`
+	Store     string        `json:"store"`
+	Requests  int           `json:"requests"`
+	Errors    int           `json:"errors"`
+	ReqPerSec float64       `json:"req_per_sec"`
+	P50       time.Duration `json:"p50_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	Methods   []MethodStats `json:"methods"`
+	Sectors   int           `json:"sectors_allocated"`
+	Finalized int           `json:"sectors_finalized"`
+	Lagging   int64         `json:"late_ticks"`
+	// Unfinished is the number of calls started in the measured window
+	// and still unanswered when it ended (their latency is unknown, at
+	// least the time left in the window).
+	Unfinished  int64 `json:"unfinished"`
+	MaxInflight int64 `json:"max_inflight"`
 }
 
 func (c *Config) provision() error {
@@ -251,6 +243,8 @@ type recorder struct {
 	inflight atomic.Int64
 	maxInfl  atomic.Int64
 	late     atomic.Int64
+	// unfinished counts measured calls still unanswered when the run ended.
+	unfinished atomic.Int64
 }
 
 func (r *recorder) record(method string, start time.Time, d time.Duration, err error) {
@@ -296,9 +290,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	// Tenants with distinct miners per run, so a shared PostgreSQL
 	// database can be reused between runs.
 	base := uint64(time.Now().UnixNano()%1_000_000) * 100
+	var tenants []string
 	for i := 0; i < cfg.Tenants; i++ {
+		tenants = append(tenants, fmt.Sprintf("bench-%d-%d", base, i))
 		_, err := svc.CreateTenant(context.Background(), api.TenantConfig{
-			ID: fmt.Sprintf("bench-%d-%d", base, i), Miner: base + uint64(i) + 1000, ProofType: 5, Weight: i + 1,
+			ID: tenants[i], Miner: base + uint64(i) + 1000, ProofType: 5, Weight: i + 1,
 			PreCommitBatchSize: 64, ProveCommitBatchSize: 64,
 		})
 		if err != nil {
@@ -315,8 +311,16 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	hs := &http.Server{Handler: svc.Handler(srv), ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
-	defer hs.Close()
-	defer srv.Close()
+	defer func() {
+		// Let handlers still running (a saturated server has many) finish
+		// before the store closes under them.
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		srv.Close()
+		if hs.Shutdown(sctx) != nil {
+			hs.Close()
+		}
+	}()
 	pctx, stopPipe := context.WithCancel(ctx)
 	defer stopPipe()
 	go pipe.Run(pctx)
@@ -329,7 +333,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	workers := (cfg.Threads + cfg.ThreadsPerWorker - 1) / cfg.ThreadsPerWorker
 	clients := make([]*rpc.Client, workers)
 	for w := range clients {
-		it, err := svc.IssueToken(ctx, api.TokenRequest{Role: "worker", Subject: fmt.Sprintf("bw%d", w)})
+		it, err := svc.IssueToken(ctx, api.TokenRequest{Role: "worker", Subject: fmt.Sprintf("bw%d-%d", base, w)})
 		if err != nil {
 			return Report{}, err
 		}
@@ -350,8 +354,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		go func() {
 			defer wg.Done()
 			th := &thread{
-				c: clients[i/cfg.ThreadsPerWorker], worker: fmt.Sprintf("bw%d", i/cfg.ThreadsPerWorker), name: fmt.Sprintf("t%d", i),
-				polls: cfg.PollsPerStage, rnd: mrand.New(mrand.NewPCG(uint64(i), 7)),
+				c: clients[i/cfg.ThreadsPerWorker], worker: fmt.Sprintf("bw%d-%d", base, i/cfg.ThreadsPerWorker), name: fmt.Sprintf("t%d", i),
+				tenants: tenants, polls: cfg.PollsPerStage, rnd: mrand.New(mrand.NewPCG(uint64(i), 7)),
 				rec: rec, finalized: &finalized, allocated: &allocated, maxReq: cfg.MaxRequests, cancel: cancel,
 			}
 			// Spread the threads' first calls over the ramp.
@@ -385,7 +389,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 
 	rep := Report{Threads: cfg.Threads, Duration: elapsed, Warmup: cfg.Warmup, Store: svc.Store().Dialect(), Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
-		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load()}
+		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load(), Unfinished: rec.unfinished.Load()}
 	var all []time.Duration
 	methods := make([]string, 0, len(rec.lat))
 	for m := range rec.lat {
@@ -423,6 +427,7 @@ type thread struct {
 	c         *rpc.Client
 	worker    string
 	name      string
+	tenants   []string // this run's tenants (a reused database holds others)
 	polls     int
 	rnd       *mrand.Rand
 	rec       *recorder
@@ -454,7 +459,13 @@ func (t *thread) call(ctx context.Context, method string, result any, params ...
 	d := time.Since(start)
 	t.rec.inflight.Add(-1)
 	if err != nil && ctx.Err() != nil {
-		return err // the run ended mid-call: not a sample
+		// The run ended mid-call: no latency to record, but the call is
+		// counted, so a saturated server cannot look fast by leaving its
+		// slowest calls unanswered.
+		if !start.Before(t.rec.from) {
+			t.rec.unfinished.Add(1)
+		}
+		return err
 	}
 	t.rec.record(method, start, d, err)
 	return err
@@ -486,7 +497,7 @@ func (t *thread) step(ctx context.Context) {
 	switch t.stage {
 	case stAllocate:
 		var a *api.AllocatedSector
-		if t.call(ctx, api.MethodAllocateSector, &a, api.AllocateSpec{Worker: t.worker, Thread: t.name}) == nil && a != nil {
+		if t.call(ctx, api.MethodAllocateSector, &a, api.AllocateSpec{Worker: t.worker, Thread: t.name, AllowedTenants: t.tenants}) == nil && a != nil {
 			t.sector, t.stage = a, stPieces
 			if !a.Resumed {
 				t.allocated.Add(1)

@@ -1,7 +1,9 @@
 package dashboard_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -62,7 +64,11 @@ func findChromium(t *testing.T) string {
 	return ""
 }
 
-func startManager(t *testing.T) *env {
+func startManager(t *testing.T) *env { return startManagerWith(t, true) }
+
+// startManagerWith starts a manager; overview says whether the dashboard's
+// own method is served (false: a manager that only mounts the page).
+func startManagerWith(t *testing.T, overview bool) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -85,8 +91,13 @@ func startManager(t *testing.T) *env {
 	// the manager's http.go does.
 	inner := svc.Handler(srv)
 	mux := http.NewServeMux()
-	for _, p := range []string{manager.RPCPath, "/metrics", "/healthz"} {
+	for _, p := range []string{"/metrics", "/healthz"} {
 		mux.Handle(p, inner)
+	}
+	if overview {
+		mux.Handle(manager.RPCPath, inner)
+	} else {
+		mux.Handle(manager.RPCPath, hideMethod(inner, dashboard.MethodOverview))
 	}
 	mux.Handle("/", dashboard.Handler())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -106,14 +117,43 @@ func startManager(t *testing.T) *env {
 	// Serve the dashboard's method unless the manager already does.
 	c := e.client(t, e.admin)
 	var ov dashboard.Overview
-	if err := c.Call(ctx, dashboard.MethodOverview, &ov, dashboard.OverviewRequest{}); err != nil {
-		var re *rpc.Error
-		if !errors.As(err, &re) || re.Code != rpc.CodeMethodNotFound {
-			t.Fatalf("probe %s: %v", dashboard.MethodOverview, err)
-		}
+	err = c.Call(ctx, dashboard.MethodOverview, &ov, dashboard.OverviewRequest{})
+	var re *rpc.Error
+	if err != nil && (!errors.As(err, &re) || re.Code != rpc.CodeMethodNotFound) {
+		t.Fatalf("probe %s: %v", dashboard.MethodOverview, err)
+	}
+	if overview && err != nil {
 		dashboard.RegisterRPC(srv, svc.Store())
 	}
 	return e
+}
+
+// hideMethod answers calls of method with JSON-RPC "method not found", as
+// a manager that does not serve it would.
+func hideMethod(next http.Handler, method string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if json.Unmarshal(body, &req) == nil && req.Method == method {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID,
+				"error": map[string]any{"code": rpc.CodeMethodNotFound, "message": "method not found"}})
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (e *env) client(t *testing.T, token string) *rpc.Client {
@@ -259,7 +299,7 @@ func rendered(t *testing.T, dom string) map[string]string {
 }
 
 // expected computes what the page must show for token from the API.
-func expected(t *testing.T, e *env, token string, admin bool) map[string]string {
+func expected(t *testing.T, e *env, token string, admin, overview bool) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	c := e.client(t, token)
@@ -351,6 +391,9 @@ func expected(t *testing.T, e *env, token string, admin bool) map[string]string 
 			}
 		}
 	}
+	if !overview {
+		return want
+	}
 	// Batches and deliveries come only from the dashboard's own method.
 	var ov dashboard.Overview
 	if err := c.Call(ctx, dashboard.MethodOverview, &ov, dashboard.OverviewRequest{}); err != nil {
@@ -414,7 +457,7 @@ func TestDashboardInChromium(t *testing.T) {
 				t.Fatalf("page did not reach the ready state (body state %v); DOM:\n%s", m, dom)
 			}
 			got := rendered(t, dom)
-			want := expected(t, e, tc.token, tc.admin)
+			want := expected(t, e, tc.token, tc.admin, true)
 			for k, v := range want {
 				g, ok := got[k]
 				switch {
@@ -473,20 +516,58 @@ func TestDashboardInChromium(t *testing.T) {
 		if dir == "" {
 			dir = t.TempDir()
 		}
-		file := filepath.Join(dir, "dashboard-admin.png")
-		runChromium(t, bin, "--hide-scrollbars", "--window-size=1280,900", "--screenshot="+file, pageURL(e, e.admin))
-		f, err := os.Open(file)
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
+		// The first screen (what a reviewer sees first) and the whole page.
+		for _, shot := range []struct {
+			name string
+			w, h int
+		}{{"dashboard-admin.png", 1280, 900}, {"dashboard-admin-full.png", 1280, 2600}} {
+			file := filepath.Join(dir, shot.name)
+			runChromium(t, bin, "--hide-scrollbars", fmt.Sprintf("--window-size=%d,%d", shot.w, shot.h), "--screenshot="+file, pageURL(e, e.admin))
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatalf("screenshot: %v", err)
+			}
+			cfg, err := png.DecodeConfig(f)
+			f.Close()
+			if err != nil {
+				t.Fatalf("screenshot is not a PNG: %v", err)
+			}
+			if cfg.Width != shot.w || cfg.Height != shot.h {
+				t.Errorf("screenshot is %dx%d, want %dx%d", cfg.Width, cfg.Height, shot.w, shot.h)
+			}
+			t.Logf("screenshot: %s", file)
 		}
-		defer f.Close()
-		cfg, err := png.DecodeConfig(f)
-		if err != nil {
-			t.Fatalf("screenshot is not a PNG: %v", err)
-		}
-		if cfg.Width != 1280 || cfg.Height != 900 {
-			t.Errorf("screenshot is %dx%d, want 1280x900", cfg.Width, cfg.Height)
-		}
-		t.Logf("screenshot: %s", file)
 	})
+}
+
+// TestDashboardFallbackInChromium runs the page against a manager that
+// mounts it but does not serve SealantDashboard.Overview: the pipeline is
+// then counted from ListSectors and batches and deliveries say why they
+// are missing.
+func TestDashboardFallbackInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("dashboard browser test skipped in -short mode")
+	}
+	bin := findChromium(t)
+	e := startManagerWith(t, false)
+	seed(t, e)
+	dom := string(runChromium(t, bin, "--dump-dom", pageURL(e, e.admin)))
+	if m := bodyRe.FindStringSubmatch(dom); m == nil || m[1] != "ready" {
+		t.Fatalf("page did not reach the ready state (body state %v); DOM:\n%s", m, dom)
+	}
+	got := rendered(t, dom)
+	want := expected(t, e, e.admin, true, false)
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s rendered %q, API says %s", k, got[k], v)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("page shows %s=%s without the overview method", k, got[k])
+		}
+	}
+	if !strings.Contains(dom, "Batches, messages and deliveries are not served by this manager version.") {
+		t.Errorf("page does not explain the missing batches and deliveries")
+	}
 }

@@ -129,6 +129,22 @@ func (h *chainHarness) stepToDeadline(dl uint64) *lotus.DeadlineInfo {
 	return nil
 }
 
+// stepPast mines until deadline dl is no longer the current one.
+func (h *chainHarness) stepPast(dl uint64) {
+	h.t.Helper()
+	for range 3000 {
+		di, err := h.api.StateMinerProvingDeadline(h.ctx, h.maddr, types.EmptyTSK)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if di.Index != dl {
+			return
+		}
+		h.step(1)
+	}
+	h.t.Fatalf("deadline %d never closed", dl)
+}
+
 func (h *chainHarness) partition(dl uint64) lotus.Partition {
 	h.t.Helper()
 	ps, err := h.api.StateMinerPartitions(h.ctx, h.maddr, dl, types.EmptyTSK)
@@ -347,18 +363,25 @@ func TestDevnetBothArchitectures(t *testing.T) {
 		t.Fatalf("faulty after a good proof: %+v", p)
 	}
 
-	// The stored p_aux goes missing: next period the sector is skipped,
-	// which declares it faulty.
+	// The stored p_aux goes missing: next period nothing of the deadline
+	// can be proven, so nothing is sent (the actor refuses a proof of only
+	// skipped sectors) and the partition turns faulty when it closes.
 	paux := filepath.Join(store, "cache", id.String(), "p_aux")
 	if err := os.Rename(paux, paux+".away"); err != nil {
 		t.Fatal(err)
 	}
-	for h.head().Height < h.stepToDeadline(dl).Close {
-		h.step(1)
+	h.stepPast(dl)
+	h.stepToDeadline(dl)
+	n := len(svc.Submissions())
+	if err := svc.Tick(ctx); err != nil {
+		t.Fatal(err)
 	}
-	submit([]uint64{1})
+	if len(svc.Submissions()) != n {
+		t.Fatal("submitted a proof for a deadline without provable sectors")
+	}
+	h.stepPast(dl)
 	if p := h.partition(dl); p.FaultySectors.Count() != 1 {
-		t.Fatalf("skipped sector not faulty: %+v", p)
+		t.Fatalf("unproven sector not faulty: %+v", p)
 	}
 
 	// Files back: the recovery is declared ahead of the deadline's fault

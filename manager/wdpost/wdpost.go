@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -365,9 +366,12 @@ func (s *Service) proveCurrent(ctx context.Context, t Tenant) (*Submission, erro
 		}
 	}
 	if len(proven) == 0 {
-		// Nothing provable: still submit so the skipped sectors are
-		// declared faulty now rather than detected at the deadline's end.
-		proofBytes = nil
+		// Nothing provable: the actor refuses a proof of only skipped
+		// sectors, so send nothing; the partitions turn faulty when the
+		// deadline closes unproven (and the next ticks retry in case the
+		// files come back in time).
+		s.log.Warn("no sector of the deadline can be proven", "tenant", t.Name, "miner", t.Miner, "deadline", di.Index)
+		return nil, nil
 	}
 
 	commitEpoch := di.Open
@@ -396,6 +400,15 @@ func (s *Service) proveCurrent(ctx context.Context, t Tenant) (*Submission, erro
 		sub.Proven = append(sub.Proven, r.Sector)
 	}
 	c, err := s.send(ctx, t, m, miner.MethodSubmitWindowedPoSt, params)
+	if err != nil && strings.Contains(err.Error(), "already proven") {
+		// Proven before a restart of this process (the chain refuses a
+		// second proof): remember it, send nothing.
+		s.mu.Lock()
+		s.submitted[key] = sub
+		s.mu.Unlock()
+		s.log.Info("window post already on chain", "tenant", t.Name, "miner", t.Miner, "deadline", di.Index)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("submit deadline %d: %w", di.Index, err)
 	}

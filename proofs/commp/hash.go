@@ -1,9 +1,6 @@
 package commp
 
-import (
-	"crypto/sha256"
-	"hash"
-)
+import "github.com/sealant/sealant/proofs/internal/sha2"
 
 // NodeSize is the size in bytes of a tree node (a leaf or a hash).
 const NodeSize = 32
@@ -13,42 +10,30 @@ const NodeSize = 32
 // filecoin-hashers sha256.rs; the "trunc254" of the multihash name). It is
 // the node hash of CommP, CommD and TreeD.
 func HashPair(a, b [32]byte) [32]byte {
-	var buf [64]byte
-	copy(buf[:32], a[:])
-	copy(buf[32:], b[:])
-	out := sha256.Sum256(buf[:])
-	out[31] &= 0x3f
+	var out [32]byte
+	sha2.HashPair(&out, &a, &b)
 	return out
 }
 
-// nodeHasher hashes 64-byte sibling pairs with one reused SHA-256 state, so
-// a tree reduction allocates nothing per node. crypto/sha256 uses the SHA
-// extensions (SHA-NI) when the CPU has them.
-type nodeHasher struct {
-	h hash.Hash
-}
+// nodeHasher reduces padded chunks to subtree roots. It holds no state any
+// more (internal/sha2 needs none), but keeps the per-worker handle so the
+// pipeline does not depend on how nodes are hashed.
+type nodeHasher struct{}
 
-func newNodeHasher() *nodeHasher { return &nodeHasher{h: sha256.New()} }
+func newNodeHasher() *nodeHasher { return &nodeHasher{} }
 
 // reduceLevel hashes the n/2 sibling pairs of the n nodes at the front of
-// buf into the front of buf (node i is overwritten only after nodes 2i and
-// 2i+1 were read) and returns the number of parents. An odd last node is
-// paired with zero, the root of an all-zero subtree of the same level.
+// buf into the front of buf and returns the number of parents. The whole
+// level is one sha2.HashPairs call, which hashes in place (node i is
+// written only after pair i was read) and interleaves independent pairs.
+// An odd last node is paired with zero, the root of an all-zero subtree of
+// the same level.
 func (nh *nodeHasher) reduceLevel(buf []byte, n int, zero *[32]byte) int {
-	h := nh.h
 	pairs := n / 2
-	for i := 0; i < pairs; i++ {
-		h.Reset()
-		h.Write(buf[64*i : 64*i+64])
-		out := h.Sum(buf[32*i : 32*i : 32*i+32])
-		out[31] &= 0x3f
-	}
+	sha2.HashPairs(buf[:NodeSize*pairs], buf[:2*NodeSize*pairs])
 	if n%2 == 1 {
-		h.Reset()
-		h.Write(buf[32*(n-1) : 32*n])
-		h.Write(zero[:])
-		out := h.Sum(buf[32*pairs : 32*pairs : 32*pairs+32])
-		out[31] &= 0x3f
+		last := (*[NodeSize]byte)(buf[NodeSize*(n-1):])
+		sha2.HashPair((*[NodeSize]byte)(buf[NodeSize*pairs:]), last, zero)
 		pairs++
 	}
 	return pairs

@@ -7,7 +7,7 @@ import (
 
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 
-	"github.com/sealant/sealant/proofs/commp"
+	"github.com/sealant/sealant/proofs/internal/sha2"
 	"github.com/sealant/sealant/proofs/poseidon"
 )
 
@@ -53,10 +53,11 @@ func (sha256Hasher) HashNodes(arity int, dst, src []Node) error {
 		return err
 	}
 	if arity == 2 {
-		// The binary node hash is shared with CommP/CommD.
-		for i := range dst {
-			dst[i] = commp.HashPair(src[2*i], src[2*i+1])
-		}
+		// The binary node hash shared with CommP/CommD: one call per
+		// level, so the SHA-NI code hashes independent pairs interleaved
+		// with no per-node overhead. A []Node is contiguous bytes, and
+		// sha2.HashPairs accepts dst == src as well as disjoint buffers.
+		sha2.HashPairs(nodesAsBytes(dst), nodesAsBytes(src))
 		return nil
 	}
 	for i := range dst {

@@ -21,6 +21,8 @@ type VerifyError struct {
 	Reason               string
 }
 
+// Error returns "porep: invalid C1 proof: …" naming the partition,
+// challenge (when per challenge) and check that failed.
 func (e *VerifyError) Error() string {
 	if e.Challenge >= 0 {
 		return fmt.Sprintf("porep: invalid C1 proof: partition %d challenge %d: %s: %s", e.Partition, e.Challenge, e.Check, e.Reason)

@@ -27,9 +27,7 @@ func mapFile(path string, size int64) (*mappedFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mmap %s: %w", path, err)
 	}
-	// Expander parents are random reads: ask for the whole layer up front
-	// rather than faulting it in page by page.
-	_ = syscall.Madvise(data, syscall.MADV_WILLNEED)
+	adviseWillNeed(data)
 	return &mappedFile{data: data}, nil
 }
 

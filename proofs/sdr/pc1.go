@@ -83,7 +83,8 @@ type manifestLayer struct {
 // It is idempotent and resumable: layer files are written under a temporary
 // name, fsynced and renamed, then recorded with their SHA-256 in the
 // manifest; a rerun keeps every leading layer whose file still matches the
-// manifest for the same proof and replica id and recomputes the rest.
+// manifest for the same proof and replica id and recomputes the rest (the
+// kept layers are re-hashed once, a sequential read of N·32 bytes each).
 //
 // Memory: the layer being computed is held in memory (N·32 bytes: 512 MiB
 // for a 512MiB sector, 32 GiB for 32GiB) and the previous layer is mapped

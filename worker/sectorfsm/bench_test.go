@@ -27,8 +27,8 @@ func BenchmarkStepIllegal(b *testing.B) {
 	}
 }
 
-// BenchmarkHappyPath steps a whole sector from Empty to Finished (15
-// events); the record carries a one-partition proof.
+// BenchmarkHappyPath steps a whole sector from Empty to Finished (17
+// events); the record carries a one-partition proof and two files.
 func BenchmarkHappyPath(b *testing.B) {
 	path := happyPath()
 	b.ReportAllocs()

@@ -83,6 +83,8 @@ type IllegalTransitionError struct {
 	To    State // the requested resume state, for operator-resume only
 }
 
+// Error names the event, the state it was refused in and, for an
+// operator resume, the requested target state.
 func (e *IllegalTransitionError) Error() string {
 	if e.To != 0 {
 		return fmt.Sprintf("sectorfsm: event %s to %s not allowed in state %s", e.Event, e.To, e.State)

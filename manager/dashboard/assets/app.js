@@ -48,7 +48,7 @@
         body: JSON.stringify({ jsonrpc: '2.0', id: ++seq, method: method, params: params }),
       });
     } catch (e) {
-      throw new RPCError(0, 'manager unreachable: ' + e.message, 0);
+      throw new RPCError(0, 'request failed (is the manager reachable?): ' + e.message, 0);
     }
     let body = null;
     try {
