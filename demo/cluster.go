@@ -192,6 +192,11 @@ func (c *cluster) startManager(ctx context.Context) error {
 			return t.Miner, err
 		},
 	})
+	// The operator's bootstrap token, for `sealant admin …`, the dashboard
+	// and --keep-running users (DIR/manager/admin.token, mode 0600).
+	if _, err := svc.EnsureAdminToken(ctx, dataDir); err != nil {
+		return fmt.Errorf("demo: admin token: %w", err)
+	}
 	c.hub = hub
 	c.closers = append(c.closers, func() { hub.Close() })
 	svc.SetSigners(hub)

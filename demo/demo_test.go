@@ -13,6 +13,7 @@ import (
 
 	"github.com/sealant/sealant/api"
 	"github.com/sealant/sealant/proofs/commp"
+	"github.com/sealant/sealant/worker/sectorfsm"
 )
 
 // TestDemoEndToEnd runs the whole demo with one CC and one data sector per
@@ -170,4 +171,25 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
+}
+
+// TestStageBoundsAreStates: the stage table names real sector states, in
+// the order a sector reaches them, so that stage times come from the
+// histories the workers report.
+func TestStageBoundsAreStates(t *testing.T) {
+	prev := -1
+	order := map[sectorfsm.State]int{}
+	for i, s := range sectorfsm.States() {
+		order[s] = i
+	}
+	for _, b := range stageBounds {
+		st, err := sectorfsm.ParseState(b.end)
+		if err != nil {
+			t.Fatalf("stage %q ends at %q: %v", b.stage, b.end, err)
+		}
+		if order[st] <= prev {
+			t.Errorf("stage %q ends at %s, not after the previous stage's end", b.stage, b.end)
+		}
+		prev = order[st]
+	}
 }

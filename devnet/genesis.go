@@ -194,6 +194,22 @@ type resolvedMiner struct {
 // OwnerKeyPath is where init writes the key of the named genesis account.
 func OwnerKeyPath(dir, name string) string { return filepath.Join(dir, "owners", name, "key.json") }
 
+// LoadOwnerKey reads and parses the key init wrote for the named genesis
+// account (OwnerKeyPath). The caller owns the returned private key bytes
+// and should clear them when done.
+func LoadOwnerKey(dir, name string) (sigs.KeyInfo, error) {
+	raw, err := os.ReadFile(OwnerKeyPath(dir, name))
+	if err != nil {
+		return sigs.KeyInfo{}, fmt.Errorf("devnet: owner key %s: %w", name, err)
+	}
+	defer clear(raw)
+	ki, err := sigs.ParseKeyInfo(raw)
+	if err != nil {
+		return sigs.KeyInfo{}, fmt.Errorf("devnet: owner key %s: %w", name, err)
+	}
+	return ki, nil
+}
+
 // resolve generates or loads keys (writing generated ones to their owner
 // directory) and checks the description.
 func (g *Genesis) resolve(dir string) (*resolved, error) {

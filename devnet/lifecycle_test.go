@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -110,11 +109,7 @@ type key struct {
 
 func loadKey(t testing.TB, dir, name string) key {
 	t.Helper()
-	b, err := os.ReadFile(devnet.OwnerKeyPath(dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ki, err := sigs.ParseKeyInfo(b)
+	ki, err := devnet.LoadOwnerKey(dir, name)
 	if err != nil {
 		t.Fatal(err)
 	}

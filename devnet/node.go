@@ -57,7 +57,9 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Node is a running (or loaded) devnet.
+// Node is a running (or loaded) devnet. Its methods are safe for
+// concurrent use: chain state is guarded by one lock, readers share it and
+// block production takes it exclusively.
 type Node struct {
 	cfg      Config
 	log      *slog.Logger

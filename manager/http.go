@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/sealant/sealant/manager/dashboard"
 	"github.com/sealant/sealant/rpc"
 )
 
@@ -27,15 +28,18 @@ func (s *Service) NewRPCServer() (*rpc.Server, error) {
 		return nil, err
 	}
 	s.Register(srv)
+	dashboard.RegisterRPC(srv, s.st)
 	return srv, nil
 }
 
-// Handler is the manager's HTTP surface: JSON-RPC at RPCPath, Prometheus
+// Handler is the manager's HTTP surface: JSON-RPC at RPCPath, the web
+// dashboard at /, Prometheus
 // metrics at /metrics and a health check at /healthz. It is the only place
 // the manager touches net/http.
 func (s *Service) Handler(srv *rpc.Server) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(RPCPath, srv)
+	mux.Handle("/", dashboard.Handler())
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)

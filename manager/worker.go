@@ -2,7 +2,6 @@ package manager
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -345,18 +344,7 @@ func (s *Service) SubmitPreCommit(ctx context.Context, id api.SectorID, pc api.P
 // enqueue puts a sector into its tenant's open batch of kind and wakes the
 // pipeline. Idempotent: a sector already in a live batch stays there.
 func (s *Service) enqueue(ctx context.Context, sec store.Sector, kind store.BatchKind) error {
-	var b int64
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		b, err = s.st.AddToBatch(ctx, sec.ID, kind, s.now())
-		// Workaround: on PostgreSQL, store.AddToBatch can lose a race with
-		// CloseBatch (its INSERT … ON CONFLICT DO NOTHING sees the open
-		// batch, which is closed before its SELECT) and return
-		// sql.ErrNoRows. Trying again opens a new batch.
-		if !errors.Is(err, sql.ErrNoRows) {
-			break
-		}
-	}
+	b, err := s.st.AddToBatch(ctx, sec.ID, kind, s.now())
 	if err != nil {
 		return mapStoreErr(err)
 	}

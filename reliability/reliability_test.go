@@ -47,13 +47,19 @@ type params struct {
 	maxGap    time.Duration
 	threads   int // per worker
 	batchWait time.Duration
+	// inFlight caps each tenant's sectors in flight (quota_concurrent),
+	// so that sealing spreads over the fault period instead of finishing
+	// before most faults.
+	inFlight int
 }
 
 func runParams() params {
 	if os.Getenv("SEALANT_RELIABILITY_LONG") != "" {
-		return params{sectors: 12, chaos: 4 * time.Minute, settle: 5 * time.Minute, minGap: 3 * time.Second, maxGap: 9 * time.Second, threads: 2, batchWait: 4 * time.Second}
+		return params{sectors: 24, chaos: 4 * time.Minute, settle: 5 * time.Minute, minGap: 3 * time.Second, maxGap: 9 * time.Second,
+			threads: 2, batchWait: 4 * time.Second, inFlight: 2}
 	}
-	return params{sectors: 4, chaos: 50 * time.Second, settle: 3 * time.Minute, minGap: 2 * time.Second, maxGap: 5 * time.Second, threads: 1, batchWait: 3 * time.Second}
+	return params{sectors: 4, chaos: 50 * time.Second, settle: 3 * time.Minute, minGap: 2 * time.Second, maxGap: 5 * time.Second,
+		threads: 1, batchWait: 3 * time.Second, inFlight: 2}
 }
 
 // report is the suite's outcome, logged and optionally written as JSON.
@@ -61,6 +67,7 @@ type report struct {
 	Seed          uint64         `json:"seed"`
 	Database      string         `json:"database"`
 	SectorsPer    int            `json:"sectors_per_tenant"`
+	InFlight      int            `json:"in_flight_per_tenant"`
 	ChaosS        float64        `json:"chaos_s"`
 	Kills         map[string]int `json:"kills"`
 	Restarts      int            `json:"restarts"`
@@ -139,7 +146,7 @@ func TestCrashesAndPartitions(t *testing.T) {
 	defer cancel()
 
 	d := &deployment{t: t, dir: t.TempDir(), p: p, signers: map[string]*proc{}, start: time.Now(),
-		rep: &report{Seed: seed, SectorsPer: p.sectors, Kills: map[string]int{}}}
+		rep: &report{Seed: seed, SectorsPer: p.sectors, InFlight: p.inFlight, Kills: map[string]int{}}}
 	t.Cleanup(d.stopAll)
 	d.setupDatabase(ctx)
 	d.startChain(ctx)
@@ -414,7 +421,7 @@ func (d *deployment) createTenants(ctx context.Context) {
 			// always fits. (The in-process demo caps messages at 64 KiB
 			// instead and keeps aggregated batches.)
 			ProveCommitMode: string(store.ProvePerSector), ProveCommitBatchSize: 1, ProveCommitMaxWait: api.Duration(d.p.batchWait),
-			ExpirationDays: 540, QuotaPerDay: d.p.sectors, Weight: 1, DeliveryTarget: target}
+			ExpirationDays: 540, QuotaPerDay: d.p.sectors, QuotaConcurrent: d.p.inFlight, Weight: 1, DeliveryTarget: target}
 		var out api.TenantConfig
 		if err := d.call(ctx, api.MethodAdminTenantCreate, &out, tc); err != nil {
 			d.t.Fatalf("create tenant %s: %v", tn.name, err)

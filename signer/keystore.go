@@ -85,6 +85,9 @@ type KeyEntry struct {
 }
 
 // Keystore is a directory with one encrypted file per key (mode 0600).
+// Key files are written to a temporary file and renamed into place, so a
+// reader never sees a partial file; the struct itself holds no mutable
+// state after OpenKeystore (set KDF and Rand before first use).
 type Keystore struct {
 	dir string
 	// KDF is the cost used when writing new key files (default DefaultKDF).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/miner"
+	"github.com/sealant/sealant/chain/rand"
 	"github.com/sealant/sealant/chain/types"
 )
 
@@ -19,12 +20,12 @@ import (
 var ErrPolicy = errors.New("signer: invalid policy")
 
 // EpochsPerDay is the number of 30-second epochs in a day.
-const EpochsPerDay = 2880
+const EpochsPerDay = rand.EpochsInDay
 
 // maxTicketLookback bounds how old a PreCommit's SealRandEpoch may be
 // (builtin-actors: 2880 + 900 epochs); it is the slack allowed between a
 // sector's ticket epoch and the epoch its expiration is measured from.
-const maxTicketLookback = EpochsPerDay + 900
+const maxTicketLookback = rand.MaxPreCommitRandomnessLookback
 
 // DefaultMethods are the miner methods a signer allows when the policy
 // lists none: PreCommitSectorBatch2, ProveCommitSectors3,
@@ -247,14 +248,14 @@ func (f *PolicyFile) Compile() (*Policy, error) {
 	}
 	p.maxSectors = sp.MaxPerMessage
 	if p.maxSectors <= 0 {
-		p.maxSectors = 819
+		p.maxSectors = rand.MaxAggregatedSectors
 	}
 	p.expMin, p.expMax = sp.ExpirationMinDays*EpochsPerDay, sp.ExpirationMaxDays*EpochsPerDay
 	if sp.ExpirationMinDays <= 0 {
-		p.expMin = 180 * EpochsPerDay
+		p.expMin = rand.MinSectorExpiration
 	}
 	if sp.ExpirationMaxDays <= 0 {
-		p.expMax = 1278*EpochsPerDay + maxTicketLookback
+		p.expMax = rand.MaxSectorExpirationExtension + maxTicketLookback
 	}
 	if p.expMin > p.expMax {
 		return nil, fmt.Errorf("%w: expiration_min_days > expiration_max_days", ErrPolicy)

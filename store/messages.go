@@ -150,13 +150,24 @@ func (s *Store) AddToBatch(ctx context.Context, id SectorID, kind BatchKind, now
 		if sec.Phase != PhaseActive {
 			return fmt.Errorf("store: add sector %s to batch: %s: %w", id, sec.Phase, ErrSectorDone)
 		}
-		if _, err := d.exec(ctx, `INSERT INTO batches (tenant_id, kind, state, created_ms) VALUES (?, ?, 'open', ?)
+		// Under READ COMMITTED (PostgreSQL) the INSERT can see another
+		// transaction's open batch, which that transaction then closes
+		// before our SELECT runs: the SELECT finds no open batch. Insert
+		// again in that case; each round either creates the open batch or
+		// locks one that exists.
+		for attempt := 0; ; attempt++ {
+			if _, err := d.exec(ctx, `INSERT INTO batches (tenant_id, kind, state, created_ms) VALUES (?, ?, 'open', ?)
 			ON CONFLICT (tenant_id, kind) WHERE state = 'open' DO NOTHING`, sec.TenantID, string(kind), ms(now)); err != nil {
-			return fmt.Errorf("store: add sector %s to batch: %w", id, err)
-		}
-		if err := d.queryRow(ctx, `SELECT id FROM batches WHERE tenant_id = ? AND kind = ? AND state = 'open'`+d.forUpdate(),
-			sec.TenantID, string(kind)).Scan(&bid); err != nil {
-			return fmt.Errorf("store: add sector %s to batch: %w", id, err)
+				return fmt.Errorf("store: add sector %s to batch: %w", id, err)
+			}
+			err := d.queryRow(ctx, `SELECT id FROM batches WHERE tenant_id = ? AND kind = ? AND state = 'open'`+d.forUpdate(),
+				sec.TenantID, string(kind)).Scan(&bid)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, sql.ErrNoRows) || attempt >= 16 {
+				return fmt.Errorf("store: add sector %s to batch: %w", id, err)
+			}
 		}
 		if _, err := d.exec(ctx, `UPDATE sectors SET `+kind.sectorCol()+` = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
 			bid, ms(now), int64(id.Miner), int64(id.Number)); err != nil {

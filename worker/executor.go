@@ -83,6 +83,8 @@ func Level(err error) sectorfsm.Level {
 
 // Executor performs a thread's actions: the I/O edge of the state machine.
 // Every method is idempotent, as the sectorfsm action contracts require.
+// Each thread owns its Executor and calls Do from one goroutine; it is not
+// meant for concurrent use.
 type Executor struct {
 	Worker, Thread string
 	Manager        Caller

@@ -79,7 +79,9 @@ func TestFigurePC18MiB(t *testing.T) {
 		if workers == 1 {
 			warm := req
 			warm.Dir = t.TempDir()
-			porep.SealUpTo(context.Background(), warm, porep.StagePC1)
+			if _, err := porep.SealUpTo(context.Background(), warm, porep.StagePC1); err != nil {
+				t.Fatal(err)
+			}
 		}
 		var before, after syscall.Rusage
 		syscall.Getrusage(syscall.RUSAGE_SELF, &before)

@@ -46,7 +46,8 @@ type Options struct {
 	Logger     *slog.Logger
 }
 
-// Worker is a running set of sealing threads.
+// Worker is a running set of sealing threads. Run is called once; List,
+// Thread and Threads may be called from any goroutine while it runs.
 type Worker struct {
 	cfg      *Config
 	log      *slog.Logger

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
@@ -24,14 +23,7 @@ type vectorFile struct {
 
 func loadVectors(t testing.TB) vectorFile {
 	t.Helper()
-	b, err := os.ReadFile("testdata/address.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectorFile
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
+	v := chaintest.LoadJSON[vectorFile](t, "testdata/address.json")
 	if len(v.Vectors) == 0 {
 		t.Fatal("no vectors")
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sealant/sealant/chain/address"
+	"github.com/sealant/sealant/chain/internal/chaintest"
 )
 
 func TestMain(m *testing.M) {
@@ -25,17 +26,10 @@ type example struct {
 
 func loadExamples(t testing.TB) map[string]example {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/api-v1-examples.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
+	type doc struct {
 		Methods map[string]example `json:"methods"`
 	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	return doc.Methods
+	return chaintest.LoadJSON[doc](t, "testdata/api-v1-examples.json").Methods
 }
 
 type rpcReq struct {

@@ -12,9 +12,8 @@ import (
 
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/bitfield"
-	"github.com/sealant/sealant/chain/types"
-
 	"github.com/sealant/sealant/chain/internal/chaintest"
+	"github.com/sealant/sealant/chain/types"
 )
 
 type paramVectors struct {

@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"os"
 	"testing"
 
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/sealant/sealant/chain/address"
-
 	"github.com/sealant/sealant/chain/internal/chaintest"
 )
 
@@ -28,14 +25,7 @@ type randomnessVector struct {
 // (spec/chain.md §5.2): VRFProof = bytes 0x00..0x5f, tag 5, epoch 1000,
 // entropy CBOR(f01000).
 func TestVector(t *testing.T) {
-	raw, err := os.ReadFile("testdata/randomness.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v randomnessVector
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
+	v := chaintest.LoadJSON[randomnessVector](t, "testdata/randomness.json")
 	vrf := make([]byte, 96)
 	for i := range vrf {
 		vrf[i] = byte(i)

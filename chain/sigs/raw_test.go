@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/sealant/sealant/chain/address"
-
 	"github.com/sealant/sealant/chain/internal/chaintest"
 )
 

@@ -15,9 +15,8 @@ import (
 	"golang.org/x/crypto/blake2b"
 
 	"github.com/sealant/sealant/chain/address"
-	"github.com/sealant/sealant/chain/types"
-
 	"github.com/sealant/sealant/chain/internal/chaintest"
+	"github.com/sealant/sealant/chain/types"
 )
 
 // TestLotusCLIVectors reproduces `lotus wallet export` and `lotus wallet

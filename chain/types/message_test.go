@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/sealant/sealant/chain/address"
-
 	"github.com/sealant/sealant/chain/internal/chaintest"
 )
 

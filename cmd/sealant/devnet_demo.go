@@ -33,14 +33,18 @@ func init() {
 external service. One process starts the embedded devnet chain, a manager
 (SQLite), two sealing workers from a template and, for each of two tenants,
 its own signer (keys imported from the devnet's owner key files into the
-tenant's own keystore) — plus, for sp1 (Architecture 2), its own receiver.
+tenant's own keystore); sp1 (Architecture 2) also gets its own receiver.
+
 Both tenants' sectors (CC and data, 2KiB) are sealed, committed on chain in
 batches and delivered: sp1's to its receiver, which verifies them against
 the chain; sp2's into the provider's store (Architecture 1), where the
-provider proves them with WindowPoSt (--windowpost waits for it) and the
-demo runs the same verified import. Progress goes to stderr, one line per tenant; the summary table
-(or, with --json, one JSON object) to stdout, last. Exit status 0 only if
-every sector was proven and verified.
+provider proves them with WindowPoSt (--windowpost waits for the first one)
+and the demo runs the same verified import.
+
+Progress goes to stderr, one line per tenant; the summary table (or, with
+--json, one JSON object) goes to stdout, last. Exit status 0 only if every
+sector was proven and verified. 'sealant devnet init' and 'sealant devnet
+run' serve the chain alone.
 
 DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 	devnetCmd.Args = cobra.NoArgs

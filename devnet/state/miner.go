@@ -173,21 +173,23 @@ func (m *MinerState) PartitionsOf(dlIdx uint64) ([]lotus.Partition, error) {
 	}
 	out := []lotus.Partition{}
 	for i, p := range m.Deadlines[dlIdx].Partitions {
-		var (
-			lp   lotus.Partition
-			err  error
-			sets = []struct {
-				dst *lotus.BitField
-				src []uint64
-			}{
-				{&lp.AllSectors, p.Sectors}, {&lp.FaultySectors, p.Faults}, {&lp.RecoveringSectors, p.Recoveries},
-				{&lp.LiveSectors, p.Sectors}, {&lp.ActiveSectors, setMinus(p.Sectors, p.Faults)},
+		// Sector numbers are validated against MaxSectorNumber when
+		// pre-committed, so BitFieldFromSet cannot fail on stored state;
+		// the error is still reported rather than assumed away.
+		var err error
+		bf := func(set []uint64) lotus.BitField {
+			b, e := lotus.BitFieldFromSet(set)
+			if err == nil {
+				err = e
 			}
-		)
-		for _, s := range sets {
-			if *s.dst, err = lotus.BitFieldFromSet(s.src); err != nil {
-				return nil, fmt.Errorf("state: deadline %d partition %d: %w", dlIdx, i, err)
-			}
+			return b
+		}
+		lp := lotus.Partition{
+			AllSectors: bf(p.Sectors), FaultySectors: bf(p.Faults), RecoveringSectors: bf(p.Recoveries),
+			LiveSectors: bf(p.Sectors), ActiveSectors: bf(setMinus(p.Sectors, p.Faults)),
+		}
+		if err != nil {
+			return nil, fmt.Errorf("state: deadline %d partition %d: %w", dlIdx, i, err)
 		}
 		out = append(out, lp)
 	}

@@ -3,6 +3,7 @@ package state
 import (
 	"math/big"
 
+	"github.com/sealant/sealant/chain/rand"
 	"github.com/sealant/sealant/chain/types"
 )
 
@@ -45,11 +46,13 @@ type Policy struct {
 	CirculatingSupply types.BigInt
 }
 
-// Chain-wide constants (mainnet values).
+// Chain-wide constants (mainnet values). The chain ones come from
+// chain/rand, which owns the actor policy numbers, so the devnet cannot
+// drift from what the manager and signer check.
 const (
-	EpochsInDay        = 2880
-	EpochsInYear       = 1_051_920
-	MaxSectorNumber    = 1<<63 - 1
+	EpochsInDay        = rand.EpochsInDay
+	EpochsInYear       = rand.EpochsInYear
+	MaxSectorNumber    = rand.MaxSectorNumber
 	InitialPledgeDays  = 20 // INITIAL_PLEDGE_PROJECTION_PERIOD and deposit projection
 	QAPowerMaxMultiple = 10 // pre-commit deposit assumes max verified multiplier
 )
@@ -59,17 +62,17 @@ const (
 // WindowPoSt challenge window so a proving period is 960 epochs.
 func DefaultPolicy() Policy {
 	return Policy{
-		PreCommitChallengeDelay:        10,
-		MaxProveCommitDuration:         30*EpochsInDay + 10,
-		MaxPreCommitRandomnessLookback: EpochsInDay + 900,
-		ExpiredPreCommitCleanUpDelay:   8 * 120,
-		MinSectorExpiration:            180 * EpochsInDay,
-		MaxSectorExpirationExtension:   1278 * EpochsInDay,
-		SectorMaximumLifetime:          5 * EpochsInYear,
-		WPoStPeriodDeadlines:           48,
-		WPoStChallengeWindow:           20,
-		WPoStChallengeLookback:         20,
-		FaultDeclarationCutoff:         70,
+		PreCommitChallengeDelay:        rand.Devnet2K.PreCommitChallengeDelay,
+		MaxProveCommitDuration:         rand.Devnet2K.MaxProveCommitDuration,
+		MaxPreCommitRandomnessLookback: rand.MaxPreCommitRandomnessLookback,
+		ExpiredPreCommitCleanUpDelay:   rand.ExpiredPreCommitCleanUpDelay,
+		MinSectorExpiration:            rand.MinSectorExpiration,
+		MaxSectorExpirationExtension:   rand.MaxSectorExpirationExtension,
+		SectorMaximumLifetime:          rand.SealProofSectorMaximumLifetime,
+		WPoStPeriodDeadlines:           rand.WPoStPeriodDeadlines,
+		WPoStChallengeWindow:           20, // mainnet 60: a short proving period for tests
+		WPoStChallengeLookback:         rand.WPoStChallengeLookback,
+		FaultDeclarationCutoff:         rand.FaultDeclarationCutoff,
 		BaseFee:                        types.NewInt(100),
 		EpochReward:                    types.FromFil(20),
 		BaselinePower:                  types.NewInt(1 << 50), // 1 PiB

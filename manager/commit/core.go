@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/sealant/sealant/chain/miner"
+	"github.com/sealant/sealant/chain/rand"
 	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/store"
 )
@@ -23,7 +24,7 @@ import (
 
 // EpochsInDay is the number of chain epochs in a "day" of actor policy. It
 // is fixed by the actors (30 s epochs), also on a devnet with faster blocks.
-const EpochsInDay = 2880
+const EpochsInDay = rand.EpochsInDay
 
 // Params are the chain-policy numbers the pipeline checks against
 // (spec/chain.md §5.5, §8.2). MainnetParams and DevnetParams give the two
@@ -50,11 +51,11 @@ type Params struct {
 // MainnetParams are mainnet (and calibnet) values.
 func MainnetParams() Params {
 	return Params{
-		PreCommitChallengeDelay:        150,
-		MaxProveCommitDuration:         30*EpochsInDay + 150,
-		MaxPreCommitRandomnessLookback: EpochsInDay + 900,
-		MinSectorExpiration:            180 * EpochsInDay,
-		MaxSectorExpirationExtension:   1278 * EpochsInDay,
+		PreCommitChallengeDelay:        rand.PreCommitChallengeDelay,
+		MaxProveCommitDuration:         rand.MaxProveCommitDuration,
+		MaxPreCommitRandomnessLookback: rand.MaxPreCommitRandomnessLookback,
+		MinSectorExpiration:            rand.MinSectorExpiration,
+		MaxSectorExpirationExtension:   rand.MaxSectorExpirationExtension,
 		Slack:                          240, // 2 h at 30 s
 	}
 }
@@ -63,8 +64,8 @@ func MainnetParams() Params {
 // DefaultPolicy: a 10-epoch challenge delay, otherwise mainnet rules).
 func DevnetParams() Params {
 	p := MainnetParams()
-	p.PreCommitChallengeDelay = 10
-	p.MaxProveCommitDuration = 30*EpochsInDay + 10
+	p.PreCommitChallengeDelay = types.ChainEpoch(rand.Devnet2K.PreCommitChallengeDelay)
+	p.MaxProveCommitDuration = types.ChainEpoch(rand.Devnet2K.MaxProveCommitDuration)
 	p.Slack = 60
 	return p
 }

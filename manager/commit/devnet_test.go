@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,11 +74,7 @@ func TestDevnetEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	mid, _ := maddr.ID()
-	raw, err := os.ReadFile(devnet.OwnerKeyPath(dir, "sp1-worker"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ki, err := sigs.ParseKeyInfo(raw)
+	ki, err := devnet.LoadOwnerKey(dir, "sp1-worker")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/sealant/sealant/proofs/abi"
+	"github.com/sealant/sealant/proofs/internal/sha2"
 )
 
 // Label message layout (spec §6): a 64-byte prefix
@@ -97,18 +98,18 @@ func putPrefix(p *[prefixLen]byte, replicaID *[32]byte, layer uint32, node uint6
 	clear(p[44:])
 }
 
-// labeler is the allocation-free hot path of PC1: one message buffer whose
-// prefix is rewritten per node and whose parent area is filled with the
-// unique parent labels and then replicated to 37 blocks by doubling copies.
+// labeler is the allocation-free hot path of PC1: the 64-byte prefix, whose
+// node index is rewritten per node, and the node's unique parent labels
+// gathered contiguously. sha2.Label repeats the parents cyclically to the 37
+// hashed blocks itself, so the 1,248-byte message is never built.
 type labeler struct {
-	msg [labelMsgLen]byte
+	prefix [prefixLen]byte
+	uniq   [abi.Degree * abi.NodeSize]byte
 }
 
 func newLabeler(replicaID *[32]byte, layer uint32) *labeler {
 	l := &labeler{}
-	var p [prefixLen]byte
-	putPrefix(&p, replicaID, layer, 0)
-	copy(l.msg[:], p[:])
+	putPrefix(&l.prefix, replicaID, layer, 0)
 	return l
 }
 
@@ -117,47 +118,36 @@ func newLabeler(replicaID *[32]byte, layer uint32) *labeler {
 // and previous layers' label arrays; exp selects whether expander parents are
 // hashed (every layer but the first).
 func (l *labeler) label(dst []byte, node uint64, parents *[abi.Degree]uint32, cur, prev []byte, exp bool) {
-	binary.BigEndian.PutUint64(l.msg[36:44], node)
+	binary.BigEndian.PutUint64(l.prefix[36:44], node)
 	// Fixed-size array copies compile to inline vector moves; the parent
 	// offsets are bounds-checked by the slice-to-array conversions.
-	m := &l.msg
+	u := &l.uniq
 	for k := range abi.BaseDegree {
 		off := uint64(parents[k]) * abi.NodeSize
-		*(*[32]byte)(m[prefixLen+k*32:]) = *(*[32]byte)(cur[off:])
+		*(*[32]byte)(u[k*32:]) = *(*[32]byte)(cur[off:])
 	}
+	n := abi.BaseDegree
 	if exp {
 		for k := abi.BaseDegree; k < abi.Degree; k++ {
 			off := uint64(parents[k]) * abi.NodeSize
-			*(*[32]byte)(m[prefixLen+k*32:]) = *(*[32]byte)(prev[off:])
+			*(*[32]byte)(u[k*32:]) = *(*[32]byte)(prev[off:])
 		}
-		// 14 unique blocks → 28 → 37.
-		const u = abi.Degree * abi.NodeSize
-		*(*[u]byte)(m[prefixLen+u:]) = *(*[u]byte)(m[prefixLen:])
-		*(*[labelMsgLen - prefixLen - 2*u]byte)(m[prefixLen+2*u:]) = *(*[labelMsgLen - prefixLen - 2*u]byte)(m[prefixLen:])
-	} else {
-		// 6 unique blocks → 12 → 24 → 37.
-		const u = abi.BaseDegree * abi.NodeSize
-		*(*[u]byte)(m[prefixLen+u:]) = *(*[u]byte)(m[prefixLen:])
-		*(*[2 * u]byte)(m[prefixLen+2*u:]) = *(*[2 * u]byte)(m[prefixLen:])
-		*(*[labelMsgLen - prefixLen - 4*u]byte)(m[prefixLen+4*u:]) = *(*[labelMsgLen - prefixLen - 4*u]byte)(m[prefixLen:])
+		n = abi.Degree
 	}
 	// No midstate can be reused across nodes: the first 64-byte block
 	// already contains the node index, and every later block is parent
-	// data. So this is 20 compressions (1,248 bytes + padding) per label;
-	// sha256.Sum256 keeps its state on the stack and avoids the interface
-	// calls and state copies of a reused hash.Hash.
-	sum := sha256.Sum256(l.msg[:])
-	sum[31] &= 0x3f
-	*(*[32]byte)(dst) = sum
+	// data (parent 0 is node-1 in V1_1 graphs). So this is 20 compressions
+	// per label, one dependency chain; sha2.Label runs them back to back
+	// with SHA-NI, padding block included, without crypto/sha256's
+	// buffering.
+	sha2.Label((*[32]byte)(dst), &l.prefix, u[:n*abi.NodeSize])
 }
 
 // labelZero computes the label of node 0, which has no parents: the hash of
-// the 64-byte prefix alone.
+// the 64-byte prefix alone, i.e. the node hash of its two halves.
 func (l *labeler) labelZero(dst []byte) {
-	binary.BigEndian.PutUint64(l.msg[36:44], 0)
-	sum := sha256.Sum256(l.msg[:prefixLen])
-	sum[31] &= 0x3f
-	*(*[32]byte)(dst) = sum
+	binary.BigEndian.PutUint64(l.prefix[36:44], 0)
+	sha2.HashPair((*[32]byte)(dst), (*[32]byte)(l.prefix[:32]), (*[32]byte)(l.prefix[32:]))
 }
 
 // prefetchDistance is how many nodes ahead parent labels are prefetched. A

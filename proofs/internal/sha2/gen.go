@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 )
 
 // Round constants (FIPS 180-4 §4.2.2).
@@ -89,13 +90,34 @@ func (g *gen) firstBlock(ls []lane, src [][4]string) {
 		g.p("VMOVDQU iv<>+0(SB), %s", l.s0)
 		g.p("VMOVDQU iv<>+16(SB), %s", l.s1)
 	}
+	g.rounds(ls, src)
+	g.comment("feed-forward of the first block: add the IV")
+	for _, l := range ls {
+		g.p("VPADDD iv<>+0(SB), %s, %s", l.s0, l.s0)
+		g.p("VPADDD iv<>+16(SB), %s, %s", l.s1, l.s1)
+	}
+}
+
+// rawPrefix marks a message operand that already holds four message words
+// in register order (a constant), so it is loaded without the byte swap.
+const rawPrefix = "raw:"
+
+// rounds emits the 64 rounds and message schedule of one block per lane on
+// the chaining value in s0, s1, without the feed-forward. src[i] holds the
+// four 16-byte memory operands of lane i's block, big-endian message bytes
+// unless marked with rawPrefix.
+func (g *gen) rounds(ls []lane, src [][4]string) {
 	for grp := 0; grp < 16; grp++ {
 		g.comment(fmt.Sprintf("rounds %d-%d", 4*grp, 4*grp+3))
 		for i, l := range ls {
 			if grp < 4 {
-				// Load message words big-endian.
-				g.p("VMOVDQU %s, %s", src[i][grp], l.m[grp])
-				g.p("VPSHUFB flip<>+0(SB), %s, %s", l.m[grp], l.m[grp])
+				if op, ok := strings.CutPrefix(src[i][grp], rawPrefix); ok {
+					g.p("VMOVDQU %s, %s", op, l.m[grp])
+				} else {
+					// Load message words big-endian.
+					g.p("VMOVDQU %s, %s", src[i][grp], l.m[grp])
+					g.p("VPSHUFB flip<>+0(SB), %s, %s", l.m[grp], l.m[grp])
+				}
 			}
 			g.p("VPADDD k256<>+%d(SB), %s, %s", 16*grp, l.m[grp%4], l.wk)
 		}
@@ -125,11 +147,6 @@ func (g *gen) firstBlock(ls []lane, src [][4]string) {
 			}
 		}
 	}
-	g.comment("feed-forward of the first block: add the IV")
-	for _, l := range ls {
-		g.p("VPADDD iv<>+0(SB), %s, %s", l.s0, l.s0)
-		g.p("VPADDD iv<>+16(SB), %s, %s", l.s1, l.s1)
-	}
 }
 
 // padBlock emits the 64 rounds of the constant padding block. Its W+K come
@@ -157,6 +174,47 @@ func (g *gen) padBlock(ls []lane) {
 		g.p("VPADDD %s, %s, %s", l.m[0], l.s0, l.s0)
 		g.p("VPADDD %s, %s, %s", l.m[1], l.s1, l.s1)
 	}
+}
+
+// chainBlock emits one compression of lane l on its current chaining value,
+// with the feed-forward. The chaining value is saved in lane 1's state
+// registers, which only the two-lane code uses.
+func (g *gen) chainBlock(l lane, src [4]string) {
+	g.p("VMOVDQA %s, X8", l.s0)
+	g.p("VMOVDQA %s, X9", l.s1)
+	g.rounds([]lane{l}, [][4]string{src})
+	g.p("VPADDD X8, %s, %s", l.s0, l.s0)
+	g.p("VPADDD X9, %s, %s", l.s1, l.s1)
+}
+
+// Label message geometry (see Label in sha2.go): a 64-byte prefix and 37
+// parent blocks of 32 bytes, 1,248 bytes. After the prefix come 18 whole
+// 64-byte blocks of parent data; the 20th block is parent block 36 and the
+// padding.
+const (
+	labelMsgLen = 64 + 37*32
+	labelChunks = 18
+)
+
+// labelTail emits the parent blocks of a label from R9 on (CX whole 64-byte
+// blocks, R9 wrapping from R8 back to DX), the last block with its padding,
+// and the store to (DI), for lane 0 whose chaining value is in X1, X2.
+func (g *gen) labelTail() {
+	g.label("chunk")
+	g.comment("whole parent blocks, two parent labels each; R9 wraps from R8 to DX")
+	g.chainBlock(lanes[0], [4]string{"0(R9)", "16(R9)", "32(R9)", "48(R9)"})
+	g.p("ADDQ $64, R9")
+	g.p("CMPQ R9, R8")
+	g.p("JNE nowrap")
+	g.p("MOVQ DX, R9")
+	g.label("nowrap")
+	g.p("DECQ CX")
+	g.p("JNZ chunk")
+	g.comment("block 19: parent block 36, then the padding with the bit length")
+	g.chainBlock(lanes[0], [4]string{"0(R9)", "16(R9)", rawPrefix + "lastpad<>+0(SB)", rawPrefix + "lastpad<>+16(SB)"})
+	g.comment("store")
+	g.output(lanes[0], "DI", 0)
+	g.p("RET")
 }
 
 // output emits the store of lane l's digest to off(dst), big-endian, with
@@ -208,6 +266,9 @@ func main() {
 	g.WriteString("// Clears the two most significant bits of digest byte 31 (trunc254).\n")
 	g.data("trunc", []uint32{0xffffffff, 0xffffffff, 0xffffffff, 0x3fffffff})
 
+	g.WriteString("// Message words 8-15 of the last block of a label message: 0x80 after\n")
+	fmt.Fprintf(&g, "// the 32 bytes of parent block 36, zeros, the bit length %d.\n", labelMsgLen*8)
+	g.data("lastpad", []uint32{0x80000000, 0, 0, 0, 0, 0, 0, labelMsgLen * 8})
 	g.WriteString("// func hashPairSHANI(dst, a, b *[32]byte)\n")
 	g.WriteString("// Requires: AVX, SHA, SSE4.1, SSSE3.\n")
 	g.WriteString("TEXT ·hashPairSHANI(SB), NOSPLIT, $0-24\n")
@@ -255,6 +316,66 @@ func main() {
 	g.output(lanes[0], "DI", 0)
 	g.label("done")
 	g.p("RET")
+	g.WriteString("\n")
+
+	g.WriteString("// func labelSHANI(dst *[32]byte, prefix *[64]byte, parents *byte, n int)\n")
+	g.WriteString("// SHA-256 of prefix ‖ 37 parent blocks taken cyclically from the n blocks\n")
+	g.WriteString("// at parents (n even, or 37), trunc254. Every block is one dependency\n")
+	g.WriteString("// chain on the chaining value, so this is a single lane.\n")
+	g.WriteString("// Requires: AVX, SHA, SSE4.1, SSSE3.\n")
+	g.WriteString("TEXT ·labelSHANI(SB), NOSPLIT, $0-32\n")
+	g.p("MOVQ dst+0(FP), DI")
+	g.p("MOVQ prefix+8(FP), SI")
+	g.p("MOVQ parents+16(FP), DX")
+	g.p("MOVQ n+24(FP), CX")
+	g.p("SHLQ $5, CX")
+	g.p("LEAQ (DX)(CX*1), R8")
+	g.p("MOVQ DX, R9")
+	g.p("MOVQ $%d, CX", labelChunks)
+	g.comment("block 0: the prefix (replica ID, layer, node index)")
+	g.firstBlock(lanes[:1], [][4]string{{"0(SI)", "16(SI)", "32(SI)", "48(SI)"}})
+	g.labelTail()
+	g.WriteString("\n")
+
+	g.WriteString("// func labelFromSHANI(dst *[32]byte, mid *Midstate, parents *byte, n int, next *[64]byte, nextMid *Midstate)\n")
+	g.WriteString("// Label from the chaining value after the prefix block (mid), with the\n")
+	g.WriteString("// next node's prefix block compressed in a second lane alongside the\n")
+	g.WriteString("// first parent block: it does not depend on this label, so it costs no\n")
+	g.WriteString("// time on the chain. nextMid is stored after mid was last read, so the\n")
+	g.WriteString("// two may be the same.\n")
+	g.WriteString("// Requires: AVX, SHA, SSE4.1, SSSE3.\n")
+	g.WriteString("TEXT ·labelFromSHANI(SB), NOSPLIT, $0-48\n")
+	g.p("MOVQ dst+0(FP), DI")
+	g.p("MOVQ mid+8(FP), SI")
+	g.p("MOVQ parents+16(FP), DX")
+	g.p("MOVQ n+24(FP), CX")
+	g.p("MOVQ next+32(FP), R10")
+	g.p("MOVQ nextMid+40(FP), R11")
+	g.p("SHLQ $5, CX")
+	g.p("LEAQ (DX)(CX*1), R8")
+	g.p("MOVQ DX, R9")
+	g.comment("block 1 of this label (lane 0) and block 0 of the next (lane 1)")
+	g.p("VMOVDQU 0(SI), %s", lanes[0].s0)
+	g.p("VMOVDQU 16(SI), %s", lanes[0].s1)
+	g.p("VMOVDQU iv<>+0(SB), %s", lanes[1].s0)
+	g.p("VMOVDQU iv<>+16(SB), %s", lanes[1].s1)
+	g.rounds(lanes[:2], [][4]string{
+		{"0(R9)", "16(R9)", "32(R9)", "48(R9)"},
+		{"0(R10)", "16(R10)", "32(R10)", "48(R10)"},
+	})
+	g.p("VPADDD 0(SI), %s, %s", lanes[0].s0, lanes[0].s0)
+	g.p("VPADDD 16(SI), %s, %s", lanes[0].s1, lanes[0].s1)
+	g.p("VPADDD iv<>+0(SB), %s, %s", lanes[1].s0, lanes[1].s0)
+	g.p("VPADDD iv<>+16(SB), %s, %s", lanes[1].s1, lanes[1].s1)
+	g.p("VMOVDQU %s, 0(R11)", lanes[1].s0)
+	g.p("VMOVDQU %s, 16(R11)", lanes[1].s1)
+	g.p("ADDQ $64, R9")
+	g.p("CMPQ R9, R8")
+	g.p("JNE first")
+	g.p("MOVQ DX, R9")
+	g.label("first")
+	g.p("MOVQ $%d, CX", labelChunks-1)
+	g.labelTail()
 	g.WriteString("\n")
 
 	g.WriteString("// func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)\n")

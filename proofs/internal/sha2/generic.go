@@ -104,3 +104,90 @@ func hashPairsGeneric(dst, src []byte) {
 		hashWords((*[NodeSize]byte)(dst[NodeSize*i:]), &w)
 	}
 }
+
+// compress runs one SHA-256 compression of the 64-byte block on h,
+// feed-forward included.
+func compress(h *[8]uint32, block []byte) {
+	var w [64]uint32
+	block = block[:64]
+	for j := range 16 {
+		w[j] = binary.BigEndian.Uint32(block[4*j:])
+	}
+	for t := 16; t < 64; t++ {
+		w[t] = sigma1(w[t-2]) + w[t-7] + sigma0(w[t-15]) + w[t-16]
+	}
+	for t := range w {
+		w[t] += k256[t]
+	}
+	mid := *h
+	rounds(h, &w)
+	for i := range h {
+		h[i] += mid[i]
+	}
+}
+
+// labelGeneric is Label in portable Go; len(parents) is checked by the
+// caller. The 37 parent blocks are 18 whole 64-byte blocks, which never
+// straddle the cyclic wrap because the block count is even (or 37, when
+// there is no wrap), and a last block holding parent block 36 and the
+// padding.
+func labelGeneric(dst *[NodeSize]byte, prefix *[LabelPrefixSize]byte, parents []byte) {
+	h := iv
+	compress(&h, prefix[:])
+	labelFinish(dst, &h, parents)
+}
+
+// labelFinish hashes the 37 parent blocks and the padding on the chaining
+// value h after the prefix block and writes the label.
+func labelFinish(dst *[NodeSize]byte, h *[8]uint32, parents []byte) {
+	p := 0
+	for range (LabelBlocks - 1) / 2 {
+		compress(h, parents[p:p+64])
+		if p += 64; p == len(parents) {
+			p = 0
+		}
+	}
+	var last [64]byte
+	copy(last[:NodeSize], parents[p:])
+	last[NodeSize] = 0x80
+	binary.BigEndian.PutUint64(last[56:], (LabelPrefixSize+LabelBlocks*NodeSize)*8)
+	compress(h, last[:])
+	for i := range h {
+		binary.BigEndian.PutUint32(dst[4*i:], h[i])
+	}
+	dst[31] &= 0x3f
+}
+
+// Midstate words are kept in the SHA-NI register order, F E B A H G D C
+// (the state words a..h as indices 5 4 1 0 7 6 3 2), so that the assembly
+// loads and stores it directly; midOrder maps Midstate index to state word.
+var midOrder = [8]int{5, 4, 1, 0, 7, 6, 3, 2}
+
+func (m *Midstate) get() (h [8]uint32) {
+	for i, j := range midOrder {
+		h[j] = m.w[i]
+	}
+	return h
+}
+
+func (m *Midstate) set(h *[8]uint32) {
+	for i, j := range midOrder {
+		m.w[i] = h[j]
+	}
+}
+
+// prefixMidstate is PrefixMidstate in Go (both builds use it: it runs once
+// per layer, not per node).
+func prefixMidstate(m *Midstate, prefix *[LabelPrefixSize]byte) {
+	h := iv
+	compress(&h, prefix[:])
+	m.set(&h)
+}
+
+// labelFromGeneric is LabelFrom in portable Go. mid is read before nextMid
+// is written, so they may be the same.
+func labelFromGeneric(dst *[NodeSize]byte, mid *Midstate, parents []byte, next *[LabelPrefixSize]byte, nextMid *Midstate) {
+	h := mid.get()
+	prefixMidstate(nextMid, next)
+	labelFinish(dst, &h, parents)
+}

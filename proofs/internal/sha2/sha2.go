@@ -36,3 +36,76 @@ func HashPairs(dst, src []byte) {
 	}
 	hashPairsGeneric(dst, src)
 }
+
+// Geometry of an SDR label message (Filecoin PoRep spec, "create_label"):
+// a 64-byte prefix replica_id ‖ u32_be(layer) ‖ u64_be(node) ‖ zeros, then
+// LabelBlocks parent blocks of NodeSize bytes.
+const (
+	// LabelPrefixSize is the size of the per-node first block of a label.
+	LabelPrefixSize = 64
+	// LabelBlocks is the number of parent blocks hashed into a label.
+	LabelBlocks = 37
+)
+
+// Label sets *dst to the SDR label hash: SHA-256 of the 1,248-byte message
+// prefix ‖ B[0] ‖ … ‖ B[36] with the two most significant bits of dst[31]
+// cleared, where B[i] is the 32-byte block parents[32·(i mod n):] and
+// n = len(parents)/32.
+//
+// parents holds the unique parent labels, which SDR repeats cyclically to
+// fill 37 blocks (6 for layer 1, 14 for the others), so the caller need
+// not build the replicated message. n must be even and at most 36, so that
+// no 64-byte SHA-256 block straddles the wrap, or exactly 37 (blocks passed
+// in full); other lengths are a programming error and panic. dst is
+// written after all input is read, so it may overlap the input.
+//
+// The hash is 20 compressions in one dependency chain; LabelFrom takes the
+// first of them off the chain when labels are computed in node order.
+func Label(dst *[NodeSize]byte, prefix *[LabelPrefixSize]byte, parents []byte) {
+	n := checkLabelParents(parents)
+	if useSHANI {
+		labelSHANI(dst, prefix, &parents[0], n)
+		return
+	}
+	labelGeneric(dst, prefix, parents)
+}
+
+// Midstate is the SHA-256 chaining value of a label message after its
+// 64-byte prefix block. Its word order is internal to this package.
+type Midstate struct{ w [8]uint32 }
+
+// PrefixMidstate sets *m to the chaining value after the prefix block.
+func PrefixMidstate(m *Midstate, prefix *[LabelPrefixSize]byte) {
+	prefixMidstate(m, prefix)
+}
+
+// LabelFrom is Label for the message whose prefix block has already been
+// compressed into *mid, and it also sets *nextMid to PrefixMidstate(next).
+//
+// Why: the prefix block depends only on the replica ID, layer and node
+// index, not on any label, whereas every later block of a label depends on
+// the previous node's label (parent 0 is node-1). Compressing the next
+// node's prefix in a second lane alongside this label's first parent
+// block fills the SHA unit's idle issue slots, so the dependency chain per
+// label is 19 compressions instead of 20.
+//
+// parents is as for Label and panics likewise. nextMid may be mid (it is
+// written after mid is read); dst is written last.
+func LabelFrom(dst *[NodeSize]byte, mid *Midstate, parents []byte, next *[LabelPrefixSize]byte, nextMid *Midstate) {
+	n := checkLabelParents(parents)
+	if useSHANI {
+		labelFromSHANI(dst, mid, &parents[0], n, next, nextMid)
+		return
+	}
+	labelFromGeneric(dst, mid, parents, next, nextMid)
+}
+
+// checkLabelParents returns the number of parent blocks in parents and
+// panics unless it is one Label accepts.
+func checkLabelParents(parents []byte) int {
+	n := len(parents) / NodeSize
+	if len(parents)%NodeSize != 0 || !(n == LabelBlocks || (n > 0 && n%2 == 0 && n < LabelBlocks)) {
+		panic(fmt.Sprintf("sha2: label with %d parent bytes: need 32n bytes, n even ≤ 36 or n = 37", len(parents)))
+	}
+	return n
+}

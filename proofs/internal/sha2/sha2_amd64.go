@@ -39,3 +39,14 @@ func hashPairSHANI(dst, a, b *[NodeSize]byte)
 //
 //go:noescape
 func hashPairsSHANI(dst, src *byte, n int)
+
+// labelSHANI is Label on the n parent blocks at parents; n is checked by
+// the caller.
+//
+//go:noescape
+func labelSHANI(dst *[NodeSize]byte, prefix *[LabelPrefixSize]byte, parents *byte, n int)
+
+// labelFromSHANI is LabelFrom on the n parent blocks at parents.
+//
+//go:noescape
+func labelFromSHANI(dst *[NodeSize]byte, mid *Midstate, parents *byte, n int, next *[LabelPrefixSize]byte, nextMid *Midstate)

@@ -19,3 +19,11 @@ func hashPairSHANI(dst, a, b *[NodeSize]byte) { hashPairGeneric(dst, a, b) }
 func hashPairsSHANI(dst, src *byte, n int) {
 	hashPairsGeneric(unsafe.Slice(dst, n*NodeSize), unsafe.Slice(src, 2*n*NodeSize))
 }
+
+func labelSHANI(dst *[NodeSize]byte, prefix *[LabelPrefixSize]byte, parents *byte, n int) {
+	labelGeneric(dst, prefix, unsafe.Slice(parents, n*NodeSize))
+}
+
+func labelFromSHANI(dst *[NodeSize]byte, mid *Midstate, parents *byte, n int, next *[LabelPrefixSize]byte, nextMid *Midstate) {
+	labelFromGeneric(dst, mid, unsafe.Slice(parents, n*NodeSize), next, nextMid)
+}
