@@ -63,7 +63,6 @@ type tenant struct {
 	Worker       address.Address // the miner's worker key (BLS), sender of every message
 
 	receiver  *delivery.Receiver // Architecture 2
-	target    string             // Architecture 2: receiver URL#token=…
 	storePath string             // where its delivered sectors end up
 }
 
@@ -280,7 +279,6 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture) (
 			return nil, err
 		}
 		target = url
-		t.target = url
 	}
 
 	// The miner's worker address, from the devnet's key files (the keys
@@ -532,25 +530,19 @@ func (c *cluster) startReceiver(ctx context.Context, t *tenant) (string, error) 
 	return "http://" + ln.Addr().String() + "#token=" + tok, nil
 }
 
-// startWindowPoSt proves the Architecture 1 tenants' deadlines from the
-// provider's store, signing through the tenants' own signers.
+// startWindowPoSt runs the provider's WindowPoSt (manager/wdpost) for the
+// Architecture 1 tenants, which the manager lists from its store; the
+// proofs are signed by the tenants' own signers through the hub.
 func (c *cluster) startWindowPoSt(ctx context.Context) error {
-	var ts []wdpost.Tenant
-	for _, t := range c.tenants {
-		if t.Architecture == api.ArchProviderProves {
-			ts = append(ts, wdpost.Tenant{Name: t.Name, Miner: t.MinerID, Store: wdpost.LayoutStore{Root: c.storePath}, Sender: t.Worker})
-		}
-	}
-	if len(ts) == 0 {
-		return nil
-	}
 	s, err := wdpost.New(wdpost.Config{Chain: c.chain, Signer: hubSigner{c.hub}, Prover: wdpost.DevnetProver{},
-		ChallengeConfidence: 1, Logger: c.log.With("component", "wdpost")}, ts...)
+		ChallengeConfidence: 1, Logger: c.log.With("component", "wdpost")})
 	if err != nil {
 		return fmt.Errorf("demo: wdpost: %w", err)
 	}
 	c.post = s
-	c.goRun(ctx, "wdpost", func(ctx context.Context) error { return s.Run(ctx, c.cfg.BlockTime) })
+	c.goRun(ctx, "wdpost", func(ctx context.Context) error {
+		return c.svc.RunWindowPoSt(ctx, s, c.cfg.BlockTime, 5*time.Second)
+	})
 	return nil
 }
 

@@ -47,4 +47,12 @@
 // Architecture 1: by this package running the same delivery.Verify over the
 // provider's store). Run returns when every sector is verified or failed
 // for good, or the time limit passes.
+//
+// # Limits
+//
+// The commit pipeline's messages are capped at Lotus's 64 KiB (not the
+// devnet's larger limit), because the SPs' signers judge messages by
+// mainnet rules; batches are split to fit. The provider's WindowPoSt runs
+// next to the manager (Service.RunWindowPoSt), as `sealant manager run`
+// would.
 package demo

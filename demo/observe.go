@@ -38,16 +38,14 @@ type observer struct {
 	sectors map[string]map[uint64]*sectorView // tenant → number → view
 	wpost   map[string]map[uint64]bool        // tenant → sectors covered by a WindowPoSt
 	lines   int                               // status lines drawn (redraw)
-	client  *delivery.Client
-	landed  map[cid.Cid]bool // WindowPoSt messages seen executed
+	landed  map[cid.Cid]bool                  // WindowPoSt messages seen executed
 	// lastVerified is when the last sector was verified: the end of the
 	// sealing pipeline, which the throughput figure is measured to.
 	lastVerified time.Time
 }
 
 func newObserver(c *cluster, data map[string]int) *observer {
-	o := &observer{c: c, data: data, sectors: map[string]map[uint64]*sectorView{}, wpost: map[string]map[uint64]bool{}, landed: map[cid.Cid]bool{},
-		client: &delivery.Client{Logger: c.log.With("component", "demo-delivery")}}
+	o := &observer{c: c, data: data, sectors: map[string]map[uint64]*sectorView{}, wpost: map[string]map[uint64]bool{}, landed: map[cid.Cid]bool{}}
 	for _, t := range c.tenants {
 		o.sectors[t.Name] = map[uint64]*sectorView{}
 		o.wpost[t.Name] = map[uint64]bool{}
@@ -180,7 +178,6 @@ func (o *observer) checkDelivery(ctx context.Context, t *tenant, si api.SectorIn
 	if t.Architecture == api.ArchSPProves {
 		rs, err := t.receiver.SectorStatus(si.ID)
 		if err != nil || rs == nil {
-			o.pushMetadata(ctx, t, si)
 			return
 		}
 		switch rs.State {
@@ -219,31 +216,6 @@ func (o *observer) checkDelivery(ctx context.Context, t *tenant, si api.SectorIn
 	}
 	if v.verifyTry >= 3 {
 		v.failed = "verified import failed: " + delivery.FailedChecks(res)
-	}
-}
-
-// pushMetadata hands a finalized sector's metadata to the tenant's
-// receiver, which then accepts the worker's upload and verifies it.
-//
-// WORKAROUND: this is the manager's job ("the manager pushes it after
-// finalize", api/delivery.go), which the manager does not do yet; the demo
-// does it for the manager with the same client and the same export until
-// it does. Pushing twice is harmless (the receiver keeps the first).
-func (o *observer) pushMetadata(ctx context.Context, t *tenant, si api.SectorInfo) {
-	if t.target == "" || si.CommR == "" {
-		return
-	}
-	md, err := o.c.svc.ExportSector(adminCtx(ctx), si.ID)
-	if err != nil || len(md.Files) == 0 {
-		return
-	}
-	md.Files = deliveredFiles(md.Files)
-	ep, err := delivery.EndpointOf(api.DeliveryTarget{Architecture: api.ArchSPProves, ReceiverURL: t.target})
-	if err != nil {
-		return
-	}
-	if _, err := o.client.PushMetadata(ctx, ep, md); err != nil {
-		o.c.log.Debug("push metadata", "sector", si.ID, "err", err)
 	}
 }
 

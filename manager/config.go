@@ -35,6 +35,25 @@ type Config struct {
 	Leases   LeaseConfig    `toml:"leases"`
 	Delivery DeliveryConfig `toml:"delivery"`
 	Commit   CommitConfig   `toml:"commit"`
+	// WindowPoSt is Architecture 1's proving of the provider's store.
+	WindowPoSt WindowPoStConfig `toml:"wdpost"`
+}
+
+// WindowPoStConfig controls Architecture 1's WindowPoSt (package
+// manager/wdpost) in this process: for tenants without a delivery target
+// the provider keeps their sectors in delivery.store_path and proves them
+// every deadline, signing SubmitWindowedPoSt through the SP's signer.
+type WindowPoStConfig struct {
+	// Enabled runs it here when a chain and delivery.store_path are
+	// configured. With several managers on one database enable it on
+	// exactly one (the one the signers connect to), as the pipeline.
+	Enabled bool `toml:"enabled"`
+	// Processor is an external window_post processor (damocles
+	// vc-processors protocol) producing the Groth16 proofs. Empty on the
+	// devnet (chain.devnet) uses the devnet's proofs; empty elsewhere
+	// leaves WindowPoSt off, with a warning.
+	Processor     string   `toml:"processor"`
+	ProcessorArgs []string `toml:"processor_args"`
 }
 
 // CommitConfig controls the commitment pipeline of this process.
@@ -147,6 +166,18 @@ bandwidth_limit = 0
 # this process. With several managers on one PostgreSQL database enable it on
 # exactly one, and point the SPs' signers at that one.
 enabled = true
+
+[wdpost]
+# Prove the sectors of tenants without a delivery target (architecture 1:
+# they live in delivery.store_path) every WindowPoSt deadline, signing through
+# the SP's signer. Needs a chain and delivery.store_path; enable it on exactly
+# one manager per database.
+enabled = true
+# External window_post processor (damocles protocol) for the SNARKs. Empty on
+# the devnet (chain.devnet = true) uses devnet proofs; empty elsewhere leaves
+# WindowPoSt off.
+processor = ""
+# processor_args = ["--flag"]
 `
 
 // DefaultConfig returns the defaults (the decoded DefaultConfigTOML).
@@ -162,7 +193,8 @@ func DefaultConfig() Config {
 			TTL:             Duration(10 * time.Minute),
 			FairShareWindow: Duration(24 * time.Hour),
 		},
-		Commit: CommitConfig{Enabled: true},
+		Commit:     CommitConfig{Enabled: true},
+		WindowPoSt: WindowPoStConfig{Enabled: true},
 	}
 }
 

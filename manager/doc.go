@@ -61,6 +61,27 @@
 // and writes the database. Lease renewals are written only when a quarter
 // of the TTL has passed, not on every call.
 //
+// # Handing sectors over (handoff.go, windowpost.go)
+//
+// Architecture 2 (the tenant has a delivery target: the SP's receiver,
+// package delivery) needs the sector's metadata at the receiver as well as
+// its files, and the receiver verifies only when both are there. The
+// worker moves the files; the manager pushes the metadata, because it is
+// the one that holds all of it (commitments, ticket, seed, message CIDs,
+// pieces, the finalized file list). Pushes happen just before the worker
+// transfers (DeliveryTarget) and in a background loop woken by
+// ReportFinalized that also re-reads "finalized but not pushed" sectors
+// from the database, so a push lost to a dead receiver or a manager
+// restart is retried (persisted back-off, mgr_handoff) and a push is
+// repeated only for changed metadata or a new attempt after a rejection;
+// the receiver treats a repeated push as a no-op. The receiver, not the
+// worker, decides: a worker's "accepted" is recorded only once the
+// receiver confirms it, so MayCleanUp (the worker may drop its only copy)
+// follows the SP's verdict, and a rejection is recorded with the
+// receiver's reason. Architecture 1 (no target) keeps sectors in the
+// provider's store (delivery.store_path), which the provider must then
+// prove: RunWindowPoSt drives package manager/wdpost for those tenants.
+//
 // # Components
 //
 // The commitment pipeline (manager/commit) turns accepted submissions into

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"crypto/sha256"
@@ -116,6 +117,11 @@ type env struct {
 	dsn   string
 	clock *testClock
 	chain *fakeChain
+	// receiver and handoff set Options.Receiver and
+	// Options.HandoffInterval; a zero handoff means no background loop
+	// (tests drive PushPendingMetadata themselves).
+	receiver ReceiverClient
+	handoff  time.Duration
 }
 
 func newEnv(t testing.TB) *env {
@@ -164,7 +170,8 @@ func (e *env) open() *Service {
 	s, err := NewService(context.Background(), Options{
 		DSN: e.dsn, Chain: e.chain, Secret: testSecret, Now: e.clock.Now, Policy: rand.Devnet2K, BlockTime: 4 * time.Second,
 		PollCacheTTL: -1, // tests move batches and poll at once
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Receiver:     e.receiver, HandoffInterval: cmp.Or(e.handoff, -1),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		e.t.Fatalf("NewService: %v", err)

@@ -79,6 +79,13 @@ type Options struct {
 	Devnet bool
 	// Delivery is the provider-side store for tenants without a target.
 	Delivery DeliveryConfig
+	// Receiver talks to the SPs' receivers (Architecture 2): metadata
+	// handoff and verdicts. Nil is a delivery.Client.
+	Receiver ReceiverClient
+	// HandoffInterval is the period of the background metadata handoff
+	// (default DefaultHandoffInterval; negative: no background loop, only
+	// the push before a worker's transfer and PushPendingMetadata).
+	HandoffInterval time.Duration
 	// Secret is the JWT HS256 key the tokens are issued with.
 	Secret []byte
 	Logger *slog.Logger
@@ -111,6 +118,7 @@ type Service struct {
 	window   time.Duration
 	devnet   bool
 	delivery DeliveryConfig
+	receiver ReceiverClient
 	secret   []byte
 	log      *slog.Logger
 	now      func() time.Time
@@ -129,6 +137,12 @@ type Service struct {
 	// Options.PollCacheTTL).
 	batches *ttlCache[int64, store.Batch]
 	sectors *ttlCache[store.SectorID, store.Sector]
+
+	// handoffWake prompts the metadata handoff loop (handoff.go) after a
+	// finalize; stopHandoff and handoffDone end it on Close.
+	handoffWake chan struct{}
+	stopHandoff context.CancelFunc
+	handoffDone chan struct{}
 }
 
 // ttlCache holds values read for poll answers for a short time. It uses
@@ -204,8 +218,11 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	s := &Service{
 		st: st, side: side, chain: o.Chain, pipeline: o.Pipeline, signers: o.Signers,
 		policy: o.Policy, block: o.BlockTime, ttl: o.LeaseTTL, window: o.FairShareWindow,
-		devnet: o.Devnet, delivery: o.Delivery, secret: o.Secret, log: o.Logger, now: o.Now,
-		commands: map[string]*threadCommands{},
+		devnet: o.Devnet, delivery: o.Delivery, receiver: o.Receiver, secret: o.Secret, log: o.Logger, now: o.Now,
+		commands: map[string]*threadCommands{}, handoffWake: make(chan struct{}, 1),
+	}
+	if s.receiver == nil {
+		s.receiver = newReceiverClient()
 	}
 	pollTTL := o.PollCacheTTL
 	if pollTTL == 0 {
@@ -233,6 +250,19 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	}
 	s.metrics = newMetrics(s)
 	s.revoked = revocationCache{st: st, ttl: 2 * time.Second, entries: map[string]revEntry{}}
+	if every := o.HandoffInterval; every >= 0 {
+		if every == 0 {
+			every = DefaultHandoffInterval
+		}
+		// The loop outlives NewService's ctx (a constructor context is
+		// often short); Close ends it before the database is closed.
+		hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		s.stopHandoff, s.handoffDone = cancel, make(chan struct{})
+		go func() {
+			defer close(s.handoffDone)
+			s.runHandoff(hctx, every)
+		}()
+	}
 	return s, nil
 }
 
@@ -254,6 +284,10 @@ func (s *Service) SetSigners(p SignerPresence) { s.signers = p }
 
 // Close releases the database handles.
 func (s *Service) Close() error {
+	if s.stopHandoff != nil {
+		s.stopHandoff()
+		<-s.handoffDone
+	}
 	return errors.Join(s.side.close(), s.st.Close())
 }
 

@@ -23,7 +23,8 @@ import (
 // same database (tables prefixed mgr_): the tenants' queue of pieces
 // waiting for a data sector, per-sector details the store has no column for
 // (pieces' source URLs, comm_c and comm_r_last, finalized file locations,
-// the last batch a sector was in), and worker heartbeats. Keeping it in the
+// the last batch a sector was in), the metadata handoff's progress per
+// sector (mgr_handoff, see handoff.go), and worker heartbeats. Keeping it in the
 // shared database means several managers see one queue and one worker list.
 //
 // On SQLite the tables live in a file next to the store's (see
@@ -60,6 +61,17 @@ CREATE TABLE IF NOT EXISTS mgr_sector_extra (
     files       TEXT NOT NULL DEFAULT '',
     pc_batch    BIGINT NOT NULL DEFAULT 0,
     pr_batch    BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (miner_id, number)
+);
+CREATE TABLE IF NOT EXISTS mgr_handoff (
+    miner_id   BIGINT NOT NULL,
+    number     BIGINT NOT NULL,
+    md_hash    TEXT NOT NULL DEFAULT '',
+    attempt    BIGINT NOT NULL DEFAULT 0,
+    pushed_ms  BIGINT NOT NULL DEFAULT 0,
+    failures   BIGINT NOT NULL DEFAULT 0,
+    next_ms    BIGINT NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (miner_id, number)
 );
 CREATE TABLE IF NOT EXISTS mgr_workers (
@@ -458,4 +470,55 @@ func (s *sidecar) workers(ctx context.Context) ([]api.WorkerInfo, error) {
 		out = append(out, w)
 	}
 	return out, rows.Err()
+}
+
+// handoffRow is a sector's metadata handoff progress (mgr_handoff): which
+// metadata (hash) was pushed for which delivery attempt, and the back-off
+// of failed pushes or status reads.
+type handoffRow struct {
+	Hash      string
+	Attempt   int
+	Pushed    time.Time
+	Failures  int
+	Next      time.Time
+	LastError string
+}
+
+func (s *sidecar) getHandoff(ctx context.Context, id store.SectorID) (handoffRow, bool, error) {
+	var h handoffRow
+	var attempt, pushed, failures, next int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT md_hash, attempt, pushed_ms, failures, next_ms, last_error FROM mgr_handoff WHERE miner_id = ? AND number = ?`),
+		int64(id.Miner), int64(id.Number)).Scan(&h.Hash, &attempt, &pushed, &failures, &next, &h.LastError)
+	if errors.Is(err, sql.ErrNoRows) {
+		return handoffRow{}, false, nil
+	}
+	if err != nil {
+		return handoffRow{}, false, fmt.Errorf("manager: sector %s handoff: %w", id, err)
+	}
+	h.Attempt, h.Failures = int(attempt), int(failures)
+	if pushed > 0 {
+		h.Pushed = time.UnixMilli(pushed)
+	}
+	if next > 0 {
+		h.Next = time.UnixMilli(next)
+	}
+	return h, true, nil
+}
+
+func (s *sidecar) putHandoff(ctx context.Context, id store.SectorID, h handoffRow) error {
+	ms := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixMilli()
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO mgr_handoff (miner_id, number, md_hash, attempt, pushed_ms, failures, next_ms, last_error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (miner_id, number) DO UPDATE SET md_hash = excluded.md_hash, attempt = excluded.attempt, pushed_ms = excluded.pushed_ms,
+		failures = excluded.failures, next_ms = excluded.next_ms, last_error = excluded.last_error`),
+		int64(id.Miner), int64(id.Number), h.Hash, int64(h.Attempt), ms(h.Pushed), int64(h.Failures), ms(h.Next), h.LastError)
+	if err != nil {
+		return fmt.Errorf("manager: sector %s handoff: %w", id, err)
+	}
+	return nil
 }

@@ -183,6 +183,15 @@ func (s *Service) ExportSector(ctx context.Context, id api.SectorID) (api.Sector
 	if err != nil {
 		return api.SectorMetadata{}, err
 	}
+	return s.sectorMetadata(ctx, sec)
+}
+
+// sectorMetadata assembles a sector's api.SectorMetadata from the store and
+// the sidecar (ExportSector and the metadata handoff share it, so what an
+// operator exports is exactly what the receiver is sent, minus the
+// provider-only unsealed copy).
+func (s *Service) sectorMetadata(ctx context.Context, sec store.Sector) (api.SectorMetadata, error) {
+	id := toAPIID(sec.ID)
 	e, _, err := s.side.getExtra(ctx, sec.ID)
 	if err != nil {
 		return api.SectorMetadata{}, err

@@ -668,6 +668,12 @@ func (s *Service) ReportFinalized(ctx context.Context, id api.SectorID, fi api.F
 		return struct{}{}, mapStoreErr(err)
 	}
 	s.log.Info("sector finalized", "sector", sec.ID, "tenant", sec.TenantID, "worker", sec.WorkerID)
+	if t.DeliveryTarget != "" {
+		// Architecture 2: the metadata goes to the receiver now, while the
+		// worker starts its transfer (the receiver verifies once both are
+		// there).
+		s.wakeHandoff()
+	}
 	return struct{}{}, nil
 }
 
@@ -723,6 +729,7 @@ func (s *Service) DeliveryTarget(ctx context.Context, id api.SectorID) (api.Deli
 		return api.DeliveryTarget{}, mapStoreErr(err)
 	}
 	if t.DeliveryTarget != "" {
+		s.prepareHandoff(ctx, sec, t)
 		return api.DeliveryTarget{Architecture: api.ArchSPProves, ReceiverURL: t.DeliveryTarget, BandwidthLimit: s.delivery.BandwidthLimit}, nil
 	}
 	if s.delivery.StorePath == "" {
@@ -737,10 +744,24 @@ var deliveryOrder = []store.DeliveryState{store.DeliveryPending, store.DeliveryT
 
 // ReportDelivery records a delivery step. The worker may drop its copy only
 // once the answer says MayCleanUp (the sector was accepted).
+//
+// For an Architecture-2 tenant the receiver, not the worker, has the last
+// word: a final report (accepted or rejected) is checked against the
+// receiver's state, which is what gets recorded and answered — accepted
+// only when the receiver accepted, rejected with the receiver's reason,
+// otherwise the receiver's progress (the worker then polls again). When
+// the receiver cannot be reached an "accepted" claim is not recorded; a
+// "rejected" one is (it lets nothing be deleted).
 func (s *Service) ReportDelivery(ctx context.Context, id api.SectorID, r api.DeliveryReport) (api.DeliveryReportResponse, error) {
 	sec, err := s.workerSector(ctx, id)
 	if err != nil {
 		return api.DeliveryReportResponse{}, err
+	}
+	to := store.DeliveryState(r.State)
+	switch to {
+	case store.DeliveryPending, store.DeliveryTransferring, store.DeliveryVerifying, store.DeliveryAccepted, store.DeliveryRejected:
+	default:
+		return api.DeliveryReportResponse{}, fmt.Errorf("%w: delivery state %q", ErrInvalid, r.State)
 	}
 	now := s.now()
 	d, err := s.st.GetDelivery(ctx, sec.ID)
@@ -750,34 +771,41 @@ func (s *Service) ReportDelivery(ctx context.Context, id api.SectorID, r api.Del
 	if err != nil {
 		return api.DeliveryReportResponse{}, mapStoreErr(err)
 	}
-	to := store.DeliveryState(r.State)
-	switch to {
-	case store.DeliveryPending, store.DeliveryTransferring, store.DeliveryVerifying, store.DeliveryAccepted, store.DeliveryRejected:
-	default:
-		return api.DeliveryReportResponse{}, fmt.Errorf("%w: delivery state %q", ErrInvalid, r.State)
+	if d.State == store.DeliveryAccepted {
+		return api.DeliveryReportResponse{State: api.DeliveryAccepted, MayCleanUp: true, Desc: nonEmpty(d.Reason, "already accepted")}, nil
+	}
+	desc := r.Desc
+	if to == store.DeliveryAccepted || to == store.DeliveryRejected {
+		t, err := s.st.GetTenant(ctx, sec.TenantID)
+		if err != nil {
+			return api.DeliveryReportResponse{}, mapStoreErr(err)
+		}
+		if t.DeliveryTarget != "" {
+			rs, verr := s.receiverVerdict(ctx, t, sec.ID)
+			switch {
+			case verr != nil && to == store.DeliveryAccepted:
+				s.log.Warn("delivery not confirmed", "sector", sec.ID, "err", verr)
+				return api.DeliveryReportResponse{State: api.DeliveryState(d.State), Desc: "not confirmed by the receiver yet: " + verr.Error()}, nil
+			case verr != nil:
+				// A rejection the receiver cannot be asked about is
+				// recorded as reported.
+			case rs.State == api.DeliveryAccepted:
+				to, desc = store.DeliveryAccepted, "accepted by receiver"
+			case rs.State == api.DeliveryRejected:
+				to, desc = store.DeliveryRejected, receiverReason(rs)
+			default:
+				// Still in progress at the receiver: record its progress,
+				// not the worker's claim.
+				if d, err = s.applyReceiverState(ctx, d, rs); err != nil {
+					return api.DeliveryReportResponse{}, err
+				}
+				return api.DeliveryReportResponse{State: api.DeliveryState(d.State), Desc: "receiver: " + nonEmpty(string(rs.State), "no record")}, nil
+			}
+		}
 	}
 	if d.State != to {
-		if d.State == store.DeliveryAccepted {
-			return api.DeliveryReportResponse{State: api.DeliveryAccepted, MayCleanUp: true, Desc: "already accepted"}, nil
-		}
-		if d.State == store.DeliveryRejected && to != store.DeliveryPending {
-			if d, err = s.st.UpdateDelivery(ctx, sec.ID, store.DeliveryPending, "retry", now); err != nil {
-				return api.DeliveryReportResponse{}, mapStoreErr(err)
-			}
-		}
-		// Walk forward through the intermediate states.
-		cur := indexOf(deliveryOrder, d.State)
-		target := indexOf(deliveryOrder, to)
-		if to == store.DeliveryAccepted || to == store.DeliveryRejected {
-			target = len(deliveryOrder)
-		}
-		for i := cur + 1; i < target && i < len(deliveryOrder); i++ {
-			if d, err = s.st.UpdateDelivery(ctx, sec.ID, deliveryOrder[i], "", now); err != nil {
-				return api.DeliveryReportResponse{}, mapStoreErr(err)
-			}
-		}
-		if d, err = s.st.UpdateDelivery(ctx, sec.ID, to, r.Desc, now); err != nil {
-			return api.DeliveryReportResponse{}, mapStoreErr(err)
+		if d, err = s.walkDelivery(ctx, d, to, desc); err != nil {
+			return api.DeliveryReportResponse{}, err
 		}
 	}
 	return api.DeliveryReportResponse{State: api.DeliveryState(d.State), MayCleanUp: d.State == store.DeliveryAccepted, Desc: d.Reason}, nil

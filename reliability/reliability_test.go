@@ -81,10 +81,13 @@ type report struct {
 	FailedReasons []string       `json:"failed_reasons,omitempty"`
 	Lost          int            `json:"lost"`
 	SealedTwice   int            `json:"sealed_twice"`
-	SettledAfterS float64        `json:"settled_after_s"`
-	TotalElapsedS float64        `json:"total_elapsed_s"`
-	LostSectors   []string       `json:"lost_sectors,omitempty"`
-	FaultTimeline []string       `json:"fault_timeline"`
+	// SealedOnceLogged counts sectors whose single replica build the
+	// workers' logs show (evidence for the sealed-twice check).
+	SealedOnceLogged int      `json:"sealed_once_logged"`
+	SettledAfterS    float64  `json:"settled_after_s"`
+	TotalElapsedS    float64  `json:"total_elapsed_s"`
+	LostSectors      []string `json:"lost_sectors,omitempty"`
+	FaultTimeline    []string `json:"fault_timeline"`
 }
 
 // deployment is the running set of processes and what the test knows
@@ -156,8 +159,6 @@ func TestCrashesAndPartitions(t *testing.T) {
 	d.startReceiver(ctx)
 	d.queuePieces(ctx)
 	d.startWorkers(ctx)
-	stopPusher := d.runMetadataPusher(ctx)
-	defer stopPusher()
 
 	d.chaos(ctx, rng)
 	d.rep.ChaosS = p.chaos.Seconds()
@@ -548,50 +549,6 @@ func (d *deployment) startWorkers(ctx context.Context) {
 	}
 }
 
-// runMetadataPusher pushes finalized Architecture 2 sectors' metadata to
-// the receiver.
-//
-// WORKAROUND: the manager is meant to do this after finalize
-// (api/delivery.go); `sealant manager run` does not yet, so the suite
-// plays that part over the manager's public API (ExportSector with the
-// admin token) with the delivery client. Pushing twice is harmless.
-func (d *deployment) runMetadataPusher(ctx context.Context) func() {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	ep, err := delivery.EndpointOf(api.DeliveryTarget{Architecture: api.ArchSPProves, ReceiverURL: d.rcvTarget})
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	client := &delivery.Client{}
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			var secs []api.SectorInfo
-			if err := d.admin.Call(ctx, api.MethodListSectors, &secs, api.SectorListRequest{Tenant: "sp1"}); err == nil {
-				for _, s := range secs {
-					if s.CommR == "" || s.Phase == string(store.PhaseAborted) {
-						continue
-					}
-					if _, _, err := delivery.LoadSector(d.rcvRoot, s.ID); err == nil {
-						continue
-					}
-					var md api.SectorMetadata
-					if err := d.admin.Call(ctx, api.MethodExportSector, &md, s.ID); err != nil || len(md.Files) == 0 {
-						continue
-					}
-					md.Files = slices.DeleteFunc(md.Files, func(f api.SectorFile) bool { return strings.HasPrefix(f.Name, "unsealed/") })
-					client.PushMetadata(ctx, ep, md)
-				}
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
 // fault is one kind of injected failure.
 type fault struct {
 	name string
@@ -614,9 +571,10 @@ func (d *deployment) chaos(ctx context.Context, rng *rand.Rand) {
 		d.logf("restarted %s", p.name)
 	}
 	faults := []fault{
-		{"worker", func(rng *rand.Rand) {
-			restartAfter(d.workers[rng.IntN(len(d.workers))], 300*time.Millisecond, 2*time.Second)
-		}},
+		// Each worker is killed at least once (the first round has every
+		// fault); later rounds pick at random.
+		{"worker-1", func(*rand.Rand) { restartAfter(d.workers[0], 300*time.Millisecond, 2*time.Second) }},
+		{"worker-2", func(*rand.Rand) { restartAfter(d.workers[1], 300*time.Millisecond, 2*time.Second) }},
 		{"manager", func(*rand.Rand) { restartAfter(d.mgr, 500*time.Millisecond, 2*time.Second) }},
 		{"signer", func(rng *rand.Rand) {
 			restartAfter(d.signers[d.tenants[rng.IntN(len(d.tenants))].name], 500*time.Millisecond, 3*time.Second)
@@ -830,6 +788,21 @@ func (d *deployment) check(ctx context.Context, outcome map[api.SectorID]*sector
 			d.t.Errorf("sector %s was worked on by %d identities: %v", id, len(holders), holders)
 		}
 	}
+	// Sealed once, from the workers' side: across every thread's event logs
+	// each sector reached PC2Done (its replica was built) at most once,
+	// in at most one thread.
+	for id, n := range d.sealings() {
+		if n.count == 1 {
+			d.rep.SealedOnceLogged++
+		}
+		if n.count > 1 || len(n.threads) > 1 {
+			d.rep.SealedTwice++
+			d.t.Errorf("sector %s was sealed %d times in threads %v", id, n.count, n.threads)
+		}
+		if o := outcome[id]; o != nil && o.verified && n.count == 0 {
+			d.t.Logf("sector %s: no PC2Done line in the worker logs (a crash between the record and its log line)", id)
+		}
+	}
 	for _, tn := range d.tenants {
 		if perTenant[tn.name] != d.p.sectors {
 			d.t.Errorf("tenant %s: %d sectors allocated, want %d", tn.name, perTenant[tn.name], d.p.sectors)
@@ -839,6 +812,57 @@ func (d *deployment) check(ctx context.Context, outcome map[api.SectorID]*sector
 	if d.rep.Lost > 0 {
 		d.t.Errorf("%d sectors neither verified nor failed after the settle time: %v", d.rep.Lost, d.rep.LostSectors)
 	}
-	d.t.Logf("kills %v, restarts %d, partitions %d, PostgreSQL restarts %d; sectors proven %d, delivered %d, verified %d, failed %d, lost %d, sealed twice %d",
-		d.rep.Kills, d.rep.Restarts, d.rep.Partitions, d.rep.PGRestarts, d.rep.Proven, d.rep.Delivered, d.rep.Verified, d.rep.Failed, d.rep.Lost, d.rep.SealedTwice)
+	d.t.Logf("kills %v, restarts %d, partitions %d, PostgreSQL restarts %d; sectors proven %d, delivered %d, verified %d, failed %d, lost %d, sealed twice %d (sealed once per worker logs: %d)",
+		d.rep.Kills, d.rep.Restarts, d.rep.Partitions, d.rep.PGRestarts, d.rep.Proven, d.rep.Delivered, d.rep.Verified, d.rep.Failed, d.rep.Lost, d.rep.SealedTwice, d.rep.SealedOnceLogged)
+}
+
+// sealing counts one sector's replica builds in the workers' logs.
+type sealing struct {
+	count   int
+	threads []string
+}
+
+// sealings reads every thread's event logs (meta/events.jsonl for the
+// current sector, history/*.jsonl for finished ones) and counts, per sector,
+// the distinct transitions into PC2Done. A line copied into both logs is
+// counted once (same thread, step and time).
+func (d *deployment) sealings() map[api.SectorID]*sealing {
+	out := map[api.SectorID]*sealing{}
+	seen := map[string]bool{}
+	files, _ := filepath.Glob(filepath.Join(d.dir, "workers", "*", "t*", "meta", "events.jsonl"))
+	hist, _ := filepath.Glob(filepath.Join(d.dir, "workers", "*", "t*", "history", "*.jsonl"))
+	for _, f := range append(files, hist...) {
+		thread := filepath.Dir(filepath.Dir(f))
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range bytes.Split(raw, []byte("\n")) {
+			var ev struct {
+				Time   string       `json:"time"`
+				Step   int64        `json:"step"`
+				Sector api.SectorID `json:"sector"`
+				To     string       `json:"to"`
+				From   string       `json:"from"`
+			}
+			if json.Unmarshal(line, &ev) != nil || ev.To != "PC2Done" || ev.From == "PC2Done" {
+				continue
+			}
+			key := fmt.Sprintf("%s|%d|%s", thread, ev.Step, ev.Time)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			sl := out[ev.Sector]
+			if sl == nil {
+				sl = &sealing{}
+				out[ev.Sector] = sl
+			}
+			sl.count++
+			if !slices.Contains(sl.threads, thread) {
+				sl.threads = append(sl.threads, thread)
+			}
+		}
+	}
+	return out
 }

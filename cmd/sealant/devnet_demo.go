@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -70,21 +72,31 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 		if f, ok := stderr.(*os.File); ok {
 			tty = term.IsTerminal(int(f.Fd()))
 		}
+		// Components retry through transient conditions (a batch not
+		// landed yet, a delivery waiting for its metadata) and warn about
+		// each; on the console only errors are shown unless --verbose. The
+		// full log at warning level goes to DIR/demo.log.
 		level := slog.LevelWarn
 		if verbose {
 			level = slog.LevelInfo
 		}
-		var logOut io.Writer = stderr
-		if tty && !verbose {
-			// Warnings would tear the redrawn status lines; they go to a
-			// file in the demo directory instead.
-			f, err := os.OpenFile(workDir+"/demo.log", os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			logOut = f
+		if err := os.MkdirAll(workDir, 0o700); err != nil {
+			return err
 		}
+		f, err := os.OpenFile(filepath.Join(workDir, "demo.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var console slog.Handler = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError})
+		if verbose {
+			console = slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})
+		}
+		if tty && !verbose {
+			// Log lines would tear the redrawn status lines.
+			console = nil
+		}
+		logger := slog.New(teeHandler{slog.NewTextHandler(f, &slog.HandlerOptions{Level: level}), console})
 		fmt.Fprintf(stderr, "sealant devnet demo: %d sectors per tenant, directory %s\n", sectors, workDir)
 		out := cmd.OutOrStdout()
 		printed := false
@@ -98,7 +110,7 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 		}
 		sum, err := demo.Run(ctx, demo.Config{
 			Dir: workDir, Sectors: sectors, Timeout: timeout, KeepRunning: keepRunning, Self: selfPath(), WaitWindowPoSt: windowPoSt,
-			Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
+			Logger:   logger,
 			Progress: stderr, Redraw: tty && !verbose,
 			// With --keep-running the summary is printed when the run is
 			// decided, not after the interrupt.
@@ -132,6 +144,39 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 	f.DurationVar(&timeout, "timeout", 3*time.Minute, "give up after this long")
 	f.BoolVar(&verbose, "verbose", false, "component logs at info level on stderr")
 	f.BoolVar(&windowPoSt, "windowpost", true, "also wait until sp2's (Architecture 1) sectors were proven in a WindowPoSt (up to a proving period, about a minute)")
+}
+
+// teeHandler sends records to a file handler and, when set, a console one.
+type teeHandler struct{ file, console slog.Handler }
+
+func (h teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.file.Enabled(ctx, l) || h.console != nil && h.console.Enabled(ctx, l)
+}
+
+func (h teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	err := h.file.Handle(ctx, r.Clone())
+	if h.console != nil && h.console.Enabled(ctx, r.Level) {
+		if cerr := h.console.Handle(ctx, r); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+func (h teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	t := teeHandler{file: h.file.WithAttrs(as)}
+	if h.console != nil {
+		t.console = h.console.WithAttrs(as)
+	}
+	return t
+}
+
+func (h teeHandler) WithGroup(name string) slog.Handler {
+	t := teeHandler{file: h.file.WithGroup(name)}
+	if h.console != nil {
+		t.console = h.console.WithGroup(name)
+	}
+	return t
 }
 
 // selfPath is this binary (workers use it for external processors).

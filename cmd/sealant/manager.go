@@ -22,6 +22,7 @@ import (
 	"github.com/sealant/sealant/manager"
 	"github.com/sealant/sealant/manager/commit"
 	"github.com/sealant/sealant/manager/signhub"
+	"github.com/sealant/sealant/manager/wdpost"
 	"github.com/sealant/sealant/store"
 )
 
@@ -143,6 +144,13 @@ func runManager(ctx context.Context, cfg manager.Config, log *slog.Logger) error
 			}
 		}()
 	}
+	if wp := newWindowPoSt(cfg, lc, hub, log); wp != nil {
+		go func() {
+			if err := svc.RunWindowPoSt(pctx, wp, 5*time.Second, 0); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("window post: %w", err)
+			}
+		}()
+	}
 	log.Info("manager serving", "rpc", "http://"+ln.Addr().String()+manager.RPCPath, "store", redactedDSN(cfg.Database),
 		"admin_token_file", filepath.Join(cfg.DataDir, manager.AdminTokenFile))
 	select {
@@ -204,6 +212,35 @@ func wireManagerComponents(svc *manager.Service, cfg manager.Config, lc *lotus.C
 	}
 	svc.SetPipeline(p)
 	return hub
+}
+
+// newWindowPoSt builds Architecture 1's WindowPoSt service (the provider
+// proves the sectors it keeps in delivery.store_path for tenants without a
+// delivery target), or nil when it cannot or should not run here: no
+// chain, no store, disabled, or no prover (a real network needs an
+// external processor). Messages are signed by the SP's signer through the
+// hub, like the pipeline's.
+func newWindowPoSt(cfg manager.Config, lc *lotus.Client, hub *signhub.Hub, log *slog.Logger) *wdpost.Service {
+	if lc == nil || !cfg.WindowPoSt.Enabled || cfg.Delivery.StorePath == "" {
+		return nil
+	}
+	var prover wdpost.Prover
+	switch {
+	case cfg.WindowPoSt.Processor != "":
+		prover = wdpost.ProcessorProver{Bin: cfg.WindowPoSt.Processor, Args: cfg.WindowPoSt.ProcessorArgs}
+	case cfg.Chain.Devnet:
+		prover = wdpost.DevnetProver{}
+	default:
+		log.Warn("window post not started: no wdpost.processor configured for a real network; architecture-1 sectors in delivery.store_path are not proven by this manager")
+		return nil
+	}
+	wp, err := wdpost.New(wdpost.Config{Chain: lc, Signer: hub, Prover: prover, Logger: log.With("component", "wdpost")})
+	if err != nil {
+		log.Error("window post not started", "err", err)
+		return nil
+	}
+	log.Info("window post enabled", "store", cfg.Delivery.StorePath, "prover", fmt.Sprintf("%T", prover))
+	return wp
 }
 
 // hubSigner adapts the signer hub to the pipeline's Signer: "no signer

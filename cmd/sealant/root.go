@@ -66,6 +66,9 @@ func newRootCmd() *cobra.Command {
 			return nil
 		},
 	}
+	// Usage errors (unknown flag, bad flag value) exit 2, so scripts can tell
+	// "you called it wrong" from a command's own verdict (exit 1).
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withExitCode(2, err) })
 	root.PersistentFlags().StringVar(&rf.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&rf.logFormat, "log-format", "text", "log format: text or json")
 	for _, g := range []*cobra.Command{proofsCmd, chainCmd, devnetCmd, managerCmd, workerCmd, signerCmd, receiverCmd} {

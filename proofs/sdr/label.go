@@ -98,13 +98,19 @@ func putPrefix(p *[prefixLen]byte, replicaID *[32]byte, layer uint32, node uint6
 	clear(p[44:])
 }
 
-// labeler is the allocation-free hot path of PC1: the 64-byte prefix, whose
-// node index is rewritten per node, and the node's unique parent labels
-// gathered contiguously. sha2.Label repeats the parents cyclically to the 37
-// hashed blocks itself, so the 1,248-byte message is never built.
+// labeler is the allocation-free hot path of PC1. It keeps the 64-byte
+// prefix of the next node and the SHA-256 chaining value after it (the
+// prefix does not depend on any label, so sha2.LabelFrom compresses it off
+// the critical path while hashing the previous label), and the node's
+// unique parent labels gathered contiguously: sha2.LabelFrom repeats them
+// cyclically to the 37 hashed blocks itself, so the 1,248-byte message is
+// never built.
 type labeler struct {
-	prefix [prefixLen]byte
-	uniq   [abi.Degree * abi.NodeSize]byte
+	prefix  [prefixLen]byte // prefix of node midNode
+	mid     sha2.Midstate   // chaining value after prefix, if midOK
+	midNode uint64
+	midOK   bool
+	uniq    [abi.Degree * abi.NodeSize]byte
 }
 
 func newLabeler(replicaID *[32]byte, layer uint32) *labeler {
@@ -118,7 +124,6 @@ func newLabeler(replicaID *[32]byte, layer uint32) *labeler {
 // and previous layers' label arrays; exp selects whether expander parents are
 // hashed (every layer but the first).
 func (l *labeler) label(dst []byte, node uint64, parents *[abi.Degree]uint32, cur, prev []byte, exp bool) {
-	binary.BigEndian.PutUint64(l.prefix[36:44], node)
 	// Fixed-size array copies compile to inline vector moves; the parent
 	// offsets are bounds-checked by the slice-to-array conversions.
 	u := &l.uniq
@@ -134,20 +139,27 @@ func (l *labeler) label(dst []byte, node uint64, parents *[abi.Degree]uint32, cu
 		}
 		n = abi.Degree
 	}
-	// No midstate can be reused across nodes: the first 64-byte block
-	// already contains the node index, and every later block is parent
-	// data (parent 0 is node-1 in V1_1 graphs). So this is 20 compressions
-	// per label, one dependency chain; sha2.Label runs them back to back
-	// with SHA-NI, padding block included, without crypto/sha256's
-	// buffering.
-	sha2.Label((*[32]byte)(dst), &l.prefix, u[:n*abi.NodeSize])
+	// Every block after the prefix is parent data and parent 0 is node-1
+	// (V1_1 graphs), so 19 of the 20 compressions form one dependency
+	// chain through the previous label. The prefix block of node+1 runs
+	// alongside this label's first parent block; it is recomputed here
+	// only when nodes are not labelled in order (first node of a layer,
+	// benchmarks).
+	if !l.midOK || l.midNode != node {
+		binary.BigEndian.PutUint64(l.prefix[36:44], node)
+		sha2.PrefixMidstate(&l.mid, &l.prefix)
+	}
+	binary.BigEndian.PutUint64(l.prefix[36:44], node+1)
+	sha2.LabelFrom((*[32]byte)(dst), &l.mid, u[:n*abi.NodeSize], &l.prefix, &l.mid)
+	l.midNode, l.midOK = node+1, true
 }
 
 // labelZero computes the label of node 0, which has no parents: the hash of
 // the 64-byte prefix alone, i.e. the node hash of its two halves.
 func (l *labeler) labelZero(dst []byte) {
-	binary.BigEndian.PutUint64(l.prefix[36:44], 0)
-	sha2.HashPair((*[32]byte)(dst), (*[32]byte)(l.prefix[:32]), (*[32]byte)(l.prefix[32:]))
+	p := l.prefix
+	binary.BigEndian.PutUint64(p[36:44], 0)
+	sha2.HashPair((*[32]byte)(dst), (*[32]byte)(p[:32]), (*[32]byte)(p[32:]))
 }
 
 // prefetchDistance is how many nodes ahead parent labels are prefetched. A
