@@ -383,3 +383,38 @@ func TestHandoffBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestHandoffChangedMetadataRepushed: metadata that changed after the push
+// (here the finalized file list, re-reported) is pushed again before a
+// verdict; unchanged metadata is not.
+func TestHandoffChangedMetadataRepushed(t *testing.T) {
+	e := newEnv(t)
+	fr := newFakeReceiver()
+	e.receiver = fr
+	s := e.open()
+	mustTenant(t, s, "acme", 1000, 1, func(tc *api.TenantConfig) { tc.DeliveryTarget = testReceiverTarget })
+	id, _ := sealToFinalized(t, e, s)
+	ctx := context.Background()
+	if n, err := s.PushPendingMetadata(ctx); err != nil || n != 1 {
+		t.Fatalf("first pass = %d, %v", n, err)
+	}
+	e.clock.Advance(handoffStatusInterval)
+	if n, err := s.PushPendingMetadata(ctx); err != nil || n != 0 {
+		t.Fatalf("unchanged pass = %d, %v", n, err)
+	}
+	sec, err := s.st.GetSector(ctx, toStoreID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []api.SectorFile{{Name: "sealed/s-t01000-0", Size: 2048, SHA256: api.Hex32{9}}}
+	if err := s.side.setFinalized(ctx, sec.ID, sec.TenantID, api.FinalizedInfo{Location: "/persist", Files: files}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(handoffStatusInterval)
+	if n, err := s.PushPendingMetadata(ctx); err != nil || n != 1 {
+		t.Fatalf("changed pass = %d, %v", n, err)
+	}
+	if got := fr.lastPush().Files; len(got) != 1 || got[0] != files[0] {
+		t.Fatalf("re-pushed files = %+v", got)
+	}
+}

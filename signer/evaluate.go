@@ -120,7 +120,7 @@ func (p *Policy) Evaluate(req Request, keys KeySet, usage *Usage) Decision {
 			return refuse(&d, "sender mismatch: request names %q but the message is from %s", clip(req.From), msg.From)
 		}
 	}
-	if err := msg.Validate(); err != nil {
+	if err := msg.ValidateLimit(p.maxMsgBytes); err != nil {
 		return refuse(&d, "invalid message: %v", err)
 	}
 	if p := msg.From.Protocol(); p != address.SECP256K1 && p != address.BLS {

@@ -64,6 +64,10 @@ type PolicyFile struct {
 	MaxFeePerDay     string `toml:"max_fee_per_day"`
 	// MaxGasLimit (default the block gas limit).
 	MaxGasLimit int64 `toml:"max_gas_limit"`
+	// MaxMessageBytes caps the signed message size (default the 64 KiB
+	// mpool limit of mainnet). Only a Sealant devnet, whose devnet proofs
+	// replace SNARKs, needs more (its mpool takes up to 32 MiB).
+	MaxMessageBytes int `toml:"max_message_bytes"`
 
 	Sectors SectorPolicyFile `toml:"sectors"`
 }
@@ -103,6 +107,7 @@ type Policy struct {
 	maxFeeMsg     types.BigInt
 	maxFeeDay     types.BigInt
 	maxGasLimit   int64
+	maxMsgBytes   int
 	ranges        []sectorRange
 	maxSectors    int
 	expMin        int64
@@ -227,6 +232,10 @@ func (f *PolicyFile) Compile() (*Policy, error) {
 		if *x.dst, err = parseAmount(x.name, x.val); err != nil {
 			return nil, err
 		}
+	}
+	p.maxMsgBytes = f.MaxMessageBytes
+	if p.maxMsgBytes <= 0 {
+		p.maxMsgBytes = types.MaxMessageSize
 	}
 	p.maxGasLimit = f.MaxGasLimit
 	if p.maxGasLimit <= 0 || p.maxGasLimit > types.BlockGasLimit {

@@ -22,7 +22,13 @@ var totalFilecoin = new(big.Int).Mul(big.NewInt(2_000_000_000), attoPerFIL)
 // 2e9 FIL, 0 < GasLimit ≤ BlockGasLimit, 0 ≤ GasPremium ≤ GasFeeCap, and an
 // encoding that fits the mpool size limit (leaving room for a signature).
 // It does not check balances, nonces or the current base fee.
-func (m *Message) Validate() error {
+func (m *Message) Validate() error { return m.ValidateLimit(MaxMessageSize) }
+
+// ValidateLimit is Validate with another signed-size limit. Sealant's devnet
+// raises the mpool limit because its devnet proofs (compact vanilla proofs,
+// ~18 KiB per 2KiB sector) replace 192-byte SNARKs; everything else uses
+// Validate.
+func (m *Message) ValidateLimit(maxSize int) error {
 	switch {
 	case m.Version != MessageVersion:
 		return fmt.Errorf("%w: version %d", ErrMessage, m.Version)
@@ -50,8 +56,8 @@ func (m *Message) Validate() error {
 		return fmt.Errorf("%w: %w", ErrMessage, err)
 	}
 	// A signed message adds 1 (array header) + up to 3+SignatureMaxLength bytes.
-	if len(data)+4+SignatureMaxLength > MaxMessageSize {
-		return fmt.Errorf("%w: %d bytes encoded, too large for the %d-byte mpool limit once signed", ErrMessage, len(data), MaxMessageSize)
+	if len(data)+4+SignatureMaxLength > maxSize {
+		return fmt.Errorf("%w: %d bytes encoded, too large for the %d-byte mpool limit once signed", ErrMessage, len(data), maxSize)
 	}
 	return nil
 }

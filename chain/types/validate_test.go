@@ -43,3 +43,17 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateLimit(t *testing.T) {
+	m := vectorMessage()
+	m.Params = make([]byte, 100<<10) // a batch of devnet proofs
+	if err := m.Validate(); !errors.Is(err, ErrMessage) {
+		t.Fatalf("100 KiB params passed the mainnet limit: %v", err)
+	}
+	if err := m.ValidateLimit(32 << 20); err != nil {
+		t.Fatalf("devnet limit: %v", err)
+	}
+	if err := m.ValidateLimit(100 << 10); !errors.Is(err, ErrMessage) {
+		t.Fatalf("limit not applied to the signed size: %v", err)
+	}
+}
