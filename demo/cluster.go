@@ -60,7 +60,8 @@ type tenant struct {
 	MinerID      uint64
 	Architecture api.Architecture
 	Dir          string
-	Worker       address.Address // the miner's worker key (BLS), sender of every message
+	Worker       address.Address // the miner's worker key (BLS): sender of PreCommits and ProveCommits
+	Owner        address.Address // the miner's owner key (secp256k1): sender of WindowPoSts
 
 	receiver  *delivery.Receiver // Architecture 2
 	storePath string             // where its delivered sectors end up
@@ -287,7 +288,7 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture) (
 	if err != nil {
 		return nil, err
 	}
-	t.Worker = keys[1].addr
+	t.Owner, t.Worker = keys[0].addr, keys[1].addr
 
 	// Batches sized so that each tenant's sectors go in a few messages;
 	// the wait bounds the latency of a partial batch.
@@ -531,18 +532,32 @@ func (c *cluster) startReceiver(ctx context.Context, t *tenant) (string, error) 
 }
 
 // startWindowPoSt runs the provider's WindowPoSt (manager/wdpost) for the
-// Architecture 1 tenants, which the manager lists from its store; the
-// proofs are signed by the tenants' own signers through the hub.
+// Architecture 1 tenants; the proofs are signed by the tenants' own
+// signers through the hub.
+//
+// The WindowPoSt is sent from the miner's owner address, not from the
+// worker address the commit pipeline sends from: the pipeline reserves its
+// nonces in the manager's store while wdpost takes the next nonce from the
+// node, so two senders on one key race for the same nonce (a PreCommit
+// batch then waits behind a WindowPoSt that took its nonce). The actor
+// accepts SubmitWindowedPoSt from the owner, worker or control addresses.
 func (c *cluster) startWindowPoSt(ctx context.Context) error {
+	var ts []wdpost.Tenant
+	for _, t := range c.tenants {
+		if t.Architecture == api.ArchProviderProves {
+			ts = append(ts, wdpost.Tenant{Name: t.Name, Miner: t.MinerID, Store: wdpost.LayoutStore{Root: c.storePath}, Sender: t.Owner})
+		}
+	}
+	if len(ts) == 0 {
+		return nil
+	}
 	s, err := wdpost.New(wdpost.Config{Chain: c.chain, Signer: hubSigner{c.hub}, Prover: wdpost.DevnetProver{},
-		ChallengeConfidence: 1, Logger: c.log.With("component", "wdpost")})
+		ChallengeConfidence: 1, Logger: c.log.With("component", "wdpost")}, ts...)
 	if err != nil {
 		return fmt.Errorf("demo: wdpost: %w", err)
 	}
 	c.post = s
-	c.goRun(ctx, "wdpost", func(ctx context.Context) error {
-		return c.svc.RunWindowPoSt(ctx, s, c.cfg.BlockTime, 5*time.Second)
-	})
+	c.goRun(ctx, "wdpost", func(ctx context.Context) error { return s.Run(ctx, c.cfg.BlockTime) })
 	return nil
 }
 

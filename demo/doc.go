@@ -52,7 +52,8 @@
 //
 // The commit pipeline's messages are capped at Lotus's 64 KiB (not the
 // devnet's larger limit), because the SPs' signers judge messages by
-// mainnet rules; batches are split to fit. The provider's WindowPoSt runs
-// next to the manager (Service.RunWindowPoSt), as `sealant manager run`
-// would.
+// mainnet rules; batches are split to fit. The provider's WindowPoSt
+// (manager/wdpost) runs next to the manager and sends from the miner's owner
+// address, so that it never competes with the commit pipeline (worker
+// address) for a nonce.
 package demo

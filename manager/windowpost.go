@@ -17,11 +17,18 @@ const DefaultWindowPoStTenantRefresh = 30 * time.Second
 
 // WindowPoStTenants lists the Architecture-1 tenants — those without a
 // delivery target, whose sectors the provider keeps in its store
-// (delivery.store_path) and must therefore prove — as wdpost tenants. The
-// sender is the tenant's first configured sender (its worker or a control
-// address, which the SP's signer allows for method 5); with none, wdpost
-// uses the miner's worker address from the chain. Without a store_path
-// there is nothing to prove from and the list is empty.
+// (delivery.store_path) and must therefore prove — as wdpost tenants.
+//
+// The WindowPoSt sender is the tenant's LAST configured sender, the commit
+// pipeline uses the first: give an Architecture-1 tenant two senders (its
+// worker and a control address, both allowed by the SP's signer for their
+// methods) so that WindowPoSt and commit messages draw nonces from
+// different accounts. With a single sender both share it: the pipeline
+// reserves nonces in the store while wdpost asks the mpool, so a
+// WindowPoSt can take a nonce the pipeline reserved (the pipeline then
+// rebuilds its message with a new nonce); a warning says so. With no
+// sender, wdpost uses the miner's worker address from the chain. Without a
+// store_path there is nothing to prove from and the list is empty.
 func (s *Service) WindowPoStTenants(ctx context.Context) ([]wdpost.Tenant, error) {
 	if s.delivery.StorePath == "" {
 		return nil, nil
@@ -36,15 +43,19 @@ func (s *Service) WindowPoStTenants(ctx context.Context) ([]wdpost.Tenant, error
 			continue
 		}
 		wt := wdpost.Tenant{Name: t.ID, Miner: t.Miner, Store: wdpost.LayoutStore{Root: s.delivery.StorePath}}
-		if len(t.Senders) > 0 {
-			a, err := address.Parse(t.Senders[0])
+		if n := len(t.Senders); n > 0 {
+			last := t.Senders[n-1]
+			a, err := address.Parse(last)
 			if err != nil {
 				// A sender the store accepted but this build cannot
 				// parse: prove from the worker address instead of not
 				// proving at all.
-				s.log.Warn("window post: tenant sender unparsable, using the miner's worker", "tenant", t.ID, "sender", t.Senders[0], "err", err)
+				s.log.Warn("window post: tenant sender unparsable, using the miner's worker", "tenant", t.ID, "sender", last, "err", err)
 			} else {
 				wt.Sender = a
+			}
+			if n == 1 {
+				s.log.Warn("window post: tenant has one sender, shared with the commit pipeline; add a control address as a second sender to keep their nonces apart", "tenant", t.ID)
 			}
 		}
 		out = append(out, wt)

@@ -32,6 +32,10 @@
 // partitions, sectors proven/delivered/verified/failed/lost — are logged
 // and, with SEALANT_RELIABILITY_REPORT=FILE, written as JSON.
 //
+// The manager's Architecture 1 WindowPoSt is off unless
+// SEALANT_RELIABILITY_WDPOST=1: with it on, WindowPoSt and the commit
+// pipeline share a sender and race for nonces (see wdpostEnabled).
+//
 // The default is the short form for CI (a few sectors per tenant, about
 // a minute of faults); SEALANT_RELIABILITY_LONG=1 runs longer with more
 // sectors.

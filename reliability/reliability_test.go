@@ -62,6 +62,16 @@ func runParams() params {
 		threads: 1, batchWait: 3 * time.Second, inFlight: 2}
 }
 
+// wdpostEnabled says whether the manager runs Architecture 1 WindowPoSt
+// (SEALANT_RELIABILITY_WDPOST=1). Off by default: `sealant manager run`
+// sends WindowPoSt and the commit pipeline's messages from the same
+// address (the tenant's first sender), the pipeline reserving nonces in its
+// store and wdpost taking the node's next nonce, so the two collide and a
+// PreCommit batch is left following a WindowPoSt that took its nonce (its
+// sectors never land). This suite found it; with the variable set it
+// reproduces it.
+func wdpostEnabled() bool { return os.Getenv("SEALANT_RELIABILITY_WDPOST") != "" }
+
 // report is the suite's outcome, logged and optionally written as JSON.
 type report struct {
 	Seed          uint64         `json:"seed"`
@@ -331,7 +341,10 @@ store_path = %q
 
 [commit]
 enabled = true
-`, dataDir, listen, d.pgDB, strings.TrimSpace(string(info)), blockTime.String(), d.storePath)
+
+[wdpost]
+enabled = %v
+`, dataDir, listen, d.pgDB, strings.TrimSpace(string(info)), blockTime.String(), d.storePath, wdpostEnabled())
 	cfgPath := filepath.Join(d.dir, "manager.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		d.t.Fatal(err)
