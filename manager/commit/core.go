@@ -485,8 +485,9 @@ const (
 	// the message for a reason that may pass: funds, fee, busy); push the
 	// same bytes again later.
 	PushRetry PushOutcome = iota
-	// PushKnown: the mpool already has a message with this nonce (ours,
-	// most likely): treat it as pushed and follow it on chain.
+	// PushKnown: the mpool already has this very message: treat it as
+	// pushed and follow it on chain. (A different message at our nonce is
+	// PushRetry: see ClassifyPushError.)
 	PushKnown
 	// PushNonceTooLow: the chain already used the nonce; find out whether
 	// by our message (then follow it) or by another (then rebuild).
@@ -506,9 +507,15 @@ func ClassifyPushError(err error) PushOutcome {
 	switch {
 	case strings.Contains(s, "nonce too low"):
 		return PushNonceTooLow
-	case strings.Contains(s, "already in mpool"), strings.Contains(s, "with nonce already exists"),
-		strings.Contains(s, "replace by fee has too low"):
+	case strings.Contains(s, "already in mpool"):
 		return PushKnown
+	case strings.Contains(s, "with nonce already exists"), strings.Contains(s, "replace by fee has too low"):
+		// Another message holds our nonce in the mpool (a WindowPoSt from
+		// the same sender, an operator's send). It is not ours to follow:
+		// retry the push; once that message lands the push fails with
+		// "nonce too low" and nonceUsed rebuilds the batch with a new nonce
+		// (or follows ours, if a replacement of it is what landed).
+		return PushRetry
 	case strings.Contains(s, "too big"), strings.Contains(s, "too large"):
 		return PushTooBig
 	}
