@@ -464,11 +464,7 @@ type ownerKey struct {
 func readOwnerKeys(chainDir, name string) ([]ownerKey, error) {
 	var out []ownerKey
 	for _, role := range []string{"owner", "worker"} {
-		raw, err := os.ReadFile(devnet.OwnerKeyPath(chainDir, name+"-"+role))
-		if err != nil {
-			return nil, fmt.Errorf("demo: %s key of %s: %w", role, name, err)
-		}
-		ki, err := sigs.ParseKeyInfo(raw)
+		ki, err := devnet.LoadOwnerKey(chainDir, name+"-"+role)
 		if err != nil {
 			return nil, fmt.Errorf("demo: %s key of %s: %w", role, name, err)
 		}

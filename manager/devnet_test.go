@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -64,11 +63,7 @@ func TestDevnetPreCommitAndSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	minerID, _ := maddr.ID()
-	raw, err := os.ReadFile(devnet.OwnerKeyPath(dir, "sp1-worker"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := sigs.ParseKeyInfo(raw)
+	key, err := devnet.LoadOwnerKey(dir, "sp1-worker")
 	if err != nil {
 		t.Fatal(err)
 	}

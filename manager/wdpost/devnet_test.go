@@ -192,11 +192,7 @@ func TestDevnetBothArchitectures(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.mid, _ = h.maddr.ID()
-	raw, err := os.ReadFile(devnet.OwnerKeyPath(dir, "sp1-worker"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ki, err := sigs.ParseKeyInfo(raw)
+	ki, err := devnet.LoadOwnerKey(dir, "sp1-worker")
 	if err != nil {
 		t.Fatal(err)
 	}

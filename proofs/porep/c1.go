@@ -187,11 +187,34 @@ func labelingBlocks(layer int, parents [abi.Degree]uint32, label func(layer int,
 		}
 		base = append(base, v)
 	}
+	return cycleBlocks(base), nil
+}
+
+// cycleBlocks repeats the distinct parent labels (6 in layer 1, 14 after)
+// to the 37 blocks a label hashes.
+func cycleBlocks(base []Bytes32) []Bytes32 {
 	out := make([]Bytes32, sdr.LabelParentBlocks)
 	for i := range out {
 		out[i] = base[i%len(base)]
 	}
-	return out, nil
+	return out
+}
+
+// columnLabelingBlocks is the labeling proof a challenge's opened parent
+// columns imply for layer: the DRG parents' labels in that layer, then the
+// expander parents' labels in the layer below, cycled to 37. Parents are
+// taken by position, not by node number, because parents repeat.
+func columnLabelingBlocks(layer int, rc *ReplicaColumnProof) []Bytes32 {
+	base := make([]Bytes32, 0, abi.Degree)
+	for _, col := range rc.DrgParents {
+		base = append(base, col.Column.Rows[layer-1])
+	}
+	if layer > 1 {
+		for _, col := range rc.ExpParents {
+			base = append(base, col.Column.Rows[layer-2])
+		}
+	}
+	return cycleBlocks(base)
 }
 
 // FromMerkle converts a merkle package proof to its C1 JSON form.

@@ -211,19 +211,7 @@ func DecodeCompact(data []byte, h CompactHeader) (*SealCommitPhase1Output, error
 				return nil, r.err
 			}
 			for layer := 1; layer <= layers; layer++ {
-				var base []Bytes32
-				for j := range abi.Degree {
-					switch {
-					case j < abi.BaseDegree:
-						base = append(base, cp.ReplicaColumnProofs.DrgParents[j].Column.Rows[layer-1])
-					case layer > 1:
-						base = append(base, cp.ReplicaColumnProofs.ExpParents[j-abi.BaseDegree].Column.Rows[layer-2])
-					}
-				}
-				blocks := make([]Bytes32, 37)
-				for k := range blocks {
-					blocks[k] = base[k%len(base)]
-				}
+				blocks := columnLabelingBlocks(layer, &cp.ReplicaColumnProofs)
 				cp.LabelingProofs = append(cp.LabelingProofs, LabelingProof{Parents: blocks, LayerIndex: uint32(layer), Node: c})
 			}
 			last := cp.LabelingProofs[layers-1]

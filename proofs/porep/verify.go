@@ -194,31 +194,13 @@ func verifyChallenge(p abi.RegisteredSealProof, g *sdr.Graph, out *SealCommitPha
 	if len(cp.LabelingProofs) != layers {
 		return fail("labeling_proofs", "%d proofs, want %d", len(cp.LabelingProofs), layers)
 	}
-	// Parents can repeat (and a DRG parent can equal an expander parent), so
-	// look labels up by parent position, not by node value.
-	byPosition := func(layer int) ([]Bytes32, error) {
-		var base []Bytes32
-		for j := range parents {
-			switch {
-			case j < abi.BaseDegree:
-				base = append(base, rc.DrgParents[j].Column.Rows[layer-1])
-			case layer > 1:
-				base = append(base, rc.ExpParents[j-abi.BaseDegree].Column.Rows[layer-2])
-			}
-		}
-		out := make([]Bytes32, sdr.LabelParentBlocks)
-		for i := range out {
-			out[i] = base[i%len(base)]
-		}
-		return out, nil
-	}
 	for i, lp := range cp.LabelingProofs {
 		layer := i + 1
 		name := fmt.Sprintf("labeling layer %d", layer)
 		if e := checkLabeling(out, &lp, layer, c, cp.ReplicaColumnProofs.CX.Column.Rows[layer-1]); e != "" {
 			return fail(name, "%s", e)
 		}
-		want, _ := byPosition(layer)
+		want := columnLabelingBlocks(layer, rc)
 		for b := range want {
 			if lp.Parents[b] != want[b] {
 				return fail(name, "parent block %d is not the label in the opened parent column", b)
