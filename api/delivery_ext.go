@@ -13,8 +13,11 @@ type LocalFile struct {
 // ReceiverFile is the receiver's progress on one file of a sector.
 type ReceiverFile struct {
 	SectorFile
-	// Received is how many bytes are durably stored, always at a chunk
-	// boundary; a sender resumes from here.
+	// Received is how many bytes the receiver has acknowledged (written
+	// and checked), always at a chunk boundary; a sender resumes from
+	// here. They become durable at the receiver's next commit; after a
+	// crash of the receiver's machine it reports the last committed
+	// offset instead, and the sender re-sends from there.
 	Received int64 `json:"received"`
 	// Complete is set once the whole-file SHA-256 matched.
 	Complete bool `json:"complete"`

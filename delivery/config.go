@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -34,6 +35,10 @@ type Config struct {
 	BandwidthLimit int64 `toml:"bandwidth_limit"`
 	// VerifyConcurrency bounds parallel verifications (default 1).
 	VerifyConcurrency int `toml:"verify_concurrency"`
+	// CommitBytes and CommitInterval set how often received data is made
+	// durable (ReceiverConfig.CommitBytes, CommitInterval; 0: defaults).
+	CommitBytes    int64         `toml:"commit_bytes"`
+	CommitInterval time.Duration `toml:"commit_interval"`
 	// Chain is the SP's Lotus node the on-chain CommR is read from.
 	Chain ChainConfig `toml:"chain"`
 }
@@ -62,6 +67,12 @@ miners = [1000]
 revoked_tokens = []
 bandwidth_limit = 0        # bytes/s, 0 = unlimited
 verify_concurrency = 1
+# Received data is acknowledged once written and checked, and made durable
+# (fsync + saved offset) every commit_bytes per file or commit_interval,
+# and when a file completes. After a crash of this machine a provider
+# re-sends at most about 2 x commit_bytes per file. 0 = defaults.
+commit_bytes = 0           # default 256 MiB
+commit_interval = "0s"     # default 2s
 
 [chain]
 # Your own Lotus node (read token). Empty: $FULLNODE_API_INFO.
@@ -97,6 +108,9 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	if c.BandwidthLimit < 0 {
 		errs = append(errs, errors.New("bandwidth_limit must not be negative"))
+	}
+	if c.CommitBytes < 0 || c.CommitInterval < 0 {
+		errs = append(errs, errors.New("commit_bytes and commit_interval must not be negative"))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("delivery: config %s: %w", path, errors.Join(errs...))

@@ -19,16 +19,25 @@
 // sector's api.SectorMetadata (idempotent; resumable), and the worker's
 // Client uploads the sealed file and the cache files the SP needs
 // (tree-r-last, p_aux, t_aux) in chunks over HTTP. Each chunk must start
-// at the receiver's committed offset, carries its SHA-256 as a trailer
-// (computed while streaming, one pass over the file), and is committed —
-// fsynced, offset and the running whole-file SHA-256 state saved — only
-// if its hash matches. So an upload cut at any point resumes at the last
-// committed chunk and never re-sends one; the receiver answers a stale
-// offset with its real one, and with 100-continue a refused chunk is not
-// even sent. A full disk (ENOSPC, or an injected byte budget in tests)
-// is ErrDiskFull on both sides; the upload resumes once space is freed.
-// Memory is bounded by a 1 MiB buffer per upload, whatever the sector
-// size; a token-bucket Limiter caps bandwidth on either side.
+// at the receiver's acknowledged offset and carries, as a trailer, the
+// SHA-256 of the file's prefix up to its end: both ends finalise a copy of
+// the running whole-file hash they keep anyway, so each hashes every byte
+// once, and a chunk damaged in transit is refused at that chunk
+// (ErrChecksum) and re-sent. The last chunk's value is the whole-file
+// SHA-256, which must also equal the metadata's. A checked chunk is
+// acknowledged at once; the receiver makes acknowledged bytes durable —
+// fsync, then offset and the whole-file hash state saved — every
+// CommitBytes or CommitInterval, in the background, and synchronously
+// when a file completes. So an upload cut at any point resumes at the
+// last acknowledged chunk and never re-sends one; after a receiver crash
+// it resumes at the last commit. The receiver answers a stale offset with
+// its real one, and with 100-continue a refused chunk is not even sent. A
+// ProtocolHeader on both sides makes an old client or receiver fail with
+// a clear error. A full disk (ENOSPC, or an injected byte budget in
+// tests) is ErrDiskFull on both sides; the upload resumes once space is
+// freed. Memory is bounded by a 1 MiB buffer per upload on each side,
+// whatever the sector size; a token-bucket Limiter caps bandwidth on
+// either side.
 //
 // # Verified import (verify.go, importer.go)
 //

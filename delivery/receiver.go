@@ -3,13 +3,9 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"log/slog"
 	"net/http"
@@ -51,6 +47,17 @@ type ReceiverConfig struct {
 	Chain Chain
 	// BandwidthLimit caps the total upload rate in bytes/s (0: none).
 	BandwidthLimit int64
+	// CommitBytes is how many acknowledged bytes of a file start a commit
+	// (fsync, then offset and hash state saved in the record; in the
+	// background, see upload.go). A chunk that would leave twice as many
+	// uncommitted waits for the running commit, so after a receiver crash
+	// a sender re-sends at most about 2×CommitBytes per file. ≤ 0 is
+	// DefaultCommitBytes; 1 commits every chunk.
+	CommitBytes int64
+	// CommitInterval bounds how long acknowledged bytes stay uncommitted:
+	// checked at every chunk end, and by a timer once a file's upload
+	// pauses. ≤ 0 is DefaultCommitInterval.
+	CommitInterval time.Duration
 	// Disk receives file data; nil is OSDisk.
 	Disk Disk
 	// VerifyConcurrency bounds simultaneous verifications (default 1: a
@@ -90,9 +97,10 @@ type sectorSlot struct {
 	mu        sync.Mutex
 	uploading map[string]bool
 	verifying bool
+	// live holds the acknowledged progress of files ahead of the record,
+	// which has only the committed progress (upload.go).
+	live map[string]*liveFile
 }
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // NewReceiver prepares the directories and loads nothing else: records are
 // read on demand, so a receiver with many sectors starts instantly.
@@ -114,6 +122,12 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.CommitBytes <= 0 {
+		cfg.CommitBytes = DefaultCommitBytes
+	}
+	if cfg.CommitInterval <= 0 {
+		cfg.CommitInterval = DefaultCommitInterval
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -142,8 +156,9 @@ func NewReceiver(cfg ReceiverConfig) (*Receiver, error) {
 // since start (including chunks that were later discarded).
 func (r *Receiver) BytesReceived() int64 { return r.bytesIn.Load() }
 
-// Run verifies sectors until ctx ends. At start it re-queues sectors whose
-// verification a previous run did not finish. Serve the Handler alongside.
+// Run verifies sectors until ctx ends, then commits acknowledged uploads
+// (Flush). At start it re-queues sectors whose verification a previous run
+// did not finish. Serve the Handler alongside.
 func (r *Receiver) Run(ctx context.Context) error {
 	list, err := ListSectors(r.cfg.Root)
 	if err != nil {
@@ -170,7 +185,9 @@ func (r *Receiver) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	r.wg.Wait()
-	return nil
+	// Make what was acknowledged durable, so a clean restart re-sends
+	// nothing. Chunks still arriving commit on their own or by timer.
+	return r.Flush()
 }
 
 func (r *Receiver) enqueue(id api.SectorID) {
@@ -188,7 +205,7 @@ func (r *Receiver) slot(id api.SectorID) *sectorSlot {
 	defer r.mu.Unlock()
 	s := r.sectors[id]
 	if s == nil {
-		s = &sectorSlot{uploading: map[string]bool{}}
+		s = &sectorSlot{uploading: map[string]bool{}, live: map[string]*liveFile{}}
 		r.sectors[id] = s
 	}
 	return s
@@ -204,7 +221,12 @@ func (r *Receiver) Handler() http.Handler {
 	mux.HandleFunc("GET "+PathPrefix+"/sectors/{miner}/{number}", r.auth(r.getSector))
 	mux.HandleFunc("PUT "+PathPrefix+"/sectors/{miner}/{number}/chunk", r.auth(r.putChunk))
 	mux.HandleFunc("POST "+PathPrefix+"/sectors/{miner}/{number}/verify", r.auth(r.postVerify))
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		// Announced on every answer, errors included, so a client can
+		// tell this receiver's protocol from an older one's.
+		w.Header().Set(ProtocolHeader, ProtocolVersion)
+		mux.ServeHTTP(w, req)
+	})
 }
 
 type handler func(w http.ResponseWriter, req *http.Request, provider string, id api.SectorID) error
@@ -276,6 +298,10 @@ func (r *Receiver) getSector(w http.ResponseWriter, _ *http.Request, provider st
 	s := r.slot(id)
 	s.mu.Lock()
 	rec, err := r.record(id, provider)
+	var pub api.ReceiverSector
+	if err == nil && rec != nil {
+		pub = s.view(rec)
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return err
@@ -283,7 +309,7 @@ func (r *Receiver) getSector(w http.ResponseWriter, _ *http.Request, provider st
 	if rec == nil {
 		return fmt.Errorf("%w: sector %s", ErrNotFound, id)
 	}
-	return writeJSON(w, rec.public())
+	return writeJSON(w, pub)
 }
 
 // validateMetadata checks what can be checked without the files.
@@ -344,7 +370,7 @@ func (r *Receiver) putMetadata(w http.ResponseWriter, req *http.Request, provide
 		}
 		rec = fresh()
 	case sameMetadata(&rec.Metadata, &md) && rec.State != api.DeliveryRejected:
-		return writeJSON(w, rec.public()) // idempotent re-push
+		return writeJSON(w, s.view(rec)) // idempotent re-push
 	case rec.State == api.DeliveryAccepted:
 		return fmt.Errorf("%w: sector %s was accepted with other metadata", ErrConflict, id)
 	case rec.State == api.DeliveryVerifying || s.verifying:
@@ -359,11 +385,19 @@ func (r *Receiver) putMetadata(w http.ResponseWriter, req *http.Request, provide
 		} else if exists {
 			return fmt.Errorf("%w: sector %s already exists in the store; refusing to receive it again", ErrConflict, id)
 		}
+		s.dropAll()
 		_ = os.RemoveAll(r.incomingDir(id))
 		rec = fresh()
 	default:
 		// New metadata before verification: keep the progress of files
-		// whose size and checksum did not change.
+		// whose size and checksum did not change (acknowledged progress
+		// included: no upload runs, so committing it is safe).
+		if err := r.commitAllLocked(s, id); err != nil {
+			return err
+		}
+		if rec, err = r.record(id, provider); err != nil {
+			return err
+		}
 		nr := fresh()
 		for i := range nr.Files {
 			if old := rec.file(nr.Files[i].Name); old != nil && old.SectorFile == nr.Files[i].SectorFile {
@@ -385,7 +419,7 @@ func (r *Receiver) putMetadata(w http.ResponseWriter, req *http.Request, provide
 		r.enqueue(id)
 	}
 	r.log.Info("sector metadata", "sector", id, "provider", provider, "state", rec.State)
-	return writeJSON(w, rec.public())
+	return writeJSON(w, s.view(rec))
 }
 
 func sameMetadata(a, b *api.SectorMetadata) bool {
@@ -400,195 +434,6 @@ func (r *Receiver) incomingDir(id api.SectorID) string {
 
 func (r *Receiver) incomingPath(id api.SectorID, name string) string {
 	return filepath.Join(r.incomingDir(id), filepath.FromSlash(name))
-}
-
-// putChunk receives one chunk: it must start exactly at the file's
-// committed offset. The body is streamed to disk while two hashes run over
-// it (the chunk's, checked against the sender's, and the whole file's,
-// resumed from the saved state); only a chunk whose hash matches is
-// committed, so after any interruption the file ends at a chunk boundary.
-func (r *Receiver) putChunk(w http.ResponseWriter, req *http.Request, provider string, id api.SectorID) error {
-	q := req.URL.Query()
-	name := q.Get("file")
-	offset, err1 := strconv.ParseInt(q.Get("offset"), 10, 64)
-	length, err2 := strconv.ParseInt(q.Get("length"), 10, 64)
-	if name == "" || err1 != nil || err2 != nil || offset < 0 || length <= 0 || length > MaxChunkSize {
-		return fmt.Errorf("%w: chunk needs file, offset ≥ 0 and 0 < length ≤ %d", ErrInvalid, MaxChunkSize)
-	}
-	s := r.slot(id)
-	s.mu.Lock()
-	rec, err := r.record(id, provider)
-	if err == nil && rec == nil {
-		err = fmt.Errorf("%w: sector %s", ErrNoMetadata, id)
-	}
-	var f *fileRecord
-	if err == nil {
-		err = chunkAllowed(rec, s, name, offset, length)
-		f = rec.file(name)
-	}
-	if err != nil {
-		var pub *api.ReceiverFile
-		if f != nil {
-			p := f.public()
-			pub = &p
-		}
-		s.mu.Unlock()
-		writeError(w, err, pub)
-		return nil
-	}
-	s.uploading[name] = true
-	size, hashState := f.Size, f.HashState
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.uploading, name)
-		s.mu.Unlock()
-	}()
-
-	fileHash, err := resumeHash(hashState, offset)
-	if err != nil {
-		return err
-	}
-	if err := r.receiveChunk(req, id, name, offset, length, fileHash); err != nil {
-		return err
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, err = r.record(id, provider)
-	if err != nil {
-		return err
-	}
-	if rec == nil || rec.file(name) == nil || rec.file(name).Received != offset {
-		return fmt.Errorf("%w: sector %s changed during the upload", ErrConflict, id)
-	}
-	f = rec.file(name)
-	st, err := fileHash.(encoding.BinaryMarshaler).MarshalBinary()
-	if err != nil {
-		return err
-	}
-	f.Received, f.HashState = offset+length, st
-	rec.State, rec.Updated = api.DeliveryTransferring, r.cfg.Now()
-	if f.Received == size {
-		sum := [32]byte(fileHash.Sum(nil))
-		if sum != [32]byte(f.SHA256) {
-			// Every chunk arrived as sent, so the sender's file is not the
-			// one the metadata describes: reject, keep the evidence.
-			reason := fmt.Sprintf("%s: whole-file sha256 %x, metadata says %s", name, sum, f.SHA256)
-			r.reject(rec, reason, []api.VerifyCheck{{Name: CheckChecksums, Detail: reason}})
-			return fmt.Errorf("%w: %s", ErrRejected, reason)
-		}
-		f.Complete = true
-		if rec.allComplete() {
-			rec.State = api.DeliveryVerifying
-		}
-	}
-	if err := saveRecord(r.cfg.Root, rec); err != nil {
-		return err
-	}
-	if rec.State == api.DeliveryVerifying {
-		r.log.Info("sector received", "sector", id, "provider", provider)
-		r.enqueue(id)
-	}
-	return writeJSON(w, f.public())
-}
-
-// chunkAllowed checks a chunk against the record (called locked).
-func chunkAllowed(rec *sectorRecord, s *sectorSlot, name string, offset, length int64) error {
-	switch rec.State {
-	case api.DeliveryPending, api.DeliveryTransferring:
-	case api.DeliveryRejected:
-		return fmt.Errorf("%w: %s", ErrRejected, rec.Reason)
-	default:
-		return fmt.Errorf("%w: sector %s is %s, it takes no more data", ErrConflict, rec.ID, rec.State)
-	}
-	f := rec.file(name)
-	switch {
-	case f == nil:
-		return fmt.Errorf("%w: %s is not a file of sector %s", ErrInvalid, name, rec.ID)
-	case f.Complete:
-		return fmt.Errorf("%w: %s is complete", ErrConflict, name)
-	case offset != f.Received:
-		return fmt.Errorf("%w: %s continues at offset %d, not %d", ErrConflict, name, f.Received, offset)
-	case offset+length > f.Size:
-		return fmt.Errorf("%w: chunk [%d, %d) exceeds %s's %d bytes", ErrInvalid, offset, offset+length, name, f.Size)
-	case s.uploading[name]:
-		return fmt.Errorf("%w: %s is being uploaded by another request", ErrBusy, name)
-	}
-	return nil
-}
-
-func resumeHash(state []byte, offset int64) (hash.Hash, error) {
-	h := sha256.New()
-	if offset == 0 {
-		return h, nil
-	}
-	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
-		return nil, fmt.Errorf("delivery: resume file hash: %w", err)
-	}
-	return h, nil
-}
-
-// receiveChunk streams the body to the file at offset. On any failure the
-// file is truncated back to offset, so partial chunks never survive.
-func (r *Receiver) receiveChunk(req *http.Request, id api.SectorID, name string, offset, length int64, fileHash hash.Hash) (err error) {
-	p := r.incomingPath(id, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return mapDiskErr(err)
-	}
-	f, err := r.cfg.Disk.OpenFile(p)
-	if err != nil {
-		return mapDiskErr(err)
-	}
-	defer func() {
-		if err != nil {
-			_ = f.Truncate(offset)
-		}
-		if cerr := f.Close(); cerr != nil && err == nil {
-			err = mapDiskErr(cerr)
-		}
-	}()
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	chunkHash := sha256.New()
-	body := limitReader(req.Context(), req.Body, r.limit)
-	var n int64
-	for {
-		k, rerr := body.Read(buf)
-		if k > 0 {
-			r.bytesIn.Add(int64(k))
-			if n+int64(k) > length {
-				return fmt.Errorf("%w: chunk body longer than %d bytes", ErrInvalid, length)
-			}
-			chunkHash.Write(buf[:k])
-			fileHash.Write(buf[:k])
-			if _, werr := f.WriteAt(buf[:k], offset+n); werr != nil {
-				return fmt.Errorf("delivery: write %s: %w", name, mapDiskErr(werr))
-			}
-			n += int64(k)
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			return fmt.Errorf("delivery: read chunk of %s: %w", name, rerr)
-		}
-	}
-	if n != length {
-		return fmt.Errorf("%w: chunk body has %d bytes, want %d", ErrInvalid, n, length)
-	}
-	want := req.Trailer.Get(ChunkSHAHeader)
-	if want == "" {
-		want = req.Header.Get(ChunkSHAHeader)
-	}
-	if sum := hex.EncodeToString(chunkHash.Sum(nil)); !strings.EqualFold(sum, want) {
-		return fmt.Errorf("%w: %s [%d, %d): sha256 %s, sender says %q", ErrChecksum, name, offset, offset+length, sum, want)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("delivery: sync %s: %w", name, mapDiskErr(err))
-	}
-	return nil
 }
 
 func (r *Receiver) postVerify(w http.ResponseWriter, _ *http.Request, provider string, id api.SectorID) error {
@@ -617,11 +462,12 @@ func (r *Receiver) postVerify(w http.ResponseWriter, _ *http.Request, provider s
 			r.enqueue(id) // e.g. dropped from a full queue
 		}
 	}
-	return writeJSON(w, rec.public())
+	return writeJSON(w, s.view(rec))
 }
 
 // reject quarantines a sector (called with its slot locked).
-func (r *Receiver) reject(rec *sectorRecord, reason string, checks []api.VerifyCheck) {
+func (r *Receiver) reject(s *sectorSlot, rec *sectorRecord, reason string, checks []api.VerifyCheck) {
+	s.dropAll()
 	now := r.cfg.Now()
 	rec.State, rec.Reason, rec.Checks, rec.Updated = api.DeliveryRejected, reason, checks, now
 	dst, err := quarantine(r.cfg.Root, rec, now)
@@ -672,7 +518,7 @@ func (r *Receiver) verifySector(ctx context.Context, id api.SectorID) {
 		return
 	}
 	if !res.OK {
-		r.reject(rec, "verification failed: "+FailedChecks(res), res.Checks)
+		r.reject(s, rec, "verification failed: "+FailedChecks(res), res.Checks)
 		return
 	}
 	files := make([]api.SectorFile, len(rec.Files))
@@ -687,7 +533,7 @@ func (r *Receiver) verifySector(ctx context.Context, id api.SectorID) {
 			time.AfterFunc(time.Minute, func() { r.enqueue(id) })
 			return
 		}
-		r.reject(rec, "import: "+err.Error(), res.Checks)
+		r.reject(s, rec, "import: "+err.Error(), res.Checks)
 		return
 	}
 	_ = os.RemoveAll(r.incomingDir(id))
@@ -715,6 +561,6 @@ func (r *Receiver) SectorStatus(id api.SectorID) (*api.ReceiverSector, error) {
 	if rec == nil {
 		return nil, fmt.Errorf("%w: sector %s", ErrNotFound, id)
 	}
-	pub := rec.public()
+	pub := s.view(rec)
 	return &pub, nil
 }

@@ -2,17 +2,21 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sealant/sealant/api"
 )
@@ -194,10 +198,27 @@ func totalSize(files []api.LocalFile) int64 {
 }
 
 // A transfer cut at random points still completes, and no chunk the
-// receiver committed is ever sent again.
+// receiver acknowledged is ever sent again: the receiver keeps running,
+// so its acknowledged progress survives every cut, whatever its commit
+// policy (commits by size, on every chunk, or by time all run under the
+// cuts).
 func TestTransferSurvivesCuts(t *testing.T) {
+	policies := []struct {
+		name string
+		mod  func(*ReceiverConfig)
+	}{
+		{"default", nil},
+		{"commit every chunk", func(c *ReceiverConfig) { c.CommitBytes = 1 }},
+		{"commit by time", func(c *ReceiverConfig) { c.CommitInterval = time.Nanosecond }},
+	}
+	for i, p := range policies {
+		t.Run(p.name, func(t *testing.T) { testTransferSurvivesCuts(t, p.mod, uint64(10*i)) })
+	}
+}
+
+func testTransferSurvivesCuts(t *testing.T, mod func(*ReceiverConfig), base uint64) {
 	for _, seed := range []uint64{1, 2, 3} {
-		e := newEnv(t, nil)
+		e := newEnv(t, mod)
 		rng := rand.New(rand.NewPCG(seed, 42))
 		// Half the chunk requests die mid-body at a random byte.
 		ledger := &chunkLedger{committed: map[string]bool{}, cutAfter: map[int]int64{}}
@@ -212,7 +233,7 @@ func TestTransferSurvivesCuts(t *testing.T) {
 		go srv.Serve(ln)
 		t.Cleanup(func() { srv.Close() })
 
-		s := newTestSector(t, 200+seed)
+		s := newTestSector(t, 200+base+seed)
 		total := totalSize(s.files)
 		// The metadata goes directly; the uploads go through a proxy that
 		// cuts them N times at random points of the byte stream (headers
@@ -273,7 +294,7 @@ func TestTransferSurvivesCuts(t *testing.T) {
 }
 
 // A full disk gives a clear error; the transfer resumes from the last
-// committed chunk once space is freed, sending only what is missing.
+// acknowledged chunk once space is freed, sending only what is missing.
 func TestDiskFullResumes(t *testing.T) {
 	disk := NewBudgetDisk(1000)
 	e := newEnv(t, func(c *ReceiverConfig) { c.Disk = disk })
@@ -334,4 +355,176 @@ func TestDiskFullMapping(t *testing.T) {
 	if mapDiskErr(nil) != nil {
 		t.Error("nil mapped to an error")
 	}
+}
+
+// flipOnce wraps the receiver's handler and flips one bit of the body of
+// the first chunk request for (file, offset) — a transmission error the
+// TCP checksum missed — and counts the answers to chunk requests.
+type flipOnce struct {
+	file    string
+	offset  int64
+	mu      sync.Mutex
+	done    bool
+	answers map[int]int
+}
+
+func (fl *flipOnce) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/chunk") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		fl.mu.Lock()
+		flip := !fl.done && r.URL.Query().Get("file") == fl.file && r.URL.Query().Get("offset") == strconv.FormatInt(fl.offset, 10)
+		fl.done = fl.done || flip
+		fl.mu.Unlock()
+		if flip {
+			r.Body = &flipReader{ReadCloser: r.Body, at: 7}
+		}
+		rw := &statusWriter{ResponseWriter: w, status: 200}
+		h.ServeHTTP(rw, r)
+		fl.mu.Lock()
+		fl.answers[rw.status]++
+		fl.mu.Unlock()
+	})
+}
+
+type flipReader struct {
+	io.ReadCloser
+	n, at int64
+}
+
+func (f *flipReader) Read(p []byte) (int, error) {
+	k, err := f.ReadCloser.Read(p)
+	if f.at >= f.n && f.at < f.n+int64(k) {
+		p[f.at-f.n] ^= 0x10
+	}
+	f.n += int64(k)
+	return k, err
+}
+
+// A chunk damaged in transit is refused at that chunk (ErrChecksum, not
+// acknowledged), sent again, and the sector is accepted: first, middle
+// and last chunk of the replica (the last one's check is the whole-file
+// digest, and a damaged last chunk must still be a retry, not a
+// rejection), and a file that is one chunk.
+func TestCorruptedChunkDetected(t *testing.T) {
+	const chunk = 256
+	cases := []struct {
+		name   string
+		file   string
+		offset func(size int64) int64
+	}{
+		{"first chunk", "sealed", func(int64) int64 { return 0 }},
+		{"middle chunk", "sealed", func(size int64) int64 { return size / 2 / chunk * chunk }},
+		{"last chunk", "sealed", func(size int64) int64 { return (size - 1) / chunk * chunk }},
+		{"single-chunk file", "p_aux", func(int64) int64 { return 0 }},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			s := newTestSector(t, 601+uint64(i))
+			var lf api.LocalFile
+			for _, f := range s.files {
+				if f.Path == s.path(t, tc.file) {
+					lf = f
+				}
+			}
+			off := tc.offset(lf.Size)
+			fl := &flipOnce{file: lf.Name, offset: off, answers: map[int]int{}}
+			srv := httptest.NewServer(fl.wrap(e.r.Handler()))
+			defer srv.Close()
+			e.srv = srv
+			c := testClient()
+			c.ChunkSize = chunk
+			if err := e.deliver(t, s, c); err != nil {
+				t.Fatalf("transfer: %v", err)
+			}
+			fl.mu.Lock()
+			defer fl.mu.Unlock()
+			if !fl.done || fl.answers[http.StatusUnprocessableEntity] != 1 {
+				t.Fatalf("flipped %v; answers %v: want exactly one chunk refused with 422", fl.done, fl.answers)
+			}
+			// Exactly the damaged chunk was sent twice.
+			n := min(chunk, lf.Size-off)
+			if got, want := e.r.BytesReceived(), totalSize(s.files)+n; got != want {
+				t.Errorf("receiver read %d body bytes, want %d (the damaged chunk once more)", got, want)
+			}
+			st, err := c.Status(context.Background(), e.endpoint(), s.id)
+			if err != nil || st.State != api.DeliveryAccepted {
+				t.Fatalf("status %+v %v", st, err)
+			}
+		})
+	}
+}
+
+// Mismatched protocol versions fail at once and say what to upgrade: an
+// old client (per-chunk SHA-256, no version) is refused before its body
+// is read; a new client facing a receiver that does not announce the
+// version stops instead of retrying checksum errors.
+func TestProtocolVersion(t *testing.T) {
+	t.Run("old client", func(t *testing.T) {
+		e := newEnv(t, nil)
+		s := newTestSector(t, 651)
+		if _, err := testClient().PushMetadata(context.Background(), e.endpoint(), s.md); err != nil {
+			t.Fatal(err)
+		}
+		body := strings.NewReader(strings.Repeat("x", 256))
+		req, _ := http.NewRequest(http.MethodPut, e.endpoint().sectorURL(s.id, "/chunk?file="+s.files[0].Name+"&offset=0&length=256"), body)
+		req.Header.Set("Authorization", "Bearer "+e.tok)
+		req.Header.Set("Expect", "100-continue")
+		req.Header.Set("Sealant-Chunk-Sha256", strings.Repeat("0", 64))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var we wireError
+		if err := json.NewDecoder(resp.Body).Decode(&we); err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusBadRequest || we.Code != "invalid" || !strings.Contains(we.Error, "upgrade the provider") {
+			t.Fatalf("answer %d %+v", resp.StatusCode, we)
+		}
+		if n := e.r.BytesReceived(); n != 0 {
+			t.Errorf("receiver read %d body bytes of a refused chunk", n)
+		}
+	})
+	t.Run("old receiver", func(t *testing.T) {
+		e := newEnv(t, nil)
+		var chunks int
+		var mu sync.Mutex
+		old := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/chunk") {
+				mu.Lock()
+				chunks++
+				mu.Unlock()
+			}
+			e.r.Handler().ServeHTTP(&noVersionWriter{ResponseWriter: w}, r)
+		})
+		srv := httptest.NewServer(old)
+		defer srv.Close()
+		e.srv = srv
+		s := newTestSector(t, 652)
+		err := e.deliver(t, s, testClient())
+		if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "upgrade the SP's sealant receiver") {
+			t.Fatalf("transfer: %v", err)
+		}
+		if chunks != 1 {
+			t.Errorf("%d chunk requests, want 1 (no retries)", chunks)
+		}
+	})
+}
+
+// noVersionWriter hides the protocol header, as an older receiver sends.
+type noVersionWriter struct{ http.ResponseWriter }
+
+func (w *noVersionWriter) WriteHeader(s int) {
+	w.Header().Del(ProtocolHeader)
+	w.ResponseWriter.WriteHeader(s)
+}
+
+func (w *noVersionWriter) Write(b []byte) (int, error) {
+	w.Header().Del(ProtocolHeader)
+	return w.ResponseWriter.Write(b)
 }

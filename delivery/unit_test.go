@@ -2,6 +2,9 @@ package delivery
 
 import (
 	"context"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -143,7 +146,59 @@ func TestBenchTransferSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Bytes < 8<<20 || rep.MBps <= 0 || rep.LoopbackMBps <= 0 || rep.DiskMBps <= 0 {
+	if rep.Bytes < 8<<20 || rep.MBps <= 0 || rep.LoopbackMBps <= 0 || rep.DiskMBps <= 0 || rep.HashedCopyMBps <= 0 ||
+		rep.DiskCommitMBps <= 0 || rep.CeilingMBps <= 0 || rep.RatioCeiling <= 0 || rep.CommitBytes != DefaultCommitBytes {
 		t.Fatalf("report %+v", rep)
+	}
+	// The ceiling is the lower of the CPU budget and the disk, never the
+	// raw loopback.
+	if rep.CPUBoundMBps > 0 && rep.CeilingMBps != min(rep.CPUBoundMBps, rep.DiskCommitMBps) {
+		t.Fatalf("ceiling %.0f, CPU budget %.0f, disk %.0f", rep.CeilingMBps, rep.CPUBoundMBps, rep.DiskCommitMBps)
+	}
+}
+
+// The sender's prefix hashes equal SHA-256 of the file's prefix, whether
+// taken from a kept state, hashed on from a lower one, or from scratch.
+func TestPrefixHashes(t *testing.T) {
+	data := make([]byte, 3<<20+123)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ph := newPrefixHashes(f)
+	cases := []struct {
+		name string
+		off  int64
+		keep bool // keep the state reached, for the next cases
+	}{
+		{"zero", 0, false},
+		{"from scratch", 1 << 20, true},
+		{"kept", 1 << 20, false},
+		{"on from a kept state", 2<<20 + 5, true},
+		{"below the kept states", 1000, false},
+		{"whole file", int64(len(data)), false},
+	}
+	for _, tc := range cases {
+		h, err := ph.at(context.Background(), tc.off)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got, want := [32]byte(h.Sum(nil)), sha256.Sum256(data[:tc.off]); got != want {
+			t.Errorf("%s: prefix hash at %d is %x, want %x", tc.name, tc.off, got, want)
+		}
+		if !tc.keep {
+			delete(ph.states, tc.off)
+		}
+	}
+	if _, err := ph.at(context.Background(), int64(len(data))+1); err == nil {
+		t.Error("a prefix longer than the file hashed without error")
 	}
 }

@@ -56,10 +56,11 @@
 // # Load
 //
 // A fleet of sealing threads mostly polls. Poll answers may come from a
-// one-second cache of the sector and batch rows (Options.PollCacheTTL), so
+// five-second cache of the sector and batch rows (Options.PollCacheTTL), so
 // a poll costs no database read most of the time; every other call reads
 // and writes the database. Lease renewals are written only when a quarter
-// of the TTL has passed, not on every call.
+// of the TTL has passed, not on every call. On SQLite, concurrent writes
+// are group-committed by the store (one transaction, a savepoint each).
 //
 // # Handing sectors over (handoff.go, windowpost.go)
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/sealant/sealant/manager/signhub"
 	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/store"
+	"golang.org/x/sync/semaphore"
 )
 
 // CommitPipeline is the tenants' commitment pipeline (package
@@ -92,13 +94,32 @@ type Options struct {
 	// Now is the clock (default time.Now); tests drive it.
 	Now func() time.Time
 	// PollCacheTTL is how long a sector or batch read for a poll answer is
-	// reused (default 1 s; negative disables). Thousands of threads
-	// polling the same few batches then cost one database read per batch
-	// per TTL; an answer is at most that much behind the pipeline, which
-	// is far below a worker's poll interval. Other calls always read the
-	// database.
+	// reused (default DefaultPollCacheTTL; negative disables). Thousands
+	// of threads polling the same few batches then cost one database read
+	// per batch per TTL, and a thread polling faster than the TTL costs
+	// one read per TTL. An answer is at most that much behind the
+	// pipeline, which is far below a worker's poll interval (3 min by
+	// default) and an epoch (30 s). A change this manager makes through
+	// the worker API drops the cached sector at once; only changes made
+	// by the pipeline or by other managers wait out the TTL. Other calls
+	// always read the database, and a poll that would queue a sector
+	// re-reads it first.
 	PollCacheTTL time.Duration
+	// MaxWorkerCalls bounds worker-API calls served at once (default
+	// DefaultMaxWorkerCalls; negative: unbounded). Further calls wait in
+	// arrival order. Past a few per core, concurrent calls only contend
+	// for the CPU and the database pool, whose waiters are served in
+	// random order, so an unbounded overload turns into seconds of tail
+	// latency; queued in order, each call waits only for those before it.
+	MaxWorkerCalls int
 }
+
+// DefaultPollCacheTTL is Options.PollCacheTTL's default.
+const DefaultPollCacheTTL = 5 * time.Second
+
+// DefaultMaxWorkerCalls is Options.MaxWorkerCalls' default: 8 per core,
+// at least 16.
+func DefaultMaxWorkerCalls() int { return max(16, 8*runtime.GOMAXPROCS(0)) }
 
 // Service is the sealing manager: the worker, tenant and admin APIs over
 // one store. Handlers hold no per-request state, so a Service is safe for
@@ -125,6 +146,9 @@ type Service struct {
 	metrics  *Metrics
 
 	revoked revocationCache
+	// workerCalls admits worker-API calls (nil: unbounded); see
+	// Options.MaxWorkerCalls. semaphore.Weighted serves waiters in order.
+	workerCalls *semaphore.Weighted
 
 	// cmdMu guards commands: operator pause/resume orders per worker,
 	// delivered with the next WorkerPing answer. They are in memory: a
@@ -135,7 +159,7 @@ type Service struct {
 
 	// batches and sectors are short-lived caches for poll answers (see
 	// Options.PollCacheTTL).
-	batches *ttlCache[int64, store.Batch]
+	batches *ttlCache[int64, store.BatchHead]
 	sectors *ttlCache[store.SectorID, store.Sector]
 
 	// handoffWake prompts the metadata handoff loop (handoff.go) after a
@@ -210,7 +234,7 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manager: %w", err)
 	}
-	side, err := openSidecar(ctx, o.DSN)
+	side, err := openSidecar(ctx, st, o.DSN)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -226,9 +250,13 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	}
 	pollTTL := o.PollCacheTTL
 	if pollTTL == 0 {
-		pollTTL = time.Second
+		pollTTL = DefaultPollCacheTTL
 	}
-	s.batches = newTTLCache[int64, store.Batch](pollTTL)
+	switch n := o.MaxWorkerCalls; {
+	case n > 0:
+		s.workerCalls = semaphore.NewWeighted(int64(n))
+	}
+	s.batches = newTTLCache[int64, store.BatchHead](pollTTL)
 	s.sectors = newTTLCache[store.SectorID, store.Sector](pollTTL)
 	if s.policy == (rand.Policy{}) {
 		s.policy = rand.Mainnet
@@ -288,7 +316,7 @@ func (s *Service) Close() error {
 		s.stopHandoff()
 		<-s.handoffDone
 	}
-	return errors.Join(s.side.close(), s.st.Close())
+	return s.st.Close()
 }
 
 // Healthy checks that the database answers.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,7 +36,8 @@ import (
 // PostgreSQL advisory lock); if store grows these columns the sidecar can be
 // retired with a migration that copies them.
 type sidecar struct {
-	db *sql.DB
+	st *store.Store
+	rd *sql.DB // the store's read pool
 	pg bool
 }
 
@@ -81,61 +83,143 @@ CREATE TABLE IF NOT EXISTS mgr_workers (
 );
 `
 
-// openSidecar opens its own handle on the store's database (same DSN rules
-// as store.Open) and creates the sidecar tables.
-func openSidecar(ctx context.Context, dsn string) (*sidecar, error) {
-	var s sidecar
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return nil, fmt.Errorf("manager: open sidecar: %w", err)
-		}
-		db.SetMaxOpenConns(8)
-		s = sidecar{db: db, pg: true}
-	default:
-		path := strings.TrimPrefix(dsn, "sqlite://")
-		query := ""
-		if i := strings.IndexByte(path, '?'); i >= 0 {
-			path, query = path[:i], path[i+1:]
-		}
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return nil, fmt.Errorf("manager: open sidecar: %w", err)
-		}
-		abs = sidecarPath(abs)
-		// A file of its own: SQLite has one write lock per file, and a
-		// second writer on the store's file would make both wait in
-		// SQLite's sleeping busy handler (tens of milliseconds per
-		// collision under load). Other managers on the same store file
-		// open the same sidecar file. busy_timeout absorbs them; BEGIN
-		// IMMEDIATE takes the write lock up front.
-		q := "_busy_timeout=10000&_synchronous=NORMAL&_journal_mode=WAL&_txlock=immediate"
-		if query != "" {
-			q += "&" + query
-		}
-		db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: abs}).EscapedPath()+"?"+q)
-		if err != nil {
-			return nil, fmt.Errorf("manager: open sidecar: %w", err)
-		}
-		db.SetMaxOpenConns(1)
-		s = sidecar{db: db}
-	}
+// openSidecar creates the sidecar tables in the store's database and, on
+// SQLite, imports what an older manager kept in a separate sidecar file.
+//
+// Writes go through the store's transactions (store.RunTx), so on SQLite
+// they share the single writer and its group commit instead of queueing
+// on a second file lock, and reads use the store's read pool.
+func openSidecar(ctx context.Context, st *store.Store, dsn string) (*sidecar, error) {
+	s := &sidecar{st: st, rd: st.ReadDB(), pg: st.Dialect() == "postgres"}
 	if err := s.migrate(ctx); err != nil {
-		s.db.Close()
 		return nil, err
 	}
-	return &s, nil
+	if !s.pg {
+		if err := s.importFile(ctx, dsn); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
-// sidecarPath names the SQLite sidecar file next to the store's file:
-// manager.sqlite → manager.sidecar.sqlite. Back up both together.
+// exec runs one statement in its own write transaction.
+func (s *sidecar) exec(ctx context.Context, query string, args ...any) error {
+	return s.st.RunTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		return err
+	})
+}
+
+// sidecarTables are the tables importFile carries over, in an order that
+// needs no foreign keys.
+var sidecarTables = []string{"mgr_piece_queue", "mgr_sector_extra", "mgr_handoff", "mgr_workers"}
+
+// importFile moves the rows of an older manager's separate SQLite sidecar
+// file (sidecarPath) into the store's database, in one transaction, then
+// renames the file to *.imported so it is not imported twice; a failure
+// leaves the file in place and stops the start, losing nothing. Rows whose
+// key already exists are kept as they are in the store.
+func (s *sidecar) importFile(ctx context.Context, dsn string) error {
+	path := strings.TrimPrefix(dsn, "sqlite://")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("manager: sidecar import: %w", err)
+	}
+	old := sidecarPath(abs)
+	if _, err := os.Stat(old); errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("manager: sidecar import: %w", err)
+	}
+	tables, err := readSidecarFile(ctx, old)
+	if err != nil {
+		return err
+	}
+	err = s.st.RunTx(ctx, func(tx *sql.Tx) error {
+		for _, t := range tables {
+			q := `INSERT OR IGNORE INTO ` + t.name + ` (` + strings.Join(t.cols, ", ") + `) VALUES (` +
+				strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ") + `)`
+			for _, r := range t.rows {
+				if _, err := tx.ExecContext(ctx, q, r...); err != nil {
+					return fmt.Errorf("manager: sidecar import %s: %w", t.name, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// The WAL and shared-memory files move with it (a cleanly closed
+	// database has neither), so the renamed copy stays whole.
+	for _, suffix := range []string{"-wal", "-shm", ""} {
+		err := os.Rename(old+suffix, old+".imported"+suffix)
+		if err != nil && !(suffix != "" && errors.Is(err, os.ErrNotExist)) {
+			return fmt.Errorf("manager: sidecar import: imported, but could not rename %s: %w", old+suffix, err)
+		}
+	}
+	return nil
+}
+
+// sidecarTable is one table read from an old sidecar file.
+type sidecarTable struct {
+	name string
+	cols []string
+	rows [][]any
+}
+
+// readSidecarFile reads every row of the sidecar tables in the SQLite file
+// at path (a table it lacks is skipped).
+func readSidecarFile(ctx context.Context, path string) ([]sidecarTable, error) {
+	src, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_busy_timeout=10000&_query_only=on")
+	if err != nil {
+		return nil, fmt.Errorf("manager: sidecar import %s: %w", path, err)
+	}
+	defer src.Close()
+	var tables []sidecarTable
+	for _, name := range sidecarTables {
+		rows, err := src.QueryContext(ctx, `SELECT * FROM `+name)
+		if err != nil {
+			if strings.Contains(err.Error(), "no such table") {
+				continue
+			}
+			return nil, fmt.Errorf("manager: sidecar import %s: %w", name, err)
+		}
+		t := sidecarTable{name: name}
+		if t.cols, err = rows.Columns(); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("manager: sidecar import %s: %w", name, err)
+		}
+		for rows.Next() {
+			vals := make([]any, len(t.cols))
+			ptrs := make([]any, len(vals))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("manager: sidecar import %s: %w", name, err)
+			}
+			t.rows = append(t.rows, vals)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("manager: sidecar import %s: %w", name, err)
+		}
+		tables = append(tables, t)
+	}
+	return tables, nil
+}
+
+// sidecarPath names the SQLite sidecar file older managers kept next to
+// the store's file: manager.sqlite → manager.sidecar.sqlite.
 func sidecarPath(storePath string) string {
 	ext := filepath.Ext(storePath)
 	return strings.TrimSuffix(storePath, ext) + ".sidecar" + ext
 }
-
-func (s *sidecar) close() error { return s.db.Close() }
 
 func (s *sidecar) migrate(ctx context.Context) error {
 	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
@@ -185,19 +269,7 @@ func (s *sidecar) q(query string) string {
 func (s *sidecar) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 4; attempt++ {
-		var tx *sql.Tx
-		tx, err = s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("manager: sidecar begin: %w", err)
-		}
-		if err = fn(tx); err == nil {
-			if err = tx.Commit(); err == nil {
-				return nil
-			}
-		} else {
-			tx.Rollback()
-		}
-		if !isUniqueViolation(err) {
+		if err = s.st.RunTx(ctx, fn); !isUniqueViolation(err) {
 			return err
 		}
 	}
@@ -236,9 +308,9 @@ func (s *sidecar) queuedPieces(ctx context.Context, tenant string) (int64, error
 	var n int64
 	var err error
 	if tenant == "" {
-		err = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM mgr_piece_queue`).Scan(&n)
+		err = s.rd.QueryRowContext(ctx, `SELECT COUNT(*) FROM mgr_piece_queue`).Scan(&n)
 	} else {
-		err = s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM mgr_piece_queue WHERE tenant_id = ?`), tenant).Scan(&n)
+		err = s.rd.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM mgr_piece_queue WHERE tenant_id = ?`), tenant).Scan(&n)
 	}
 	return n, err
 }
@@ -256,7 +328,7 @@ type sectorExtra struct {
 }
 
 func (s *sidecar) getExtra(ctx context.Context, id store.SectorID) (sectorExtra, bool, error) {
-	return s.getExtraTx(ctx, s.db, id, false)
+	return s.getExtraTx(ctx, s.rd, id, false)
 }
 
 type queryRower interface {
@@ -435,14 +507,13 @@ func (s *sidecar) noteBatch(ctx context.Context, id store.SectorID, tenant strin
 
 // deleteTenant drops a deleted tenant's queued pieces.
 func (s *sidecar) deleteTenant(ctx context.Context, tenant string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM mgr_piece_queue WHERE tenant_id = ?`), tenant)
-	return err
+	return s.exec(ctx, s.q(`DELETE FROM mgr_piece_queue WHERE tenant_id = ?`), tenant)
 }
 
 // putWorker stores a worker's last heartbeat.
 func (s *sidecar) putWorker(ctx context.Context, w api.WorkerInfo, now time.Time) error {
 	raw, _ := json.Marshal(w)
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO mgr_workers (name, info, seen_ms) VALUES (?, ?, ?)
+	err := s.exec(ctx, s.q(`INSERT INTO mgr_workers (name, info, seen_ms) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET info = excluded.info, seen_ms = excluded.seen_ms`), w.Name, string(raw), now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("manager: worker %s: %w", w.Name, err)
@@ -452,7 +523,7 @@ func (s *sidecar) putWorker(ctx context.Context, w api.WorkerInfo, now time.Time
 
 // workers lists the known workers by name.
 func (s *sidecar) workers(ctx context.Context) ([]api.WorkerInfo, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT info FROM mgr_workers ORDER BY name`)
+	rows, err := s.rd.QueryContext(ctx, `SELECT info FROM mgr_workers ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("manager: list workers: %w", err)
 	}
@@ -487,7 +558,7 @@ type handoffRow struct {
 func (s *sidecar) getHandoff(ctx context.Context, id store.SectorID) (handoffRow, bool, error) {
 	var h handoffRow
 	var attempt, pushed, failures, next int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT md_hash, attempt, pushed_ms, failures, next_ms, last_error FROM mgr_handoff WHERE miner_id = ? AND number = ?`),
+	err := s.rd.QueryRowContext(ctx, s.q(`SELECT md_hash, attempt, pushed_ms, failures, next_ms, last_error FROM mgr_handoff WHERE miner_id = ? AND number = ?`),
 		int64(id.Miner), int64(id.Number)).Scan(&h.Hash, &attempt, &pushed, &failures, &next, &h.LastError)
 	if errors.Is(err, sql.ErrNoRows) {
 		return handoffRow{}, false, nil
@@ -512,7 +583,7 @@ func (s *sidecar) putHandoff(ctx context.Context, id store.SectorID, h handoffRo
 		}
 		return t.UnixMilli()
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO mgr_handoff (miner_id, number, md_hash, attempt, pushed_ms, failures, next_ms, last_error)
+	err := s.exec(ctx, s.q(`INSERT INTO mgr_handoff (miner_id, number, md_hash, attempt, pushed_ms, failures, next_ms, last_error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (miner_id, number) DO UPDATE SET md_hash = excluded.md_hash, attempt = excluded.attempt, pushed_ms = excluded.pushed_ms,
 		failures = excluded.failures, next_ms = excluded.next_ms, last_error = excluded.last_error`),

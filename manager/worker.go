@@ -444,12 +444,22 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		}
 		// Queue it (idempotent) so a sector is never stranded outside a
 		// batch, e.g. after a crash between the submission and AddToBatch.
+		// sec may come from the poll cache and the pipeline may have
+		// batched it since: decide on a fresh read, not a cached one.
+		fresh, err := s.st.GetSector(ctx, sec.ID)
+		if err != nil {
+			return api.PollResponse{}, mapStoreErr(err)
+		}
+		s.sectors.forget(sec.ID)
+		if fresh.Phase != sec.Phase || batchOf(fresh, kind) != 0 {
+			return s.pollBatch(ctx, fresh, kind, batchOf(fresh, kind), msgOf(fresh, kind))
+		}
 		if err := s.enqueue(ctx, sec, kind); err != nil {
 			return api.PollResponse{}, err
 		}
 		return api.PollResponse{State: api.OnChainPending, Desc: "queued for a batch"}, nil
 	}
-	b, err := s.batches.get(batchID, func() (store.Batch, error) { return s.st.GetBatch(ctx, batchID) })
+	b, err := s.batches.get(batchID, func() (store.BatchHead, error) { return s.st.GetBatchHead(ctx, batchID) })
 	if err != nil {
 		return api.PollResponse{}, mapStoreErr(err)
 	}
@@ -459,7 +469,7 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 	}
 	switch b.State {
 	case store.BatchOpen:
-		resp.State, resp.Desc = api.OnChainPending, fmt.Sprintf("in open batch %d (%d sectors)", b.ID, len(b.Sectors))
+		resp.State, resp.Desc = api.OnChainPending, fmt.Sprintf("in open batch %d (%d sectors)", b.ID, b.Size)
 	case store.BatchClosed:
 		resp.State, resp.Desc = api.OnChainPending, fmt.Sprintf("batch %d closed, message being prepared", b.ID)
 		if b.Message == nil || b.Message.State == store.MsgPending {
@@ -483,6 +493,21 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		resp.State = api.OnChainUnknown
 	}
 	return resp, nil
+}
+
+// batchOf and msgOf are the sector's batch and message for kind.
+func batchOf(sec store.Sector, kind store.BatchKind) int64 {
+	if kind == store.BatchProveCommit {
+		return sec.ProveCommitBatch
+	}
+	return sec.PreCommitBatch
+}
+
+func msgOf(sec store.Sector, kind store.BatchKind) string {
+	if kind == store.BatchProveCommit {
+		return sec.ProveCommitMsg
+	}
+	return sec.PreCommitMsg
 }
 
 // waitingForSigner is true when the tenant signs with its own signer and

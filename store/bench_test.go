@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -62,5 +63,38 @@ func BenchmarkReportState(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	})
+}
+
+// BenchmarkReportStateParallel measures ReportState throughput with many
+// callers at once (64 goroutines per core, 1024 sectors), the manager's
+// situation under load: on SQLite they share one writer, so this is where
+// group commit shows.
+func BenchmarkReportStateParallel(b *testing.B) {
+	benchBackends(b, func(b *testing.B, open func() *Store) {
+		s := open()
+		if _, err := s.CreateTenant(bg, tenant("acme", 1000, 1), t0); err != nil {
+			b.Fatal(err)
+		}
+		const sectors = 1024
+		ids := make([]Allocation, sectors)
+		for i := range ids {
+			ids[i] = mustAlloc(b, s, fmt.Sprintf("w%d", i), t0)
+		}
+		var next atomic.Int64
+		b.SetParallelism(64)
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := next.Add(1)
+				a := ids[i%sectors]
+				r := StateReport{ID: a.Sector.ID, WorkerID: a.Sector.WorkerID, Prev: "A", Next: "B", Event: "bench"}
+				if _, err := s.ReportState(bg, r, t0.Add(time.Duration(i)*time.Millisecond), time.Minute); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 	})
 }

@@ -250,6 +250,34 @@ func (s *Store) GetBatch(ctx context.Context, id int64) (Batch, error) {
 	return b, nil
 }
 
+// BatchHead is a batch without its sector list: what a poll answer needs.
+type BatchHead struct {
+	Batch
+	// Size is the number of sectors in the batch.
+	Size int `json:"size"`
+}
+
+// GetBatchHead returns a batch's row, its message and its sector count,
+// without listing the sectors (Batch.Sectors is nil).
+func (s *Store) GetBatchHead(ctx context.Context, id int64) (BatchHead, error) {
+	d := s.reader()
+	b, err := d.getBatch(ctx, id, false)
+	if err != nil {
+		return BatchHead{}, err
+	}
+	h := BatchHead{Batch: b}
+	if err := d.queryRow(ctx, `SELECT COUNT(*) FROM sectors WHERE `+b.Kind.sectorCol()+` = ?`, b.ID).Scan(&h.Size); err != nil {
+		return BatchHead{}, fmt.Errorf("store: batch %d size: %w", b.ID, err)
+	}
+	m, err := d.messageOf(ctx, b.ID, false)
+	if err == nil {
+		h.Message = &m
+	} else if !errors.Is(err, ErrNotFound) {
+		return BatchHead{}, err
+	}
+	return h, nil
+}
+
 // BatchFilter selects batches; zero fields match all.
 type BatchFilter struct {
 	TenantID string

@@ -83,6 +83,12 @@ const migrateLockKey = 0x5345414c
 // schema_version is newer than the newest embedded migration is refused
 // with ErrSchemaTooNew.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, -1)
+}
+
+// migrateTo applies the pending migrations up to version target (-1: all).
+// Tests use a smaller target to build a database as an older binary left it.
+func (s *Store) migrateTo(ctx context.Context, target int) error {
 	ms, err := loadMigrations()
 	if err != nil {
 		return err
@@ -106,7 +112,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if int(cur.Int64) > len(ms) {
 			return fmt.Errorf("%w: database at version %d, binary knows %d", ErrSchemaTooNew, cur.Int64, len(ms))
 		}
-		for _, m := range ms[cur.Int64:] {
+		todo := ms[cur.Int64:]
+		if target >= 0 && target < len(ms) {
+			todo = ms[cur.Int64:max(target, int(cur.Int64))]
+		}
+		for _, m := range todo {
 			if _, err := d.exec(ctx, s.dialect.render(m.sql)); err != nil {
 				return fmt.Errorf("store: migrate: apply %s: %w", m.name, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -317,13 +318,22 @@ func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now
 	nowMS := ms(now)
 	lease := ms(now.Add(p.LeaseTTL))
 
-	// 1. Re-offer to the same worker identity.
-	fs, fargs := filterSQL(f, "tenant_id", "miner_id", "proof_type")
-	held, err := d.listSectors(ctx, `SELECT `+sectorCols+` FROM sectors
-		WHERE worker_id = ? AND phase = 'active'`+fs+` ORDER BY allocated_ms, miner_id, number LIMIT 1`+d.forUpdate(),
-		append([]any{workerID}, fargs...)...)
+	// 1. Re-offer to the same worker identity. The filter is applied here,
+	// not in SQL: a worker identity holds one sector or a few, which the
+	// (worker_id, phase) index finds directly, while a tenant IN list in
+	// the WHERE clause led SQLite to scan every active sector of those
+	// tenants instead.
+	mine, err := d.listSectors(ctx, `SELECT `+sectorCols+` FROM sectors
+		WHERE worker_id = ? AND phase = 'active' ORDER BY allocated_ms, miner_id, number`+d.forUpdate(), workerID)
 	if err != nil {
 		return Allocation{}, fmt.Errorf("store: allocate sector for %q: %w", workerID, err)
+	}
+	var held []Sector
+	for _, sec := range mine {
+		if f.matches(sec) {
+			held = append(held, sec)
+			break
+		}
 	}
 	if len(held) == 1 {
 		sec := held[0]
@@ -339,14 +349,13 @@ func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now
 	}
 
 	// 2. Lock and load the eligible tenants.
-	fs, fargs = filterSQL(f, "id", "miner_id", "proof_type")
+	fs, fargs := filterSQL(f, "id", "miner_id", "proof_type")
 	rows, err := d.query(ctx, `SELECT id, miner_id, proof_type, sector_size, weight, quota_per_day, quota_concurrent
 		FROM tenants WHERE paused = ?`+fs+` ORDER BY id`+d.forUpdate(), append([]any{false}, fargs...)...)
 	if err != nil {
 		return Allocation{}, fmt.Errorf("store: allocate sector: load tenants: %w", err)
 	}
 	var cands []*candidate
-	byID := map[string]*candidate{}
 	for rows.Next() {
 		c := new(candidate)
 		if err := rows.Scan(&c.id, &c.miner, &c.proofType, &c.size, &c.weight, &c.qDay, &c.qConc); err != nil {
@@ -354,7 +363,6 @@ func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now
 			return Allocation{}, fmt.Errorf("store: allocate sector: load tenants: %w", err)
 		}
 		cands = append(cands, c)
-		byID[c.id] = c
 	}
 	if err := rows.Close(); err != nil {
 		return Allocation{}, fmt.Errorf("store: allocate sector: load tenants: %w", err)
@@ -366,28 +374,23 @@ func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now
 		return Allocation{}, ErrNoWork
 	}
 
-	// Counts over the half-open windows (now-window, now]. Allocations
-	// come from usage rows, which survive sector and
-	// tenant deletion, so deleting sectors cannot be used to dodge a quota.
+	// Counts over the half-open windows (now-window, now]: a tenant's
+	// allocations after B are its running total minus the sequence number
+	// of its last allocation at or before B (migration 0002). Usage rows
+	// and counters survive sector and tenant deletion, so deleting
+	// sectors cannot be used to dodge a quota.
 	day := int64(24 * time.Hour / time.Millisecond)
 	windowFrom, dayFrom := nowMS-p.FairShareWindow.Milliseconds(), nowMS-day
-	from := min(windowFrom, dayFrom)
-	ids := make([]any, 0, len(cands)+2)
-	ids = append(ids, windowFrom, dayFrom, from)
 	for _, c := range cands {
-		ids = append(ids, c.id)
-	}
-	if err := d.scanCounts(ctx, `SELECT tenant_id,
-			SUM(CASE WHEN at_ms > ? THEN 1 ELSE 0 END),
-			SUM(CASE WHEN at_ms > ? THEN 1 ELSE 0 END)
-		FROM usage_events WHERE stage = 'allocated' AND at_ms > ? AND tenant_id IN (`+placeholders(len(cands))+`)
-		GROUP BY tenant_id`, ids, func(c *candidate, a, b int64) { c.windowCount, c.dayCount = a, b }, byID); err != nil {
-		return Allocation{}, err
-	}
-	if err := d.scanCounts(ctx, `SELECT tenant_id, COUNT(*), 0 FROM sectors
-		WHERE phase = 'active' AND tenant_id IN (`+placeholders(len(cands))+`) GROUP BY tenant_id`,
-		ids[3:], func(c *candidate, a, _ int64) { c.active = a }, byID); err != nil {
-		return Allocation{}, err
+		if err := d.allocationCounts(ctx, c, windowFrom, dayFrom); err != nil {
+			return Allocation{}, err
+		}
+		if c.qConc > 0 {
+			// Only a concurrency quota needs the active count.
+			if err := d.queryRow(ctx, `SELECT COUNT(*) FROM sectors WHERE phase = 'active' AND tenant_id = ?`, c.id).Scan(&c.active); err != nil {
+				return Allocation{}, fmt.Errorf("store: allocate sector: active sectors of %q: %w", c.id, err)
+			}
+		}
 	}
 
 	var pick *candidate
@@ -430,8 +433,13 @@ func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now
 		}
 		return Allocation{}, fmt.Errorf("store: allocate sector %s: %w", id, err)
 	}
-	if _, err := d.exec(ctx, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, bytes, at_ms)
-		VALUES (?, ?, ?, 'allocated', 0, ?, ?, ?)`, pick.id, pick.miner, num, workerID, pick.size, nowMS); err != nil {
+	var seq int64
+	if err := d.queryRow(ctx, `INSERT INTO allocation_counters (tenant_id, total) VALUES (?, 1)
+		ON CONFLICT (tenant_id) DO UPDATE SET total = allocation_counters.total + 1 RETURNING total`, pick.id).Scan(&seq); err != nil {
+		return Allocation{}, fmt.Errorf("store: allocate sector %s: allocation counter: %w", id, err)
+	}
+	if _, err := d.exec(ctx, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, bytes, at_ms, alloc_seq)
+		VALUES (?, ?, ?, 'allocated', 0, ?, ?, ?, ?)`, pick.id, pick.miner, num, workerID, pick.size, nowMS, seq); err != nil {
 		return Allocation{}, fmt.Errorf("store: allocate sector %s: usage: %w", id, err)
 	}
 	if err := d.appendHistory(ctx, id, nowMS, workerID, "", "", eventAllocated, nil); err != nil {
@@ -444,26 +452,36 @@ func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now
 	}}, nil
 }
 
-func (d db) scanCounts(ctx context.Context, q string, args []any, set func(c *candidate, a, b int64), byID map[string]*candidate) error {
-	rows, err := d.query(ctx, q, args...)
+// allocationCounts sets c's allocations after windowFrom and after dayFrom.
+//
+// Exact as long as a tenant's allocations are recorded in time order,
+// which holds within one manager (allocations of a tenant are serialized);
+// managers sharing a database with skewed clocks can make it off by the
+// allocations inside the skew, which fair share and a daily quota
+// tolerate.
+func (d db) allocationCounts(ctx context.Context, c *candidate, windowFrom, dayFrom int64) error {
+	const before = `(SELECT alloc_seq FROM usage_events WHERE stage = 'allocated' AND tenant_id = ? AND at_ms <= ?
+		ORDER BY at_ms DESC, alloc_seq DESC LIMIT 1)`
+	var total int64
+	var atWindow, atDay sql.NullInt64
+	err := d.queryRow(ctx, `SELECT total, `+before+`, `+before+` FROM allocation_counters WHERE tenant_id = ?`,
+		c.id, windowFrom, c.id, dayFrom, c.id).Scan(&total, &atWindow, &atDay)
+	if errors.Is(err, sql.ErrNoRows) {
+		c.windowCount, c.dayCount = 0, 0 // never allocated
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("store: allocate sector: counts: %w", err)
+		return fmt.Errorf("store: allocate sector: allocation counts of %q: %w", c.id, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var a, b int64
-		if err := rows.Scan(&id, &a, &b); err != nil {
-			return fmt.Errorf("store: allocate sector: counts: %w", err)
-		}
-		if c := byID[id]; c != nil {
-			set(c, a, b)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: allocate sector: counts: %w", err)
-	}
+	c.windowCount, c.dayCount = total-atWindow.Int64, total-atDay.Int64
 	return nil
+}
+
+// matches reports whether sec passes the filter.
+func (f AllocateFilter) matches(sec Sector) bool {
+	return (len(f.Tenants) == 0 || slices.Contains(f.Tenants, sec.TenantID)) &&
+		(len(f.Miners) == 0 || slices.Contains(f.Miners, sec.ID.Miner)) &&
+		(len(f.ProofTypes) == 0 || slices.Contains(f.ProofTypes, sec.ProofType))
 }
 
 // Failure describes a failed step reported by a worker.

@@ -87,6 +87,20 @@ type Store struct {
 	rebindMu sync.Mutex
 	rebinds  map[string]string
 
+	// wStmts and rStmts cache prepared statements for w and r (SQLite
+	// only; see stmtCache).
+	wStmts, rStmts *stmtCache
+
+	// group runs SQLite write transactions (see committer); nil on
+	// PostgreSQL.
+	group *committer
+
+	// checkpoints is the SQLite checkpointer's connection (see
+	// checkpointLoop); nil on PostgreSQL.
+	checkpoints     *sql.DB
+	stopCheckpoints context.CancelFunc
+	checkpointsDone chan struct{}
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -146,14 +160,22 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	// busy_timeout absorbs lock waits between processes (two managers on
 	// one file); foreign keys are off by default in SQLite.
-	common := "_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL"
+	// cache_size: a 32 MiB page cache per connection (the default 2 MiB
+	// re-read hot index pages from the file on every transaction).
+	common := "_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_pragma=cache_size(-32768)"
 	if query != "" {
 		common += "&" + query
 	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + common
 	// journal_mode=WAL is persistent in the file, so only the writer sets it
 	// (readers are opened lazily, after the writer's ping below).
-	w, err := sql.Open("sqlite", base+"&_journal_mode=WAL&_txlock=immediate")
+	//
+	// wal_autocheckpoint(0): the writer never checkpoints. A checkpoint
+	// fsyncs the WAL and the database file, and run by the committing
+	// connection it did so while holding the write lock, stalling every
+	// queued transaction for the length of two fsyncs every few hundred
+	// commits. The checkpointer goroutine does it beside the writer.
+	w, err := sql.Open("sqlite", base+"&_journal_mode=WAL&_txlock=immediate&_pragma=wal_autocheckpoint(0)")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
 	}
@@ -168,16 +190,75 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
-	s := &Store{dialect: dialectSQLite, w: w, r: r, rebinds: map[string]string{}}
-	if err := s.w.PingContext(ctx); err != nil {
+	s := &Store{dialect: dialectSQLite, w: w, r: r, rebinds: map[string]string{}, wStmts: newStmtCache(w), rStmts: newStmtCache(r)}
+	s.group = newCommitter(s)
+	// The writer's first connection switches the file to WAL. Several
+	// processes opening a new file at once can see SQLITE_BUSY there
+	// without the busy handler being consulted, so retry a few times.
+	var err2 error
+	for attempt := range 5 {
+		if err2 = s.w.PingContext(ctx); err2 == nil || !s.transient(err2) {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+	}
+	if err2 != nil {
 		s.Close()
-		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
+		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err2)
 	}
 	if err := s.Migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	ck, err := sql.Open("sqlite", base)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: open sqlite %q: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	s.checkpoints = ck
+	cctx, cancel := context.WithCancel(context.Background())
+	s.stopCheckpoints = cancel
+	s.checkpointsDone = make(chan struct{})
+	go s.checkpointLoop(cctx, checkpointInterval)
 	return s, nil
+}
+
+// checkpointInterval is how often the checkpointer copies the WAL into the
+// database file.
+const checkpointInterval = time.Second
+
+// walRestartFrames is the WAL length (in frames, one page each) past which
+// the checkpointer restarts the log instead of only copying it.
+const walRestartFrames = 4096
+
+// checkpointLoop runs checkpoints until ctx ends. PASSIVE never waits for
+// the writer or readers: it copies what it can. But SQLite only rewinds the
+// WAL to its start when a writer finds it fully copied and no reader in
+// it, which under a steady stream of short reads almost never happens, so
+// the log (and every reader's search of it) grows without bound: hundreds
+// of megabytes a minute under load. Once the log is past walRestartFrames,
+// a RESTART checkpoint waits (busy_timeout) for the readers in it to
+// finish, which with short reads is milliseconds, so the next write starts
+// the log again from the beginning. Errors are left for the next round.
+func (s *Store) checkpointLoop(ctx context.Context, every time.Duration) {
+	defer close(s.checkpointsDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var busy, logFrames, copied int64
+		if err := s.checkpoints.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied); err != nil {
+			continue
+		}
+		if logFrames > walRestartFrames {
+			_, _ = s.checkpoints.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)")
+		}
+	}
 }
 
 func openPostgres(ctx context.Context, dsn string) (*Store, error) {
@@ -206,7 +287,20 @@ func (s *Store) Dialect() string { return s.dialect.String() }
 // Close releases the database handles. It is safe to call more than once.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		err := s.w.Close()
+		var err error
+		if s.checkpoints != nil {
+			s.stopCheckpoints()
+			<-s.checkpointsDone
+			// No final checkpoint here: SQLite checkpoints when the last
+			// connection to the file closes.
+			err = s.checkpoints.Close()
+		}
+		if s.group != nil {
+			s.group.close()
+		}
+		s.wStmts.close()
+		s.rStmts.close()
+		err = errors.Join(err, s.w.Close())
 		if s.r != s.w {
 			err = errors.Join(err, s.r.Close())
 		}
@@ -256,22 +350,185 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// db is a querier that rebinds placeholders for the dialect.
+// db is a querier that rebinds placeholders for the dialect and, where the
+// backend gains from it, runs cached prepared statements.
 type db struct {
 	s *Store
 	q querier
+	// tx is q when it is a transaction; stmts is the statement cache of
+	// the pool q belongs to (nil: no caching).
+	tx    *sql.Tx
+	stmts *stmtCache
+}
+
+// stmt returns a prepared statement for q usable on d, or nil to run q
+// unprepared.
+func (d db) stmt(ctx context.Context, q string) *sql.Stmt {
+	if d.tx == nil {
+		return d.stmts.get(ctx, q)
+	}
+	// Inside a transaction the pool's connection may be the one this
+	// transaction holds (SQLite's writer pool has one), so a miss is
+	// only noted here and prepared after the transaction ends.
+	st := d.stmts.lookup(q)
+	if st == nil {
+		return nil
+	}
+	return d.tx.StmtContext(ctx, st)
 }
 
 func (d db) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return d.q.ExecContext(ctx, d.s.rebind(q), args...)
+	q = d.s.rebind(q)
+	if st := d.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return d.q.ExecContext(ctx, q, args...)
 }
 
 func (d db) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return d.q.QueryContext(ctx, d.s.rebind(q), args...)
+	q = d.s.rebind(q)
+	if st := d.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return d.q.QueryContext(ctx, q, args...)
 }
 
 func (d db) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return d.q.QueryRowContext(ctx, d.s.rebind(q), args...)
+	q = d.s.rebind(q)
+	if st := d.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return d.q.QueryRowContext(ctx, q, args...)
+}
+
+// stmtCache keeps one prepared *sql.Stmt per query text for a pool.
+//
+// Why: the pure-Go SQLite driver parses and plans every statement it is
+// given, and on the manager's hot paths (polls, lease renewals,
+// allocation) that parsing cost more than running the statement. A
+// *sql.Stmt prepared on the pool is prepared once per connection and
+// reused; inside a transaction Tx.StmtContext reuses the connection's
+// prepared form. PostgreSQL needs none of this: pgx keeps its own
+// per-connection statement cache, so the cache is nil there.
+//
+// Queries built per call (variable IN lists) could grow the cache without
+// bound, so it stops adding entries at maxCachedStmts and runs the rest
+// unprepared. A nil *stmtCache caches nothing.
+type stmtCache struct {
+	pool *sql.DB
+	mu   sync.Mutex
+	m    map[string]*sql.Stmt
+	// pending are queries missed inside transactions, prepared by
+	// prepareMissed once the transaction has released its connection.
+	pending map[string]struct{}
+}
+
+// maxCachedStmts bounds a stmtCache; the package has far fewer distinct
+// statements than this.
+const maxCachedStmts = 1024
+
+func newStmtCache(pool *sql.DB) *stmtCache {
+	return &stmtCache{pool: pool, m: map[string]*sql.Stmt{}, pending: map[string]struct{}{}}
+}
+
+// get returns the cached statement for q, preparing it on first use; nil
+// when caching is off, full, or preparation failed (the caller then runs
+// q directly and gets the error from there, with its context). It must
+// not be called while holding one of the pool's connections.
+func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	st, ok := c.m[q]
+	c.mu.Unlock()
+	if ok {
+		return st
+	}
+	return c.prepare(ctx, q)
+}
+
+// prepare prepares q on the pool and caches it. The lock is not held while
+// preparing: preparing waits for a free connection, and the goroutine
+// holding one may need the lock (lookup) before it lets go. Two callers
+// may race to prepare the same text; the loser's statement is closed.
+func (c *stmtCache) prepare(ctx context.Context, q string) *sql.Stmt {
+	c.mu.Lock()
+	full := c.m == nil || len(c.m) >= maxCachedStmts
+	c.mu.Unlock()
+	if full {
+		return nil
+	}
+	st, err := c.pool.PrepareContext(context.WithoutCancel(ctx), q)
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev, ok := c.m[q]; ok {
+		_ = st.Close()
+		return prev
+	}
+	if c.m == nil { // closed meanwhile
+		_ = st.Close()
+		return nil
+	}
+	c.m[q] = st
+	return st
+}
+
+// lookup returns the cached statement for q without preparing; a miss is
+// remembered for prepareMissed.
+func (c *stmtCache) lookup(q string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.m[q]
+	if !ok && c.m != nil && len(c.m)+len(c.pending) < maxCachedStmts {
+		c.pending[q] = struct{}{}
+	}
+	return st
+}
+
+// prepareMissed prepares the queries lookup missed. Call it with no
+// connection of the pool held.
+func (c *stmtCache) prepareMissed(ctx context.Context) {
+	if c == nil {
+		return
+	}
+	for {
+		c.mu.Lock()
+		var q string
+		found := false
+		for p := range c.pending {
+			q, found = p, true
+			delete(c.pending, p)
+			break
+		}
+		_, cached := c.m[q]
+		c.mu.Unlock()
+		if !found {
+			return
+		}
+		if !cached {
+			c.prepare(ctx, q)
+		}
+	}
+}
+
+// close closes the cached statements; later gets run unprepared.
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		_ = st.Close()
+	}
+	c.m = nil
 }
 
 // forUpdate is the row-lock suffix. SQLite has no row locks; its
@@ -284,7 +541,7 @@ func (d db) forUpdate() string {
 }
 
 // reader returns the handle for reads outside a transaction.
-func (s *Store) reader() db { return db{s: s, q: s.r} }
+func (s *Store) reader() db { return db{s: s, q: s.r, stmts: s.rStmts} }
 
 // maxTxAttempts bounds retries of a transaction that hit a transient lock
 // or serialization error.
@@ -316,11 +573,17 @@ func (s *Store) tx(ctx context.Context, fn func(db) error) error {
 }
 
 func (s *Store) tx1(ctx context.Context, fn func(db) error) error {
+	if s.group != nil {
+		return s.group.run(ctx, fn)
+	}
 	t, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	if err := fn(db{s: s, q: t}); err != nil {
+	// After the transaction, with its connection back in the pool,
+	// prepare what it ran unprepared.
+	defer s.wStmts.prepareMissed(ctx)
+	if err := fn(db{s: s, q: t, tx: t, stmts: s.wStmts}); err != nil {
 		_ = t.Rollback()
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -217,5 +218,69 @@ func TestSQLitePragmas(t *testing.T) {
 	}
 	if _, err := s.r.ExecContext(context.Background(), "DELETE FROM tenants"); err == nil {
 		t.Error("reader pool accepted a write")
+	}
+}
+
+// TestUpgradeAllocationCounters builds a database as a version-1 binary left
+// it, with allocations, and checks that migration 2 numbers them per tenant
+// in time order and that the quota counts them after the upgrade.
+func TestUpgradeAllocationCounters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.sqlite")
+	raw, err := sql.Open("sqlite", "file:"+path+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{dialect: dialectSQLite, w: raw, r: raw, rebinds: map[string]string{}}
+	if err := old.migrateTo(bg, 1); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := old.SchemaVersion(bg); v != 1 {
+		t.Fatalf("schema version %d, want 1", v)
+	}
+	q := tenant("q", 1, 10) // fair share favours q until its quota stops it
+	q.Quota.SectorsPerDay = 3
+	mustCreate(t, old, q, tenant("r", 2, 1))
+	// Out of insertion order on purpose: numbering follows at_ms.
+	for i, row := range []struct {
+		tenant string
+		at     time.Duration
+	}{{"q", 2 * time.Hour}, {"r", time.Hour}, {"q", 0}, {"q", 30 * time.Hour}, {"r", 3 * time.Hour}} {
+		if _, err := raw.Exec(`INSERT INTO usage_events (tenant_id, miner_id, number, stage, at_ms) VALUES (?, ?, ?, 'allocated', ?)`,
+			row.tenant, 99, i, ms(t0.Add(row.at))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	s, err := Open(bg, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rows, err := s.reader().query(bg, `SELECT tenant_id, at_ms, alloc_seq FROM usage_events ORDER BY tenant_id, at_ms`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var tn string
+		var at, seq int64
+		if err := rows.Scan(&tn, &at, &seq); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s@%dh=%d", tn, (at-ms(t0))/3_600_000, seq))
+	}
+	rows.Close()
+	if want := "q@0h=1 q@2h=2 q@30h=3 r@1h=1 r@3h=2"; strings.Join(got, " ") != want {
+		t.Fatalf("alloc_seq after upgrade: %v, want %s", got, want)
+	}
+	// q allocated at +30 h only in the last day (from +31 h): two more fit
+	// under its quota of 3, then it is full and r gets the rest.
+	now := t0.Add(31 * time.Hour)
+	for i, want := range []string{"q", "q", "r"} {
+		a, err := s.AllocateSector(bg, fmt.Sprintf("w%d", i), AllocateFilter{Tenants: []string{"q", "r"}}, now, AllocatePolicy{FairShareWindow: time.Hour})
+		if err != nil || a.Sector.TenantID != want {
+			t.Fatalf("allocation %d: %v %v, want tenant %s", i, a.Sector.TenantID, err, want)
+		}
 	}
 }

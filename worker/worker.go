@@ -79,7 +79,13 @@ func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
 				}
 				tok = strings.TrimSpace(string(b))
 			}
-			return rpc.Dial(ctx, m.URL, rpc.WithToken(tok), rpc.WithCallTimeout(2*time.Minute))
+			dialOnce := func(ctx context.Context) (*rpc.Client, error) {
+				return rpc.Dial(ctx, m.URL, rpc.WithToken(tok), rpc.WithCallTimeout(2*time.Minute))
+			}
+			if strings.HasPrefix(m.URL, "ws://") || strings.HasPrefix(m.URL, "wss://") {
+				return newRedialCaller(ctx, dialOnce)
+			}
+			return dialOnce(ctx)
 		}
 	}
 	for _, m := range cfg.Managers {

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
@@ -18,6 +20,7 @@ func init() {
 	}
 	var cfg bench.Config
 	var asJSON bool
+	var cpuProfile string
 	mgr := &cobra.Command{
 		Use:   "manager",
 		Short: "Simulate N sealing threads against an in-process manager over loopback",
@@ -30,6 +33,13 @@ share this machine's cores, so figures are a floor for the server alone.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Only failures: per-sector info logs would drown the figures.
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError}))
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			rep, err := bench.Run(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -38,8 +48,8 @@ share this machine's cores, so figures are a floor for the server alone.`,
 				return printJSON(cmd.OutOrStdout(), rep)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "threads %d  store %s  measured %s after %s warm-up  requests %d  errors %d  %.0f req/s  p50 %s  p99 %s\n",
-				rep.Threads, rep.Store, rep.Duration.Round(time.Millisecond), rep.Warmup, rep.Requests, rep.Errors, rep.ReqPerSec, ms(rep.P50), ms(rep.P99))
+			fmt.Fprintf(w, "threads %d  store %s  transport %s  measured %s after %s warm-up  requests %d  errors %d  %.0f req/s  p50 %s  p99 %s\n",
+				rep.Threads, rep.Store, rep.Transport, rep.Duration.Round(time.Millisecond), rep.Warmup, rep.Requests, rep.Errors, rep.ReqPerSec, ms(rep.P50), ms(rep.P99))
 			fmt.Fprintf(w, "sectors allocated %d, finalized %d; calls unanswered at the end %d; ticks that overran an interval %d; max in flight %d\n",
 				rep.Sectors, rep.Finalized, rep.Unfinished, rep.Lagging, rep.MaxInflight)
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
@@ -68,11 +78,27 @@ share this machine's cores, so figures are a floor for the server alone.`,
 	f.StringVar(&cfg.Database, "database", "", "store DSN (default: SQLite in a temp dir; postgres://… for PostgreSQL)")
 	f.IntVar(&cfg.Tenants, "tenants", 3, "tenants (weights 1..n)")
 	f.IntVar(&cfg.PollsPerStage, "polls", 20, "mean polls per on-chain wait (each thread varies it ±50%)")
-	f.IntVar(&cfg.MaxConns, "max-conns", 512, "client connections to the server")
+	f.IntVar(&cfg.MaxConns, "max-conns", 512, "client connections to the server (http transport)")
+	f.StringVar(&cfg.Transport, "transport", "http", "worker transport: http (a POST per call) or ws (one WebSocket per worker)")
 	f.Int64Var(&cfg.MaxRequests, "max-requests", 0, "stop after this many calls (0 = duration only)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run (client and server) to this file")
 	benchCmd.AddCommand(mgr)
 	extraRootCmds = append(extraRootCmds, benchCmd)
+}
+
+// startCPUProfile starts a pprof CPU profile into path; the returned
+// function stops it and closes the file.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }

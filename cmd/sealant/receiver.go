@@ -71,6 +71,7 @@ p_aux, t_aux, fallback-PoSt challenges — and only then moved into the store
 			r, err := delivery.NewReceiver(delivery.ReceiverConfig{
 				Root: cfg.Root, Store: cfg.Store, Secret: secret, Revoked: cfg.RevokedTokens, Miners: cfg.Miners,
 				Chain: c, BandwidthLimit: cfg.BandwidthLimit, VerifyConcurrency: cfg.VerifyConcurrency, Logger: slog.Default(),
+				CommitBytes: cfg.CommitBytes, CommitInterval: cfg.CommitInterval,
 			})
 			if err != nil {
 				return err
@@ -106,7 +107,11 @@ p_aux, t_aux, fallback-PoSt challenges — and only then moved into the store
 			}
 			shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			return srv.Shutdown(shut)
+			err = srv.Shutdown(shut)
+			// Chunks acknowledged while shutting down are committed too,
+			// so a provider does not have to send them again after the
+			// restart.
+			return errors.Join(err, r.Flush())
 		},
 	}
 

@@ -64,8 +64,14 @@ type Config struct {
 	// waiting for each on-chain step (default 20; each thread draws
 	// uniformly from [P/2, 3P/2] so the threads drift apart).
 	PollsPerStage int
-	// MaxConns bounds client connections to the server (default 512).
+	// MaxConns bounds client connections to the server over HTTP (default
+	// 512).
 	MaxConns int
+	// Transport is how the simulated workers reach the manager: "http"
+	// (default; one POST per call over pooled keep-alive connections) or
+	// "ws" (one WebSocket per worker, its threads' calls multiplexed on
+	// it, as go-jsonrpc clients such as damocles workers connect).
+	Transport string
 	// MaxRequests stops the run early after this many calls (0 = no
 	// bound beyond Duration).
 	MaxRequests int64
@@ -91,6 +97,7 @@ type Report struct {
 	Duration  time.Duration `json:"duration_ns"`
 	Warmup    time.Duration `json:"warmup_ns"`
 	Store     string        `json:"store"`
+	Transport string        `json:"transport"`
 	Requests  int           `json:"requests"`
 	Errors    int           `json:"errors"`
 	ReqPerSec float64       `json:"req_per_sec"`
@@ -137,6 +144,13 @@ func (c *Config) provision() error {
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = 512
+	}
+	switch c.Transport {
+	case "":
+		c.Transport = "http"
+	case "http", "ws":
+	default:
+		return fmt.Errorf("%w: transport %q: want http or ws", ErrLimits, c.Transport)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -326,6 +340,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	go pipe.Run(pctx)
 
 	url := "http://" + ln.Addr().String() + manager.RPCPath
+	if cfg.Transport == "ws" {
+		url = "ws://" + ln.Addr().String() + manager.RPCPath
+	}
 	tr := &http.Transport{MaxIdleConns: cfg.MaxConns, MaxIdleConnsPerHost: cfg.MaxConns, MaxConnsPerHost: cfg.MaxConns, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
@@ -388,7 +405,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		c.Close()
 	}
 
-	rep := Report{Threads: cfg.Threads, Duration: elapsed, Warmup: cfg.Warmup, Store: svc.Store().Dialect(), Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
+	rep := Report{Threads: cfg.Threads, Duration: elapsed, Warmup: cfg.Warmup, Store: svc.Store().Dialect(), Transport: cfg.Transport, Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
 		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load(), Unfinished: rec.unfinished.Load()}
 	var all []time.Duration
 	methods := make([]string, 0, len(rec.lat))

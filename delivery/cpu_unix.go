@@ -1,0 +1,15 @@
+//go:build unix
+
+package delivery
+
+import "syscall"
+
+// cpuSeconds is the process's CPU time so far, user and system, all
+// threads (0 where unavailable).
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
