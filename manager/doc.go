@@ -49,9 +49,11 @@
 //
 // A few facts have no store column yet (pieces' source URLs, comm_c and
 // comm_r_last, finalized file locations, worker heartbeats, the last batch
-// of a sector); they live in sidecar tables (mgr_*) in the same PostgreSQL
-// database, or on SQLite in a file next to the store's
-// (manager.sidecar.sqlite), so the two never wait on one file lock.
+// of a sector); they live in sidecar tables (mgr_*) in the store's own
+// database, written through store.RunTx (so on SQLite they share the
+// store's single writer and its group commit). Older managers kept them
+// on SQLite in a file of their own (manager.sidecar.sqlite); its rows are
+// imported at start and the file renamed to *.imported.
 //
 // # Load
 //

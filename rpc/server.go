@@ -264,6 +264,10 @@ func (s *Server) checkRevoked(ctx context.Context, c *Claims) *Error {
 	}
 	revoked, err := s.cfg.Revoked(ctx, c.ID)
 	if err != nil {
+		if ctx.Err() != nil {
+			// The caller or the connection went away; nothing failed.
+			return &Error{Code: CodeInternal, Message: "rpc: cannot check token revocation: " + ctx.Err().Error()}
+		}
 		s.log.Error("rpc: revocation check failed", "jti", c.ID, "err", err)
 		return &Error{Code: CodeInternal, Message: "rpc: cannot check token revocation"}
 	}

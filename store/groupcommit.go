@@ -123,20 +123,22 @@ func (c *committer) commit(group []*groupOp) {
 			results[i] = err
 			continue
 		}
-		if _, err := t.ExecContext(bg, "SAVEPOINT op"); err != nil {
+		// Through d (the statement cache): these three run once per
+		// operation, and parsing them each time showed in profiles.
+		if _, err := d.exec(bg, "SAVEPOINT op"); err != nil {
 			_ = t.Rollback()
 			answer(fmt.Errorf("store: savepoint: %w", err))
 			return
 		}
 		if err := op.fn(d); err != nil {
 			results[i] = err
-			if _, rerr := t.ExecContext(bg, "ROLLBACK TO op"); rerr != nil {
+			if _, rerr := d.exec(bg, "ROLLBACK TO op"); rerr != nil {
 				_ = t.Rollback()
 				answer(fmt.Errorf("store: roll back to savepoint: %w", rerr))
 				return
 			}
 		}
-		if _, err := t.ExecContext(bg, "RELEASE op"); err != nil {
+		if _, err := d.exec(bg, "RELEASE op"); err != nil {
 			_ = t.Rollback()
 			answer(fmt.Errorf("store: release savepoint: %w", err))
 			return

@@ -271,6 +271,16 @@ func (s *Store) AllocateSector(ctx context.Context, workerID string, f AllocateF
 		return Allocation{}, fmt.Errorf("store: allocate sector: empty worker id: %w", ErrInvalid)
 	}
 	p = p.withDefaults()
+	if s.allocGate != nil {
+		// PostgreSQL: allocations lock the eligible tenants' rows, so
+		// they run one at a time anyway; queued here, a waiting
+		// allocation holds no pool connection, which under a burst of
+		// allocations would otherwise leave none for anything else.
+		if err := s.allocGate.Acquire(ctx, 1); err != nil {
+			return Allocation{}, err
+		}
+		defer s.allocGate.Release(1)
+	}
 	var out Allocation
 	err := s.tx(ctx, func(d db) error {
 		a, err := d.allocate(ctx, workerID, f, now, p)

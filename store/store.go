@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"golang.org/x/sync/semaphore"
 	"modernc.org/sqlite"
 )
 
@@ -94,6 +95,9 @@ type Store struct {
 	// group runs SQLite write transactions (see committer); nil on
 	// PostgreSQL.
 	group *committer
+	// allocGate serializes this process's allocations on PostgreSQL (see
+	// AllocateSector); nil on SQLite, where group commit batches them.
+	allocGate *semaphore.Weighted
 
 	// checkpoints is the SQLite checkpointer's connection (see
 	// checkpointLoop); nil on PostgreSQL.
@@ -269,7 +273,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{dialect: dialectPostgres, w: db, r: db, rebinds: map[string]string{}}
+	s := &Store{dialect: dialectPostgres, w: db, r: db, rebinds: map[string]string{}, allocGate: semaphore.NewWeighted(1)}
 	if err := db.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: open postgres %s: %w", redactDSN(dsn), err)

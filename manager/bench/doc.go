@@ -13,6 +13,19 @@
 //
 // # What the figures mean
 //
+// Workers reach the manager over HTTP (a POST per call, at most MaxConns
+// connections) or over WebSockets (Transport "ws": one per worker, its
+// threads' calls multiplexed on it). With thousands of threads the HTTP
+// figures are dominated by the client waiting for a free connection and by
+// the per-request cost on both ends of one machine; a WebSocket fleet is
+// what the manager is sized for.
+//
+// PollsPerStage sets the mix: a thread's sector costs about ten writes
+// plus 2×PollsPerStage polls, so the default 20 (a sector every ~50 s per
+// thread, hundreds of times faster than real sealing) stresses the write
+// path, while 600 (ten-minute waits at one call a second) is closer to a
+// real fleet, which is mostly polling.
+//
 // Latency is measured by the client around each call (queueing for one of
 // MaxConns connections included) and only for calls started after Warmup;
 // calls still unanswered when the run ends are counted in
