@@ -20,6 +20,7 @@ import (
 type fakeManager struct {
 	t        testing.TB
 	srv      *httptest.Server
+	rpcSrv   *rpc.Server
 	URL      string
 	mu       sync.Mutex
 	toAlloc  int
@@ -250,6 +251,7 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 		}
 		return resp, nil
 	}))
+	f.rpcSrv = srv
 	f.srv = httptest.NewServer(srv)
 	f.URL = f.srv.URL + "/rpc/v0"
 	t.Cleanup(f.srv.Close)

@@ -3,10 +3,13 @@ package worker
 import (
 	"context"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/sealant/sealant/api"
 	"github.com/sealant/sealant/rpc"
 )
 
@@ -51,4 +54,43 @@ func TestRedialCaller(t *testing.T) {
 	if d := dials.Load(); d != 2 {
 		t.Fatalf("%d dials, want 2", d)
 	}
+}
+
+// TestSealOverWebSocketWithDrops seals a sector with the manager reached
+// over ws://, while the manager drops the connection every few calls: the
+// worker re-dials and repeats cut calls, and the sector still finishes.
+func TestSealOverWebSocketWithDrops(t *testing.T) {
+	f := newFakeManager(t, 1)
+	cfg, root := testConfig(t, "ws"+strings.TrimPrefix(f.URL, "http"), 1, "")
+	f.target = api.DeliveryTarget{Architecture: api.ArchProviderProves, StorePath: filepath.Join(root, "provider-store")}
+	dropped := make(chan struct{})
+	go func() {
+		defer close(dropped)
+		seen := 0
+		for drops := 0; drops < 3; {
+			f.mu.Lock()
+			n := 0
+			for _, c := range f.calls {
+				n += c
+			}
+			f.mu.Unlock()
+			if n >= seen+5 && len(f.rpcSrv.Peers()) > 0 {
+				for _, p := range f.rpcSrv.Peers() {
+					p.Close()
+				}
+				seen, drops = n, drops+1
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	runWorker(t, cfg, Options{})
+	t.Cleanup(func() {
+		if t.Failed() {
+			f.mu.Lock()
+			t.Logf("calls: %v", f.calls)
+			f.mu.Unlock()
+		}
+	})
+	waitFinished(t, f, 1)
+	<-dropped
 }

@@ -20,7 +20,9 @@ ping_interval = "30s"
 # from (default: the first).
 [[manager]]
 name = "main"
-url = "http://127.0.0.1:1789/rpc/v0"
+# ws:// carries all threads' calls on one WebSocket (re-dialled if it
+# drops); http:// sends a request per call. Both reach the same API.
+url = "ws://127.0.0.1:1789/rpc/v0"
 token_file = "/etc/sealant/worker.token"
 # token = "eyJ..."
 
