@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"runtime"
 	"strings"
 	"sync"
@@ -180,8 +181,8 @@ type ttlCache[K comparable, V any] struct {
 }
 
 type cached[V any] struct {
-	v  V
-	at time.Time
+	v       V
+	expires time.Time
 }
 
 func newTTLCache[K comparable, V any](ttl time.Duration) *ttlCache[K, V] {
@@ -197,7 +198,7 @@ func (c *ttlCache[K, V]) get(k K, load func() (V, error)) (V, error) {
 	c.mu.Lock()
 	e, ok := c.entries[k]
 	c.mu.Unlock()
-	if ok && now.Sub(e.at) < c.ttl {
+	if ok && now.Before(e.expires) {
 		return e.v, nil
 	}
 	v, err := load()
@@ -208,7 +209,11 @@ func (c *ttlCache[K, V]) get(k K, load func() (V, error)) (V, error) {
 	if len(c.entries) > 100_000 {
 		clear(c.entries)
 	}
-	c.entries[k] = cached[V]{v: v, at: now}
+	// Each entry lives 0.75–1.25 TTL: entries loaded together (a fleet
+	// starting at once) would otherwise all expire together and send a
+	// wave of reads to the database every TTL.
+	ttl := c.ttl*3/4 + time.Duration(mrand.Int64N(int64(c.ttl/2)+1))
+	c.entries[k] = cached[V]{v: v, expires: now.Add(ttl)}
 	c.mu.Unlock()
 	return v, nil
 }

@@ -27,8 +27,12 @@ import (
 // PostgreSQL runs transactions concurrently and needs none of this.
 
 // maxGroup bounds the operations in one group, which bounds how long the
-// first of them waits for the COMMIT.
-const maxGroup = 64
+// first of them waits for the COMMIT (about 40 µs an operation). Large
+// groups matter under load: with thousands of goroutines runnable, the
+// committer waits its turn for a core after every commit, so the more it
+// does per turn the better (at 10,000 simulated threads, p99 fell from
+// 1.2–2.8 s with 64 to 0.1–1.7 s with 1,024; 4,096 was no better).
+const maxGroup = 1024
 
 // errStoreClosed answers operations submitted after Close.
 var errStoreClosed = errors.New("store: closed")
