@@ -134,7 +134,7 @@ func (c *committer) commit(group []*groupOp) {
 			answer(fmt.Errorf("store: savepoint: %w", err))
 			return
 		}
-		if err := op.fn(d); err != nil {
+		if err := runOp(op.fn, d); err != nil {
 			results[i] = err
 			if _, rerr := d.exec(bg, "ROLLBACK TO op"); rerr != nil {
 				_ = t.Rollback()
@@ -153,4 +153,17 @@ func (c *committer) commit(group []*groupOp) {
 		return
 	}
 	answer(nil)
+}
+
+// runOp runs fn, turning a panic into an error for that operation alone: it
+// runs on the committer's goroutine, where a panic would otherwise end the
+// process instead of failing one call (as it did when each caller ran its
+// own transaction, under the RPC server's recovery).
+func runOp(fn func(db) error, d db) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store: panic in transaction: %v", r)
+		}
+	}()
+	return fn(d)
 }

@@ -11,9 +11,9 @@ import (
 	"testing"
 )
 
-// TestGroupCommitIsolatesFailures runs one group by hand: a failing
-// operation is rolled back alone, a cancelled one never runs, and the rest
-// are committed together.
+// TestGroupCommitIsolatesFailures runs one group by hand: a failing or
+// panicking operation is rolled back alone, a cancelled one never runs,
+// and the rest are committed together.
 func TestGroupCommitIsolatesFailures(t *testing.T) {
 	s, err := Open(bg, filepath.Join(t.TempDir(), "g.sqlite"))
 	if err != nil {
@@ -41,6 +41,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		{ctx: bg, fn: func(d db) error { _ = insert("b1")(d); return boom }},
 		{ctx: bg, fn: insert("c1", "a1")}, // duplicate key: fails after c1
 		{ctx: cancelled, fn: insert("d1")},
+		{ctx: bg, fn: func(d db) error { _ = insert("p1")(d); panic("bug") }},
 		{ctx: bg, fn: insert("e1")},
 	}
 	for _, op := range ops {
@@ -52,7 +53,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		err := <-op.done
 		got = append(got, fmt.Sprint(err != nil))
 	}
-	if want := "false true true true false"; strings.Join(got, " ") != want {
+	if want := "false true true true true false"; strings.Join(got, " ") != want {
 		t.Fatalf("failed ops: %v, want %s", got, want)
 	}
 	rows, err := s.reader().query(bg, `SELECT k FROM kv ORDER BY k`)
