@@ -41,6 +41,11 @@
 // write lock up front, so it can wait in busy_timeout instead of failing
 // with SQLITE_BUSY on upgrade), plus a small read-only pool for plain
 // reads. Several Stores (processes) on one file serialize on the file lock.
+// Within one Store, concurrent write transactions are group-committed: run
+// back to back in one SQLite transaction, each in a savepoint of its own,
+// and made durable by one COMMIT (groupcommit.go). Statements are prepared
+// once per connection (stmtCache), and WAL checkpoints run on a background
+// connection instead of inside a committing transaction.
 // PostgreSQL transactions run at READ COMMITTED and take row locks (SELECT
 // … FOR UPDATE) on what they decide on; transient serialization and
 // deadlock errors (and SQLITE_BUSY) are retried by re-running the whole
