@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -311,44 +312,61 @@ func benchSector(ctx context.Context, dir string, id api.SectorID, p abi.Registe
 // loopbackRaw streams n bytes from a memory buffer over a loopback TCP
 // connection to a reader that discards them.
 func loopbackRaw(ctx context.Context, n int64) (float64, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	done := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			done <- err
-			return
+	send := func(w io.Writer) error {
+		buf := make([]byte, 1<<20)
+		for left := n; left > 0; left -= int64(len(buf)) {
+			if _, err := w.Write(buf[:min(int64(len(buf)), left)]); err != nil {
+				return err
+			}
 		}
-		defer c.Close()
-		_, err = io.CopyBuffer(io.Discard, c, make([]byte, 1<<20))
-		done <- err
-	}()
-	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
-	if err != nil {
-		return 0, err
+		return nil
 	}
-	buf := make([]byte, 1<<20)
-	start := time.Now()
-	for left := n; left > 0; left -= int64(len(buf)) {
-		if _, err := c.Write(buf[:min(int64(len(buf)), left)]); err != nil {
-			c.Close()
-			return 0, err
-		}
+	recv := func(r io.Reader) error {
+		_, err := io.CopyBuffer(io.Discard, r, make([]byte, 1<<20))
+		return err
 	}
-	c.Close()
-	if err := <-done; err != nil {
-		return 0, err
-	}
-	return float64(n) / 1e6 / time.Since(start).Seconds(), nil
+	return loopbackMBps(ctx, n, send, recv)
 }
 
 // loopbackCopy copies a file over loopback TCP into another file in
 // 1 MiB pieces, hashing every piece with SHA-256 on both sides if hashed.
 func loopbackCopy(ctx context.Context, from, to string, hashed bool) (float64, error) {
+	in, err := os.Open(from)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return 0, err
+	}
+	// hashing tees w through SHA-256 when hashed; the struct hides
+	// ReaderFrom/WriterTo so every copy goes through the 1 MiB buffer.
+	hashing := func(w io.Writer) io.Writer {
+		if hashed {
+			w = io.MultiWriter(sha256.New(), w)
+		}
+		return struct{ io.Writer }{w}
+	}
+	send := func(w io.Writer) error {
+		_, err := io.CopyBuffer(hashing(w), struct{ io.Reader }{in}, make([]byte, 1<<20))
+		return err
+	}
+	recv := func(r io.Reader) error {
+		f, err := os.Create(to)
+		if err != nil {
+			return err
+		}
+		_, err = io.CopyBuffer(hashing(f), r, make([]byte, 1<<20))
+		return errors.Join(err, f.Close())
+	}
+	return loopbackMBps(ctx, st.Size(), send, recv)
+}
+
+// loopbackMBps runs send on one end of a loopback TCP connection and recv
+// on the other, and returns n bytes over the time from the start of send
+// to the end of recv, in MB/s.
+func loopbackMBps(ctx context.Context, n int64, send func(io.Writer) error, recv func(io.Reader) error) (float64, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -362,37 +380,14 @@ func loopbackCopy(ctx context.Context, from, to string, hashed bool) (float64, e
 			return
 		}
 		defer c.Close()
-		f, err := os.Create(to)
-		if err != nil {
-			done <- err
-			return
-		}
-		var w io.Writer = f
-		if hashed {
-			w = io.MultiWriter(sha256.New(), f)
-		}
-		_, err = io.CopyBuffer(struct{ io.Writer }{w}, c, make([]byte, 1<<20))
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		done <- err
+		done <- recv(c)
 	}()
-	in, err := os.Open(from)
-	if err != nil {
-		return 0, err
-	}
-	defer in.Close()
-	st, _ := in.Stat()
 	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
 	if err != nil {
 		return 0, err
 	}
-	var w io.Writer = c
-	if hashed {
-		w = io.MultiWriter(sha256.New(), c)
-	}
 	start := time.Now()
-	_, err = io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{in}, make([]byte, 1<<20))
+	err = send(c)
 	c.Close()
 	if err != nil {
 		return 0, err
@@ -400,7 +395,7 @@ func loopbackCopy(ctx context.Context, from, to string, hashed bool) (float64, e
 	if err := <-done; err != nil {
 		return 0, err
 	}
-	return float64(st.Size()) / 1e6 / time.Since(start).Seconds(), nil
+	return float64(n) / 1e6 / time.Since(start).Seconds(), nil
 }
 
 func fileSize(p string) int64 {

@@ -302,22 +302,6 @@ func detached(h rpc.Handler) rpc.Handler {
 	}
 }
 
-// admitWorkerCall runs h once a worker-call slot is free (see
-// Options.MaxWorkerCalls). The wait follows the caller's context, so a
-// worker that hangs up leaves the queue.
-func (s *Service) admitWorkerCall(h rpc.Handler) rpc.Handler {
-	if s.workerCalls == nil {
-		return h
-	}
-	return func(ctx context.Context, params []json.RawMessage) (any, error) {
-		if err := s.workerCalls.Acquire(ctx, 1); err != nil {
-			return nil, err
-		}
-		defer s.workerCalls.Release(1)
-		return h(ctx, params)
-	}
-}
-
 // Register serves the worker, tenant and admin APIs on srv. Every method
 // has a permission (checked by the transport) and a set of roles (checked
 // by rpc.RequireRole), so a worker token cannot reach the tenant API even
@@ -326,7 +310,7 @@ func (s *Service) admitWorkerCall(h rpc.Handler) rpc.Handler {
 // pipeline) are registered too.
 func (s *Service) Register(srv *rpc.Server) {
 	worker := func(name string, h rpc.Handler) {
-		srv.Register(name, rpc.PermWrite, s.metrics.instrument(name, rpc.RequireRole(s.admitWorkerCall(h), rpc.RoleWorker)))
+		srv.Register(name, rpc.PermWrite, s.metrics.instrument(name, rpc.RequireRole(h, rpc.RoleWorker)))
 	}
 	// Methods that change state finish even if the worker hangs up (a
 	// detached context, bounded by mutationTimeout): each step is

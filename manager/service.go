@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/sealant/sealant/manager/signhub"
 	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/store"
-	"golang.org/x/sync/semaphore"
 )
 
 // CommitPipeline is the tenants' commitment pipeline (package
@@ -106,21 +104,10 @@ type Options struct {
 	// always read the database, and a poll that would queue a sector
 	// re-reads it first.
 	PollCacheTTL time.Duration
-	// MaxWorkerCalls bounds worker-API calls served at once (default
-	// DefaultMaxWorkerCalls; negative: unbounded). Further calls wait in
-	// arrival order. Past a few per core, concurrent calls only contend
-	// for the CPU and the database pool, whose waiters are served in
-	// random order, so an unbounded overload turns into seconds of tail
-	// latency; queued in order, each call waits only for those before it.
-	MaxWorkerCalls int
 }
 
 // DefaultPollCacheTTL is Options.PollCacheTTL's default.
 const DefaultPollCacheTTL = 5 * time.Second
-
-// DefaultMaxWorkerCalls is Options.MaxWorkerCalls' default: 8 per core,
-// at least 16.
-func DefaultMaxWorkerCalls() int { return max(16, 8*runtime.GOMAXPROCS(0)) }
 
 // Service is the sealing manager: the worker, tenant and admin APIs over
 // one store. Handlers hold no per-request state, so a Service is safe for
@@ -147,9 +134,6 @@ type Service struct {
 	metrics  *Metrics
 
 	revoked revocationCache
-	// workerCalls admits worker-API calls (nil: unbounded); see
-	// Options.MaxWorkerCalls. semaphore.Weighted serves waiters in order.
-	workerCalls *semaphore.Weighted
 
 	// cmdMu guards commands: operator pause/resume orders per worker,
 	// delivered with the next WorkerPing answer. They are in memory: a
@@ -257,10 +241,6 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	if pollTTL == 0 {
 		pollTTL = DefaultPollCacheTTL
 	}
-	switch n := o.MaxWorkerCalls; {
-	case n > 0:
-		s.workerCalls = semaphore.NewWeighted(int64(n))
-	}
 	s.batches = newTTLCache[int64, store.BatchHead](pollTTL)
 	s.sectors = newTTLCache[store.SectorID, store.Sector](pollTTL)
 	if s.policy == (rand.Policy{}) {
@@ -327,6 +307,9 @@ func (s *Service) Close() error {
 // Healthy checks that the database answers.
 func (s *Service) Healthy(ctx context.Context) error {
 	if _, err := s.st.SchemaVersion(ctx); err != nil {
+		return fmt.Errorf("manager: database: %w", err)
+	}
+	if err := s.st.CheckpointError(); err != nil {
 		return fmt.Errorf("manager: database: %w", err)
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,13 +27,12 @@ import (
 // sector (mgr_handoff, see handoff.go), and worker heartbeats. Keeping it in the
 // shared database means several managers see one queue and one worker list.
 //
-// On SQLite the tables live in a file next to the store's (see
-// sidecarPath); on PostgreSQL in the same database and schema.
-//
-// Why not in store: the store was written in parallel and is not this
-// package's to edit. The tables are created idempotently at start (under a
-// PostgreSQL advisory lock); if store grows these columns the sidecar can be
-// retired with a migration that copies them.
+// The tables are created idempotently at start (under a PostgreSQL
+// advisory lock) and written through the store's transactions. They are
+// here rather than in package store because they hold the manager's
+// bookkeeping, not sealing state the store enforces rules on; if the
+// store grows these columns, a migration that copies them retires the
+// sidecar.
 type sidecar struct {
 	st *store.Store
 	rd *sql.DB // the store's read pool
@@ -246,24 +244,6 @@ func (s *sidecar) migrate(ctx context.Context) error {
 	})
 }
 
-// q rebinds '?' placeholders for PostgreSQL.
-func (s *sidecar) q(query string) string {
-	if !s.pg {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(query); i++ {
-		if query[i] == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(query[i])
-	}
-	return b.String()
-}
-
 // tx runs fn in a transaction, retrying a few times on a unique violation
 // (two managers racing to create the same row: the loser re-reads).
 func (s *sidecar) tx(ctx context.Context, fn func(*sql.Tx) error) error {
@@ -291,7 +271,7 @@ func (s *sidecar) enqueuePieces(ctx context.Context, tenant string, ps []api.Pie
 		ids = ids[:0]
 		for _, p := range ps {
 			var id int64
-			err := tx.QueryRowContext(ctx, s.q(`INSERT INTO mgr_piece_queue (tenant_id, piece_cid, size, payload_size, source_url, created_ms)
+			err := tx.QueryRowContext(ctx, s.st.Rebind(`INSERT INTO mgr_piece_queue (tenant_id, piece_cid, size, payload_size, source_url, created_ms)
 				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`), tenant, p.PieceCID, int64(p.Size), int64(p.PayloadSize), p.SourceURL, now.UnixMilli()).Scan(&id)
 			if err != nil {
 				return fmt.Errorf("manager: queue piece: %w", err)
@@ -310,7 +290,7 @@ func (s *sidecar) queuedPieces(ctx context.Context, tenant string) (int64, error
 	if tenant == "" {
 		err = s.rd.QueryRowContext(ctx, `SELECT COUNT(*) FROM mgr_piece_queue`).Scan(&n)
 	} else {
-		err = s.rd.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM mgr_piece_queue WHERE tenant_id = ?`), tenant).Scan(&n)
+		err = s.rd.QueryRowContext(ctx, s.st.Rebind(`SELECT COUNT(*) FROM mgr_piece_queue WHERE tenant_id = ?`), tenant).Scan(&n)
 	}
 	return n, err
 }
@@ -343,7 +323,7 @@ func (s *sidecar) getExtraTx(ctx context.Context, q queryRower, id store.SectorI
 	var e sectorExtra
 	var pieces sql.NullString
 	var files string
-	err := q.QueryRowContext(ctx, s.q(query), int64(id.Miner), int64(id.Number)).Scan(&pieces, &e.CommC, &e.CommRLast, &e.Location, &files, &e.PCBatch, &e.PRBatch)
+	err := q.QueryRowContext(ctx, s.st.Rebind(query), int64(id.Miner), int64(id.Number)).Scan(&pieces, &e.CommC, &e.CommRLast, &e.Location, &files, &e.PCBatch, &e.PRBatch)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sectorExtra{}, false, nil
 	}
@@ -366,7 +346,7 @@ func (s *sidecar) getExtraTx(ctx context.Context, q queryRower, id store.SectorI
 
 // ensureRow creates the sector's sidecar row if missing.
 func (s *sidecar) ensureRow(ctx context.Context, tx *sql.Tx, id store.SectorID, tenant string) error {
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO mgr_sector_extra (miner_id, number, tenant_id) VALUES (?, ?, ?) ON CONFLICT (miner_id, number) DO NOTHING`),
+	_, err := tx.ExecContext(ctx, s.st.Rebind(`INSERT INTO mgr_sector_extra (miner_id, number, tenant_id) VALUES (?, ?, ?) ON CONFLICT (miner_id, number) DO NOTHING`),
 		int64(id.Miner), int64(id.Number), tenant)
 	return err
 }
@@ -396,7 +376,7 @@ func (s *sidecar) acquirePieces(ctx context.Context, id store.SectorID, tenant s
 		if s.pg {
 			query += ` FOR UPDATE SKIP LOCKED`
 		}
-		rows, err := tx.QueryContext(ctx, s.q(query), tenant)
+		rows, err := tx.QueryContext(ctx, s.st.Rebind(query), tenant)
 		if err != nil {
 			return err
 		}
@@ -426,14 +406,14 @@ func (s *sidecar) acquirePieces(ctx context.Context, id store.SectorID, tenant s
 			if start+c.p.Size > sectorSize {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM mgr_piece_queue WHERE id = ?`), c.id); err != nil {
+			if _, err := tx.ExecContext(ctx, s.st.Rebind(`DELETE FROM mgr_piece_queue WHERE id = ?`), c.id); err != nil {
 				return err
 			}
 			picked = append(picked, c.p)
 			offset = start + c.p.Size
 		}
 		raw, _ := json.Marshal(picked)
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE mgr_sector_extra SET pieces = ? WHERE miner_id = ? AND number = ?`), string(raw), int64(id.Miner), int64(id.Number)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.st.Rebind(`UPDATE mgr_sector_extra SET pieces = ? WHERE miner_id = ? AND number = ?`), string(raw), int64(id.Miner), int64(id.Number)); err != nil {
 			return err
 		}
 		out = picked
@@ -468,7 +448,7 @@ func (s *sidecar) setCommitments(ctx context.Context, id store.SectorID, tenant,
 			same = e.CommC == commC && e.CommRLast == commRLast
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE mgr_sector_extra SET comm_c = ?, comm_r_last = ? WHERE miner_id = ? AND number = ?`),
+		_, err = tx.ExecContext(ctx, s.st.Rebind(`UPDATE mgr_sector_extra SET comm_c = ?, comm_r_last = ? WHERE miner_id = ? AND number = ?`),
 			commC, commRLast, int64(id.Miner), int64(id.Number))
 		return err
 	})
@@ -482,7 +462,7 @@ func (s *sidecar) setFinalized(ctx context.Context, id store.SectorID, tenant st
 		if err := s.ensureRow(ctx, tx, id, tenant); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE mgr_sector_extra SET location = ?, files = ? WHERE miner_id = ? AND number = ?`),
+		_, err := tx.ExecContext(ctx, s.st.Rebind(`UPDATE mgr_sector_extra SET location = ?, files = ? WHERE miner_id = ? AND number = ?`),
 			fi.Location, string(raw), int64(id.Miner), int64(id.Number))
 		return err
 	})
@@ -500,20 +480,20 @@ func (s *sidecar) noteBatch(ctx context.Context, id store.SectorID, tenant strin
 		if err := s.ensureRow(ctx, tx, id, tenant); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE mgr_sector_extra SET `+col+` = ? WHERE miner_id = ? AND number = ?`), batch, int64(id.Miner), int64(id.Number))
+		_, err := tx.ExecContext(ctx, s.st.Rebind(`UPDATE mgr_sector_extra SET `+col+` = ? WHERE miner_id = ? AND number = ?`), batch, int64(id.Miner), int64(id.Number))
 		return err
 	})
 }
 
 // deleteTenant drops a deleted tenant's queued pieces.
 func (s *sidecar) deleteTenant(ctx context.Context, tenant string) error {
-	return s.exec(ctx, s.q(`DELETE FROM mgr_piece_queue WHERE tenant_id = ?`), tenant)
+	return s.exec(ctx, s.st.Rebind(`DELETE FROM mgr_piece_queue WHERE tenant_id = ?`), tenant)
 }
 
 // putWorker stores a worker's last heartbeat.
 func (s *sidecar) putWorker(ctx context.Context, w api.WorkerInfo, now time.Time) error {
 	raw, _ := json.Marshal(w)
-	err := s.exec(ctx, s.q(`INSERT INTO mgr_workers (name, info, seen_ms) VALUES (?, ?, ?)
+	err := s.exec(ctx, s.st.Rebind(`INSERT INTO mgr_workers (name, info, seen_ms) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET info = excluded.info, seen_ms = excluded.seen_ms`), w.Name, string(raw), now.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("manager: worker %s: %w", w.Name, err)
@@ -558,7 +538,7 @@ type handoffRow struct {
 func (s *sidecar) getHandoff(ctx context.Context, id store.SectorID) (handoffRow, bool, error) {
 	var h handoffRow
 	var attempt, pushed, failures, next int64
-	err := s.rd.QueryRowContext(ctx, s.q(`SELECT md_hash, attempt, pushed_ms, failures, next_ms, last_error FROM mgr_handoff WHERE miner_id = ? AND number = ?`),
+	err := s.rd.QueryRowContext(ctx, s.st.Rebind(`SELECT md_hash, attempt, pushed_ms, failures, next_ms, last_error FROM mgr_handoff WHERE miner_id = ? AND number = ?`),
 		int64(id.Miner), int64(id.Number)).Scan(&h.Hash, &attempt, &pushed, &failures, &next, &h.LastError)
 	if errors.Is(err, sql.ErrNoRows) {
 		return handoffRow{}, false, nil
@@ -583,7 +563,7 @@ func (s *sidecar) putHandoff(ctx context.Context, id store.SectorID, h handoffRo
 		}
 		return t.UnixMilli()
 	}
-	err := s.exec(ctx, s.q(`INSERT INTO mgr_handoff (miner_id, number, md_hash, attempt, pushed_ms, failures, next_ms, last_error)
+	err := s.exec(ctx, s.st.Rebind(`INSERT INTO mgr_handoff (miner_id, number, md_hash, attempt, pushed_ms, failures, next_ms, last_error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (miner_id, number) DO UPDATE SET md_hash = excluded.md_hash, attempt = excluded.attempt, pushed_ms = excluded.pushed_ms,
 		failures = excluded.failures, next_ms = excluded.next_ms, last_error = excluded.last_error`),

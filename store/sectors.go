@@ -338,15 +338,8 @@ func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now
 	if err != nil {
 		return Allocation{}, fmt.Errorf("store: allocate sector for %q: %w", workerID, err)
 	}
-	var held []Sector
-	for _, sec := range mine {
-		if f.matches(sec) {
-			held = append(held, sec)
-			break
-		}
-	}
-	if len(held) == 1 {
-		sec := held[0]
+	if i := slices.IndexFunc(mine, f.matches); i >= 0 {
+		sec := mine[i]
 		if _, err := d.exec(ctx, `UPDATE sectors SET lease_expires_ms = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
 			lease, nowMS, int64(sec.ID.Miner), int64(sec.ID.Number)); err != nil {
 			return Allocation{}, fmt.Errorf("store: re-offer sector %s: %w", sec.ID, err)

@@ -104,6 +104,9 @@ type Store struct {
 	checkpoints     *sql.DB
 	stopCheckpoints context.CancelFunc
 	checkpointsDone chan struct{}
+	ckMu            sync.Mutex
+	ckFailures      int   // checkpoint rounds failed in a row
+	ckErr           error // the last round's error
 
 	closeOnce sync.Once
 	closeErr  error
@@ -244,7 +247,7 @@ const walRestartFrames = 4096
 // of megabytes a minute under load. Once the log is past walRestartFrames,
 // a RESTART checkpoint waits (busy_timeout) for the readers in it to
 // finish, which with short reads is milliseconds, so the next write starts
-// the log again from the beginning. Errors are left for the next round.
+// the log again from the beginning.
 func (s *Store) checkpointLoop(ctx context.Context, every time.Duration) {
 	defer close(s.checkpointsDone)
 	t := time.NewTicker(every)
@@ -255,14 +258,43 @@ func (s *Store) checkpointLoop(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		var busy, logFrames, copied int64
-		if err := s.checkpoints.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied); err != nil {
-			continue
-		}
-		if logFrames > walRestartFrames {
-			_, _ = s.checkpoints.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)")
-		}
+		s.checkpointOnce(ctx)
 	}
+}
+
+// checkpointOnce runs one round and records its outcome for
+// CheckpointError: a single failed round (a busy database) is normal and
+// retried on the next tick, but one failing for good lets the WAL grow
+// until the disk fills, so it must be visible.
+func (s *Store) checkpointOnce(ctx context.Context) {
+	var busy, logFrames, copied int64
+	err := s.checkpoints.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied)
+	if err == nil && logFrames > walRestartFrames {
+		_, err = s.checkpoints.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)")
+	}
+	s.ckMu.Lock()
+	defer s.ckMu.Unlock()
+	if err == nil {
+		s.ckFailures, s.ckErr = 0, nil
+		return
+	}
+	s.ckFailures++
+	s.ckErr = err
+}
+
+// maxCheckpointFailures is how many rounds in a row may fail before
+// CheckpointError reports it.
+const maxCheckpointFailures = 30
+
+// CheckpointError reports SQLite WAL checkpoints failing round after round
+// (nil on PostgreSQL, and while they succeed or fail only now and then).
+func (s *Store) CheckpointError() error {
+	s.ckMu.Lock()
+	defer s.ckMu.Unlock()
+	if s.ckFailures < maxCheckpointFailures {
+		return nil
+	}
+	return fmt.Errorf("store: %d WAL checkpoints in a row failed, the WAL keeps growing: %w", s.ckFailures, s.ckErr)
 }
 
 func openPostgres(ctx context.Context, dsn string) (*Store, error) {
@@ -405,136 +437,6 @@ func (d db) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return d.q.QueryRowContext(ctx, q, args...)
 }
 
-// stmtCache keeps one prepared *sql.Stmt per query text for a pool.
-//
-// Why: the pure-Go SQLite driver parses and plans every statement it is
-// given, and on the manager's hot paths (polls, lease renewals,
-// allocation) that parsing cost more than running the statement. A
-// *sql.Stmt prepared on the pool is prepared once per connection and
-// reused; inside a transaction Tx.StmtContext reuses the connection's
-// prepared form. PostgreSQL needs none of this: pgx keeps its own
-// per-connection statement cache, so the cache is nil there.
-//
-// Queries built per call (variable IN lists) could grow the cache without
-// bound, so it stops adding entries at maxCachedStmts and runs the rest
-// unprepared. A nil *stmtCache caches nothing.
-type stmtCache struct {
-	pool *sql.DB
-	mu   sync.Mutex
-	m    map[string]*sql.Stmt
-	// pending are queries missed inside transactions, prepared by
-	// prepareMissed once the transaction has released its connection.
-	pending map[string]struct{}
-}
-
-// maxCachedStmts bounds a stmtCache; the package has far fewer distinct
-// statements than this.
-const maxCachedStmts = 1024
-
-func newStmtCache(pool *sql.DB) *stmtCache {
-	return &stmtCache{pool: pool, m: map[string]*sql.Stmt{}, pending: map[string]struct{}{}}
-}
-
-// get returns the cached statement for q, preparing it on first use; nil
-// when caching is off, full, or preparation failed (the caller then runs
-// q directly and gets the error from there, with its context). It must
-// not be called while holding one of the pool's connections.
-func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	st, ok := c.m[q]
-	c.mu.Unlock()
-	if ok {
-		return st
-	}
-	return c.prepare(ctx, q)
-}
-
-// prepare prepares q on the pool and caches it. The lock is not held while
-// preparing: preparing waits for a free connection, and the goroutine
-// holding one may need the lock (lookup) before it lets go. Two callers
-// may race to prepare the same text; the loser's statement is closed.
-func (c *stmtCache) prepare(ctx context.Context, q string) *sql.Stmt {
-	c.mu.Lock()
-	full := c.m == nil || len(c.m) >= maxCachedStmts
-	c.mu.Unlock()
-	if full {
-		return nil
-	}
-	st, err := c.pool.PrepareContext(context.WithoutCancel(ctx), q)
-	if err != nil {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if prev, ok := c.m[q]; ok {
-		_ = st.Close()
-		return prev
-	}
-	if c.m == nil { // closed meanwhile
-		_ = st.Close()
-		return nil
-	}
-	c.m[q] = st
-	return st
-}
-
-// lookup returns the cached statement for q without preparing; a miss is
-// remembered for prepareMissed.
-func (c *stmtCache) lookup(q string) *sql.Stmt {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st, ok := c.m[q]
-	if !ok && c.m != nil && len(c.m)+len(c.pending) < maxCachedStmts {
-		c.pending[q] = struct{}{}
-	}
-	return st
-}
-
-// prepareMissed prepares the queries lookup missed. Call it with no
-// connection of the pool held.
-func (c *stmtCache) prepareMissed(ctx context.Context) {
-	if c == nil {
-		return
-	}
-	for {
-		c.mu.Lock()
-		var q string
-		found := false
-		for p := range c.pending {
-			q, found = p, true
-			delete(c.pending, p)
-			break
-		}
-		_, cached := c.m[q]
-		c.mu.Unlock()
-		if !found {
-			return
-		}
-		if !cached {
-			c.prepare(ctx, q)
-		}
-	}
-}
-
-// close closes the cached statements; later gets run unprepared.
-func (c *stmtCache) close() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, st := range c.m {
-		_ = st.Close()
-	}
-	c.m = nil
-}
-
 // forUpdate is the row-lock suffix. SQLite has no row locks; its
 // transactions already hold the database write lock (BEGIN IMMEDIATE).
 func (d db) forUpdate() string {
@@ -584,10 +486,9 @@ func (s *Store) tx1(ctx context.Context, fn func(db) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	// After the transaction, with its connection back in the pool,
-	// prepare what it ran unprepared.
-	defer s.wStmts.prepareMissed(ctx)
-	if err := fn(db{s: s, q: t, tx: t, stmts: s.wStmts}); err != nil {
+	// Only PostgreSQL gets here (SQLite goes through the committer), and
+	// pgx caches its statements itself: no statement cache.
+	if err := fn(db{s: s, q: t, tx: t}); err != nil {
 		_ = t.Rollback()
 		return err
 	}

@@ -284,3 +284,29 @@ func TestUpgradeAllocationCounters(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointErrorReported: one failed checkpoint round is retried
+// quietly; rounds failing in a row are reported, and a success clears it.
+func TestCheckpointErrorReported(t *testing.T) {
+	s, err := Open(bg, filepath.Join(t.TempDir(), "ck.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cancelled, cancel := context.WithCancel(bg)
+	cancel()
+	s.checkpointOnce(cancelled)
+	if err := s.CheckpointError(); err != nil {
+		t.Fatalf("one failed round reported: %v", err)
+	}
+	for range maxCheckpointFailures {
+		s.checkpointOnce(cancelled)
+	}
+	if err := s.CheckpointError(); err == nil || !strings.Contains(err.Error(), "WAL checkpoints in a row failed") {
+		t.Fatalf("failing checkpoints not reported: %v", err)
+	}
+	s.checkpointOnce(bg)
+	if err := s.CheckpointError(); err != nil {
+		t.Fatalf("success did not clear: %v", err)
+	}
+}
