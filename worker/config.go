@@ -6,12 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/sealant/sealant/proofs/abi"
+	"github.com/sealant/sealant/proofs/sdr"
 	"github.com/sealant/sealant/worker/sectorfsm"
 )
 
@@ -109,8 +111,22 @@ type ThreadSection struct {
 	// sector files live below it. <Location>/config.toml, if present,
 	// overrides [sealing] and is re-read before each new sector.
 	Location string `toml:"location"`
-	// Plan is the sealing plan; only "sealer" exists today.
+	// Plan is the sealing plan: "sealer" (one sector at a time, the
+	// default) or "batch" (BatchSize sectors of one tenant and size
+	// allocated together, their PC1 labelled as one batch; see batchGroup).
 	Plan string `toml:"plan"`
+	// BatchSize is the number of sectors of a "batch" thread (2…64). The
+	// thread runs as BatchSize member threads <name>.<i>, each with its
+	// store in <location>/<i>.
+	BatchSize int `toml:"batch_size"`
+	// BatchWait bounds how long members wait for each other at allocation
+	// and at PC1 before going on with those present (default 5m).
+	BatchWait Duration `toml:"batch_wait"`
+	// BatchMemory is the memory a batch PC1 may use ("256GiB"; default: no
+	// limit). The config is refused when the largest allowed size does not
+	// fit BatchSize sectors (sdr.BatchMemory), and a batch PC1 that would
+	// exceed it is refused before it starts.
+	BatchMemory string `toml:"batch_memory"`
 	// Manager names the [[manager]] this thread pulls from (default: the
 	// first one).
 	Manager string `toml:"manager"`
@@ -309,8 +325,38 @@ func (c *Config) Validate() error {
 			return bad("duplicate [[sealing_thread]] %s (%s)", t.Name, t.Location)
 		}
 		threads[t.Name], locs[t.Location] = true, true
-		if t.Plan != "sealer" {
-			return bad("thread %s: unknown plan %q (only \"sealer\")", t.Name, t.Plan)
+		switch t.Plan {
+		case "sealer":
+			if t.BatchSize != 0 {
+				return bad("thread %s: batch_size is for plan = \"batch\"", t.Name)
+			}
+		case "batch":
+			if t.BatchSize < 2 || t.BatchSize > maxBatchSize {
+				return bad("thread %s: batch_size %d, want 2…%d", t.Name, t.BatchSize, maxBatchSize)
+			}
+			if t.BatchWait < 0 {
+				return bad("thread %s: batch_wait %s < 0", t.Name, time.Duration(t.BatchWait))
+			}
+			limit, err := parseMemory(t.BatchMemory)
+			if err != nil {
+				return bad("thread %s: batch_memory: %v", t.Name, err)
+			}
+			s, err := c.SealingFor(t)
+			if err != nil {
+				return err
+			}
+			proofs := s.AllowedProofTypes
+			if len(proofs) == 0 {
+				proofs = []int64{int64(abi.StackedDrg64GiBV1_1)}
+			}
+			for _, p := range proofs {
+				if need := sdr.BatchMemory(abi.RegisteredSealProof(p), t.BatchSize); limit > 0 && need > limit {
+					return bad("thread %s: %d sectors of %s need %d bytes (%.1f GiB) for batch PC1, batch_memory is %.1f GiB",
+						t.Name, t.BatchSize, abi.RegisteredSealProof(p), need, float64(need)/(1<<30), float64(limit)/(1<<30))
+				}
+			}
+		default:
+			return bad("thread %s: unknown plan %q (\"sealer\" or \"batch\")", t.Name, t.Plan)
 		}
 		if t.Manager != "" && !names[t.Manager] {
 			return bad("thread %s names unknown manager %q", t.Name, t.Manager)
@@ -341,6 +387,35 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// parseMemory parses a size such as "256GiB" (KiB, MiB, GiB, TiB or plain
+// bytes); "" is 0, no limit.
+func parseMemory(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size (e.g. 256GiB)", v)
+	}
+	return n * mult, nil
+}
+
+// maxBatchSize bounds a batch thread: the memory of a batch PC1 grows with
+// it (sdr.BatchMemory), and SupraSeal's largest batch is 128 sectors of
+// which 64 is the common size.
+const maxBatchSize = 64
 
 // Sealing is the effective sealing settings of a thread.
 type Sealing struct {

@@ -101,10 +101,33 @@ type Executor struct {
 	Log            *slog.Logger
 	// OnStage is told the stage a long action runs (status output).
 	OnStage func(stage string)
+	// Batch, for the members of a batch thread, joins allocation and PC1
+	// with the other members (see batchGroup); nil for a lone thread.
+	Batch *batchGroup
 }
 
 func apiID(id sectorfsm.SectorID) api.SectorID {
 	return api.SectorID{Miner: id.Miner, Number: id.Number}
+}
+
+// allocated checks an allocated sector and prepares the thread's sector
+// directory for it.
+func (x *Executor) allocated(got *api.AllocatedSector) (sectorfsm.Event, error) {
+	p := abi.RegisteredSealProof(got.ProofType)
+	if !p.Valid() || p.IsLegacy() {
+		return nil, fmt.Errorf("%w: manager allocated unsupported proof %d", ErrAbort, got.ProofType)
+	}
+	// A fresh sector starts from an empty sector directory.
+	if !got.Resumed {
+		if err := os.RemoveAll(x.Store.SectorDir()); err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(x.Store.SectorDir(), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return sectorfsm.Allocated{Sector: sectorfsm.SectorID{Miner: got.ID.Miner, Number: got.ID.Number},
+		ProofType: got.ProofType, Devnet: got.Devnet}, nil
 }
 
 // Do runs one action for rec and returns the event it yields (nil for exit
@@ -113,32 +136,11 @@ func (x *Executor) Do(ctx context.Context, rec sectorfsm.Record, a sectorfsm.Act
 	id := apiID(rec.Sector)
 	switch a := a.(type) {
 	case sectorfsm.AllocateSector:
-		var got *api.AllocatedSector
-		err := x.Manager.Call(ctx, api.MethodAllocateSector, &got, api.AllocateSpec{
-			Worker: x.Worker, Thread: x.Thread, AllowedTenants: x.Sealing.AllowedTenants,
-			AllowedMiners: x.Sealing.AllowedMiners, AllowedProofTypes: x.Sealing.AllowedProofTypes,
-		})
-		if err != nil {
-			return nil, err
+		if x.Batch != nil {
+			return x.Batch.allocate(ctx, x)
 		}
-		if got == nil {
-			return sectorfsm.NoWork{}, nil
-		}
-		p := abi.RegisteredSealProof(got.ProofType)
-		if !p.Valid() || p.IsLegacy() {
-			return nil, fmt.Errorf("%w: manager allocated unsupported proof %d", ErrAbort, got.ProofType)
-		}
-		// A fresh sector starts from an empty sector directory.
-		if !got.Resumed {
-			if err := os.RemoveAll(x.Store.SectorDir()); err != nil {
-				return nil, err
-			}
-			if err := os.MkdirAll(x.Store.SectorDir(), 0o755); err != nil {
-				return nil, err
-			}
-		}
-		return sectorfsm.Allocated{Sector: sectorfsm.SectorID{Miner: got.ID.Miner, Number: got.ID.Number},
-			ProofType: got.ProofType, Devnet: got.Devnet}, nil
+		ev, _, err := x.allocate(ctx, nil)
+		return ev, err
 	case sectorfsm.AcquirePieces:
 		var pieces []api.Piece
 		if err := x.Manager.Call(ctx, api.MethodAcquirePieces, &pieces, id); err != nil {
@@ -334,6 +336,19 @@ func (x *Executor) seal(ctx context.Context, rec sectorfsm.Record, pieceFiles []
 	procStage := map[string]string{porep.StagePieces: StageAddPieces, porep.StageTreeD: StageTreeD,
 		porep.StagePC1: StagePC1, porep.StagePC2: StagePC2}[stage]
 	x.stage(procStage)
+	if stage == porep.StagePC1 && x.Batch != nil && x.Pools[procStage] == nil {
+		// A batch member's PC1 runs with the other members'; the batch
+		// takes one pc1 slot of the limits for all of them.
+		req := porep.SealRequest{Proof: abi.RegisteredSealProof(rec.ProofType), Miner: rec.Sector.Miner,
+			Sector: rec.Sector.Number, Ticket: rec.Ticket.Value, Dir: dir}
+		if _, err := porep.SetTicket(dir, rec.Ticket.Value); err != nil {
+			return nil, err
+		}
+		if err := x.Batch.runPC1(ctx, x, req); err != nil {
+			return nil, err
+		}
+		return porep.LoadRecord(dir)
+	}
 	release, err := x.Limits.acquire(ctx, procStage, nil)
 	if err != nil {
 		return nil, err

@@ -45,6 +45,8 @@ type fakeManager struct {
 	onTarget func(id api.SectorID) error
 	// finished receives a sector id when its delivery is confirmed.
 	finished chan api.SectorID
+	// specs records every AllocateSector request.
+	specs []api.AllocateSpec
 }
 
 type fakeSector struct {
@@ -261,6 +263,7 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 func (f *fakeManager) allocate(_ context.Context, spec api.AllocateSpec) (*api.AllocatedSector, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.specs = append(f.specs, spec)
 	key := spec.Worker + "/" + spec.Thread
 	if id, ok := f.byThread[key]; ok {
 		if s := f.sectors[id]; s.delivery != api.DeliveryAccepted {

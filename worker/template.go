@@ -55,6 +55,20 @@ location = "/mnt/nvme1/sealant"
 name = "nvme2"
 location = "/mnt/nvme2/sealant"
 
+# A batch thread: batch_size sectors of one tenant and size are allocated
+# together and their PC1 is labelled in one pass (one parent-cache read per
+# node for all, two labels hashed at once per core); each sector then goes
+# through PC2, the chain, C1, C2 and delivery on its own. It runs as member
+# threads nvme3.0 … nvme3.3 with stores in <location>/0 … /3. PC1 memory:
+# 2 × sector size per sector (64 GiB each at 32GiB), refused up front if it
+# does not fit. batch_wait bounds how long members wait for each other.
+# [[sealing_thread]]
+# name = "nvme3"
+# location = "/mnt/nvme3/sealant"
+# plan = "batch"
+# batch_size = 4
+# batch_wait = "5m"
+
 # Persist stores: finalized sectors (sealed + cache/{tree-r-last, p_aux,
 # t_aux}) are kept here in lotus layout until delivered.
 [[attached]]

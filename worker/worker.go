@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +59,8 @@ type Worker struct {
 	adminURL string
 	admin    *http.Server
 	ln       net.Listener
+	// groups are the batch threads' coordinators.
+	groups []*batchGroup
 }
 
 // New builds a worker from a validated config: dials its managers (HTTP
@@ -117,10 +121,6 @@ func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
 		return ""
 	}
 	for _, tc := range cfg.Threads {
-		store, err := OpenStore(tc.Location)
-		if err != nil {
-			return nil, err
-		}
 		mname := tc.Manager
 		if mname == "" {
 			mname = cfg.Managers[0].Name
@@ -129,18 +129,42 @@ func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
 		if err != nil {
 			return nil, err
 		}
-		tlog := log.With("thread", tc.Name)
-		th := &Thread{Name: tc.Name, Manager: mname, log: tlog, cmds: make(chan command), meter: meter,
-			machine: sectorfsm.Machine{Policy: sealing.Policy}}
-		tc := tc
-		th.reload = func() (Sealing, error) { return cfg.hotSealing(tc) }
-		th.exec = &Executor{
-			Worker: cfg.Worker.Name, Thread: tc.Name, Manager: w.managers[mname], Store: store, Sealing: sealing,
-			Limits: limits, Pools: w.pools, Persist: persistFor(tc.Attached), Transferer: o.Transferer,
-			ParentCacheDir: cfg.Worker.ParentCacheDir, LocalPieces: cfg.Worker.LocalPiecesDirs, Log: tlog,
-			OnStage: th.setStage,
+		// A batch thread runs as BatchSize member threads joined by one
+		// batchGroup; a lone thread is a batch of none.
+		type member struct{ name, location string }
+		members := []member{{tc.Name, tc.Location}}
+		var group *batchGroup
+		if tc.Plan == "batch" {
+			wait := time.Duration(tc.BatchWait)
+			if wait == 0 {
+				wait = 5 * time.Minute
+			}
+			memory, _ := parseMemory(tc.BatchMemory) // checked by Validate
+			group = newBatchGroup(tc.Name, tc.BatchSize, wait, memory, log.With("batch", tc.Name))
+			w.groups = append(w.groups, group)
+			members = members[:0]
+			for i := range tc.BatchSize {
+				members = append(members, member{memberName(tc.Name, i), filepath.Join(tc.Location, strconv.Itoa(i))})
+			}
 		}
-		w.threads = append(w.threads, th)
+		for _, m := range members {
+			store, err := OpenStore(m.location)
+			if err != nil {
+				return nil, err
+			}
+			tlog := log.With("thread", m.name)
+			th := &Thread{Name: m.name, Manager: mname, log: tlog, cmds: make(chan command), meter: meter,
+				machine: sectorfsm.Machine{Policy: sealing.Policy}}
+			tc := tc
+			th.reload = func() (Sealing, error) { return cfg.hotSealing(tc) }
+			th.exec = &Executor{
+				Worker: cfg.Worker.Name, Thread: m.name, Manager: w.managers[mname], Store: store, Sealing: sealing,
+				Limits: limits, Pools: w.pools, Persist: persistFor(tc.Attached), Transferer: o.Transferer,
+				ParentCacheDir: cfg.Worker.ParentCacheDir, LocalPieces: cfg.Worker.LocalPiecesDirs, Log: tlog,
+				OnStage: th.setStage, Batch: group,
+			}
+			w.threads = append(w.threads, th)
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Worker.AdminListen)
 	if err != nil {
@@ -224,6 +248,9 @@ func (w *Worker) List() []api.ThreadInfo {
 func (w *Worker) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	for _, g := range w.groups {
+		g.start(ctx)
+	}
 	go func() { _ = w.admin.Serve(w.ln) }()
 	defer w.admin.Close()
 	defer func() {

@@ -325,6 +325,16 @@ func writeManifest(dir string, m *manifest) error {
 // rename, then fsyncs dir, so a crash leaves either the old or the new file.
 func writeFileAtomic(dir, name string, data []byte) error {
 	tmp := filepath.Join(dir, name+".tmp")
+	if ok, err := writeDirect(tmp, data); ok {
+		if err == nil {
+			err = os.Rename(tmp, filepath.Join(dir, name))
+		}
+		if err != nil {
+			os.Remove(tmp)
+			return err
+		}
+		return syncDir(dir)
+	}
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err

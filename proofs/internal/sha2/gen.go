@@ -187,6 +187,97 @@ func (g *gen) chainBlock(l lane, src [4]string) {
 	g.p("VPADDD X9, %s, %s", l.s1, l.s1)
 }
 
+// wkLaneBytes is one lane's share of label2SHANI's frame: the W+K of up
+// to 18 distinct parent blocks, 512 bytes each (two rounds per 16 bytes).
+const wkLaneBytes = 18 * 512
+
+// roundsStore is rounds for the lanes with each W+K group also stored at
+// dst: lane i's two-round halves at 32·group + {0, 16} + i·wkLaneBytes.
+// No store is emitted when dst is "".
+func (g *gen) roundsStore(ls []lane, src [][4]string, dst string) {
+	for grp := 0; grp < 16; grp++ {
+		g.comment(fmt.Sprintf("rounds %d-%d", 4*grp, 4*grp+3))
+		for i, l := range ls {
+			if grp < 4 {
+				if op, ok := strings.CutPrefix(src[i][grp], rawPrefix); ok {
+					g.p("VMOVDQU %s, %s", op, l.m[grp])
+				} else {
+					g.p("VMOVDQU %s, %s", src[i][grp], l.m[grp])
+					g.p("VPSHUFB flip<>+0(SB), %s, %s", l.m[grp], l.m[grp])
+				}
+			}
+			g.p("VPADDD k256<>+%d(SB), %s, %s", 16*grp, l.m[grp%4], l.wk)
+		}
+		for i, l := range ls {
+			g.p("VMOVDQA %s, X0", l.wk)
+			g.p("SHA256RNDS2 X0, %s, %s", l.s0, l.s1)
+			if dst != "" {
+				g.p("VMOVDQU %s, %d(%s)", l.wk, i*wkLaneBytes+32*grp, dst)
+			}
+		}
+		for i, l := range ls {
+			g.p("PSHUFD $0x0e, %s, X0", l.wk)
+			g.p("SHA256RNDS2 X0, %s, %s", l.s1, l.s0)
+			if dst != "" {
+				g.p("VMOVDQU X0, %d(%s)", i*wkLaneBytes+32*grp+16, dst)
+			}
+		}
+		for _, l := range ls {
+			if grp >= 3 && grp <= 14 {
+				cur, prev, next := l.m[grp%4], l.m[(grp+3)%4], l.m[(grp+1)%4]
+				g.p("VPALIGNR $4, %s, %s, %s", prev, cur, l.tmp)
+				g.p("VPADDD %s, %s, %s", l.tmp, next, next)
+				g.p("SHA256MSG2 %s, %s", cur, next)
+			}
+			if grp >= 1 && grp <= 12 {
+				g.p("SHA256MSG1 %s, %s", l.m[grp%4], l.m[(grp+3)%4])
+			}
+		}
+	}
+}
+
+// chainBlock2Store emits one compression of both lanes with the
+// feed-forward, computing the schedule inline (and keeping it at dst, see
+// roundsStore). The chaining values are saved in lane 1's... no: in each
+// lane's wk-free slots would clash, so they go below the schedules, at
+// 2·wkLaneBytes(SP).
+func (g *gen) chainBlock2Store(src [2][4]string, dst string) {
+	for i, l := range lanes {
+		g.p("VMOVDQU %s, %d(SP)", l.s0, 2*wkLaneBytes+32*i)
+		g.p("VMOVDQU %s, %d(SP)", l.s1, 2*wkLaneBytes+32*i+16)
+	}
+	g.roundsStore(lanes[:2], src[:], dst)
+	for i, l := range lanes {
+		g.p("VPADDD %d(SP), %s, %s", 2*wkLaneBytes+32*i, l.s0, l.s0)
+		g.p("VPADDD %d(SP), %s, %s", 2*wkLaneBytes+32*i+16, l.s1, l.s1)
+	}
+}
+
+// wkBlock2 emits one compression of both lanes from the W+K halves kept
+// by roundsStore at off0(base) and off1(base), with the feed-forward: loads
+// and SHA256RNDS2 only.
+func (g *gen) wkBlock2(base string, off0, off1 int) {
+	offs := []int{off0, off1}
+	for _, l := range lanes {
+		g.p("VMOVDQA %s, %s", l.s0, l.m[0])
+		g.p("VMOVDQA %s, %s", l.s1, l.m[1])
+	}
+	for grp := 0; grp < 16; grp++ {
+		for i, l := range lanes {
+			g.p("VMOVDQU %d(%s), X0", offs[i]+32*grp, base)
+			g.p("SHA256RNDS2 X0, %s, %s", l.s0, l.s1)
+		}
+		for i, l := range lanes {
+			g.p("VMOVDQU %d(%s), X0", offs[i]+32*grp+16, base)
+			g.p("SHA256RNDS2 X0, %s, %s", l.s1, l.s0)
+		}
+	}
+	for _, l := range lanes {
+		g.p("VPADDD %s, %s, %s", l.m[0], l.s0, l.s0)
+		g.p("VPADDD %s, %s, %s", l.m[1], l.s1, l.s1)
+	}
+}
+
 // Label message geometry (see Label in sha2.go): a 64-byte prefix and 37
 // parent blocks of 32 bytes, 1,248 bytes. After the prefix come 18 whole
 // 64-byte blocks of parent data; the 20th block is parent block 36 and the
@@ -376,6 +467,75 @@ func main() {
 	g.label("first")
 	g.p("MOVQ $%d, CX", labelChunks-1)
 	g.labelTail()
+	g.WriteString("\n")
+
+	g.WriteString("// func label2SHANI(dst0, dst1 *[32]byte, prefix0, prefix1 *[64]byte, parents0, parents1 *byte, u, last int)\n")
+	g.WriteString("// Two labels of the same layer hashed as two interleaved lanes, for\n")
+	g.WriteString("// batch PC1. The parent part of a label message is u distinct 64-byte\n")
+	g.WriteString("// blocks taken cyclically (u = n/2 for n unique parents, 18 for 37) and a\n")
+	g.WriteString("// last block made of the parent block at byte offset last and the padding.\n")
+	g.WriteString("// The first pass over the u distinct blocks computes their message\n")
+	g.WriteString("// schedules inline and keeps W+K in the frame, already split into the\n")
+	g.WriteString("// two-round halves SHA256RNDS2 takes; the repeats (11 of 18 blocks for\n")
+	g.WriteString("// 14 parents, 15 for 6) are then loads and SHA256RNDS2 only, which\n")
+	g.WriteString("// leaves the shuffle port to the other lane's schedule.\n")
+	fmt.Fprintf(&g, "// Frame: lane 0 at 0(SP), lane 1 at %d(SP), 512 bytes a block.\n", wkLaneBytes)
+	g.WriteString("// Requires: AVX, SHA, SSE4.1, SSSE3.\n")
+	fmt.Fprintf(&g, "TEXT ·label2SHANI(SB), 0, $%d-64\n", 2*wkLaneBytes+64)
+	g.p("MOVQ prefix0+16(FP), SI")
+	g.p("MOVQ prefix1+24(FP), AX")
+	g.p("MOVQ parents0+32(FP), DX")
+	g.p("MOVQ parents1+40(FP), R10")
+	g.p("MOVQ u+48(FP), CX")
+	g.comment("block 0 of both labels: their prefixes")
+	g.firstBlock(lanes[:2], [][4]string{
+		{"0(SI)", "16(SI)", "32(SI)", "48(SI)"},
+		{"0(AX)", "16(AX)", "32(AX)", "48(AX)"},
+	})
+	g.comment("first pass: the u distinct parent blocks, schedules kept at R9")
+	g.p("LEAQ 0(SP), R9")
+	g.p("MOVQ DX, R8")
+	g.p("MOVQ R10, R12")
+	g.label("first2")
+	g.chainBlock2Store([2][4]string{
+		{"0(R8)", "16(R8)", "32(R8)", "48(R8)"},
+		{"0(R12)", "16(R12)", "32(R12)", "48(R12)"},
+	}, "R9")
+	g.p("ADDQ $64, R8")
+	g.p("ADDQ $64, R12")
+	g.p("ADDQ $512, R9")
+	g.p("DECQ CX")
+	g.p("JNZ first2")
+	g.comment("repeats: 18-u blocks from the kept schedules; R9 wraps at R8")
+	g.p("MOVQ $%d, CX", labelChunks)
+	g.p("SUBQ u+48(FP), CX")
+	g.p("JZ last2")
+	g.p("MOVQ R9, R8")
+	g.p("LEAQ 0(SP), R9")
+	g.label("rep2")
+	g.wkBlock2("R9", 0, wkLaneBytes)
+	g.p("ADDQ $512, R9")
+	g.p("CMPQ R9, R8")
+	g.p("JNE nowrap2")
+	g.p("LEAQ 0(SP), R9")
+	g.label("nowrap2")
+	g.p("DECQ CX")
+	g.p("JNZ rep2")
+	g.label("last2")
+	g.comment("block 19 of both: parent block 36, then the padding")
+	g.p("MOVQ last+56(FP), R11")
+	g.p("ADDQ R11, DX")
+	g.p("ADDQ R11, R10")
+	g.chainBlock2Store([2][4]string{
+		{"0(DX)", "16(DX)", rawPrefix + "lastpad<>+0(SB)", rawPrefix + "lastpad<>+16(SB)"},
+		{"0(R10)", "16(R10)", rawPrefix + "lastpad<>+0(SB)", rawPrefix + "lastpad<>+16(SB)"},
+	}, "")
+	g.comment("store both")
+	g.p("MOVQ dst0+0(FP), DI")
+	g.p("MOVQ dst1+8(FP), BX")
+	g.output(lanes[0], "DI", 0)
+	g.output(lanes[1], "BX", 0)
+	g.p("RET")
 	g.WriteString("\n")
 
 	g.WriteString("// func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)\n")

@@ -2,7 +2,11 @@
 
 package sha2
 
-import "golang.org/x/sys/cpu"
+import (
+	"os"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:generate go run gen.go -out sha2_amd64.s
 
@@ -12,8 +16,12 @@ const haveAsm = true
 // useSHANI selects the assembly. Besides the SHA extensions it needs
 // SSSE3 (PSHUFB), SSE4.1 and AVX (the VEX forms used for loads and
 // shuffles), which x/sys/cpu reports only when the OS saves the vector
-// registers. Tests clear it to exercise the portable code.
-var useSHANI = cpu.X86.HasAVX && cpu.X86.HasSSSE3 && cpu.X86.HasSSE41 && hasSHA()
+// registers. Tests clear it to exercise the portable code, and
+// SEALANT_NO_SHANI=1 in the environment turns it off for a whole process.
+var useSHANI = cpuHasSHANI && os.Getenv("SEALANT_NO_SHANI") != "1"
+
+// cpuHasSHANI records what the CPU offers, so SetSHANI can restore it.
+var cpuHasSHANI = cpu.X86.HasAVX && cpu.X86.HasSSSE3 && cpu.X86.HasSSE41 && hasSHA()
 
 // hasSHA reports CPUID.(EAX=7,ECX=0):EBX bit 29, the SHA extensions.
 // golang.org/x/sys/cpu (v0.50.0) reads that leaf but exports no SHA flag
@@ -50,3 +58,9 @@ func labelSHANI(dst *[NodeSize]byte, prefix *[LabelPrefixSize]byte, parents *byt
 //
 //go:noescape
 func labelFromSHANI(dst *[NodeSize]byte, mid *Midstate, parents *byte, n int, next *[LabelPrefixSize]byte, nextMid *Midstate)
+
+// label2SHANI is Label2 on u distinct 64-byte parent blocks per lane, the
+// last one's parent block at byte offset last.
+//
+//go:noescape
+func label2SHANI(dst0, dst1 *[NodeSize]byte, prefix0, prefix1 *[LabelPrefixSize]byte, parents0, parents1 *byte, u, last int)
