@@ -44,14 +44,24 @@ func layerSums(t *testing.T, dir string, layers int) [][32]byte {
 // SHA-NI and the portable hash, and checks every layer file of every
 // sector against RunPC1 on that sector alone; the golden sector is always
 // in the batch, so the comparison is anchored to the lotus vector too.
+// 2KiB always, 8MiB unless -short, 512MiB (two sectors, SHA-NI) with
+// SEALANT_TEST_512MIB=1.
 func TestPC1BatchMatchesSingle(t *testing.T) {
 	proofs := []abi.RegisteredSealProof{abi.StackedDrg2KiBV1_1}
 	if !testing.Short() {
 		proofs = append(proofs, abi.StackedDrg8MiBV1_1)
 	}
+	long := os.Getenv("SEALANT_TEST_512MIB") == "1" // the long test, as TestPC1512MiB
+	if long {
+		proofs = append(proofs, abi.StackedDrg512MiBV1_1)
+	}
 	pcDir := t.TempDir()
 	for _, proof := range proofs {
-		ids := batchReplicaIDs(t, 5)
+		n := 5
+		if proof == abi.StackedDrg512MiBV1_1 {
+			n = 2
+		}
+		ids := batchReplicaIDs(t, n)
 		want := make([][][32]byte, len(ids))
 		for i, id := range ids {
 			dir := t.TempDir()
@@ -65,11 +75,14 @@ func TestPC1BatchMatchesSingle(t *testing.T) {
 		}
 		type run struct{ sectors, workers int }
 		runs := []run{{1, 1}, {2, 1}, {3, 2}, {4, 2}, {5, 3}}
-		if proof != abi.StackedDrg2KiBV1_1 {
+		switch proof {
+		case abi.StackedDrg8MiBV1_1:
 			runs = []run{{3, 2}, {4, 1}}
+		case abi.StackedDrg512MiBV1_1:
+			runs = []run{{2, 2}}
 		}
 		for _, shani := range []bool{true, false} {
-			if shani && !sha2.HasSHANI() {
+			if shani && !sha2.HasSHANI() || !shani && proof == abi.StackedDrg512MiBV1_1 {
 				continue
 			}
 			for _, r := range runs {
