@@ -204,32 +204,22 @@ work, as is a batch whose PC1 needs more memory than --memory.
 }
 
 // memoryLimit parses a --memory value: "" means the machine's RAM (no limit
-// where it cannot be read), "0" no limit, else a size with an optional
-// KiB/MiB/GiB/TiB (or K/M/G/T) suffix.
+// where it cannot be read), "0" no limit, else a size such as 64GiB.
 func memoryLimit(s string) (int64, error) {
-	if s == "" {
+	switch s {
+	case "":
 		return systemMemory(), nil
+	case "0":
+		return 0, nil
 	}
-	return parseSize(s)
-}
-
-func parseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"T", 1 << 40}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
-		}
+	n, err := parseByteSize(s)
+	if err != nil {
+		return 0, err
 	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("%q is not a size (e.g. 64GiB)", s)
+	if n > 1<<62 {
+		return 0, fmt.Errorf("%q is too large", s)
 	}
-	return n * mult, nil
+	return int64(n), nil
 }
 
 // systemMemory is MemTotal from /proc/meminfo, or 0 (no limit) where it
