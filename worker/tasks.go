@@ -12,6 +12,8 @@ import (
 
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/proofs/c2"
+	"github.com/sealant/sealant/proofs/commp"
+	"github.com/sealant/sealant/proofs/fr32"
 	"github.com/sealant/sealant/proofs/porep"
 )
 
@@ -105,20 +107,24 @@ type PC1Task struct {
 	PieceInfos      []PieceInfo   `json:"piece_infos"`
 }
 
-// PC1Output is the part of SealPreCommitPhase1Output Sealant reads back:
-// the proof and comm_d. Other fields a foreign processor sends (labels,
-// config) are ignored, and Sealant's own processor keeps them in the
-// sector directory's seal record instead.
-type PC1Output struct {
-	RegisteredProof SealProof     `json:"registered_proof"`
-	CommD           porep.Bytes32 `json:"comm_d"`
-}
+// PC1Output is the pc1 stage's output and the pc1out of a pc2 task: the
+// whole SealPreCommitPhase1Output (labels with their store configs, the
+// tree-d config, comm_d), which filecoin-proofs' PC2 needs.
+type PC1Output = porep.SealPreCommitPhase1Output
 
 // PC2Task is the pc2 stage's task.
 type PC2Task struct {
 	PC1Out     PC1Output `json:"pc1out"`
 	CacheDir   string    `json:"cache_dir"`
 	SealedFile string    `json:"sealed_file"`
+}
+
+// TreeDTask is the tree_d stage's task: build sc-02-data-tree-d.dat in
+// CacheDir over the staged (unsealed) file. The output is true.
+type TreeDTask struct {
+	RegisteredProof SealProof `json:"registered_proof"`
+	StagedFile      string    `json:"staged_file"`
+	CacheDir        string    `json:"cache_dir"`
 }
 
 // PC2Output is SealPreCommitPhase2Output.
@@ -172,20 +178,21 @@ type TransferTask struct {
 	Routes []TransferRoute          `json:"routes"`
 }
 
-// sectorDirOf maps a task's cache path back to the porep sector directory.
-// Sealant's own processors drive porep, whose layout is fixed, so the paths
-// must be the ones a Sealant worker sends.
-func sectorDirOf(cachePath string, others ...string) (string, error) {
-	dir := filepath.Dir(filepath.Clean(cachePath))
-	if filepath.Clean(cachePath) != porep.CachePath(dir) {
-		return "", fmt.Errorf("worker: cache path %s is not <sector dir>/%s", cachePath, porep.CacheDirName)
-	}
-	for _, o := range others {
-		if o != "" && filepath.Dir(filepath.Clean(o)) != dir {
-			return "", fmt.Errorf("worker: %s is not in sector dir %s (Sealant's processors need porep's layout)", o, dir)
+// pieceInfos converts a task's piece infos (unpadded sizes) to padded
+// ones, refusing sizes that are not 127·2^k.
+func pieceInfos(in []PieceInfo) ([]commp.PieceInfo, error) {
+	out := make([]commp.PieceInfo, len(in))
+	for i, p := range in {
+		if p.Size == 0 || p.Size%127 != 0 {
+			return nil, fmt.Errorf("piece_infos[%d]: size %d is not an unpadded piece size (127·2^k)", i, p.Size)
 		}
+		padded := fr32.PaddedPieceSize(p.Size / 127 * 128)
+		if err := padded.Validate(); err != nil {
+			return nil, fmt.Errorf("piece_infos[%d]: size %d: %w", i, p.Size, err)
+		}
+		out[i] = commp.PieceInfo{Size: padded, Commitment: p.Commitment}
 	}
-	return dir, nil
+	return out, nil
 }
 
 // BuiltinOptions configure Sealant's own stage implementations.
@@ -202,32 +209,23 @@ type BuiltinOptions struct {
 // processor TaskHandler (what `sealant processor STAGE` serves).
 func BuiltinHandler(stage string, o BuiltinOptions) (TaskHandler, error) {
 	switch stage {
+	// pc1, pc2 and tree_d serve a task from its content alone (paths and
+	// values, as filecoin-proofs does): no Sealant seal record is needed.
 	case StagePC1:
 		return func(ctx context.Context, raw json.RawMessage) (any, error) {
 			var t PC1Task
 			if err := strictUnmarshal(raw, &t); err != nil {
 				return nil, err
 			}
-			dir, err := sectorDirOf(t.CachePath, t.InPath, t.OutPath)
+			pieces, err := pieceInfos(t.PieceInfos)
 			if err != nil {
 				return nil, err
 			}
-			if _, err := porep.SetTicket(dir, t.Ticket); err != nil {
-				return nil, err
-			}
-			rec, err := porep.LoadRecord(dir)
-			if err != nil {
-				return nil, err
-			}
-			rec, err = porep.SealUpTo(ctx, porep.SealRequest{
-				Proof: abi.RegisteredSealProof(t.RegisteredProof), Miner: rec.Miner, Sector: t.SectorID,
-				Ticket: t.Ticket, Pieces: make([]string, len(rec.Pieces)), Dir: dir,
+			return porep.PreCommit1(ctx, porep.PreCommit1Request{
+				Proof: abi.RegisteredSealProof(t.RegisteredProof), CacheDir: t.CachePath, InPath: t.InPath,
+				OutPath: t.OutPath, ProverID: t.ProverID, SectorID: t.SectorID, Ticket: t.Ticket, Pieces: pieces,
 				ParentCacheDir: o.ParentCacheDir, Workers: o.Workers,
-			}, porep.StagePC1)
-			if err != nil {
-				return nil, err
-			}
-			return PC1Output{RegisteredProof: t.RegisteredProof, CommD: rec.CommD}, nil
+			})
 		}, nil
 	case StagePC2:
 		return func(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -235,23 +233,22 @@ func BuiltinHandler(stage string, o BuiltinOptions) (TaskHandler, error) {
 			if err := strictUnmarshal(raw, &t); err != nil {
 				return nil, err
 			}
-			dir, err := sectorDirOf(t.CacheDir, t.SealedFile)
+			out, err := porep.PreCommit2(ctx, &t.PC1Out, t.CacheDir, t.SealedFile, o.Workers)
 			if err != nil {
 				return nil, err
 			}
-			rec, err := porep.LoadRecord(dir)
-			if err != nil {
+			return out, nil
+		}, nil
+	case StageTreeD:
+		return func(ctx context.Context, raw json.RawMessage) (any, error) {
+			var t TreeDTask
+			if err := strictUnmarshal(raw, &t); err != nil {
 				return nil, err
 			}
-			rec, err = porep.SealUpTo(ctx, porep.SealRequest{
-				Proof: rec.Proof, Miner: rec.Miner, Sector: rec.Sector, Ticket: rec.Ticket,
-				Pieces: make([]string, len(rec.Pieces)), Dir: dir,
-				ParentCacheDir: o.ParentCacheDir, Workers: o.Workers,
-			}, porep.StagePC2)
-			if err != nil {
+			if _, err := porep.BuildTreeD(ctx, abi.RegisteredSealProof(t.RegisteredProof), t.StagedFile, t.CacheDir, o.Workers); err != nil {
 				return nil, err
 			}
-			return PC2Output{RegisteredProof: SealProof(rec.Proof), CommR: rec.CommR, CommD: rec.CommD}, nil
+			return true, nil
 		}, nil
 	case StageC2:
 		prover := c2.Unavailable
@@ -289,7 +286,7 @@ func BuiltinHandler(stage string, o BuiltinOptions) (TaskHandler, error) {
 			return true, nil
 		}, nil
 	}
-	return nil, fmt.Errorf("worker: sealant has no built-in %q processor (pc1, pc2, c2, transfer)", stage)
+	return nil, fmt.Errorf("worker: sealant has no built-in %q processor (tree_d, pc1, pc2, c2, transfer)", stage)
 }
 
 func strictUnmarshal(raw json.RawMessage, v any) error {
