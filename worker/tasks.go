@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/proofs/c2"
@@ -289,9 +291,33 @@ func BuiltinHandler(stage string, o BuiltinOptions) (TaskHandler, error) {
 	return nil, fmt.Errorf("worker: sealant has no built-in %q processor (tree_d, pc1, pc2, c2, transfer)", stage)
 }
 
+// strictUnmarshal decodes a task as serde does: unknown fields are ignored,
+// but every field of the task struct must be present (none of damocles'
+// task fields is an Option), so a missing field is an error naming it
+// rather than a silent zero.
 func strictUnmarshal(raw json.RawMessage, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("decode task: %w", err)
+	}
+	rt := reflect.TypeOf(v)
+	for rt.Kind() == reflect.Pointer {
+		rt = rt.Elem()
+	}
+	if rt.Kind() != reflect.Struct {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return fmt.Errorf("decode task: %w", err)
+	}
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		if _, ok := fields[name]; !ok {
+			return fmt.Errorf("decode task: missing field %q", name)
+		}
 	}
 	return nil
 }
