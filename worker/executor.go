@@ -389,8 +389,18 @@ func (x *Executor) runExternalSeal(ctx context.Context, pool *Pool, rec sectorfs
 			}
 			infos = []PieceInfo{{Commitment: zero, Size: size / 128 * 127}}
 		}
+		// filecoin-proofs wants cache_path to be a directory and out_path
+		// a file before it starts ("out_path must be a file").
+		if err := os.MkdirAll(porep.CachePath(dir), 0o755); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(porep.SealedPath(dir), os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
 		var out PC1Output
-		err := pool.Run(ctx, PC1Task{
+		err = pool.Run(ctx, PC1Task{
 			RegisteredProof: SealProof(r.Proof), CachePath: porep.CachePath(dir), InPath: porep.UnsealedPath(dir),
 			OutPath: porep.SealedPath(dir), ProverID: sdr.ProverID(rec.Sector.Miner), SectorID: rec.Sector.Number,
 			Ticket: porep.Bytes32(rec.Ticket.Value), PieceInfos: infos,
