@@ -352,7 +352,7 @@ func (x *Executor) seal(ctx context.Context, rec sectorfsm.Record, pieceFiles []
 			return nil, err
 		}
 	}
-	if pool := x.Pools[procStage]; pool != nil && (stage == porep.StagePC1 || stage == porep.StagePC2) {
+	if pool := x.Pools[procStage]; pool != nil && (stage == porep.StageTreeD || stage == porep.StagePC1 || stage == porep.StagePC2) {
 		r, err := porep.LoadRecord(dir)
 		if err != nil {
 			return nil, err
@@ -365,15 +365,29 @@ func (x *Executor) seal(ctx context.Context, rec sectorfsm.Record, pieceFiles []
 	return porep.SealUpTo(ctx, req, stage)
 }
 
-// runExternalSeal sends a pc1 or pc2 task to an external processor exactly
-// as a damocles worker would (absolute paths, the full pc1out), checks the
-// answer against the sector's own record and cache (porep.AdoptPC1 /
-// AdoptPC2: comm_d equal, stores present at full length, comm_r consistent
-// with p_aux and tree-r-last) and records the stage done.
+// runExternalSeal sends a tree_d, pc1 or pc2 task to an external processor
+// exactly as a damocles worker would (absolute paths, the full pc1out),
+// checks the answer against the sector's own record and cache
+// (porep.AdoptTreeD / AdoptPC1 / AdoptPC2: tree-d root equal to the pieces'
+// CommD, comm_d equal, stores present at full length, comm_r consistent
+// with p_aux and tree-r-last, a sample of replica nodes correctly encoded)
+// and records the stage done.
 func (x *Executor) runExternalSeal(ctx context.Context, pool *Pool, rec sectorfsm.Record, r *porep.Record, stage string) (*porep.Record, error) {
 	dir, err := filepath.Abs(x.Store.SectorDir())
 	if err != nil {
 		return nil, err
+	}
+	if stage == porep.StageTreeD {
+		var ok bool
+		err := pool.Run(ctx, TreeDTask{RegisteredProof: SealProof(r.Proof), StagedFile: porep.UnsealedPath(dir),
+			CacheDir: porep.CachePath(dir)}, &ok)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("worker: tree_d processor answered false")
+		}
+		return porep.AdoptTreeD(dir)
 	}
 	if stage == porep.StagePC1 {
 		infos := make([]PieceInfo, len(r.Pieces))

@@ -207,7 +207,7 @@ func TestC2UnavailableOnRealNetwork(t *testing.T) {
 	}
 }
 
-// TestSealantProcessors runs PC1, PC2 and C2 in Sealant's own processors
+// TestSealantProcessors runs TreeD, PC1, PC2 and C2 in Sealant's own processors
 // (the test binary re-executed in processor mode, i.e. what `sealant
 // processor STAGE` serves) and checks the CommR against an in-process seal.
 func TestSealantProcessors(t *testing.T) {
@@ -217,7 +217,7 @@ func TestSealantProcessors(t *testing.T) {
 	self, _ := os.Executable()
 	f := newFakeManager(t, 1)
 	var extra strings.Builder
-	for _, st := range []string{"pc1", "pc2", "c2"} {
+	for _, st := range []string{"tree_d", "pc1", "pc2", "c2"} {
 		fmt.Fprintf(&extra, "\n[[processors.%s]]\nbin = %q\nenvs = { %s = %q }\n", st, self, envChildProcessor, st)
 	}
 	cfg, root := testConfig(t, f.URL, 1, extra.String())
@@ -233,9 +233,10 @@ func TestSealantProcessors(t *testing.T) {
 
 // TestForeignProcessors routes stages through testdata/fpproc, a
 // processor that is not Sealant and checks every field it receives as
-// filecoin-proofs would: with PC2 and C2 there (PC1 in-process), and with
-// PC1, PC2 and C2 there, a worker seals, precommits and proves a sector
-// whose CommR equals an in-process seal's.
+// filecoin-proofs would: with PC2 and C2 there (PC1 in-process), with PC1,
+// PC2 and C2 there, and with TreeD and PC1 there (PC2, C2 in-process), a
+// worker seals, precommits and proves a sector whose CommR equals an
+// in-process seal's.
 func TestForeignProcessors(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
@@ -260,7 +261,7 @@ func TestForeignProcessors(t *testing.T) {
 	if p.procs[0].Starts() != 1 {
 		t.Errorf("processor started %d times", p.procs[0].Starts())
 	}
-	for _, stages := range [][]string{{"pc2", "c2"}, {"pc1", "pc2", "c2"}} {
+	for _, stages := range [][]string{{"pc2", "c2"}, {"pc1", "pc2", "c2"}, {"tree_d", "pc1"}} {
 		t.Run(strings.Join(stages, "+"), func(t *testing.T) {
 			f := newFakeManager(t, 1)
 			parents := t.TempDir()

@@ -290,3 +290,59 @@ func TestStandaloneBadTasks(t *testing.T) {
 		t.Errorf("pc2 on empty cache: %v", err)
 	}
 }
+
+// TestAdoptExternal: a sector directory adopts PC1 and PC2 run by the
+// standalone stages (as an external processor would), and refuses a wrong
+// comm_d and a replica encoded twice.
+func TestAdoptExternal(t *testing.T) {
+	g := loadGolden(t)
+	ctx := context.Background()
+	pcache := t.TempDir()
+	prepare := func() string {
+		dir := t.TempDir()
+		_, err := SealUpTo(ctx, SealRequest{Proof: abi.RegisteredSealProof(g.ProofID), Miner: g.Miner, Sector: g.Sector,
+			Ticket: hex32(t, g.Ticket), Dir: dir, ParentCacheDir: pcache, Workers: 1}, StagePC1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := os.ReadFile(UnsealedPath(dir))
+		os.WriteFile(SealedPath(dir), raw, 0o644)
+		return dir
+	}
+	dir := prepare()
+	out, err := LoadPC1Output(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AdoptPC1(dir, out); err != nil {
+		t.Fatal(err)
+	}
+	bad := *out
+	bad.CommD[0] ^= 1
+	if _, err := AdoptPC1(dir, &bad); !errors.Is(err, ErrCommDMismatch) {
+		t.Errorf("wrong comm_d adopted: %v", err)
+	}
+	abs, _ := filepath.Abs(dir)
+	pc2, err := PreCommit2(ctx, out, CachePath(abs), SealedPath(abs), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := AdoptPC2(dir, pc2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.CommR.String() != g.CommRHex || rec.CommC.String() != g.CommC || !rec.Has(StagePC2) {
+		t.Errorf("adopted record %+v", rec)
+	}
+	// PC2 run twice on the same copy (a retry without a fresh copy).
+	dir = prepare()
+	abs, _ = filepath.Abs(dir)
+	for range 2 {
+		if pc2, err = PreCommit2(ctx, out, CachePath(abs), SealedPath(abs), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := AdoptPC2(dir, pc2); !errors.Is(err, ErrBadReplica) {
+		t.Errorf("double-encoded replica adopted: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/proofs/commp"
+	"github.com/sealant/sealant/proofs/fr32"
 	"github.com/sealant/sealant/proofs/merkle"
 	"github.com/sealant/sealant/proofs/sdr"
 )
@@ -31,6 +32,9 @@ var (
 	ErrStagedSize = errors.New("porep: staged file has the wrong size")
 	// ErrPieceInfos reports piece infos that cannot describe the sector.
 	ErrPieceInfos = errors.New("porep: bad piece infos")
+	// ErrBadReplica reports a replica an external PC2 wrote that is not the
+	// sector's data encoded once with its last label layer.
+	ErrBadReplica = errors.New("porep: replica is not the encoded data")
 )
 
 // PreCommit1Request is a PC1 task: the staged file at InPath (Fr32-padded
@@ -327,7 +331,9 @@ func AdoptPC1(dir string, out *SealPreCommitPhase1Output) (*Record, error) {
 // on it. The output must be for the record's proof and comm_d, and its
 // comm_r must be Poseidon(comm_c, comm_r_last) of the p_aux the processor
 // wrote, whose comm_r_last must be the root of the tree-r-last in the
-// cache. (C1 then proves challenged nodes of the replica against it.)
+// cache; a sample of replica nodes must be the unsealed data encoded with
+// the last label layer (a replica encoded twice, or not at all, fails). C1
+// then proves challenged nodes of the replica against comm_r.
 func AdoptPC2(dir string, out *SealPreCommitPhase2Output) (*Record, error) {
 	rec, err := LoadRecord(dir)
 	if err != nil {
@@ -371,9 +377,94 @@ func AdoptPC2(dir string, out *SealPreCommitPhase2Output) (*Record, error) {
 	if rootR != commRLast {
 		return nil, fmt.Errorf("porep: adopt pc2: tree-r-last root %x, p_aux comm_r_last %x", rootR, commRLast)
 	}
+	if err := checkEncodingSample(dir, rec.Proof, sealed, encodingSamples); err != nil {
+		return nil, err
+	}
 	rec.CommC, rec.CommRLast, rec.CommR = commC, commRLast, out.CommR
 	if !rec.has(StagePC2) {
 		rec.Done = append(rec.Done, StagePC2)
+	}
+	if err := rec.save(dir); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// encodingSamples is how many replica nodes AdoptPC2 re-encodes.
+const encodingSamples = 64
+
+// checkEncodingSample checks replica[i] = unsealed[i] + key[i] at n nodes
+// spread over the sector, key being the last label layer.
+func checkEncodingSample(dir string, p abi.RegisteredSealProof, replica *os.File, n int) error {
+	data, err := os.Open(UnsealedPath(dir))
+	if err != nil {
+		return fmt.Errorf("porep: adopt pc2: %w", err)
+	}
+	defer data.Close()
+	key, err := os.Open(sdr.LayerPath(CachePath(dir), p.Layers()))
+	if err != nil {
+		return fmt.Errorf("%w: last label layer: %w", ErrCacheIncomplete, err)
+	}
+	defer key.Close()
+	nodes := p.Nodes()
+	n = int(min(uint64(n), nodes))
+	var d, k, r [32]byte
+	for j := range n {
+		node := uint64(j)*nodes/uint64(n) + uint64(j)%(nodes/uint64(n))
+		off := int64(node * 32)
+		for _, rd := range []struct {
+			f   *os.File
+			buf *[32]byte
+		}{{data, &d}, {key, &k}, {replica, &r}} {
+			if _, err := rd.f.ReadAt(rd.buf[:], off); err != nil {
+				return fmt.Errorf("porep: adopt pc2: read node %d of %s: %w", node, rd.f.Name(), err)
+			}
+		}
+		want, err := encodeNode(d, k)
+		if err != nil {
+			return fmt.Errorf("porep: adopt pc2: node %d: %w", node, err)
+		}
+		if want != r {
+			return fmt.Errorf("%w: replica node %d is not the data encoded with the last layer", ErrBadReplica, node)
+		}
+	}
+	return nil
+}
+
+// AdoptTreeD records in a sector directory the TreeD an external tree_d
+// processor built over its unsealed file: the tree's root must be the CommD
+// the staged pieces imply (ErrCommDMismatch otherwise). The record gets
+// CommD (and the replica id, once the ticket is known) and marks tree-d
+// done. Adopting twice is harmless.
+func AdoptTreeD(dir string) (*Record, error) {
+	rec, err := LoadRecord(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !rec.has(StagePieces) {
+		return nil, fmt.Errorf("porep: adopt tree-d: %s has no staged pieces yet", dir)
+	}
+	t, err := merkle.Open(treeDConfig(dir, rec.Proof), nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: open tree-d: %w", ErrCacheIncomplete, err)
+	}
+	root := t.Root()
+	t.Close()
+	infos := make([]commp.PieceInfo, len(rec.Pieces))
+	for i, p := range rec.Pieces {
+		infos[i] = commp.PieceInfo{Size: fr32.PaddedPieceSize(p.Size), Commitment: p.CommP}
+	}
+	want, err := commp.ComputeCommD(uint64(rec.Proof.SectorSize()), infos)
+	if err != nil {
+		return nil, fmt.Errorf("porep: comm_d from pieces: %w", err)
+	}
+	if root != want {
+		return nil, fmt.Errorf("%w: tree root %x, pieces give %x", ErrCommDMismatch, root, want)
+	}
+	rec.CommD = root
+	rec.ReplicaID = sdr.ReplicaID(sdr.ProverID(rec.Miner), rec.Sector, rec.Ticket, rec.CommD, rec.Proof)
+	if !rec.has(StageTreeD) {
+		rec.Done = append(rec.Done, StageTreeD)
 	}
 	if err := rec.save(dir); err != nil {
 		return nil, err

@@ -10,7 +10,7 @@
 // answer, using Sealant's proofs library underneath (there is no Rust
 // toolchain here); c2 answers with the devnet stand-in proof.
 //
-//	fpproc STAGE   (pc1, pc2 or c2)
+//	fpproc STAGE   (tree_d, pc1, pc2 or c2)
 //
 // FPPROC_PARENT_CACHE is the SDR parent cache directory for pc1; if
 // FPPROC_LOG is set, the stage name of every task answered is appended to
@@ -171,8 +171,35 @@ func checkPC1Out(raw json.RawMessage, cacheDir string) (sizeInfo, error) {
 	return si, check(o.Config, "tree-d", 2*nodes-1)
 }
 
+type treeDTask struct {
+	RegisteredProof string `json:"registered_proof"`
+	StagedFile      string `json:"staged_file"`
+	CacheDir        string `json:"cache_dir"`
+}
+
 func handle(ctx context.Context, stage string, raw json.RawMessage) (any, error) {
 	switch stage {
+	case "tree_d":
+		var t treeDTask
+		if err := json.Unmarshal(raw, &t); err != nil {
+			return nil, fail("task: %v", err)
+		}
+		si, ok := proofs[t.RegisteredProof]
+		if !ok {
+			return nil, fail("unsupported registered_proof %q", t.RegisteredProof)
+		}
+		if err := isDir("cache_dir", t.CacheDir); err != nil {
+			return nil, err
+		}
+		// damocles mmaps the staged file as the tree's leaves: one sector.
+		if err := fileOfSize("staged_file", t.StagedFile, si.sectorSize); err != nil {
+			return nil, err
+		}
+		proof, _ := abi.ParseSealProof(t.RegisteredProof)
+		if _, err := porep.BuildTreeD(ctx, proof, t.StagedFile, t.CacheDir, 1); err != nil {
+			return nil, err
+		}
+		return true, nil
 	case "pc1":
 		var t pc1Task
 		if err := json.Unmarshal(raw, &t); err != nil {
