@@ -154,10 +154,10 @@ func TestStandalonePC1PC2Golden(t *testing.T) {
 	if got, want := fileSHA(t, filepath.Join(cache, "sc-02-data-layer-2.dat")), g.Layer2SHA; got != want {
 		t.Errorf("layer-2 sha256 %s, want %s", got, want)
 	}
-	// The JSON travels: PC2 gets it through a round trip, with stale paths.
-	raw, _ := json.Marshal(out)
-	raw = bytes.ReplaceAll(raw, []byte(cache), []byte("/elsewhere/cache"))
-	in, err := ParsePC1Output(raw)
+	// PC2 gets the JSON lotus logged for this sector (written by
+	// filecoin-proofs' PC1: another directory, rows_to_discard 5), so the
+	// task's cache_dir must win over the recorded paths.
+	in, err := ParsePC1Output(readFixture(t, "pc1out-2k-lotus.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
