@@ -19,6 +19,9 @@ func TestProcessorFixtures(t *testing.T) {
 		file string
 		v    func() any
 	}{
+		{"add_pieces-task.json", func() any { return new(AddPiecesTask) }},
+		{"add_pieces-task-data.json", func() any { return new(AddPiecesTask) }},
+		{"add_pieces-output.json", func() any { return new([]PieceInfo) }},
 		{"tree_d-task.json", func() any { return new(TreeDTask) }},
 		{"tree_d-output.json", func() any { return new(bool) }},
 		{"pc1-task.json", func() any { return new(PC1Task) }},

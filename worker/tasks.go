@@ -97,6 +97,68 @@ type PieceInfo struct {
 	Size       uint64        `json:"size"`
 }
 
+// PieceFile is damocles' PieceFile enum, serialised with camelCase variant
+// names: {"url": "…"}, {"local": "/path"} or "pledge" (a zero piece).
+type PieceFile struct {
+	URL    string
+	Local  string
+	Pledge bool
+}
+
+// MarshalJSON writes the one variant that is set.
+func (f PieceFile) MarshalJSON() ([]byte, error) {
+	switch {
+	case f.Pledge:
+		return []byte(`"pledge"`), nil
+	case f.URL != "":
+		return json.Marshal(map[string]string{"url": f.URL})
+	case f.Local != "":
+		return json.Marshal(map[string]string{"local": f.Local})
+	}
+	return nil, fmt.Errorf("worker: empty piece file")
+}
+
+// UnmarshalJSON reads "pledge", {"url": s} or {"local": path}.
+func (f *PieceFile) UnmarshalJSON(data []byte) error {
+	var unit string
+	if json.Unmarshal(data, &unit) == nil {
+		if unit != "pledge" {
+			return fmt.Errorf("worker: unknown piece file variant %q", unit)
+		}
+		*f = PieceFile{Pledge: true}
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(data, &m); err != nil || len(m) != 1 {
+		return fmt.Errorf("worker: piece file must be \"pledge\", {\"url\": …} or {\"local\": …}")
+	}
+	switch {
+	case m["url"] != "":
+		*f = PieceFile{URL: m["url"]}
+	case m["local"] != "":
+		*f = PieceFile{Local: m["local"]}
+	default:
+		return fmt.Errorf("worker: unknown piece file variant in %s", data)
+	}
+	return nil
+}
+
+// AddPiece is one piece of an add_pieces task; PieceSize is unpadded.
+type AddPiece struct {
+	PieceFile   PieceFile `json:"piece_file"`
+	PayloadSize uint64    `json:"payload_size"`
+	PieceSize   uint64    `json:"piece_size"`
+}
+
+// AddPiecesTask is the add_pieces stage's task; the output is the pieces'
+// []PieceInfo. Sealant's worker stages pieces itself; the type is here for
+// the wire format.
+type AddPiecesTask struct {
+	SealProofType  SealProof  `json:"seal_proof_type"`
+	Pieces         []AddPiece `json:"pieces"`
+	StagedFilepath string     `json:"staged_filepath"`
+}
+
 // PC1Task is the pc1 stage's task.
 type PC1Task struct {
 	RegisteredProof SealProof     `json:"registered_proof"`
