@@ -171,16 +171,15 @@ func commDOfPieces(p abi.RegisteredSealProof, pieces []commp.PieceInfo) ([32]byt
 	return d, nil
 }
 
-// copyExtended copies src to dst (through a temporary file renamed into
-// place) and sets its length to size.
+// copyExtended copies src over dst, in place as filecoin-proofs' fs::copy
+// does (nothing is written beside dst), and sets its length to size.
 func copyExtended(src, dst string, size int64) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("%w: in_path: %w", ErrBadPath, err)
 	}
 	defer in.Close()
-	tmp := dst + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("%w: out_path: %w", ErrBadPath, err)
 	}
@@ -196,13 +195,7 @@ func copyExtended(src, dst string, size int64) error {
 		out.Close()
 		return err
 	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return fmt.Errorf("porep: rename out_path: %w", err)
-	}
-	return syncDir(filepath.Dir(dst))
+	return out.Close()
 }
 
 // BuildTreeD builds TreeD (sc-02-data-tree-d.dat) in cacheDir over the
