@@ -392,7 +392,7 @@ func pc2In(ctx context.Context, p abi.RegisteredSealProof, cache, dataPath, repl
 	if commC, err = merkle.Build(ctx, treeCConfigIn(cache, p), cols, opts); err != nil {
 		return commC, commRLast, commR, fmt.Errorf("porep: tree-c: %w", err)
 	}
-	if err := encodeReplica(ctx, dataPath, replicaPath, layers[len(layers)-1], workers); err != nil {
+	if err := encodeReplicaTo(ctx, dataPath, replicaPath, layers[len(layers)-1], workers); err != nil {
 		return commC, commRLast, commR, err
 	}
 	sealed, err := os.Open(replicaPath)
@@ -409,7 +409,7 @@ func pc2In(ctx context.Context, p abi.RegisteredSealProof, cache, dataPath, repl
 	if err := writeFileAtomic(filepath.Join(cache, PAuxFileName), append(commC[:], commRLast[:]...)); err != nil {
 		return commC, commRLast, commR, err
 	}
-	return commC, commRLast, commR, writeFileAtomic(filepath.Join(cache, TAuxFileName), encodeTAux(cache, p))
+	return commC, commRLast, commR, writeFileAtomic(filepath.Join(cache, TAuxFileName), encodeTAuxIn(cache, p))
 }
 
 // CommR combines comm_c and comm_r_last: Poseidon2(comm_c, comm_r_last).
@@ -425,10 +425,16 @@ func CommR(commC, commRLast [32]byte) ([32]byte, error) {
 	return poseidon.ElementToBytes(poseidon.Hash2(c, r)), nil
 }
 
-// encodeReplica writes replica[i] = data[i] + key[i] (mod r), key being the
-// last label layer, in parallel chunks, through a temporary file renamed
-// over replicaPath (which may be dataPath).
-func encodeReplica(ctx context.Context, dataPath, replicaPath string, key io.ReaderAt, workers int) error {
+// encodeReplica writes sealed[i] = unsealed[i] + key[i] (mod r), key being
+// the last label layer, in parallel chunks. (The sector-directory form of
+// encodeReplicaTo, kept for callers that think in sector directories.)
+func encodeReplica(ctx context.Context, dir string, key io.ReaderAt, workers int) error {
+	return encodeReplicaTo(ctx, UnsealedPath(dir), SealedPath(dir), key, workers)
+}
+
+// encodeReplicaTo writes replica[i] = data[i] + key[i] (mod r) through a
+// temporary file renamed over replicaPath (which may be dataPath).
+func encodeReplicaTo(ctx context.Context, dataPath, replicaPath string, key io.ReaderAt, workers int) error {
 	data, err := os.Open(dataPath)
 	if err != nil {
 		return fmt.Errorf("porep: open unsealed file: %w", err)
@@ -507,7 +513,12 @@ func encodeNode(data, key [32]byte) ([32]byte, error) {
 // rows_to_discard}; bincode 1 uses little-endian u64 lengths and a one-byte
 // Option tag. Lotus reads it in C1 and when finalizing; Sealant writes it so
 // the cache directory is complete, and does not read it back.
-func encodeTAux(cacheDir string, p abi.RegisteredSealProof) []byte {
+func encodeTAux(dir string, p abi.RegisteredSealProof) []byte {
+	return encodeTAuxIn(CachePath(dir), p)
+}
+
+// encodeTAuxIn is encodeTAux for a cache directory named directly.
+func encodeTAuxIn(cacheDir string, p abi.RegisteredSealProof) []byte {
 	cache, err := filepath.Abs(cacheDir)
 	if err != nil {
 		cache = cacheDir
