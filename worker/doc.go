@@ -28,7 +28,11 @@
 // damocles' JSON-lines processor protocol (ExtProc, ServeProcessor; see
 // processor.go), with per-stage concurrency limits, per-process
 // concurrency and named locks (Limits, Pool). `sealant processor STAGE`
-// serves Sealant's own stages (BuiltinHandler). C2 runs in an external
+// serves Sealant's own stages (BuiltinHandler): tree_d, pc1 and pc2 from the
+// task content alone, so a damocles worker can use them. External pc1/pc2
+// get exactly what a damocles worker sends (the full pc1out) and their
+// answers are checked before a sector moves on (porep.AdoptPC1/AdoptPC2);
+// docs/processors.md has the shapes. C2 runs in an external
 // processor when one is configured; otherwise only on the devnet, with the
 // labelled devnet proof of proofs/c2, and on a real network the sector
 // pauses at C2 with a message saying what to configure.

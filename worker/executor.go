@@ -367,55 +367,99 @@ func (x *Executor) seal(ctx context.Context, rec sectorfsm.Record, pieceFiles []
 			return nil, err
 		}
 	}
-	if pool := x.Pools[procStage]; pool != nil && (stage == porep.StagePC1 || stage == porep.StagePC2) {
-		if err := x.runExternalSeal(ctx, pool, rec, stage); err != nil {
-			return nil, err
-		}
+	if pool := x.Pools[procStage]; pool != nil && (stage == porep.StageTreeD || stage == porep.StagePC1 || stage == porep.StagePC2) {
 		r, err := porep.LoadRecord(dir)
 		if err != nil {
 			return nil, err
 		}
-		if !r.Has(stage) {
-			return nil, fmt.Errorf("%w: %s processor finished but the sector directory does not record %s (Sealant needs porep's layout and record)", ErrPermanent, procStage, stage)
+		if r.Has(stage) {
+			return r, nil // adopted before a restart
 		}
-		return r, nil
+		return x.runExternalSeal(ctx, pool, rec, r, stage)
 	}
 	return porep.SealUpTo(ctx, req, stage)
 }
 
-func (x *Executor) runExternalSeal(ctx context.Context, pool *Pool, rec sectorfsm.Record, stage string) error {
-	dir := x.Store.SectorDir()
-	r, err := porep.LoadRecord(dir)
+// runExternalSeal sends a tree_d, pc1 or pc2 task to an external processor
+// exactly as a damocles worker would (absolute paths, the full pc1out),
+// checks the answer against the sector's own record and cache
+// (porep.AdoptTreeD / AdoptPC1 / AdoptPC2: tree-d root equal to the pieces'
+// CommD, comm_d equal, stores present at full length, comm_r consistent
+// with p_aux and tree-r-last, a sample of replica nodes correctly encoded)
+// and records the stage done.
+func (x *Executor) runExternalSeal(ctx context.Context, pool *Pool, rec sectorfsm.Record, r *porep.Record, stage string) (*porep.Record, error) {
+	dir, err := filepath.Abs(x.Store.SectorDir())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	infos := make([]PieceInfo, len(r.Pieces))
-	for i, p := range r.Pieces {
-		infos[i] = PieceInfo{Commitment: p.CommP, Size: p.Size / 128 * 127}
-	}
-	if len(infos) == 0 {
-		// A CC sector is one zero piece filling the sector (lotus, damocles).
-		size := uint64(abi.RegisteredSealProof(rec.ProofType).SectorSize())
-		zero, err := commp.ZeroCommitment(fr32PaddedSize(size))
+	if stage == porep.StageTreeD {
+		var ok bool
+		err := pool.Run(ctx, TreeDTask{RegisteredProof: SealProof(r.Proof), StagedFile: porep.UnsealedPath(dir),
+			CacheDir: porep.CachePath(dir)}, &ok)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		infos = []PieceInfo{{Commitment: zero, Size: size / 128 * 127}}
+		if !ok {
+			return nil, fmt.Errorf("worker: tree_d processor answered false")
+		}
+		return porep.AdoptTreeD(dir)
 	}
-	proof := SealProof(rec.ProofType)
 	if stage == porep.StagePC1 {
+		infos := make([]PieceInfo, len(r.Pieces))
+		for i, p := range r.Pieces {
+			infos[i] = PieceInfo{Commitment: p.CommP, Size: p.Size / 128 * 127}
+		}
+		if len(infos) == 0 {
+			// A CC sector is one zero piece filling the sector (lotus, damocles).
+			size := uint64(r.Proof.SectorSize())
+			zero, err := commp.ZeroCommitment(fr32PaddedSize(size))
+			if err != nil {
+				return nil, err
+			}
+			infos = []PieceInfo{{Commitment: zero, Size: size / 128 * 127}}
+		}
+		// filecoin-proofs wants cache_path to be a directory and out_path
+		// a file before it starts ("out_path must be a file").
+		if err := os.MkdirAll(porep.CachePath(dir), 0o755); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(porep.SealedPath(dir), os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		f.Close()
 		var out PC1Output
-		return pool.Run(ctx, PC1Task{
-			RegisteredProof: proof, CachePath: porep.CachePath(dir), InPath: porep.UnsealedPath(dir),
+		err = pool.Run(ctx, PC1Task{
+			RegisteredProof: SealProof(r.Proof), CachePath: porep.CachePath(dir), InPath: porep.UnsealedPath(dir),
 			OutPath: porep.SealedPath(dir), ProverID: sdr.ProverID(rec.Sector.Miner), SectorID: rec.Sector.Number,
 			Ticket: porep.Bytes32(rec.Ticket.Value), PieceInfos: infos,
 		}, &out)
+		if err != nil {
+			return nil, err
+		}
+		return porep.AdoptPC1(dir, &out)
+	}
+	pc1out, err := porep.LoadPC1Output(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		// Labelled before Sealant kept pc1out.json: describe its cache.
+		pc1out, err = porep.PC1Output(r.Proof, porep.CachePath(dir), r.CommD)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// filecoin-proofs' PC2 encodes PC1's copy of the data in place: give it
+	// a fresh copy, which also makes a retry after a crash mid-encode safe.
+	if err := copyFileSync(porep.UnsealedPath(dir), porep.SealedPath(dir)); err != nil {
+		return nil, fmt.Errorf("worker: pc2: copy data to the replica file: %w", err)
 	}
 	var out PC2Output
-	return pool.Run(ctx, PC2Task{
-		PC1Out:   PC1Output{RegisteredProof: proof, CommD: r.CommD},
-		CacheDir: porep.CachePath(dir), SealedFile: porep.SealedPath(dir),
-	}, &out)
+	err = pool.Run(ctx, PC2Task{PC1Out: *pc1out, CacheDir: porep.CachePath(dir), SealedFile: porep.SealedPath(dir)}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return porep.AdoptPC2(dir, &porep.SealPreCommitPhase2Output{
+		RegisteredProof: abi.RegisteredSealProof(out.RegisteredProof).String(), CommR: out.CommR, CommD: out.CommD,
+	})
 }
 
 func (x *Executor) runC2(ctx context.Context, rec sectorfsm.Record, a sectorfsm.RunC2) (sectorfsm.Event, error) {

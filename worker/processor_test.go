@@ -207,7 +207,7 @@ func TestC2UnavailableOnRealNetwork(t *testing.T) {
 	}
 }
 
-// TestSealantProcessors runs PC1, PC2 and C2 in Sealant's own processors
+// TestSealantProcessors runs TreeD, PC1, PC2 and C2 in Sealant's own processors
 // (the test binary re-executed in processor mode, i.e. what `sealant
 // processor STAGE` serves) and checks the CommR against an in-process seal.
 func TestSealantProcessors(t *testing.T) {
@@ -217,7 +217,7 @@ func TestSealantProcessors(t *testing.T) {
 	self, _ := os.Executable()
 	f := newFakeManager(t, 1)
 	var extra strings.Builder
-	for _, st := range []string{"pc1", "pc2", "c2"} {
+	for _, st := range []string{"tree_d", "pc1", "pc2", "c2"} {
 		fmt.Fprintf(&extra, "\n[[processors.%s]]\nbin = %q\nenvs = { %s = %q }\n", st, self, envChildProcessor, st)
 	}
 	cfg, root := testConfig(t, f.URL, 1, extra.String())
@@ -228,6 +228,64 @@ func TestSealantProcessors(t *testing.T) {
 	want := expectedCommR(t, root, id, s.ticket.Ticket, nil)
 	if s.precommit.CommR != commp.SealedCID(want).String() {
 		t.Fatalf("comm_r %s, want %s", s.precommit.CommR, commp.SealedCID(want))
+	}
+}
+
+// TestForeignProcessors routes stages through testdata/fpproc, a
+// processor that is not Sealant and checks every field it receives as
+// filecoin-proofs would: with PC2 and C2 there (PC1 in-process), with PC1,
+// PC2 and C2 there, and with TreeD and PC1 there (PC2, C2 in-process), a
+// worker seals, precommits and proves a sector whose CommR equals an
+// in-process seal's.
+func TestForeignProcessors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	bin := filepath.Join(t.TempDir(), "fpproc")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/fpproc").CombinedOutput(); err != nil {
+		t.Skipf("cannot build the test processor: %v: %s", err, out)
+	}
+	// The reduced pc1out Sealant used to send ({registered_proof, comm_d})
+	// is refused, and the processor keeps serving.
+	p := newTestPool(t, "pc2", ExtProcessor{Bin: bin, Args: []string{"pc2"}}, nil)
+	cache := t.TempDir()
+	for i, task := range []any{
+		map[string]any{"pc1out": map[string]any{"registered_proof": "StackedDrg2KiBV1_1", "comm_d": make([]int, 32)}, "cache_dir": cache, "sealed_file": filepath.Join(cache, "s")},
+		map[string]any{"cache_dir": cache, "sealed_file": filepath.Join(cache, "s")},
+	} {
+		var te *TaskError
+		if err := p.Run(context.Background(), task, nil); !errors.As(err, &te) || !strings.Contains(te.Msg, "fpproc:") {
+			t.Errorf("task %d: %v", i, err)
+		}
+	}
+	if p.procs[0].Starts() != 1 {
+		t.Errorf("processor started %d times", p.procs[0].Starts())
+	}
+	for _, stages := range [][]string{{"pc2", "c2"}, {"pc1", "pc2", "c2"}, {"tree_d", "pc1"}} {
+		t.Run(strings.Join(stages, "+"), func(t *testing.T) {
+			f := newFakeManager(t, 1)
+			parents := t.TempDir()
+			log := filepath.Join(t.TempDir(), "fpproc.log")
+			var extra strings.Builder
+			for _, st := range stages {
+				fmt.Fprintf(&extra, "\n[[processors.%s]]\nbin = %q\nargs = [%q]\nenvs = { FPPROC_PARENT_CACHE = %q, FPPROC_LOG = %q }\n", st, bin, st, parents, log)
+			}
+			cfg, root := testConfig(t, f.URL, 1, extra.String())
+			f.target = api.DeliveryTarget{Architecture: api.ArchProviderProves, StorePath: filepath.Join(root, "store")}
+			runWorker(t, cfg, Options{})
+			id := waitFinished(t, f, 1)[0]
+			s, _ := f.sector(id)
+			want := expectedCommR(t, root, id, s.ticket.Ticket, nil)
+			if s.precommit.CommR != commp.SealedCID(want).String() {
+				t.Fatalf("comm_r %s, want %s", s.precommit.CommR, commp.SealedCID(want))
+			}
+			if f.count(api.MethodSubmitProof) == 0 {
+				t.Error("no proof submitted")
+			}
+			if served, _ := os.ReadFile(log); string(served) != strings.Join(stages, "\n")+"\n" {
+				t.Errorf("fpproc served %q, want %v", served, stages)
+			}
+		})
 	}
 }
 

@@ -8,10 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/proofs/c2"
+	"github.com/sealant/sealant/proofs/commp"
+	"github.com/sealant/sealant/proofs/fr32"
 	"github.com/sealant/sealant/proofs/porep"
 )
 
@@ -93,6 +97,68 @@ type PieceInfo struct {
 	Size       uint64        `json:"size"`
 }
 
+// PieceFile is damocles' PieceFile enum, serialised with camelCase variant
+// names: {"url": "…"}, {"local": "/path"} or "pledge" (a zero piece).
+type PieceFile struct {
+	URL    string
+	Local  string
+	Pledge bool
+}
+
+// MarshalJSON writes the one variant that is set.
+func (f PieceFile) MarshalJSON() ([]byte, error) {
+	switch {
+	case f.Pledge:
+		return []byte(`"pledge"`), nil
+	case f.URL != "":
+		return json.Marshal(map[string]string{"url": f.URL})
+	case f.Local != "":
+		return json.Marshal(map[string]string{"local": f.Local})
+	}
+	return nil, fmt.Errorf("worker: empty piece file")
+}
+
+// UnmarshalJSON reads "pledge", {"url": s} or {"local": path}.
+func (f *PieceFile) UnmarshalJSON(data []byte) error {
+	var unit string
+	if json.Unmarshal(data, &unit) == nil {
+		if unit != "pledge" {
+			return fmt.Errorf("worker: unknown piece file variant %q", unit)
+		}
+		*f = PieceFile{Pledge: true}
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal(data, &m); err != nil || len(m) != 1 {
+		return fmt.Errorf("worker: piece file must be \"pledge\", {\"url\": …} or {\"local\": …}")
+	}
+	switch {
+	case m["url"] != "":
+		*f = PieceFile{URL: m["url"]}
+	case m["local"] != "":
+		*f = PieceFile{Local: m["local"]}
+	default:
+		return fmt.Errorf("worker: unknown piece file variant in %s", data)
+	}
+	return nil
+}
+
+// AddPiece is one piece of an add_pieces task; PieceSize is unpadded.
+type AddPiece struct {
+	PieceFile   PieceFile `json:"piece_file"`
+	PayloadSize uint64    `json:"payload_size"`
+	PieceSize   uint64    `json:"piece_size"`
+}
+
+// AddPiecesTask is the add_pieces stage's task; the output is the pieces'
+// []PieceInfo. Sealant's worker stages pieces itself; the type is here for
+// the wire format.
+type AddPiecesTask struct {
+	SealProofType  SealProof  `json:"seal_proof_type"`
+	Pieces         []AddPiece `json:"pieces"`
+	StagedFilepath string     `json:"staged_filepath"`
+}
+
 // PC1Task is the pc1 stage's task.
 type PC1Task struct {
 	RegisteredProof SealProof     `json:"registered_proof"`
@@ -105,20 +171,24 @@ type PC1Task struct {
 	PieceInfos      []PieceInfo   `json:"piece_infos"`
 }
 
-// PC1Output is the part of SealPreCommitPhase1Output Sealant reads back:
-// the proof and comm_d. Other fields a foreign processor sends (labels,
-// config) are ignored, and Sealant's own processor keeps them in the
-// sector directory's seal record instead.
-type PC1Output struct {
-	RegisteredProof SealProof     `json:"registered_proof"`
-	CommD           porep.Bytes32 `json:"comm_d"`
-}
+// PC1Output is the pc1 stage's output and the pc1out of a pc2 task: the
+// whole SealPreCommitPhase1Output (labels with their store configs, the
+// tree-d config, comm_d), which filecoin-proofs' PC2 needs.
+type PC1Output = porep.SealPreCommitPhase1Output
 
 // PC2Task is the pc2 stage's task.
 type PC2Task struct {
 	PC1Out     PC1Output `json:"pc1out"`
 	CacheDir   string    `json:"cache_dir"`
 	SealedFile string    `json:"sealed_file"`
+}
+
+// TreeDTask is the tree_d stage's task: build sc-02-data-tree-d.dat in
+// CacheDir over the staged (unsealed) file. The output is true.
+type TreeDTask struct {
+	RegisteredProof SealProof `json:"registered_proof"`
+	StagedFile      string    `json:"staged_file"`
+	CacheDir        string    `json:"cache_dir"`
 }
 
 // PC2Output is SealPreCommitPhase2Output.
@@ -172,20 +242,21 @@ type TransferTask struct {
 	Routes []TransferRoute          `json:"routes"`
 }
 
-// sectorDirOf maps a task's cache path back to the porep sector directory.
-// Sealant's own processors drive porep, whose layout is fixed, so the paths
-// must be the ones a Sealant worker sends.
-func sectorDirOf(cachePath string, others ...string) (string, error) {
-	dir := filepath.Dir(filepath.Clean(cachePath))
-	if filepath.Clean(cachePath) != porep.CachePath(dir) {
-		return "", fmt.Errorf("worker: cache path %s is not <sector dir>/%s", cachePath, porep.CacheDirName)
-	}
-	for _, o := range others {
-		if o != "" && filepath.Dir(filepath.Clean(o)) != dir {
-			return "", fmt.Errorf("worker: %s is not in sector dir %s (Sealant's processors need porep's layout)", o, dir)
+// pieceInfos converts a task's piece infos (unpadded sizes) to padded
+// ones, refusing sizes that are not 127·2^k.
+func pieceInfos(in []PieceInfo) ([]commp.PieceInfo, error) {
+	out := make([]commp.PieceInfo, len(in))
+	for i, p := range in {
+		if p.Size == 0 || p.Size%127 != 0 {
+			return nil, fmt.Errorf("piece_infos[%d]: size %d is not an unpadded piece size (127·2^k)", i, p.Size)
 		}
+		padded := fr32.PaddedPieceSize(p.Size / 127 * 128)
+		if err := padded.Validate(); err != nil {
+			return nil, fmt.Errorf("piece_infos[%d]: size %d: %w", i, p.Size, err)
+		}
+		out[i] = commp.PieceInfo{Size: padded, Commitment: p.Commitment}
 	}
-	return dir, nil
+	return out, nil
 }
 
 // BuiltinOptions configure Sealant's own stage implementations.
@@ -202,32 +273,23 @@ type BuiltinOptions struct {
 // processor TaskHandler (what `sealant processor STAGE` serves).
 func BuiltinHandler(stage string, o BuiltinOptions) (TaskHandler, error) {
 	switch stage {
+	// pc1, pc2 and tree_d serve a task from its content alone (paths and
+	// values, as filecoin-proofs does): no Sealant seal record is needed.
 	case StagePC1:
 		return func(ctx context.Context, raw json.RawMessage) (any, error) {
 			var t PC1Task
 			if err := strictUnmarshal(raw, &t); err != nil {
 				return nil, err
 			}
-			dir, err := sectorDirOf(t.CachePath, t.InPath, t.OutPath)
+			pieces, err := pieceInfos(t.PieceInfos)
 			if err != nil {
 				return nil, err
 			}
-			if _, err := porep.SetTicket(dir, t.Ticket); err != nil {
-				return nil, err
-			}
-			rec, err := porep.LoadRecord(dir)
-			if err != nil {
-				return nil, err
-			}
-			rec, err = porep.SealUpTo(ctx, porep.SealRequest{
-				Proof: abi.RegisteredSealProof(t.RegisteredProof), Miner: rec.Miner, Sector: t.SectorID,
-				Ticket: t.Ticket, Pieces: make([]string, len(rec.Pieces)), Dir: dir,
+			return porep.PreCommit1(ctx, porep.PreCommit1Request{
+				Proof: abi.RegisteredSealProof(t.RegisteredProof), CacheDir: t.CachePath, InPath: t.InPath,
+				OutPath: t.OutPath, ProverID: t.ProverID, SectorID: t.SectorID, Ticket: t.Ticket, Pieces: pieces,
 				ParentCacheDir: o.ParentCacheDir, Workers: o.Workers,
-			}, porep.StagePC1)
-			if err != nil {
-				return nil, err
-			}
-			return PC1Output{RegisteredProof: t.RegisteredProof, CommD: rec.CommD}, nil
+			})
 		}, nil
 	case StagePC2:
 		return func(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -235,23 +297,22 @@ func BuiltinHandler(stage string, o BuiltinOptions) (TaskHandler, error) {
 			if err := strictUnmarshal(raw, &t); err != nil {
 				return nil, err
 			}
-			dir, err := sectorDirOf(t.CacheDir, t.SealedFile)
+			out, err := porep.PreCommit2(ctx, &t.PC1Out, t.CacheDir, t.SealedFile, o.Workers)
 			if err != nil {
 				return nil, err
 			}
-			rec, err := porep.LoadRecord(dir)
-			if err != nil {
+			return out, nil
+		}, nil
+	case StageTreeD:
+		return func(ctx context.Context, raw json.RawMessage) (any, error) {
+			var t TreeDTask
+			if err := strictUnmarshal(raw, &t); err != nil {
 				return nil, err
 			}
-			rec, err = porep.SealUpTo(ctx, porep.SealRequest{
-				Proof: rec.Proof, Miner: rec.Miner, Sector: rec.Sector, Ticket: rec.Ticket,
-				Pieces: make([]string, len(rec.Pieces)), Dir: dir,
-				ParentCacheDir: o.ParentCacheDir, Workers: o.Workers,
-			}, porep.StagePC2)
-			if err != nil {
+			if _, err := porep.BuildTreeD(ctx, abi.RegisteredSealProof(t.RegisteredProof), t.StagedFile, t.CacheDir, o.Workers); err != nil {
 				return nil, err
 			}
-			return PC2Output{RegisteredProof: SealProof(rec.Proof), CommR: rec.CommR, CommD: rec.CommD}, nil
+			return true, nil
 		}, nil
 	case StageC2:
 		prover := c2.Unavailable
@@ -289,12 +350,36 @@ func BuiltinHandler(stage string, o BuiltinOptions) (TaskHandler, error) {
 			return true, nil
 		}, nil
 	}
-	return nil, fmt.Errorf("worker: sealant has no built-in %q processor (pc1, pc2, c2, transfer)", stage)
+	return nil, fmt.Errorf("worker: sealant has no built-in %q processor (tree_d, pc1, pc2, c2, transfer)", stage)
 }
 
+// strictUnmarshal decodes a task as serde does: unknown fields are ignored,
+// but every field of the task struct must be present (none of damocles'
+// task fields is an Option), so a missing field is an error naming it
+// rather than a silent zero.
 func strictUnmarshal(raw json.RawMessage, v any) error {
 	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("decode task: %w", err)
+	}
+	rt := reflect.TypeOf(v)
+	for rt.Kind() == reflect.Pointer {
+		rt = rt.Elem()
+	}
+	if rt.Kind() != reflect.Struct {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return fmt.Errorf("decode task: %w", err)
+	}
+	for i := range rt.NumField() {
+		name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		if _, ok := fields[name]; !ok {
+			return fmt.Errorf("decode task: missing field %q", name)
+		}
 	}
 	return nil
 }

@@ -92,11 +92,21 @@ gpu0 = 1
 # cpuset = "0-7"
 # envs = { GOMAXPROCS = "8" }
 
+# GPU PC2 and C2 in damocles-worker (built with --features cuda or
+# cuda-supraseal): it gets the full pc1out, as from a damocles worker. See
+# docs/processors.md.
+# [[processors.pc2]]
+# bin = "/usr/local/bin/damocles-worker"
+# args = ["processor", "pc2"]
+# locks = ["gpu0"]
+# envs = { CUDA_VISIBLE_DEVICES = "0" }
+
 # A real network needs a C2 (Groth16) prover; without one sectors stop at
 # C2 with a clear message. On Sealant's devnet the labelled devnet proof is
 # used instead.
 # [[processors.c2]]
-# bin = "/usr/local/bin/c2-gpu-processor"
+# bin = "/usr/local/bin/damocles-worker"
+# args = ["processor", "c2"]
 # locks = ["gpu0"]
 # envs = { CUDA_VISIBLE_DEVICES = "0" }
 `

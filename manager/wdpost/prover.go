@@ -92,34 +92,41 @@ type ProcessorProver struct {
 	StableWait time.Duration
 }
 
-type extReplica struct {
+// ProcessorReplica is one replica of a window_post task (damocles
+// vc-processors builtin/tasks.rs PoStReplicaInfo).
+type ProcessorReplica struct {
 	SectorID   uint64   `json:"sector_id"`
 	CommR      [32]byte `json:"comm_r"`
 	CacheDir   string   `json:"cache_dir"`
 	SealedFile string   `json:"sealed_file"`
 }
 
-type extTask struct {
-	MinerID   uint64       `json:"miner_id"`
-	ProofType string       `json:"proof_type"`
-	Replicas  []extReplica `json:"replicas"`
-	Seed      [32]byte     `json:"seed"`
+// ProcessorTask is the window_post task (damocles WindowPoSt): proof_type
+// is the filecoin-proofs-api RegisteredPoStProof variant name, seed the
+// challenge randomness.
+type ProcessorTask struct {
+	MinerID   uint64             `json:"miner_id"`
+	ProofType string             `json:"proof_type"`
+	Replicas  []ProcessorReplica `json:"replicas"`
+	Seed      [32]byte           `json:"seed"`
 }
 
-type extOutput struct {
+// ProcessorOutput is the window_post output (damocles WindowPoStOutput):
+// the proofs, or the faulty sectors and no proof.
+type ProcessorOutput struct {
 	Proofs []string `json:"proofs"` // base64 SnarkProof
 	Faults []uint64 `json:"faults"`
 }
 
 // ProveWindowPoSt sends the task and returns the first proof.
 func (p ProcessorProver) ProveWindowPoSt(ctx context.Context, req WindowPoStRequest) ([]byte, []uint64, error) {
-	task := extTask{MinerID: req.Miner, ProofType: apiPoStName(req.Proof), Seed: req.Randomness}
+	task := ProcessorTask{MinerID: req.Miner, ProofType: apiPoStName(req.Proof), Seed: req.Randomness}
 	for _, r := range req.Replicas {
 		commR, err := commp.CommFromSealedCID(r.CommR)
 		if err != nil {
 			return nil, nil, fmt.Errorf("wdpost: sector %d comm_r: %w", r.Sector, err)
 		}
-		task.Replicas = append(task.Replicas, extReplica{SectorID: r.Sector, CommR: commR, CacheDir: r.CacheDir, SealedFile: r.SealedPath})
+		task.Replicas = append(task.Replicas, ProcessorReplica{SectorID: r.Sector, CommR: commR, CacheDir: r.CacheDir, SealedFile: r.SealedPath})
 	}
 	line, err := json.Marshal(map[string]any{"id": 1, "task": task})
 	if err != nil {
@@ -174,9 +181,9 @@ func (p ProcessorProver) ProveWindowPoSt(ctx context.Context, req WindowPoStRequ
 			return nil, nil, fmt.Errorf("wdpost: processor: %w", err)
 		case l := <-lines:
 			var resp struct {
-				ID     uint64     `json:"id"`
-				ErrMsg *string    `json:"err_msg"`
-				Output *extOutput `json:"output"`
+				ID     uint64           `json:"id"`
+				ErrMsg *string          `json:"err_msg"`
+				Output *ProcessorOutput `json:"output"`
 			}
 			if json.Unmarshal([]byte(l), &resp) != nil || resp.ID != 1 {
 				continue // not our response (damocles skips such lines too)

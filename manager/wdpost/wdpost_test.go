@@ -44,8 +44,8 @@ func fakeProcessor() {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var req struct {
-			ID   uint64  `json:"id"`
-			Task extTask `json:"task"`
+			ID   uint64        `json:"id"`
+			Task ProcessorTask `json:"task"`
 		}
 		if json.Unmarshal(sc.Bytes(), &req) != nil {
 			continue
@@ -58,10 +58,10 @@ func fakeProcessor() {
 			}
 		}
 		if len(faults) > 0 {
-			out["output"] = extOutput{Faults: faults}
+			out["output"] = ProcessorOutput{Faults: faults}
 		} else {
 			proof := fmt.Sprintf("%s:%d:%s", req.Task.ProofType, len(req.Task.Replicas), hex.EncodeToString(req.Task.Seed[:4]))
-			out["output"] = extOutput{Proofs: []string{base64.StdEncoding.EncodeToString([]byte(proof))}}
+			out["output"] = ProcessorOutput{Proofs: []string{base64.StdEncoding.EncodeToString([]byte(proof))}}
 		}
 		b, _ := json.Marshal(out)
 		fmt.Println(`{"log":"unrelated line"}`)

@@ -13,11 +13,19 @@
 //	          sc-02-data-tree-c[-N].dat, sc-02-data-tree-r-last[-N].dat,
 //	          p_aux, t_aux
 //	DIR/sealant-seal.json     Sealant's record of the sector and finished stages
+//	DIR/pc1out.json           the SealPreCommitPhase1Output of PC1 (pc1out.go)
 //
 // Every stage is idempotent: Seal records each finished stage in the record
 // file (written atomically) and a rerun after a crash continues from the
 // first unfinished one; PC1 itself resumes per layer. A directory that holds
 // a different sector is refused rather than overwritten.
+//
+// The standalone stages (standalone.go: PreCommit1, PreCommit2, BuildTreeD)
+// run PC1, PC2 and TreeD from paths and values alone, as filecoin-proofs
+// does, exchanging SealPreCommitPhase1Output in filecoin-proofs-api's serde
+// JSON, so Sealant and filecoin-proofs based engines (damocles processors,
+// SupraSeal) can each run either half. AdoptTreeD, AdoptPC1 and AdoptPC2
+// check what an external engine wrote into a sector directory and record it.
 //
 // C2 (the Groth16 SNARK over these vanilla proofs) is not part of this
 // package: it needs the published Groth16 parameters and, in practice, a GPU

@@ -134,6 +134,9 @@ func Seal(ctx context.Context, req SealRequest) (*Record, error) {
 		if err != nil {
 			return nil, fmt.Errorf("porep: pc1: %w", err)
 		}
+		if err := writeOwnPC1Output(req.Dir, rec); err != nil {
+			return nil, err
+		}
 		rec.Done = append(rec.Done, StagePC1)
 		if err := rec.save(req.Dir); err != nil {
 			return nil, err
@@ -303,25 +306,44 @@ func treeShape(p abi.RegisteredSealProof) merkle.Shape {
 
 // treeCConfig and treeRConfig describe the sector's TreeC and TreeR_last.
 func treeCConfig(dir string, p abi.RegisteredSealProof) merkle.Config {
-	return merkle.Config{Hasher: merkle.Poseidon, Shape: treeShape(p), Leaves: p.Nodes(), Dir: CachePath(dir), ID: merkle.IDTreeC}
+	return treeCConfigIn(CachePath(dir), p)
 }
 
 func treeRConfig(dir string, p abi.RegisteredSealProof) merkle.Config {
+	return treeRConfigIn(CachePath(dir), p)
+}
+
+func treeDConfig(dir string, p abi.RegisteredSealProof) merkle.Config {
+	return treeDConfigIn(CachePath(dir), p)
+}
+
+// treeCConfigIn, treeRConfigIn and treeDConfigIn take the cache directory
+// itself (a processor task names it; it need not be <sector dir>/cache).
+func treeCConfigIn(cache string, p abi.RegisteredSealProof) merkle.Config {
+	return merkle.Config{Hasher: merkle.Poseidon, Shape: treeShape(p), Leaves: p.Nodes(), Dir: cache, ID: merkle.IDTreeC}
+}
+
+func treeRConfigIn(cache string, p abi.RegisteredSealProof) merkle.Config {
 	return merkle.Config{
-		Hasher: merkle.Poseidon, Shape: treeShape(p), Leaves: p.Nodes(), Dir: CachePath(dir),
+		Hasher: merkle.Poseidon, Shape: treeShape(p), Leaves: p.Nodes(), Dir: cache,
 		ID: merkle.IDTreeRLast, LevelCache: true, RowsToDiscard: p.RowsToDiscard(),
 	}
 }
 
-func treeDConfig(dir string, p abi.RegisteredSealProof) merkle.Config {
-	return merkle.Config{Hasher: merkle.SHA256, Shape: merkle.ShapeBinary, Leaves: p.Nodes(), Dir: CachePath(dir), ID: merkle.IDTreeD}
+func treeDConfigIn(cache string, p abi.RegisteredSealProof) merkle.Config {
+	return merkle.Config{Hasher: merkle.SHA256, Shape: merkle.ShapeBinary, Leaves: p.Nodes(), Dir: cache, ID: merkle.IDTreeD}
 }
 
 // openLayers opens the label layer files of a sector.
 func openLayers(dir string, p abi.RegisteredSealProof) ([]*os.File, error) {
+	return openLayersIn(CachePath(dir), p)
+}
+
+// openLayersIn opens the label layer files in a cache directory.
+func openLayersIn(cache string, p abi.RegisteredSealProof) ([]*os.File, error) {
 	var files []*os.File
 	for l := 1; l <= p.Layers(); l++ {
-		f, err := os.Open(sdr.LayerPath(CachePath(dir), l))
+		f, err := os.Open(sdr.LayerPath(cache, l))
 		if err != nil {
 			closeAll(files)
 			return nil, fmt.Errorf("porep: open label layer %d: %w", l, err)
@@ -340,9 +362,22 @@ func closeAll(files []*os.File) {
 // runPC2 builds TreeC, encodes the replica, builds TreeR_last and writes
 // comm_r, p_aux and t_aux.
 func runPC2(ctx context.Context, dir string, rec *Record, workers int) error {
-	layers, err := openLayers(dir, rec.Proof)
+	commC, commRLast, commR, err := pc2In(ctx, rec.Proof, CachePath(dir), UnsealedPath(dir), SealedPath(dir), workers)
 	if err != nil {
 		return err
+	}
+	rec.CommC, rec.CommRLast, rec.CommR = commC, commRLast, commR
+	return nil
+}
+
+// pc2In is PC2 over a cache directory: TreeC from the layers, the replica
+// written to replicaPath as data (read from dataPath, which may be
+// replicaPath itself: filecoin-proofs encodes its PC1 copy in place) plus
+// the last layer, TreeR_last, p_aux and t_aux.
+func pc2In(ctx context.Context, p abi.RegisteredSealProof, cache, dataPath, replicaPath string, workers int) (commC, commRLast, commR [32]byte, err error) {
+	layers, err := openLayersIn(cache, p)
+	if err != nil {
+		return commC, commRLast, commR, err
 	}
 	defer closeAll(layers)
 	readers := make([]io.ReaderAt, len(layers))
@@ -351,35 +386,30 @@ func runPC2(ctx context.Context, dir string, rec *Record, workers int) error {
 	}
 	cols, err := merkle.ColumnSource(readers)
 	if err != nil {
-		return fmt.Errorf("porep: tree-c columns: %w", err)
+		return commC, commRLast, commR, fmt.Errorf("porep: tree-c columns: %w", err)
 	}
 	opts := &merkle.BuildOptions{Workers: workers}
-	commC, err := merkle.Build(ctx, treeCConfig(dir, rec.Proof), cols, opts)
-	if err != nil {
-		return fmt.Errorf("porep: tree-c: %w", err)
+	if commC, err = merkle.Build(ctx, treeCConfigIn(cache, p), cols, opts); err != nil {
+		return commC, commRLast, commR, fmt.Errorf("porep: tree-c: %w", err)
 	}
-
-	if err := encodeReplica(ctx, dir, layers[len(layers)-1], workers); err != nil {
-		return err
+	if err := encodeReplicaTo(ctx, dataPath, replicaPath, layers[len(layers)-1], workers); err != nil {
+		return commC, commRLast, commR, err
 	}
-	sealed, err := os.Open(SealedPath(dir))
+	sealed, err := os.Open(replicaPath)
 	if err != nil {
-		return fmt.Errorf("porep: open replica: %w", err)
+		return commC, commRLast, commR, fmt.Errorf("porep: open replica: %w", err)
 	}
 	defer sealed.Close()
-	commRLast, err := merkle.Build(ctx, treeRConfig(dir, rec.Proof), merkle.ReaderAtSource(sealed), opts)
-	if err != nil {
-		return fmt.Errorf("porep: tree-r-last: %w", err)
+	if commRLast, err = merkle.Build(ctx, treeRConfigIn(cache, p), merkle.ReaderAtSource(sealed), opts); err != nil {
+		return commC, commRLast, commR, fmt.Errorf("porep: tree-r-last: %w", err)
 	}
-	commR, err := CommR(commC, commRLast)
-	if err != nil {
-		return err
+	if commR, err = CommR(commC, commRLast); err != nil {
+		return commC, commRLast, commR, err
 	}
-	rec.CommC, rec.CommRLast, rec.CommR = commC, commRLast, commR
-	if err := writeFileAtomic(filepath.Join(CachePath(dir), PAuxFileName), append(commC[:], commRLast[:]...)); err != nil {
-		return err
+	if err := writeFileAtomic(filepath.Join(cache, PAuxFileName), append(commC[:], commRLast[:]...)); err != nil {
+		return commC, commRLast, commR, err
 	}
-	return writeFileAtomic(filepath.Join(CachePath(dir), TAuxFileName), encodeTAux(dir, rec.Proof))
+	return commC, commRLast, commR, writeFileAtomic(filepath.Join(cache, TAuxFileName), encodeTAuxIn(cache, p))
 }
 
 // CommR combines comm_c and comm_r_last: Poseidon2(comm_c, comm_r_last).
@@ -396,9 +426,16 @@ func CommR(commC, commRLast [32]byte) ([32]byte, error) {
 }
 
 // encodeReplica writes sealed[i] = unsealed[i] + key[i] (mod r), key being
-// the last label layer, in parallel chunks.
+// the last label layer, in parallel chunks. (The sector-directory form of
+// encodeReplicaTo, kept for callers that think in sector directories.)
 func encodeReplica(ctx context.Context, dir string, key io.ReaderAt, workers int) error {
-	data, err := os.Open(UnsealedPath(dir))
+	return encodeReplicaTo(ctx, UnsealedPath(dir), SealedPath(dir), key, workers)
+}
+
+// encodeReplicaTo writes replica[i] = data[i] + key[i] (mod r) through a
+// temporary file renamed over replicaPath (which may be dataPath).
+func encodeReplicaTo(ctx context.Context, dataPath, replicaPath string, key io.ReaderAt, workers int) error {
+	data, err := os.Open(dataPath)
 	if err != nil {
 		return fmt.Errorf("porep: open unsealed file: %w", err)
 	}
@@ -408,7 +445,7 @@ func encodeReplica(ctx context.Context, dir string, key io.ReaderAt, workers int
 		return err
 	}
 	size := st.Size()
-	tmp := SealedPath(dir) + ".tmp"
+	tmp := replicaPath + ".tmp"
 	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o644)
 	if err != nil {
 		return fmt.Errorf("porep: create replica: %w", err)
@@ -450,10 +487,10 @@ func encodeReplica(ctx context.Context, dir string, key io.ReaderAt, workers int
 	if err := out.Sync(); err != nil {
 		return fmt.Errorf("porep: sync replica: %w", err)
 	}
-	if err := os.Rename(tmp, SealedPath(dir)); err != nil {
+	if err := os.Rename(tmp, replicaPath); err != nil {
 		return fmt.Errorf("porep: rename replica: %w", err)
 	}
-	return syncDir(dir)
+	return syncDir(filepath.Dir(replicaPath))
 }
 
 // encodeNode is rust-fil-proofs encode: key + data in the field.
@@ -477,9 +514,14 @@ func encodeNode(data, key [32]byte) ([32]byte, error) {
 // Option tag. Lotus reads it in C1 and when finalizing; Sealant writes it so
 // the cache directory is complete, and does not read it back.
 func encodeTAux(dir string, p abi.RegisteredSealProof) []byte {
-	cache, err := filepath.Abs(CachePath(dir))
+	return encodeTAuxIn(CachePath(dir), p)
+}
+
+// encodeTAuxIn is encodeTAux for a cache directory named directly.
+func encodeTAuxIn(cacheDir string, p abi.RegisteredSealProof) []byte {
+	cache, err := filepath.Abs(cacheDir)
 	if err != nil {
-		cache = CachePath(dir)
+		cache = cacheDir
 	}
 	var b bytes.Buffer
 	u64 := func(v uint64) {

@@ -78,7 +78,7 @@ func SealUpTo(ctx context.Context, req SealRequest, last string) (*Record, error
 			if err != nil {
 				return fmt.Errorf("porep: pc1: %w", err)
 			}
-			return nil
+			return writeOwnPC1Output(req.Dir, rec)
 		},
 	}
 	for i := 0; i <= idx; i++ {
