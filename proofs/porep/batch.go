@@ -180,8 +180,9 @@ func SealBatch(ctx context.Context, reqs []SealRequest, opts *BatchOptions) ([]*
 
 // PC1Batch runs PC1 for sector directories whose pieces and TreeD are done
 // and whose ticket is set (SealUpTo up to StageTreeD, SetTicket), as one
-// sdr.RunPC1Batch over the sectors whose record lacks PC1, and records PC1
-// as done in each. It returns every sector's record. reqs must be of one
+// sdr.RunPC1Batch over the sectors whose record lacks PC1, writes each one's
+// SealPreCommitPhase1Output (PC1OutFileName) as a single-sector PC1 does,
+// and records PC1 as done in each. It returns every sector's record. reqs must be of one
 // proof; Dir and the sector identity are what is read from each.
 //
 // A sealing worker's batch thread calls it once its member sectors reach
@@ -222,6 +223,11 @@ func PC1Batch(ctx context.Context, reqs []SealRequest, opts *sdr.BatchOptions) (
 		return nil, fmt.Errorf("porep: batch pc1: %w", err)
 	}
 	for _, i := range todo {
+		// Each sector gets the SealPreCommitPhase1Output a single-sector
+		// PC1 writes, so an external PC2 can take it from here.
+		if err := writeOwnPC1Output(reqs[i].Dir, recs[i]); err != nil {
+			return nil, fmt.Errorf("porep: batch sector %d: %w", i, err)
+		}
 		recs[i].Done = append(recs[i].Done, StagePC1)
 		if err := recs[i].save(reqs[i].Dir); err != nil {
 			return nil, err

@@ -316,49 +316,18 @@ func labelBatchLayer(ctx context.Context, g *Graph, src ParentSource, layer uint
 // labelGroup labels one layer of the sectors idx, in pairs through
 // sha2.Label2 and the odd one alone, node by node from the shared feed.
 func labelGroup(ctx context.Context, feed *parentFeed, gi int, nodes uint64, layer uint32, sectors []BatchSector, idx []int, cur, prev [][]byte) error {
-	exp := layer > 1
-	n := abi.BaseDegree
-	if exp {
-		n = abi.Degree
+	var ids []*[32]byte
+	var curs, prevs [][]byte
+	for _, i := range idx {
+		ids = append(ids, &sectors[i].ReplicaID)
+		curs = append(curs, cur[i])
+		prevs = append(prevs, prev[i])
 	}
-	type lane struct {
-		cur, prev []byte
-		prevBase  *byte
-		prefix    [prefixLen]byte
-		uniq      [abi.Degree * abi.NodeSize]byte
-	}
-	lanes := make([]lane, len(idx))
-	for k, i := range idx {
-		l := &lanes[k]
-		l.cur = cur[i]
-		if exp {
-			l.prev = prev[i]
-			l.prevBase = &l.prev[0]
-		}
-		putPrefix(&l.prefix, &sectors[i].ReplicaID, layer, 0)
-		// Node 0 has no parents: the hash of its prefix alone.
-		sha2.HashPair((*[32]byte)(l.cur[0:32]), (*[32]byte)(l.prefix[:32]), (*[32]byte)(l.prefix[32:]))
-	}
-	gather := func(l *lane, ps []uint32) {
-		u := &l.uniq
-		for k := range abi.BaseDegree {
-			*(*[32]byte)(u[k*32:]) = *(*[32]byte)(l.cur[uint64(ps[k])*abi.NodeSize:])
-		}
-		if exp {
-			for k := abi.BaseDegree; k < abi.Degree; k++ {
-				*(*[32]byte)(u[k*32:]) = *(*[32]byte)(l.prev[uint64(ps[k])*abi.NodeSize:])
-			}
-		}
-	}
-	var single labeler // for an odd lane, with its pipelined prefix
-	if len(lanes)%2 == 1 {
-		single = *newLabeler(&sectors[idx[len(idx)-1]].ReplicaID, layer)
-	}
-	var ps14 [abi.Degree]uint32
+	bl := newBatchLanes(layer, ids, curs, prevs)
 	for {
 		c, ok := feed.next(gi)
 		if !ok {
-			break
+			return nil
 		}
 		if c.err != nil {
 			return c.err
@@ -371,7 +340,7 @@ func labelGroup(ctx context.Context, feed *parentFeed, gi int, nodes uint64, lay
 		cnt := uint64(len(c.parents) / abi.Degree)
 		for j := range cnt {
 			node := first + j
-			ps := c.parents[j*abi.Degree : (j+1)*abi.Degree : (j+1)*abi.Degree]
+			ps := (*[abi.Degree]uint32)(c.parents[j*abi.Degree:])
 			// See labelLayer: a parent source other than a verified cache
 			// could hand us anything.
 			for k, p := range ps {
@@ -381,31 +350,92 @@ func labelGroup(ctx context.Context, feed *parentFeed, gi int, nodes uint64, lay
 				}
 			}
 			if j+prefetchDistance < cnt {
-				ahead := (*[abi.Degree]uint32)(c.parents[(j+prefetchDistance)*abi.Degree:])
-				for k := range lanes {
-					prefetchParents(&lanes[k].cur[0], lanes[k].prevBase, ahead)
-				}
+				bl.prefetch((*[abi.Degree]uint32)(c.parents[(j+prefetchDistance)*abi.Degree:]))
 			}
-			off := node * abi.NodeSize
-			k := 0
-			for ; k+1 < len(lanes); k += 2 {
-				a, b := &lanes[k], &lanes[k+1]
-				gather(a, ps)
-				gather(b, ps)
-				putNode(&a.prefix, node)
-				putNode(&b.prefix, node)
-				sha2.Label2((*[32]byte)(a.cur[off:]), (*[32]byte)(b.cur[off:]), &a.prefix, &b.prefix,
-					a.uniq[:n*abi.NodeSize], b.uniq[:n*abi.NodeSize])
-			}
-			if k < len(lanes) {
-				l := &lanes[k]
-				copy(ps14[:], ps)
-				single.label(l.cur[off:], node, &ps14, l.cur, l.prev, exp)
-			}
+			bl.labelNode(node, ps)
 		}
 		feed.release(c)
 	}
-	return nil
+}
+
+// batchLane is one sector of a worker's group: its layers and the label
+// message parts that change per node.
+type batchLane struct {
+	cur, prev []byte
+	prevBase  *byte
+	prefix    [prefixLen]byte
+	uniq      [abi.Degree * abi.NodeSize]byte
+}
+
+// batchLanes labels one node of every sector in a worker's group.
+type batchLanes struct {
+	lanes  []batchLane
+	exp    bool // expander parents (every layer but the first)
+	n      int  // unique parents hashed: 6 or 14
+	single *labeler
+}
+
+// newBatchLanes prepares the lanes for layer and labels node 0 of each.
+func newBatchLanes(layer uint32, ids []*[32]byte, cur, prev [][]byte) *batchLanes {
+	bl := &batchLanes{lanes: make([]batchLane, len(ids)), exp: layer > 1, n: abi.BaseDegree}
+	if bl.exp {
+		bl.n = abi.Degree
+	}
+	for k := range bl.lanes {
+		l := &bl.lanes[k]
+		l.cur = cur[k]
+		if bl.exp {
+			l.prev = prev[k]
+			l.prevBase = &l.prev[0]
+		}
+		putPrefix(&l.prefix, ids[k], layer, 0)
+		// Node 0 has no parents: the hash of its prefix alone.
+		sha2.HashPair((*[32]byte)(l.cur[0:32]), (*[32]byte)(l.prefix[:32]), (*[32]byte)(l.prefix[32:]))
+	}
+	if len(ids)%2 == 1 {
+		// The odd lane keeps the single-sector path, with its pipelined prefix.
+		bl.single = newLabeler(ids[len(ids)-1], layer)
+	}
+	return bl
+}
+
+// prefetch starts loading the parent labels of a node a few ahead.
+func (bl *batchLanes) prefetch(ps *[abi.Degree]uint32) {
+	for k := range bl.lanes {
+		prefetchParents(&bl.lanes[k].cur[0], bl.lanes[k].prevBase, ps)
+	}
+}
+
+// gather copies lane l's unique parent labels of a node into l.uniq.
+func (bl *batchLanes) gather(l *batchLane, ps *[abi.Degree]uint32) {
+	u := &l.uniq
+	for k := range abi.BaseDegree {
+		*(*[32]byte)(u[k*32:]) = *(*[32]byte)(l.cur[uint64(ps[k])*abi.NodeSize:])
+	}
+	if bl.exp {
+		for k := abi.BaseDegree; k < abi.Degree; k++ {
+			*(*[32]byte)(u[k*32:]) = *(*[32]byte)(l.prev[uint64(ps[k])*abi.NodeSize:])
+		}
+	}
+}
+
+// labelNode labels node (> 0, parents ps already checked) in every lane.
+func (bl *batchLanes) labelNode(node uint64, ps *[abi.Degree]uint32) {
+	off := node * abi.NodeSize
+	size := bl.n * abi.NodeSize
+	k := 0
+	for ; k+1 < len(bl.lanes); k += 2 {
+		a, b := &bl.lanes[k], &bl.lanes[k+1]
+		bl.gather(a, ps)
+		bl.gather(b, ps)
+		putNode(&a.prefix, node)
+		putNode(&b.prefix, node)
+		sha2.Label2((*[32]byte)(a.cur[off:]), (*[32]byte)(b.cur[off:]), &a.prefix, &b.prefix, a.uniq[:size], b.uniq[:size])
+	}
+	if k < len(bl.lanes) {
+		l := &bl.lanes[k]
+		bl.single.label(l.cur[off:], node, ps, l.cur, l.prev, bl.exp)
+	}
 }
 
 // putNode sets the node index of a label prefix.
