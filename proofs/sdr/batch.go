@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/proofs/internal/sha2"
@@ -177,31 +178,34 @@ func RunPC1Batch(ctx context.Context, proof abi.RegisteredSealProof, sectors []B
 		}
 	}
 
-	// Two resident layers per sector, swapped after each layer; prev of
-	// the first labelled layer is read back from its file when resuming.
-	cur := make([][]byte, len(sectors))
-	prev := make([][]byte, len(sectors))
-	for i := range sectors {
-		var freeCur, freePrev func()
-		cur[i], freeCur = allocLayer(int(layerBytes))
-		defer freeCur()
+	// Each worker's sectors keep their two resident layers interleaved node
+	// by node (see laneGroup), swapped after each layer; prev of the first
+	// labelled layer is read back from the files when resuming.
+	groups := make([]*laneGroup, 0, len(sectors))
+	for _, idx := range splitBatch(len(sectors), opts.Workers) {
+		lg := &laneGroup{idx: idx}
+		var free func()
+		lg.cur, free = allocLayer(int(layerBytes) * len(idx))
+		defer free()
 		if start < layers || start > 1 {
-			prev[i], freePrev = allocLayer(int(layerBytes))
-			defer freePrev()
+			lg.prev, free = allocLayer(int(layerBytes) * len(idx))
+			defer free()
 		}
 		if start > 1 {
-			if err := readLayer(LayerPath(sectors[i].CacheDir, start-1), prev[i]); err != nil {
-				return nil, err
+			for lane, i := range idx {
+				if err := readLaneLayer(LayerPath(sectors[i].CacheDir, start-1), lg.prev, lane, len(idx)); err != nil {
+					return nil, err
+				}
 			}
 		}
+		groups = append(groups, lg)
 	}
 
-	groups := splitBatch(len(sectors), opts.Workers)
-	// Layer L is written (hashed, written, fsynced, recorded in each
-	// manifest) while layer L+1 is labelled: its buffer is then only read,
-	// as the previous layer. pending is that write; it must finish before
-	// the buffer is relabelled, and before the next layer's own write so
-	// that manifests only ever grow by whole layers in order.
+	// Layer L is written (de-interleaved, hashed, written, fsynced,
+	// recorded in each manifest) while layer L+1 is labelled: its buffer is
+	// then only read, as the previous layer. pending is that write; it must
+	// finish before the buffer is relabelled, and before the next layer's
+	// own write so that manifests only ever grow by whole layers in order.
 	var pending *errgroup.Group
 	wait := func() error {
 		if pending == nil {
@@ -217,7 +221,7 @@ func RunPC1Batch(ctx context.Context, proof abi.RegisteredSealProof, sectors []B
 			return nil, err
 		}
 		t0 := time.Now()
-		if err := labelBatchLayer(ctx, g, src, uint32(layer), sectors, groups, cur, prev); err != nil {
+		if err := labelBatchLayer(ctx, g, src, uint32(layer), sectors, groups); err != nil {
 			return nil, fmt.Errorf("sdr: batch layer %d: %w", layer, err)
 		}
 		labelled := time.Since(t0)
@@ -228,26 +232,92 @@ func RunPC1Batch(ctx context.Context, proof abi.RegisteredSealProof, sectors []B
 		log.Info("batch pc1 layer labelled", "layer", layer, "of", layers, "sectors", len(sectors),
 			"elapsed", labelled, "ns_per_label", labelled.Nanoseconds()/labels)
 		pending = &errgroup.Group{}
-		bufs := append([][]byte(nil), cur...)
-		for i, s := range sectors {
-			pending.Go(func() error {
-				sum, err := writeLayer(s.CacheDir, layer, bufs[i])
-				if err != nil {
-					return err
-				}
-				wants[i].Layers = append(wants[i].Layers, manifestLayer{Layer: layer, SHA256: hex.EncodeToString(sum[:])})
-				res[i].LayerDigests = append(res[i].LayerDigests, sum)
-				return writeManifest(s.CacheDir, &wants[i])
-			})
+		for _, lg := range groups {
+			buf := lg.cur
+			for lane, i := range lg.idx {
+				s := sectors[i]
+				pending.Go(func() error {
+					sum, err := writeLaneLayer(s.CacheDir, layer, buf, lane, len(lg.idx))
+					if err != nil {
+						return err
+					}
+					wants[i].Layers = append(wants[i].Layers, manifestLayer{Layer: layer, SHA256: hex.EncodeToString(sum[:])})
+					res[i].LayerDigests = append(res[i].LayerDigests, sum)
+					return writeManifest(s.CacheDir, &wants[i])
+				})
+			}
 		}
 		if layer < layers {
-			cur, prev = prev, cur
+			for _, lg := range groups {
+				lg.cur, lg.prev = lg.prev, lg.cur
+			}
 		}
 	}
 	if err := wait(); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// laneGroup is one worker's share of a batch: the sectors idx (its lanes)
+// and their current and previous layers, interleaved node by node: the
+// label of node n in lane k is at (n·lanes + k)·32. A node's parents are
+// the same in every sector, so one cache line (two lanes) or two adjacent
+// ones (three or four) hold a parent's labels for the whole group, and one
+// TLB entry and one memory round trip serve them all; that is the same
+// reason SupraSeal keeps its batch's layers interleaved. The files are
+// written per sector in the rust-fil-proofs layout (writeLaneLayer).
+type laneGroup struct {
+	idx       []int
+	cur, prev []byte
+}
+
+// laneChunkNodes is the unit in which a lane is copied between the
+// interleaved layers and its file: 8 MiB of labels.
+const laneChunkNodes = 1 << 18
+
+// writeLaneLayer writes lane's labels of an interleaved layer as the
+// sector's layer file (atomically, like writeLayer) and returns its SHA-256.
+func writeLaneLayer(dir string, layer int, buf []byte, lane, lanes int) ([32]byte, error) {
+	nodes := len(buf) / (abi.NodeSize * lanes)
+	chunk, free := allocLayer(min(laneChunkNodes, nodes) * abi.NodeSize)
+	defer free()
+	produce := func(off int, dst []byte) {
+		first := off / abi.NodeSize
+		for j := range len(dst) / abi.NodeSize {
+			src := ((first+j)*lanes + lane) * abi.NodeSize
+			*(*[32]byte)(dst[j*abi.NodeSize:]) = *(*[32]byte)(buf[src:])
+		}
+	}
+	sum, err := writeFileChunked(dir, LayerFileName(layer), nodes*abi.NodeSize, chunk, produce)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("sdr: write layer %d: %w", layer, err)
+	}
+	return sum, nil
+}
+
+// readLaneLayer reads a sector's layer file into lane of an interleaved
+// layer.
+func readLaneLayer(path string, buf []byte, lane, lanes int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrLayer, err)
+	}
+	defer f.Close()
+	nodes := len(buf) / (abi.NodeSize * lanes)
+	chunk := make([]byte, min(laneChunkNodes, nodes)*abi.NodeSize)
+	for first := 0; first < nodes; {
+		n := min(laneChunkNodes, nodes-first)
+		if _, err := io.ReadFull(f, chunk[:n*abi.NodeSize]); err != nil {
+			return fmt.Errorf("%w: read %s: %w", ErrLayer, path, err)
+		}
+		for j := range n {
+			dst := ((first+j)*lanes + lane) * abi.NodeSize
+			*(*[32]byte)(buf[dst:]) = *(*[32]byte)(chunk[j*abi.NodeSize:])
+		}
+		first += n
+	}
+	return nil
 }
 
 // OpenParentCache opens the parent cache of proof in dir ("" means
@@ -280,30 +350,18 @@ func splitBatch(n, workers int) [][]int {
 	return groups
 }
 
-// readLayer reads a whole layer file into buf.
-func readLayer(path string, buf []byte) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrLayer, err)
-	}
-	defer f.Close()
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return fmt.Errorf("%w: read %s: %w", ErrLayer, path, err)
-	}
-	return nil
-}
 
 // labelBatchLayer labels one layer of every sector: one goroutine per
-// group, all fed by one reader of the parent source.
-func labelBatchLayer(ctx context.Context, g *Graph, src ParentSource, layer uint32, sectors []BatchSector, groups [][]int, cur, prev [][]byte) error {
+// lane group, all fed by one reader of the parent source.
+func labelBatchLayer(ctx context.Context, g *Graph, src ParentSource, layer uint32, sectors []BatchSector, groups []*laneGroup) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	feed := newParentFeed(len(groups))
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.Go(func() error { return feed.run(ctx, src, g.nodes) })
-	for gi, idx := range groups {
+	for gi, lg := range groups {
 		eg.Go(func() error {
-			err := labelGroup(ctx, feed, gi, g.nodes, layer, sectors, idx, cur, prev)
+			err := labelGroup(ctx, feed, gi, g.nodes, layer, sectors, lg)
 			if err != nil {
 				feed.abort()
 			}
@@ -313,17 +371,14 @@ func labelBatchLayer(ctx context.Context, g *Graph, src ParentSource, layer uint
 	return eg.Wait()
 }
 
-// labelGroup labels one layer of the sectors idx, in pairs through
-// sha2.Label2 and the odd one alone, node by node from the shared feed.
-func labelGroup(ctx context.Context, feed *parentFeed, gi int, nodes uint64, layer uint32, sectors []BatchSector, idx []int, cur, prev [][]byte) error {
+// labelGroup labels one layer of a lane group, in pairs through
+// sha2.Label2 and an odd lane alone, node by node from the shared feed.
+func labelGroup(ctx context.Context, feed *parentFeed, gi int, nodes uint64, layer uint32, sectors []BatchSector, lg *laneGroup) error {
 	var ids []*[32]byte
-	var curs, prevs [][]byte
-	for _, i := range idx {
+	for _, i := range lg.idx {
 		ids = append(ids, &sectors[i].ReplicaID)
-		curs = append(curs, cur[i])
-		prevs = append(prevs, prev[i])
 	}
-	bl := newBatchLanes(layer, ids, curs, prevs)
+	bl := newBatchLanes(layer, ids, lg.cur, lg.prev)
 	for {
 		c, ok := feed.next(gi)
 		if !ok {
@@ -358,83 +413,91 @@ func labelGroup(ctx context.Context, feed *parentFeed, gi int, nodes uint64, lay
 	}
 }
 
-// batchLane is one sector of a worker's group: its layers and the label
-// message parts that change per node.
-type batchLane struct {
-	cur, prev []byte
-	prevBase  *byte
-	prefix    [prefixLen]byte
-	uniq      [abi.Degree * abi.NodeSize]byte
-}
-
-// batchLanes labels one node of every sector in a worker's group.
+// batchLanes labels one node of every lane of a group, reading and
+// writing the group's interleaved layers (laneGroup).
 type batchLanes struct {
-	lanes  []batchLane
-	exp    bool // expander parents (every layer but the first)
-	n      int  // unique parents hashed: 6 or 14
-	single *labeler
+	cur, prev []byte // interleaved; prev is nil for layer 1
+	lanes     int
+	stride    uint64 // bytes per node: lanes × 32
+	exp       bool   // expander parents (every layer but the first)
+	n         int    // unique parents hashed: 6 or 14
+	prefix    [][prefixLen]byte
+	uniq      [][abi.Degree * abi.NodeSize]byte
 }
 
 // newBatchLanes prepares the lanes for layer and labels node 0 of each.
-func newBatchLanes(layer uint32, ids []*[32]byte, cur, prev [][]byte) *batchLanes {
-	bl := &batchLanes{lanes: make([]batchLane, len(ids)), exp: layer > 1, n: abi.BaseDegree}
+func newBatchLanes(layer uint32, ids []*[32]byte, cur, prev []byte) *batchLanes {
+	lanes := len(ids)
+	bl := &batchLanes{cur: cur, lanes: lanes, stride: uint64(lanes) * abi.NodeSize, exp: layer > 1, n: abi.BaseDegree,
+		prefix: make([][prefixLen]byte, lanes), uniq: make([][abi.Degree * abi.NodeSize]byte, lanes)}
 	if bl.exp {
-		bl.n = abi.Degree
+		bl.prev, bl.n = prev, abi.Degree
 	}
-	for k := range bl.lanes {
-		l := &bl.lanes[k]
-		l.cur = cur[k]
-		if bl.exp {
-			l.prev = prev[k]
-			l.prevBase = &l.prev[0]
-		}
-		putPrefix(&l.prefix, ids[k], layer, 0)
+	for k := range lanes {
+		putPrefix(&bl.prefix[k], ids[k], layer, 0)
 		// Node 0 has no parents: the hash of its prefix alone.
-		sha2.HashPair((*[32]byte)(l.cur[0:32]), (*[32]byte)(l.prefix[:32]), (*[32]byte)(l.prefix[32:]))
-	}
-	if len(ids)%2 == 1 {
-		// The odd lane keeps the single-sector path, with its pipelined prefix.
-		bl.single = newLabeler(ids[len(ids)-1], layer)
+		p := &bl.prefix[k]
+		sha2.HashPair((*[32]byte)(cur[k*abi.NodeSize:]), (*[32]byte)(p[:32]), (*[32]byte)(p[32:]))
 	}
 	return bl
 }
 
-// prefetch starts loading the parent labels of a node a few ahead.
+// prefetch starts loading the parent labels of a node a few ahead: one
+// line per parent for up to two lanes, the following one for more.
 func (bl *batchLanes) prefetch(ps *[abi.Degree]uint32) {
-	for k := range bl.lanes {
-		prefetchParents(&bl.lanes[k].cur[0], bl.lanes[k].prevBase, ps)
+	var prevBase *byte
+	if bl.exp {
+		prevBase = &bl.prev[0]
+	}
+	switch {
+	case bl.lanes <= 2:
+		prefetchParentsStride(&bl.cur[0], prevBase, ps, bl.stride)
+	default:
+		prefetchParentsStride(&bl.cur[0], prevBase, ps, bl.stride)
+		prefetchParentsStride(&bl.cur[64], offsetPtr(prevBase, 64), ps, bl.stride)
 	}
 }
 
-// gather copies lane l's unique parent labels of a node into l.uniq.
-func (bl *batchLanes) gather(l *batchLane, ps *[abi.Degree]uint32) {
-	u := &l.uniq
-	for k := range abi.BaseDegree {
-		*(*[32]byte)(u[k*32:]) = *(*[32]byte)(l.cur[uint64(ps[k])*abi.NodeSize:])
+// offsetPtr is p+off, or nil for nil.
+func offsetPtr(p *byte, off uintptr) *byte {
+	if p == nil {
+		return nil
+	}
+	return (*byte)(unsafe.Add(unsafe.Pointer(p), off))
+}
+
+// gather copies lane k's unique parent labels of a node into bl.uniq[k].
+func (bl *batchLanes) gather(k int, ps *[abi.Degree]uint32) {
+	u := &bl.uniq[k]
+	lane := uint64(k) * abi.NodeSize
+	for j := range abi.BaseDegree {
+		*(*[32]byte)(u[j*32:]) = *(*[32]byte)(bl.cur[uint64(ps[j])*bl.stride+lane:])
 	}
 	if bl.exp {
-		for k := abi.BaseDegree; k < abi.Degree; k++ {
-			*(*[32]byte)(u[k*32:]) = *(*[32]byte)(l.prev[uint64(ps[k])*abi.NodeSize:])
+		for j := abi.BaseDegree; j < abi.Degree; j++ {
+			*(*[32]byte)(u[j*32:]) = *(*[32]byte)(bl.prev[uint64(ps[j])*bl.stride+lane:])
 		}
 	}
 }
 
 // labelNode labels node (> 0, parents ps already checked) in every lane.
 func (bl *batchLanes) labelNode(node uint64, ps *[abi.Degree]uint32) {
-	off := node * abi.NodeSize
+	base := node * bl.stride
 	size := bl.n * abi.NodeSize
 	k := 0
-	for ; k+1 < len(bl.lanes); k += 2 {
-		a, b := &bl.lanes[k], &bl.lanes[k+1]
-		bl.gather(a, ps)
-		bl.gather(b, ps)
-		putNode(&a.prefix, node)
-		putNode(&b.prefix, node)
-		sha2.Label2((*[32]byte)(a.cur[off:]), (*[32]byte)(b.cur[off:]), &a.prefix, &b.prefix, a.uniq[:size], b.uniq[:size])
+	for ; k+1 < bl.lanes; k += 2 {
+		bl.gather(k, ps)
+		bl.gather(k+1, ps)
+		putNode(&bl.prefix[k], node)
+		putNode(&bl.prefix[k+1], node)
+		off := base + uint64(k)*abi.NodeSize
+		sha2.Label2((*[32]byte)(bl.cur[off:]), (*[32]byte)(bl.cur[off+abi.NodeSize:]), &bl.prefix[k], &bl.prefix[k+1],
+			bl.uniq[k][:size], bl.uniq[k+1][:size])
 	}
-	if k < len(bl.lanes) {
-		l := &bl.lanes[k]
-		bl.single.label(l.cur[off:], node, ps, l.cur, l.prev, bl.exp)
+	if k < bl.lanes {
+		bl.gather(k, ps)
+		putNode(&bl.prefix[k], node)
+		sha2.Label((*[32]byte)(bl.cur[base+uint64(k)*abi.NodeSize:]), &bl.prefix[k], bl.uniq[k][:size])
 	}
 }
 

@@ -183,30 +183,47 @@ func BenchmarkLabel512MiBOnTheFly(b *testing.B) {
 }
 
 // BenchmarkBatchLabel512MiB is the batch PC1 inner loop on the 512MiB
-// graph (layer 2: 14 parents), ns per label on one core: 2 sectors hashed
-// as a pair (sha2.Label2) against 1 sector on the single-sector path, with
-// the parent-label prefetch. Beside it, BenchmarkSHA256Floor is Go's
+// graph (layer 2: 14 parents, true parents of a window of nodes), ns per
+// label on one core, for lane groups of 1, 2 and 4 sectors in the
+// interleaved layout. Beside it, BenchmarkSHA256Floor is Go's
 // crypto/sha256 on one 1,248-byte label message.
 func BenchmarkBatchLabel512MiB(b *testing.B) {
-	lb := newLabelBench(b)
-	second := newLabelBench(b)
-	for _, c := range []struct{ lanes, dist int }{{1, prefetchDistance}, {2, prefetchDistance}, {2, 0}, {2, 4}, {2, 16}, {2, 32}} {
-		lanes, dist := c.lanes, uint64(c.dist)
-		b.Run(fmt.Sprintf("sectors=%d/prefetch=%d", lanes, dist), func(b *testing.B) {
-			ids := []*[32]byte{{7}, {8}}
-			curs, prevs := [][]byte{lb.cur, second.cur}, [][]byte{lb.prev, second.prev}
-			bl := newBatchLanes(2, ids[:lanes], curs[:lanes], prevs[:lanes])
+	lb := newLabelBench(b) // for the parents; its layers are not used
+	n := lb.g.Nodes()
+	for _, lanes := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("sectors=%d", lanes), func(b *testing.B) {
+			cur, free1 := allocLayer(int(n*32) * lanes)
+			prev, free2 := allocLayer(int(n*32) * lanes)
+			defer free1()
+			defer free2()
+			fillRandom(cur, 1)
+			fillRandom(prev, 2)
+			ids := make([]*[32]byte, lanes)
+			for k := range ids {
+				ids[k] = &[32]byte{byte(k + 7)}
+			}
+			bl := newBatchLanes(2, ids, cur, prev)
 			b.SetBytes(int64(lanes) * labelMsgLen)
 			b.ReportAllocs()
+			b.ResetTimer()
 			defer cpuTimer(b)()
 			for i := range b.N {
 				w := uint64(i % benchWindow)
-				if dist > 0 {
-					bl.prefetch(&lb.parents[(w+dist)%benchWindow])
-				}
+				bl.prefetch(&lb.parents[(w+prefetchDistance)%benchWindow])
 				bl.labelNode(lb.first+w, &lb.parents[w])
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*lanes), "ns/label")
 		})
+	}
+}
+
+// fillRandom fills b with a deterministic pseudo-random stream.
+func fillRandom(b []byte, seed byte) {
+	r := rand.New(rand.NewChaCha8([32]byte{seed}))
+	for i := 0; i+8 <= len(b); i += 8 {
+		v := r.Uint64()
+		for k := range 8 {
+			b[i+k] = byte(v >> (8 * k))
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sealant/sealant/proofs/abi"
@@ -319,6 +320,54 @@ func writeManifest(dir string, m *manifest) error {
 		return fmt.Errorf("sdr: write manifest: %w", err)
 	}
 	return nil
+}
+
+// writeFileChunked writes a file of size bytes as writeFileAtomic does,
+// its content produced chunk by chunk into buf by produce(offset, dst), and
+// returns the content's SHA-256. Where the sizes and the filesystem allow
+// it the file is written with O_DIRECT, so a layer goes from buf to the
+// disk without a copy into the page cache.
+func writeFileChunked(dir, name string, size int, buf []byte, produce func(off int, dst []byte)) ([32]byte, error) {
+	sum, err := writeChunked(dir, name, size, buf, produce, true)
+	if errors.Is(err, errDirectRefused) {
+		sum, err = writeChunked(dir, name, size, buf, produce, false)
+	}
+	return sum, err
+}
+
+func writeChunked(dir, name string, size int, buf []byte, produce func(off int, dst []byte), direct bool) ([32]byte, error) {
+	tmp := filepath.Join(dir, name+".tmp")
+	f, direct, err := createForWrite(tmp, size, buf, direct)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	h := sha256.New()
+	for off := 0; off < size && err == nil; {
+		n := min(len(buf), size-off)
+		produce(off, buf[:n])
+		h.Write(buf[:n])
+		_, err = f.Write(buf[:n])
+		off += n
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		if direct && errors.Is(err, syscall.EINVAL) {
+			return [32]byte{}, errDirectRefused // opened with O_DIRECT, but a write was refused
+		}
+		return [32]byte{}, err
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum, syncDir(dir)
 }
 
 // writeFileAtomic writes name in dir via a fsynced temporary file and a

@@ -10,3 +10,9 @@ package sdr
 //
 //go:noescape
 func prefetchParents(cur, prev *byte, ps *[14]uint32)
+
+// prefetchParentsStride is prefetchParents for layers of stride bytes per
+// node (a batch's interleaved lanes, see laneGroup).
+//
+//go:noescape
+func prefetchParentsStride(cur, prev *byte, ps *[14]uint32, stride uint64)
