@@ -47,7 +47,7 @@ location = "/a"
 		{"batch of one", base + "plan = \"batch\"\nbatch_size = 1\n", "batch_size 1"},
 		{"batch size on a sealer", base + "batch_size = 4\n", "batch_size is for"},
 		{"batch too big", base + "plan = \"batch\"\nbatch_size = 65\n", "batch_size 65"},
-		{"batch memory", base + "plan = \"batch\"\nbatch_size = 4\nbatch_memory = \"100GiB\"\n[sealing]\nallowed_sizes = [\"32GiB\"]\n", "need 274881576960 bytes (256.0 GiB)"},
+		{"batch memory", base + "plan = \"batch\"\nbatch_size = 4\nbatch_memory = \"100GiB\"\n[sealing]\nallowed_sizes = [\"32GiB\"]\n", "need 274982240256 bytes (256.1 GiB)"},
 		{"bad batch memory", base + "plan = \"batch\"\nbatch_size = 4\nbatch_memory = \"lots\"\n", "batch_memory"},
 		{"unknown manager", base + "manager = \"x\"\n", "unknown manager"},
 		{"unknown store", base + "attached = \"x\"\n", "unknown [[attached]]"},

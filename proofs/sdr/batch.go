@@ -50,16 +50,28 @@ type BatchOptions struct {
 }
 
 // BatchMemory is the memory RunPC1Batch needs for n sectors of proof:
-// two label layers per sector in anonymous memory (the layer being
-// labelled and the previous one, both read at random offsets, so both are
-// kept resident on 2 MiB pages rather than paged from disk), plus the
-// window of decoded parent-cache chunks shared by the workers. The parent
-// cache file itself is read sequentially once per layer through the page
-// cache and is not counted: the kernel can drop those pages at will.
+//
+//   - two label layers per sector in anonymous memory (the layer being
+//     labelled and the previous one, both read at random offsets, so both
+//     are kept resident, on 2 MiB pages, rather than paged from disk):
+//     2 × sector size per sector;
+//   - per sector, the 8 MiB buffer its layer file is written through;
+//   - the window of decoded parent-cache chunks shared by the workers;
+//   - 64 MiB for the rest of the process (Go runtime, stacks, buffers).
+//
+// The parent cache file itself (56 bytes per node: 1.75 × sector size) is
+// read sequentially once per layer through the page cache and is not
+// counted: the kernel can drop those pages at will, though keeping it
+// cached saves the re-read. Written layer files bypass the page cache
+// (O_DIRECT) where the filesystem allows it.
 func BatchMemory(proof abi.RegisteredSealProof, n int) int64 {
 	layer := int64(proof.SectorSize()) // N nodes × 32 bytes
-	return int64(n)*2*layer + parentFeedWindowBytes
+	chunk := min(int64(laneChunkNodes)*abi.NodeSize, layer)
+	return int64(n)*(2*layer+chunk) + parentFeedWindowBytes + batchOverheadBytes
 }
+
+// batchOverheadBytes is BatchMemory's allowance for the process itself.
+const batchOverheadBytes = 64 << 20
 
 // parentFeedDepth is how many decoded chunks the parent feed keeps in
 // flight (being read, queued or labelled); parentFeedWindowBytes is their

@@ -210,7 +210,7 @@ func TestPC1BatchErrors(t *testing.T) {
 }
 
 func TestBatchMemory(t *testing.T) {
-	if got, want := BatchMemory(abi.StackedDrg512MiBV1_1, 4), int64(4*2*512<<20)+parentFeedWindowBytes; got != want {
+	if got, want := BatchMemory(abi.StackedDrg512MiBV1_1, 4), int64(4*(2*512<<20+8<<20))+parentFeedWindowBytes+batchOverheadBytes; got != want {
 		t.Fatalf("BatchMemory(512MiB, 4) = %d, want %d", got, want)
 	}
 }
