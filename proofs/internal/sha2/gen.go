@@ -538,6 +538,39 @@ func main() {
 	g.p("RET")
 	g.WriteString("\n")
 
+	g.WriteString("// func rnds2Probe(n, chains int)\n")
+	g.WriteString("// Runs n iterations of 8 SHA256RNDS2 on each of chains (1–4) independent\n")
+	g.WriteString("// state pairs: BenchmarkRNDS2 derives the instruction's latency (one\n")
+	g.WriteString("// chain) and throughput (several), which bound what interleaving label\n")
+	g.WriteString("// streams can gain on a given CPU.\n")
+	g.WriteString("// Requires: SHA.\n")
+	g.WriteString("TEXT ·rnds2Probe(SB), NOSPLIT, $0-16\n")
+	g.p("MOVQ n+0(FP), CX")
+	g.p("MOVQ chains+8(FP), DX")
+	g.p("PXOR X0, X0")
+	for k := 1; k <= 4; k++ {
+		g.p("CMPQ DX, $%d", k)
+		g.p("JEQ probe%d", k)
+	}
+	g.p("RET")
+	pairs := [][2]string{{"X1", "X2"}, {"X3", "X4"}, {"X5", "X6"}, {"X7", "X8"}}
+	for k := 1; k <= 4; k++ {
+		g.label(fmt.Sprintf("probe%d", k))
+		for i := 0; i < 8; i++ {
+			for c := 0; c < k; c++ {
+				a, b := pairs[c][0], pairs[c][1]
+				if i%2 == 1 {
+					a, b = b, a
+				}
+				g.p("SHA256RNDS2 X0, %s, %s", a, b)
+			}
+		}
+		g.p("DECQ CX")
+		g.p("JNZ probe%d", k)
+		g.p("RET")
+	}
+	g.WriteString("\n")
+
 	g.WriteString("// func cpuid(leaf, sub uint32) (eax, ebx, ecx, edx uint32)\n")
 	g.WriteString("TEXT ·cpuid(SB), NOSPLIT, $0-24\n")
 	g.p("MOVL leaf+0(FP), AX")

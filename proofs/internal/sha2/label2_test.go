@@ -1,6 +1,7 @@
 package sha2
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -84,4 +85,25 @@ func BenchmarkLabel2(b *testing.B) {
 			m.stop("label", 2, 2*(LabelPrefixSize+LabelBlocks*NodeSize))
 		})
 	})
+}
+
+// BenchmarkRNDS2 measures SHA256RNDS2 on this CPU: with one chain the
+// figure is its latency, with more its throughput. A label is 20
+// compressions of 32 such instructions, so the throughput bounds the
+// fastest label any interleaving of SHA-NI streams can reach here
+// (640 × ns/rnds2), and shows when a third stream would not help: on the
+// Intel Xeon (Sapphire Rapids) this was measured on, 2 chains already
+// reach the throughput, about 3 cycles per instruction.
+func BenchmarkRNDS2(b *testing.B) {
+	if !useSHANI {
+		b.Skip("no SHA-NI")
+	}
+	for chains := 1; chains <= 4; chains++ {
+		b.Run(fmt.Sprintf("chains=%d", chains), func(b *testing.B) {
+			rnds2Probe(b.N, chains)
+			per := float64(b.Elapsed().Nanoseconds()) / float64(b.N*8*chains)
+			b.ReportMetric(per, "ns/rnds2")
+			b.ReportMetric(640*per, "ns/label-floor")
+		})
+	}
 }

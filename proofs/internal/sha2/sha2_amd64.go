@@ -64,3 +64,9 @@ func labelFromSHANI(dst *[NodeSize]byte, mid *Midstate, parents *byte, n int, ne
 //
 //go:noescape
 func label2SHANI(dst0, dst1 *[NodeSize]byte, prefix0, prefix1 *[LabelPrefixSize]byte, parents0, parents1 *byte, u, last int)
+
+// rnds2Probe runs n rounds of 8 SHA256RNDS2 on each of chains (1–4)
+// independent chains; BenchmarkRNDS2 only.
+//
+//go:noescape
+func rnds2Probe(n, chains int)
