@@ -631,7 +631,7 @@ func (c *cluster) startWorker(ctx context.Context, i int, piecesDir string) erro
 	doc := WorkerConfig(WorkerSetup{Name: name, Dir: dir, ManagerURL: c.managerURL, TokenFile: tokFile,
 		Threads: c.cfg.ThreadsPerWorker, ParentCacheDir: filepath.Join(c.cfg.Dir, "parents"), PiecesDir: piecesDir})
 	cfgPath := filepath.Join(dir, "worker.toml")
-	if err := os.WriteFile(cfgPath, []byte(doc), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(doc+c.cfg.WorkerExtra), 0o600); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	wcfg, err := worker.LoadConfig(cfgPath)

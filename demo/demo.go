@@ -57,6 +57,9 @@ type Config struct {
 	// Self is the sealant binary, for workers' external processors (none
 	// are configured by the demo; "" is fine).
 	Self string
+	// WorkerExtra is TOML appended to every worker's config, e.g.
+	// [[processors.c2]] sections routing stages to external programs.
+	WorkerExtra string
 	// Logger receives the components' logs (nil discards).
 	Logger *slog.Logger
 	// Progress receives one status line per tenant while the demo runs

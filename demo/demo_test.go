@@ -5,8 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -191,5 +195,54 @@ func TestStageBoundsAreStates(t *testing.T) {
 			t.Errorf("stage %q ends at %s, not after the previous stage's end", b.stage, b.end)
 		}
 		prev = order[st]
+	}
+}
+
+// TestDemoForeignProcessors runs the demo with every worker's PC2 and C2
+// routed to worker/testdata/fpproc, a processor that is not Sealant and
+// checks each task as filecoin-proofs would: each tenant's sector must be
+// precommitted, proven on the devnet and verified, and the processor's log
+// must show it served both stages.
+func TestDemoForeignProcessors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo with external processors: about a minute")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "fpproc")
+	if out, err := exec.Command("go", "build", "-o", bin, "../worker/testdata/fpproc").CombinedOutput(); err != nil {
+		t.Skipf("cannot build the test processor: %v: %s", err, out)
+	}
+	logPath := filepath.Join(dir, "fpproc.log")
+	var extra strings.Builder
+	for _, st := range []string{"pc2", "c2"} {
+		fmt.Fprintf(&extra, "\n[[processors.%s]]\nbin = %q\nargs = [%q]\nenvs = { FPPROC_PARENT_CACHE = %q, FPPROC_LOG = %q }\n",
+			st, bin, st, filepath.Join(dir, "fpproc-parents"), logPath)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var logs bytes.Buffer
+	sum, err := Run(ctx, Config{Dir: filepath.Join(dir, "demo"), Sectors: 1, Timeout: 150 * time.Second,
+		WorkerExtra: extra.String(), Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Logf("component warnings:\n%s", tail(logs.String(), 4000))
+		t.Fatalf("demo: %v", err)
+	}
+	for _, tn := range sum.Tenants {
+		if tn.Proven != 1 || tn.Verified != 1 {
+			t.Errorf("%s: proven %d verified %d, want 1", tn.Tenant, tn.Proven, tn.Verified)
+		}
+	}
+	served, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, line := range strings.Fields(string(served)) {
+		count[line]++
+	}
+	for _, st := range []string{"pc2", "c2"} {
+		if n := count[st]; n < 2 {
+			t.Errorf("fpproc served %s %d times, want one per sector (2):\n%s", st, n, served)
+		}
 	}
 }
