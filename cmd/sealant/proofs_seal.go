@@ -32,6 +32,17 @@ type sealOutput struct {
 	ReplicaID string `json:"replica_id"`
 }
 
+// newSealOutput is the --json document of a sealed sector's record.
+func newSealOutput(rec *porep.Record) sealOutput {
+	return sealOutput{
+		CommD:     commp.PieceCID(rec.CommD).String(),
+		CommR:     commp.SealedCID(rec.CommR).String(),
+		CommC:     rec.CommC.String(),
+		CommRLast: rec.CommRLast.String(),
+		ReplicaID: rec.ReplicaID.String(),
+	}
+}
+
 func newSealCmd() *cobra.Command {
 	var (
 		proofName, minerArg, ticketArg, dir, parentDir string
@@ -84,13 +95,7 @@ command resumes an interrupted seal; a DIR holding another sector is refused.`,
 			if err != nil {
 				return err
 			}
-			out := sealOutput{
-				CommD:     commp.PieceCID(rec.CommD).String(),
-				CommR:     commp.SealedCID(rec.CommR).String(),
-				CommC:     rec.CommC.String(),
-				CommRLast: rec.CommRLast.String(),
-				ReplicaID: rec.ReplicaID.String(),
-			}
+			out := newSealOutput(rec)
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), out)
 			}

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sealant/sealant/proofs/abi"
-	"github.com/sealant/sealant/proofs/commp"
 	"github.com/sealant/sealant/proofs/porep"
 )
 
@@ -173,13 +172,7 @@ work, as is a batch whose PC1 needs more memory than --memory.
 			}
 			outs := make([]sealOutput, len(recs))
 			for i, rec := range recs {
-				outs[i] = sealOutput{
-					CommD:     commp.PieceCID(rec.CommD).String(),
-					CommR:     commp.SealedCID(rec.CommR).String(),
-					CommC:     rec.CommC.String(),
-					CommRLast: rec.CommRLast.String(),
-					ReplicaID: rec.ReplicaID.String(),
-				}
+				outs[i] = newSealOutput(rec)
 			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), outs)

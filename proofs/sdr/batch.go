@@ -362,7 +362,6 @@ func splitBatch(n, workers int) [][]int {
 	return groups
 }
 
-
 // labelBatchLayer labels one layer of every sector: one goroutine per
 // lane group, all fed by one reader of the parent source.
 func labelBatchLayer(ctx context.Context, g *Graph, src ParentSource, layer uint32, sectors []BatchSector, groups []*laneGroup) error {

@@ -7,9 +7,6 @@ import (
 	"os"
 )
 
-// writeDirect is unavailable here: the caller writes normally.
-func writeDirect(path string, data []byte) (bool, error) { return false, nil }
-
 // errDirectRefused is never returned here.
 var errDirectRefused = errors.New("sdr: O_DIRECT write refused")
 

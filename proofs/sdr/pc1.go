@@ -304,8 +304,8 @@ func hashFile(ctx context.Context, path string, size int64) ([32]byte, error) {
 
 // writeLayer writes one completed layer atomically and returns its SHA-256.
 func writeLayer(dir string, layer int, data []byte) ([32]byte, error) {
-	sum := sha256.Sum256(data)
-	if err := writeFileAtomic(dir, LayerFileName(layer), data); err != nil {
+	sum, err := writeFileChunked(dir, LayerFileName(layer), len(data), data, nil)
+	if err != nil {
 		return [32]byte{}, fmt.Errorf("sdr: write layer %d: %w", layer, err)
 	}
 	return sum, nil
@@ -322,9 +322,10 @@ func writeManifest(dir string, m *manifest) error {
 	return nil
 }
 
-// writeFileChunked writes a file of size bytes as writeFileAtomic does,
-// its content produced chunk by chunk into buf by produce(offset, dst), and
-// returns the content's SHA-256. Where the sizes and the filesystem allow
+// writeFileChunked writes a file of size bytes atomically (a fsynced
+// temporary file renamed into place, then the directory fsynced), its
+// content produced chunk by chunk into buf by produce(offset, dst) (nil:
+// buf already holds all size bytes), and returns the content's SHA-256. Where the sizes and the filesystem allow
 // it the file is written with O_DIRECT, so a layer goes from buf to the
 // disk without a copy into the page cache.
 func writeFileChunked(dir, name string, size int, buf []byte, produce func(off int, dst []byte)) ([32]byte, error) {
@@ -344,7 +345,9 @@ func writeChunked(dir, name string, size int, buf []byte, produce func(off int, 
 	h := sha256.New()
 	for off := 0; off < size && err == nil; {
 		n := min(len(buf), size-off)
-		produce(off, buf[:n])
+		if produce != nil {
+			produce(off, buf[:n])
+		}
 		h.Write(buf[:n])
 		_, err = f.Write(buf[:n])
 		off += n
@@ -373,34 +376,6 @@ func writeChunked(dir, name string, size int, buf []byte, produce func(off int, 
 // writeFileAtomic writes name in dir via a fsynced temporary file and a
 // rename, then fsyncs dir, so a crash leaves either the old or the new file.
 func writeFileAtomic(dir, name string, data []byte) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	if ok, err := writeDirect(tmp, data); ok {
-		if err == nil {
-			err = os.Rename(tmp, filepath.Join(dir, name))
-		}
-		if err != nil {
-			os.Remove(tmp)
-			return err
-		}
-		return syncDir(dir)
-	}
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(dir)
+	_, err := writeFileChunked(dir, name, len(data), data, nil)
+	return err
 }

@@ -106,48 +106,7 @@ const rawPrefix = "raw:"
 // the chaining value in s0, s1, without the feed-forward. src[i] holds the
 // four 16-byte memory operands of lane i's block, big-endian message bytes
 // unless marked with rawPrefix.
-func (g *gen) rounds(ls []lane, src [][4]string) {
-	for grp := 0; grp < 16; grp++ {
-		g.comment(fmt.Sprintf("rounds %d-%d", 4*grp, 4*grp+3))
-		for i, l := range ls {
-			if grp < 4 {
-				if op, ok := strings.CutPrefix(src[i][grp], rawPrefix); ok {
-					g.p("VMOVDQU %s, %s", op, l.m[grp])
-				} else {
-					// Load message words big-endian.
-					g.p("VMOVDQU %s, %s", src[i][grp], l.m[grp])
-					g.p("VPSHUFB flip<>+0(SB), %s, %s", l.m[grp], l.m[grp])
-				}
-			}
-			g.p("VPADDD k256<>+%d(SB), %s, %s", 16*grp, l.m[grp%4], l.wk)
-		}
-		for _, l := range ls {
-			g.p("VMOVDQA %s, X0", l.wk)
-			g.p("SHA256RNDS2 X0, %s, %s", l.s0, l.s1)
-		}
-		for _, l := range ls {
-			g.p("PSHUFD $0x0e, %s, X0", l.wk)
-			g.p("SHA256RNDS2 X0, %s, %s", l.s1, l.s0)
-		}
-		// Message schedule: W[4j+16..4j+19] replaces W[4j..4j+3] in
-		// m[j%4]. MSG1 adds σ0 of the following words once group j's W+K
-		// is taken; two groups later the words 7 back (an unaligned
-		// 4-word window, PALIGNR) are added and MSG2 adds σ1 of the
-		// newest words. The window must be read before MSG1 overwrites
-		// its low register, hence this order.
-		for _, l := range ls {
-			if grp >= 3 && grp <= 14 {
-				cur, prev, next := l.m[grp%4], l.m[(grp+3)%4], l.m[(grp+1)%4]
-				g.p("VPALIGNR $4, %s, %s, %s", prev, cur, l.tmp)
-				g.p("VPADDD %s, %s, %s", l.tmp, next, next)
-				g.p("SHA256MSG2 %s, %s", cur, next)
-			}
-			if grp >= 1 && grp <= 12 {
-				g.p("SHA256MSG1 %s, %s", l.m[grp%4], l.m[(grp+3)%4])
-			}
-		}
-	}
-}
+func (g *gen) rounds(ls []lane, src [][4]string) { g.roundsStore(ls, src, "") }
 
 // padBlock emits the 64 rounds of the constant padding block. Its W+K come
 // precomputed from padwk<>, already split into the two-round halves that
