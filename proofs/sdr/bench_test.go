@@ -227,3 +227,40 @@ func fillRandom(b []byte, seed byte) {
 		}
 	}
 }
+
+// BenchmarkRandomLine is the machine's yardstick for PC1's parent reads:
+// independent loads of random 64-byte lines (16 in flight per step, as a
+// label's parents are) over a buffer of the given size on 2 MiB pages,
+// ns per line. A batch worker with two interleaved sectors fetches 7
+// random lines per label, so 7 × this figure at 1–2 GiB is the memory
+// time a label must overlap with its hashing.
+func BenchmarkRandomLine(b *testing.B) {
+	if testing.Short() {
+		b.Skip("allocates up to 2 GiB")
+	}
+	for _, mib := range []int{8, 256, 2048} {
+		b.Run(fmt.Sprintf("MiB=%d", mib), func(b *testing.B) {
+			buf, free := allocLayer(mib << 20)
+			defer free()
+			fillRandom(buf, 3)
+			lines := uint32(len(buf) / 64)
+			idx := make([]uint32, 1<<20)
+			r := rand.New(rand.NewChaCha8([32]byte{4}))
+			for i := range idx {
+				idx[i] = r.Uint32N(lines) * 64
+			}
+			var s byte
+			b.ResetTimer()
+			for i := 0; i < b.N; i += 16 {
+				j := i & (len(idx) - 16)
+				for k := range 16 {
+					s += buf[idx[j+k]]
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/line")
+			sink = s
+		})
+	}
+}
+
+var sink byte
