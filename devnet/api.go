@@ -100,7 +100,10 @@ func (n *Node) newRPC() (*rpc.Server, error) {
 		AnonymousPerm:  rpc.PermRead, // as Lotus
 		ExposeErrors:   true,         // Lotus clients match on error text
 		MaxRequestSize: int64(n.cfg.MaxMessageSize) * 2,
-		Logger:         n.log,
+		// Lotus clients push messages without a token (anonymous read
+		// callers may MpoolPush on a public devnet, as on Lotus).
+		MaxAnonymousRequestSize: int64(n.cfg.MaxMessageSize) * 2,
+		Logger:                  n.log,
 	})
 	if err != nil {
 		return nil, err

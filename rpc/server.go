@@ -18,10 +18,15 @@ import (
 // Defaults for ServerConfig and Dial.
 const (
 	DefaultMaxMessageSize = 16 << 20 // a request (server) or response (client); devnet proofs are large
-	DefaultMaxBatch       = 1000
-	DefaultMaxInflight    = 1024
-	DefaultPingInterval   = 30 * time.Second
-	DefaultWriteTimeout   = 30 * time.Second
+	// DefaultMaxAnonymousRequestSize bounds what a caller without a token
+	// may send to a server that verifies tokens (ServerConfig.Secret set):
+	// enough for health and version calls, too little to make an
+	// unauthenticated caller cost memory.
+	DefaultMaxAnonymousRequestSize = 64 << 10
+	DefaultMaxBatch                = 1000
+	DefaultMaxInflight             = 1024
+	DefaultPingInterval            = 30 * time.Second
+	DefaultWriteTimeout            = 30 * time.Second
 )
 
 // ServerConfig configures a Server. The zero value is a server without
@@ -44,6 +49,14 @@ type ServerConfig struct {
 	// (default DefaultMaxMessageSize). An oversized HTTP request gets 413; an
 	// oversized WebSocket message closes the connection (status 1009).
 	MaxRequestSize int64
+	// MaxAnonymousRequestSize bounds an HTTP body or WebSocket message from
+	// a caller without a token. The token (a header) is checked before any
+	// byte of the body is read, so only anonymous callers reach the body
+	// unauthenticated; an anonymous body over this size gets 401 after at
+	// most this many bytes are read. Default: DefaultMaxAnonymousRequestSize
+	// when Secret is set, else MaxRequestSize (a server without tokens has
+	// only anonymous callers). Never more than MaxRequestSize.
+	MaxAnonymousRequestSize int64
 	// MaxBatch bounds the number of requests in one batch (default DefaultMaxBatch).
 	MaxBatch int
 	// MaxInflight bounds concurrently served requests per WebSocket
@@ -98,12 +111,19 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if !cfg.AnonymousPerm.Valid() {
 		return nil, fmt.Errorf("rpc: unknown anonymous permission %q", cfg.AnonymousPerm)
 	}
-	if cfg.MaxRequestSize < 0 || cfg.MaxBatch < 0 || cfg.MaxInflight < 0 || cfg.WriteTimeout < 0 {
+	if cfg.MaxRequestSize < 0 || cfg.MaxAnonymousRequestSize < 0 || cfg.MaxBatch < 0 || cfg.MaxInflight < 0 || cfg.WriteTimeout < 0 {
 		return nil, errors.New("rpc: negative limit in server config")
 	}
 	if cfg.MaxRequestSize == 0 {
 		cfg.MaxRequestSize = DefaultMaxMessageSize
 	}
+	if cfg.MaxAnonymousRequestSize == 0 {
+		cfg.MaxAnonymousRequestSize = cfg.MaxRequestSize
+		if cfg.Secret != nil {
+			cfg.MaxAnonymousRequestSize = DefaultMaxAnonymousRequestSize
+		}
+	}
+	cfg.MaxAnonymousRequestSize = min(cfg.MaxAnonymousRequestSize, cfg.MaxRequestSize)
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
@@ -192,12 +212,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			&Error{Code: CodeInvalidRequest, Message: "rpc: use POST or a websocket upgrade"}))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestSize))
+	limit := s.maxRequest(claims)
+	// A token would lift the limit only on a server that verifies tokens.
+	needToken := claims == nil && s.cfg.Secret != nil
+	if needToken && r.ContentLength > limit {
+		// Refused on the header alone: not a byte of the body is read.
+		writeHTTP(w, http.StatusUnauthorized, appendError(nil, nullJSON, s.anonymousTooLarge()))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			if needToken {
+				writeHTTP(w, http.StatusUnauthorized, appendError(nil, nullJSON, s.anonymousTooLarge()))
+				return
+			}
 			writeHTTP(w, http.StatusRequestEntityTooLarge, appendError(nil, nullJSON, &Error{Code: CodeInvalidRequest,
-				Message: fmt.Sprintf("rpc: request larger than %d bytes", s.cfg.MaxRequestSize)}))
+				Message: fmt.Sprintf("rpc: request larger than %d bytes", limit)}))
 			return
 		}
 		writeHTTP(w, http.StatusBadRequest, appendError(nil, nullJSON, &Error{Code: CodeInvalidRequest, Message: "rpc: cannot read request body"}))
@@ -209,6 +241,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	status, out := serveBody(ctx, s.d, body, s.cfg.MaxBatch, s.level(claims))
 	writeHTTP(w, status, out)
+}
+
+// maxRequest is the body size a caller may send: MaxAnonymousRequestSize
+// without a token, MaxRequestSize with one.
+func (s *Server) maxRequest(c *Claims) int64 {
+	if c == nil {
+		return s.cfg.MaxAnonymousRequestSize
+	}
+	return s.cfg.MaxRequestSize
+}
+
+func (s *Server) anonymousTooLarge() *Error {
+	return &Error{Code: CodeUnauthenticated, Message: fmt.Sprintf(
+		"rpc: unauthenticated: a request without a token is limited to %d bytes", s.cfg.MaxAnonymousRequestSize)}
 }
 
 // writeHTTP writes a JSON-RPC payload; an empty payload (only
@@ -303,7 +349,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, claims *Claims)
 		s.log.Debug("rpc: websocket accept failed", "remote", r.RemoteAddr, "err", err) // Accept wrote the HTTP error
 		return
 	}
-	ws.SetReadLimit(s.cfg.MaxRequestSize)
+	ws.SetReadLimit(s.maxRequest(claims))
 
 	p := &Peer{claims: claims, remote: r.RemoteAddr}
 	var recheck func(context.Context) *Error
