@@ -303,6 +303,21 @@ func (s *Server) authenticate(r *http.Request) (*Claims, int, *Error) {
 	return c, 0, nil
 }
 
+// Authenticate checks r's bearer token (the Authorization header, or
+// ?token= with AllowQueryToken) as ServeHTTP does, revocation included,
+// for other HTTP endpoints of the same service (such as /metrics). It
+// returns nil claims and ErrUnauthenticated when no token was sent.
+func (s *Server) Authenticate(r *http.Request) (*Claims, error) {
+	c, _, e := s.authenticate(r)
+	if e != nil {
+		return nil, e
+	}
+	if c == nil {
+		return nil, fmt.Errorf("%w: no token", ErrUnauthenticated)
+	}
+	return c, nil
+}
+
 // checkRevoked consults the revocation hook; a hook failure fails closed.
 func (s *Server) checkRevoked(ctx context.Context, c *Claims) *Error {
 	if s.cfg.Revoked == nil || c == nil || c.ID == "" {

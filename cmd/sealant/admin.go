@@ -263,7 +263,7 @@ func newAdminTokenCmd(f *managerAPIFlags) *cobra.Command {
 			return issueToken(cmd, f, req, ttl, asJSON)
 		},
 	}
-	issue.Flags().StringVar(&req.Role, "role", "worker", "admin, tenant, worker or signer")
+	issue.Flags().StringVar(&req.Role, "role", "worker", "admin, tenant, worker, signer or metrics (scrapes /metrics only)")
 	issue.Flags().StringVar(&req.Tenant, "tenant", "", "tenant (required for tenant and signer; confines a worker)")
 	issue.Flags().StringVar(&req.Subject, "subject", "", "principal name (the worker name for worker tokens)")
 	issue.Flags().StringVar(&ttl, "ttl", "", "lifetime (empty = no expiry)")
