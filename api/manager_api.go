@@ -155,7 +155,7 @@ type TenantConfig struct {
 
 // TokenRequest asks for a new API token.
 type TokenRequest struct {
-	// Role is "admin", "tenant", "worker" or "signer".
+	// Role is "admin", "tenant", "worker", "signer" or "metrics".
 	Role string `json:"role"`
 	// Tenant is required for tenant and signer tokens; on a worker token
 	// it confines the worker to that tenant's sectors.

@@ -306,11 +306,12 @@ func detached(h rpc.Handler) rpc.Handler {
 // has a permission (checked by the transport) and a set of roles (checked
 // by rpc.RequireRole), so a worker token cannot reach the tenant API even
 // though both carry "write"; tenant isolation is then checked per object by
-// the handlers. Components that serve their own methods (signer hub,
+// the handlers. Text parameters are checked at this edge (checkText): no
+// NUL, valid UTF-8, whatever the store. Components that serve their own methods (signer hub,
 // pipeline) are registered too.
 func (s *Service) Register(srv *rpc.Server) {
 	worker := func(name string, h rpc.Handler) {
-		srv.Register(name, rpc.PermWrite, s.metrics.instrument(name, rpc.RequireRole(h, rpc.RoleWorker)))
+		srv.Register(name, rpc.PermWrite, s.metrics.instrument(name, rpc.RequireRole(checkText(h), rpc.RoleWorker)))
 	}
 	// Methods that change state finish even if the worker hangs up (a
 	// detached context, bounded by mutationTimeout): each step is
@@ -333,7 +334,7 @@ func (s *Service) Register(srv *rpc.Server) {
 	mutating(api.MethodReportDelivery, rpc.Func2(s.ReportDelivery))
 
 	tenant := func(name string, perm rpc.Perm, h rpc.Handler) {
-		srv.Register(name, perm, s.metrics.instrument(name, rpc.RequireRole(h, rpc.RoleTenant, rpc.RoleAdmin)))
+		srv.Register(name, perm, s.metrics.instrument(name, rpc.RequireRole(checkText(h), rpc.RoleTenant, rpc.RoleAdmin)))
 	}
 	tenant(api.MethodSubmitPieces, rpc.PermWrite, rpc.Func1(s.SubmitPieces))
 	tenant(api.MethodListSectors, rpc.PermRead, rpc.Func1(s.ListSectors))
@@ -342,7 +343,7 @@ func (s *Service) Register(srv *rpc.Server) {
 	tenant(api.MethodTenantUsage, rpc.PermRead, rpc.Func1(s.Usage))
 
 	admin := func(name string, h rpc.Handler) {
-		srv.Register(name, rpc.PermAdmin, s.metrics.instrument(name, rpc.RequireRole(h, rpc.RoleAdmin)))
+		srv.Register(name, rpc.PermAdmin, s.metrics.instrument(name, rpc.RequireRole(checkText(h), rpc.RoleAdmin)))
 	}
 	admin(api.MethodAdminTenantCreate, rpc.Func1(s.CreateTenant))
 	admin(api.MethodAdminTenantUpdate, rpc.Func1(s.UpdateTenant))
