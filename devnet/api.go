@@ -96,10 +96,11 @@ func Methods() []string {
 
 func (n *Node) newRPC() (*rpc.Server, error) {
 	srv, err := rpc.NewServer(rpc.ServerConfig{
-		Secret:         n.secret,
-		AnonymousPerm:  rpc.PermRead, // as Lotus
-		ExposeErrors:   true,         // Lotus clients match on error text
-		MaxRequestSize: int64(n.cfg.MaxMessageSize) * 2,
+		Secret:          n.secret,
+		AnonymousPerm:   rpc.PermRead, // as Lotus
+		ExposeErrors:    true,         // Lotus clients match on error text
+		LotusHTTPStatus: true,         // 500 for parse errors and unknown methods, as Lotus
+		MaxRequestSize:  int64(n.cfg.MaxMessageSize) * 2,
 		// Lotus clients push messages without a token (anonymous read
 		// callers may MpoolPush on a public devnet, as on Lotus).
 		MaxAnonymousRequestSize: int64(n.cfg.MaxMessageSize) * 2,

@@ -442,7 +442,7 @@ func (c *wsConn) serveBatch(data []byte) {
 			}
 		}
 		if out == nil {
-			_, out = serveBody(c.hctx, c.cfg.d, data, c.cfg.maxBatch, c.cfg.level)
+			_, out = serveBody(c.hctx, c.cfg.d, data, c.cfg.maxBatch, c.cfg.level, false)
 		}
 		if len(out) > 0 {
 			_ = c.write(out)

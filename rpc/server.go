@@ -80,6 +80,11 @@ type ServerConfig struct {
 	Errors *ErrorRegistry
 	// Logger receives handler failures and panics (default slog.Default()).
 	Logger *slog.Logger
+	// LotusHTTPStatus answers a parse error and an unknown method with HTTP
+	// 500, as go-jsonrpc (Lotus) does, for servers that stand in for a
+	// Lotus node. Off (Sealant's own services), a parse error is 400 and an
+	// unknown method 404; the JSON-RPC error is in the body either way.
+	LotusHTTPStatus bool
 	// Observe, if set, is called after every method call (HTTP or
 	// WebSocket) with the method name ("" for an unknown method), the error
 	// code sent (0 on success) and the handler's run time; for metrics. It
@@ -239,7 +244,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if claims != nil {
 		ctx = WithClaims(ctx, claims)
 	}
-	status, out := serveBody(ctx, s.d, body, s.cfg.MaxBatch, s.level(claims))
+	status, out := serveBody(ctx, s.d, body, s.cfg.MaxBatch, s.level(claims), s.cfg.LotusHTTPStatus)
 	writeHTTP(w, status, out)
 }
 
@@ -413,17 +418,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, claims *Claims)
 
 // serveBody serves an HTTP body (or a WebSocket batch): one request or a
 // batch, run sequentially; streams are refused. It returns the HTTP status
-// and the payload (empty when only notifications were sent). Statuses follow
-// go-jsonrpc so Lotus clients parse our errors: 200 when a method was
-// reached (result or error), 400 for -32600, 500 for -32700 and -32601.
-func serveBody(ctx context.Context, d *dispatcher, body []byte, maxBatch int, level Perm) (int, []byte) {
+// and the payload (empty when only notifications were sent). Statuses: 200
+// when a method was reached (result or error), 400 for -32600 and -32700,
+// 404 for -32601; with lotus, as go-jsonrpc (so Lotus clients parse our
+// errors), 500 for -32700 and -32601.
+func serveBody(ctx context.Context, d *dispatcher, body []byte, maxBatch int, level Perm, lotus bool) (int, []byte) {
 	elems, batch, e := decodeMessage(body, maxBatch)
 	if e != nil {
-		return httpStatus(e.Code), appendError(nil, nullJSON, e)
+		return httpStatus(e.Code, lotus), appendError(nil, nullJSON, e)
 	}
 	if !batch {
 		out, code := serveOne(ctx, d, &elems[0], level)
-		return httpStatus(code), out
+		return httpStatus(code, lotus), out
 	}
 	out := []byte{'['}
 	for i := range elems {
@@ -474,12 +480,16 @@ func serveOne(ctx context.Context, d *dispatcher, in *inbound, level Perm) (resp
 	return appendResult(nil, in.req.ID, raw), 0
 }
 
-func httpStatus(code int) int {
-	switch code {
-	case CodeInvalidRequest:
+func httpStatus(code int, lotus bool) int {
+	switch {
+	case code == CodeInvalidRequest:
 		return http.StatusBadRequest
-	case CodeParseError, CodeMethodNotFound:
+	case lotus && (code == CodeParseError || code == CodeMethodNotFound):
 		return http.StatusInternalServerError
+	case code == CodeParseError:
+		return http.StatusBadRequest
+	case code == CodeMethodNotFound:
+		return http.StatusNotFound
 	}
 	return http.StatusOK
 }
