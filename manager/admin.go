@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sealant/sealant/api"
@@ -56,6 +58,9 @@ func toStoreTenant(tc api.TenantConfig) (store.Tenant, error) {
 		tc.PreCommitBatchSize < 0 || tc.ProveCommitBatchSize < 0 || tc.PreCommitMaxWait < 0 || tc.ProveCommitMaxWait < 0 {
 		return store.Tenant{}, fmt.Errorf("%w: negative quota, weight, batch size, wait or expiration", ErrInvalid)
 	}
+	if err := checkTenantBounds(tc); err != nil {
+		return store.Tenant{}, err
+	}
 	t := store.Tenant{
 		ID: tc.ID, Miner: tc.Miner, ProofType: abi.RegisteredSealProof(tc.ProofType), Senders: tc.Senders,
 		SigningRoute: route,
@@ -77,6 +82,57 @@ func toStoreTenant(tc api.TenantConfig) (store.Tenant, error) {
 		t.Senders = []string{}
 	}
 	return t, nil
+}
+
+// Tenant bounds, from the chain's own limits (Lotus/builtin-actors).
+const (
+	// firstMinerID: IDs below 100 are the builtin singleton actors
+	// (system f00, init f01, power f04, …); no miner has one.
+	firstMinerID = 100
+	// minExpirationDays and maxExpirationDays: MinSectorExpiration (180
+	// days) and MaxSectorExpirationExtension (1278 days).
+	minExpirationDays = 180
+	maxExpirationDays = 1278
+	// maxPreCommitBatch is PreCommitSectorBatchMaxSize; maxProveBatch is
+	// MaxAggregatedSectors.
+	maxPreCommitBatch = 256
+	maxProveBatch     = 819
+)
+
+// checkTenantBounds refuses values the chain would refuse later (or that
+// make no sense), so a typo fails at creation and not at the first commit.
+func checkTenantBounds(tc api.TenantConfig) error {
+	if tc.Miner < firstMinerID {
+		return fmt.Errorf("%w: miner %d: IDs below %d are builtin actors, not miners", ErrInvalid, tc.Miner, firstMinerID)
+	}
+	if tc.ExpirationDays != 0 && (tc.ExpirationDays < minExpirationDays || tc.ExpirationDays > maxExpirationDays) {
+		return fmt.Errorf("%w: expiration_days %d: want %d to %d", ErrInvalid, tc.ExpirationDays, minExpirationDays, maxExpirationDays)
+	}
+	if tc.PreCommitBatchSize > maxPreCommitBatch {
+		return fmt.Errorf("%w: precommit_batch_size %d: at most %d (PreCommitSectorBatch)", ErrInvalid, tc.PreCommitBatchSize, maxPreCommitBatch)
+	}
+	if tc.ProveCommitBatchSize > maxProveBatch {
+		return fmt.Errorf("%w: provecommit_batch_size %d: at most %d (ProveCommitAggregate)", ErrInvalid, tc.ProveCommitBatchSize, maxProveBatch)
+	}
+	const maxWait = api.Duration(30 * 24 * time.Hour)
+	if tc.PreCommitMaxWait > maxWait || tc.ProveCommitMaxWait > maxWait {
+		return fmt.Errorf("%w: batch wait over 30 days", ErrInvalid)
+	}
+	if tc.DeliveryTarget != "" {
+		u, err := url.Parse(tc.DeliveryTarget)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%w: delivery_target %q: want an http:// or https:// receiver URL", ErrInvalid, redactURL(tc.DeliveryTarget))
+		}
+	}
+	return nil
+}
+
+// redactURL drops a #token=… fragment before a URL is put in an error.
+func redactURL(s string) string {
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		return s[:i] + "#…"
+	}
+	return s
 }
 
 func toAPITenant(t store.Tenant) api.TenantConfig {
