@@ -195,12 +195,12 @@ func seed(t *testing.T, e *env) {
 		cpu                  map[string]float64
 	}
 	plans := []plan{
-		{tenantA, "PreCommit1Done", "pc1", map[string]float64{"pc1": 120.5}},
-		{tenantA, "PreCommit1Done", "pc1", map[string]float64{"pc1": 99}},
+		{tenantA, "PC1Done", "pc1", map[string]float64{"pc1": 120.5}},
+		{tenantA, "PC1Done", "pc1", map[string]float64{"pc1": 99}},
 		{tenantA, "PreCommitSubmitted", "precommit", map[string]float64{"pc2": 30}},
 		{tenantA, "SeedAssigned", "c1", nil},
 		{tenantB, "PiecesAcquired", "tree_d", map[string]float64{"tree_d": 4}},
-		{tenantB, "PreCommit1Done", "pc1", nil},
+		{tenantB, "PC1Done", "pc1", nil},
 		{tenantB, "ProofSubmitted", "c2", map[string]float64{"c2": 61}},
 	}
 	var ids []api.SectorID
