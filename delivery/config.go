@@ -27,8 +27,11 @@ type Config struct {
 	// SecretFile holds the hex HS256 key for provider tokens (created with
 	// 32 random bytes if missing; default <root>/secret).
 	SecretFile string `toml:"secret_file"`
-	// Miners this receiver takes sectors for (empty: any).
-	Miners []uint64 `toml:"miners"`
+	// Miners this receiver takes sectors for: a non-empty list of miner
+	// actor ids, or the string "any" (logged as a warning at start). An
+	// empty list or a missing key is a config error: it would silently
+	// accept any miner's sectors into the store.
+	Miners MinerList `toml:"miners"`
 	// RevokedTokens lists token ids (jti) no longer accepted.
 	RevokedTokens []string `toml:"revoked_tokens"`
 	// BandwidthLimit caps uploads in bytes/s (0: none).
@@ -50,6 +53,36 @@ type ChainConfig struct {
 	APIInfo string `toml:"api_info"`
 }
 
+// MinerList is the miners key: a list of ids, or "any".
+type MinerList struct {
+	IDs []uint64
+	Any bool
+	set bool
+}
+
+// UnmarshalTOML decodes [1000, 1001] or "any".
+func (m *MinerList) UnmarshalTOML(v any) error {
+	m.set = true
+	switch v := v.(type) {
+	case string:
+		if v != "any" {
+			return fmt.Errorf("miners: %q: want a list of miner ids or \"any\"", v)
+		}
+		m.Any = true
+		return nil
+	case []any:
+		for _, e := range v {
+			n, ok := e.(int64)
+			if !ok || n <= 0 {
+				return fmt.Errorf("miners: %v: want a positive miner actor id", e)
+			}
+			m.IDs = append(m.IDs, uint64(n))
+		}
+		return nil
+	}
+	return fmt.Errorf("miners: want a list of miner ids or \"any\", got %T", v)
+}
+
 // ExampleConfig is a commented receiver.toml.
 const ExampleConfig = `# sealant receiver configuration (SP side)
 listen = "0.0.0.0:2345"
@@ -63,6 +96,8 @@ root = "/srv/sealant-receiver"
 store = "/srv/lotus-store"
 # secret_file = "/srv/sealant-receiver/secret"   # created if missing
 
+# Miner actor ids whose sectors this receiver accepts (required). "any"
+# accepts every miner's sectors and is logged as a warning.
 miners = [1000]
 revoked_tokens = []
 bandwidth_limit = 0        # bytes/s, 0 = unlimited
@@ -105,6 +140,9 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("tls_cert and tls_key go together"))
+	}
+	if !c.Miners.Any && len(c.Miners.IDs) == 0 {
+		errs = append(errs, errors.New(`miners is required: list the miner ids this receiver accepts (or "any")`))
 	}
 	if c.BandwidthLimit < 0 {
 		errs = append(errs, errors.New("bandwidth_limit must not be negative"))

@@ -60,6 +60,9 @@ p_aux, t_aux, fallback-PoSt challenges — and only then moved into the store
 			if err != nil {
 				return err
 			}
+			if cfg.Miners.Any {
+				slog.Warn(`receiver accepts sectors of ANY miner (miners = "any"): any token holder can fill the store with other miners' sectors; list your miner ids instead`)
+			}
 			chain, err := receiverChain(cfg)
 			if err != nil {
 				return err
@@ -69,7 +72,7 @@ p_aux, t_aux, fallback-PoSt challenges — and only then moved into the store
 				c = chain
 			}
 			r, err := delivery.NewReceiver(delivery.ReceiverConfig{
-				Root: cfg.Root, Store: cfg.Store, Secret: secret, Revoked: cfg.RevokedTokens, Miners: cfg.Miners,
+				Root: cfg.Root, Store: cfg.Store, Secret: secret, Revoked: cfg.RevokedTokens, Miners: cfg.Miners.IDs,
 				Chain: c, BandwidthLimit: cfg.BandwidthLimit, VerifyConcurrency: cfg.VerifyConcurrency, Logger: slog.Default(),
 				CommitBytes: cfg.CommitBytes, CommitInterval: cfg.CommitInterval,
 			})
