@@ -99,13 +99,14 @@ func TestFlippedByteRejected(t *testing.T) {
 		{"sc-02-data-tree-r-last.dat", first, CheckTreeRLast}, {"sc-02-data-tree-r-last.dat", mid, CheckTreeRLast},
 		{"sc-02-data-tree-r-last.dat", last, CheckTreeRLast},
 		{"p_aux", first, CheckPAux}, {"p_aux", mid, CheckPAux}, {"p_aux", last, CheckPAux},
-		// t_aux: the label count and the tree-r-last rows_to_discard are
-		// structure the t_aux check verifies. A byte inside a store path or
-		// in tree-c's rows_to_discard is only caught by the checksum:
-		// rust-fil-proofs replaces the paths on load, the tree-c value
-		// differs between its versions, and PoSt reads neither.
+		// t_aux: the label count, the tree-r-last rows_to_discard and every
+		// other rows_to_discard out of its tree's range (the last byte is
+		// the top byte of tree-c's) are structure the t_aux check verifies.
+		// A byte inside a store path is only caught by the checksum:
+		// rust-fil-proofs replaces the paths on load and PoSt does not read
+		// them.
 		{"t_aux", first, CheckTAux}, {"t_aux", treeRRows, CheckTAux},
-		{"t_aux", func([]byte) int { return 8 + 8 + 2 }, ""}, {"t_aux", last, ""},
+		{"t_aux", func([]byte) int { return 8 + 8 + 2 }, ""}, {"t_aux", last, CheckTAux},
 	}
 	n := uint64(100)
 	for _, mode := range []string{"source", "relabel"} {
