@@ -19,13 +19,21 @@ var ErrConfig = errors.New("signer: invalid config")
 // Config is signer.toml. Relative paths are relative to the file's
 // directory.
 type Config struct {
-	Name           string          `toml:"name"`
-	Keystore       string          `toml:"keystore"`
-	StateDir       string          `toml:"state_dir"`
-	AuditLog       string          `toml:"audit_log"`
-	Policy         string          `toml:"policy"`
-	PassphraseFile string          `toml:"passphrase_file"`
-	Managers       []ManagerConfig `toml:"managers"`
+	Name           string `toml:"name"`
+	Keystore       string `toml:"keystore"`
+	StateDir       string `toml:"state_dir"`
+	AuditLog       string `toml:"audit_log"`
+	Policy         string `toml:"policy"`
+	PassphraseFile string `toml:"passphrase_file"`
+	// RateLimit and RateBurst bound sign requests per manager connection
+	// (requests/s and burst; 0: DefaultRateLimit, rate_limit < 0: none).
+	RateLimit float64 `toml:"rate_limit"`
+	RateBurst int     `toml:"rate_burst"`
+	// AuditMaxBytes and AuditKeep rotate the audit log (0: 64 MiB per
+	// file, 8 rotated files kept).
+	AuditMaxBytes int64           `toml:"audit_max_bytes"`
+	AuditKeep     int             `toml:"audit_keep"`
+	Managers      []ManagerConfig `toml:"managers"`
 
 	dir string
 }
@@ -56,6 +64,9 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("%w: %s: unknown key %s", ErrConfig, path, und[0])
 	}
 	c.dir = filepath.Dir(path)
+	if c.RateBurst < 0 || c.AuditMaxBytes < 0 || c.AuditKeep < 0 {
+		return nil, fmt.Errorf("%w: %s: rate_burst, audit_max_bytes and audit_keep must not be negative", ErrConfig, path)
+	}
 	for _, f := range []struct {
 		name string
 		v    string
@@ -133,12 +144,13 @@ func (c *Config) Open(pass []byte, log *slog.Logger) (*Signer, func() error, err
 		w.Close()
 		return nil, nil, err
 	}
-	au, err := OpenAudit(c.Path(c.AuditLog))
+	au, err := OpenAuditRotating(c.Path(c.AuditLog), c.AuditMaxBytes, c.AuditKeep)
 	if err != nil {
 		w.Close()
 		return nil, nil, err
 	}
-	s, err := New(Options{Name: c.Name, Wallet: w, Policy: pol, State: st, Audit: au, Logger: log})
+	s, err := New(Options{Name: c.Name, Wallet: w, Policy: pol, State: st, Audit: au, Logger: log,
+		RateLimit: RateLimit{PerSecond: c.RateLimit, Burst: c.RateBurst}})
 	if err != nil {
 		w.Close()
 		au.Close()
@@ -163,6 +175,13 @@ state_dir = "state"
 audit_log = "audit.jsonl"
 policy = "policy.toml"
 # passphrase_file = "passphrase"   # or $SEALANT_SIGNER_PASSPHRASE, or a terminal prompt
+# Sign requests per manager connection: sustained rate and burst. Requests
+# over it are refused unevaluated and audited in aggregate.
+# rate_limit = 20
+# rate_burst = 40
+# The audit log rotates at audit_max_bytes, keeping audit_keep old files.
+# audit_max_bytes = 67108864
+# audit_keep = 8
 
 # One entry per manager; the signer connects out (no inbound port needed).
 [[managers]]
