@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +36,14 @@ type Config struct {
 	AuditMaxBytes int64           `toml:"audit_max_bytes"`
 	AuditKeep     int             `toml:"audit_keep"`
 	Managers      []ManagerConfig `toml:"managers"`
+
+	// Insecure allows plain ws:// to a manager that is not on loopback
+	// (the token and every message would cross the network in clear);
+	// set from `sealant signer run --insecure`, never from the file.
+	Insecure bool `toml:"-"`
+	// AllowInsecurePerms uses key and passphrase files others can read
+	// (--allow-insecure-permissions).
+	AllowInsecurePerms bool `toml:"-"`
 
 	dir string
 }
@@ -96,6 +106,9 @@ func (c *Config) Endpoints() ([]Endpoint, error) {
 		if !strings.HasPrefix(m.URL, "ws://") && !strings.HasPrefix(m.URL, "wss://") {
 			return nil, fmt.Errorf("%w: managers[%d].url %q: want ws:// or wss://", ErrConfig, i, m.URL)
 		}
+		if strings.HasPrefix(m.URL, "ws://") && !c.Insecure && !loopbackURL(m.URL) {
+			return nil, fmt.Errorf("%w: managers[%d].url %q: plain ws:// to a host that is not loopback sends the token and messages in clear; use wss:// (or --insecure)", ErrConfig, i, m.URL)
+		}
 		if m.TokenFile == "" {
 			return nil, fmt.Errorf("%w: managers[%d].token_file is required", ErrConfig, i)
 		}
@@ -120,6 +133,20 @@ func (c *Config) Endpoints() ([]Endpoint, error) {
 	return out, nil
 }
 
+// loopbackURL reports whether u's host is localhost or a loopback IP.
+func loopbackURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	h := p.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Open unlocks the keystore with pass and opens the policy, state and
 // audit log. The returned close function zeroes the keys and closes the log.
 func (c *Config) Open(pass []byte, log *slog.Logger) (*Signer, func() error, error) {
@@ -131,6 +158,7 @@ func (c *Config) Open(pass []byte, log *slog.Logger) (*Signer, func() error, err
 	if err != nil {
 		return nil, nil, err
 	}
+	ks.AllowInsecurePerms = c.AllowInsecurePerms
 	w, err := ks.Unlock(pass)
 	if err != nil {
 		return nil, nil, err
@@ -184,6 +212,7 @@ policy = "policy.toml"
 # audit_keep = 8
 
 # One entry per manager; the signer connects out (no inbound port needed).
+# Plain ws:// is accepted only to loopback (else: sealant signer run --insecure).
 [[managers]]
 url = "wss://manager.example:4100/rpc/v0"
 token_file = "manager.token"       # the tenant's signer token
