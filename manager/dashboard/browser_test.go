@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/internal/testenv"
 	"github.com/sealant/sealant/manager"
 	"github.com/sealant/sealant/manager/dashboard"
 	"github.com/sealant/sealant/rpc"
@@ -60,7 +61,7 @@ func findChromium(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("dashboard browser test skipped: no chromium on PATH (Debian: apt-get install chromium; or set SEALANT_CHROMIUM)")
+	testenv.Skip(t, "manager/dashboard: browser test skipped: no chromium on PATH (Debian: apt-get install chromium; or set SEALANT_CHROMIUM)")
 	return ""
 }
 
