@@ -148,12 +148,17 @@ func toAPITenant(t store.Tenant) api.TenantConfig {
 	}
 }
 
-// CreateTenant adds a tenant. Its miner's sector-number counter is moved
+// CreateTenant adds a tenant. With a chain, its miner must exist and its
+// senders be the miner's owner, worker or control addresses (see
+// checkNewTenant for an unreachable chain). Its miner's sector-number counter is moved
 // past the numbers the chain already has (when a chain is configured), so
 // the first allocation does not collide with sectors sealed elsewhere.
 func (s *Service) CreateTenant(ctx context.Context, tc api.TenantConfig) (api.TenantConfig, error) {
 	t, err := toStoreTenant(tc)
 	if err != nil {
+		return api.TenantConfig{}, err
+	}
+	if err := s.checkNewTenant(ctx, tc); err != nil {
 		return api.TenantConfig{}, err
 	}
 	out, err := s.st.CreateTenant(ctx, t, s.now())
@@ -176,6 +181,9 @@ func (s *Service) CreateTenant(ctx context.Context, tc api.TenantConfig) (api.Te
 func (s *Service) UpdateTenant(ctx context.Context, tc api.TenantConfig) (api.TenantConfig, error) {
 	t, err := toStoreTenant(tc)
 	if err != nil {
+		return api.TenantConfig{}, err
+	}
+	if err := s.checkNewTenant(ctx, tc); err != nil {
 		return api.TenantConfig{}, err
 	}
 	out, err := s.st.UpdateTenant(ctx, t, s.now())

@@ -47,12 +47,32 @@ func (s *Service) AllocateSector(ctx context.Context, spec api.AllocateSpec) (*a
 		f.Tenants = []string{c.tenant}
 	}
 	for attempt := 0; ; attempt++ {
+		if s.chain != nil {
+			f.ExcludeMiners = s.excludedMiners(ctx)
+		}
 		a, err := s.st.AllocateSector(ctx, identity, f, s.now(), s.allocatePolicy())
 		if errors.Is(err, store.ErrNoWork) {
 			return nil, nil
 		}
 		if err != nil {
 			return nil, mapStoreErr(err)
+		}
+		// Never hand out a sector for a miner the chain does not know
+		// (checked once per miner and process; a re-offered sector too).
+		if err := s.minerAllowed(ctx, a.Sector.ID.Miner); err != nil {
+			if !errors.Is(err, errMinerNotFound) {
+				// The chain could not be asked; the sector is re-offered
+				// (and checked again) on the worker's next call.
+				return nil, fmt.Errorf("manager: sector %s: %w", a.Sector.ID, err)
+			}
+			s.log.Error("miner not found on chain; its sector is aborted and the miner excluded from allocation", "sector", a.Sector.ID, "miner", a.Sector.ID.Miner, "tenant", a.Sector.TenantID)
+			if err := s.st.AbortSector(ctx, a.Sector.ID, "miner not found on chain", s.now()); err != nil {
+				return nil, mapStoreErr(err)
+			}
+			if attempt+1 >= maxNumberRetries {
+				return nil, fmt.Errorf("%w: %w", ErrConflict, err)
+			}
+			continue
 		}
 		if !a.Reoffered {
 			ok, err := s.numberFree(ctx, a.Sector.ID)

@@ -143,6 +143,7 @@ func newTenantAddCmd(f *managerAPIFlags) *cobra.Command {
 	fl.IntVar(&tc.ExpirationDays, "expiration-days", 540, "committed sector lifetime in days")
 	fl.StringVar(&tc.DeliveryTarget, "delivery-target", "", "SP receiver URL (empty: the provider keeps the sectors)")
 	fl.BoolVar(&tc.Paused, "paused", false, "create paused")
+	fl.BoolVar(&tc.SkipChainCheck, "skip-chain-check", false, "create even if the chain cannot be asked about the miner now (no sector is allocated for it until the chain confirms it)")
 	fl.BoolVar(&asJSON, "json", false, "print the tenant as JSON")
 	cmd.MarkFlagRequired("miner")
 	return cmd
