@@ -42,8 +42,19 @@ type Config struct {
 	// durable (ReceiverConfig.CommitBytes, CommitInterval; 0: defaults).
 	CommitBytes    int64         `toml:"commit_bytes"`
 	CommitInterval time.Duration `toml:"commit_interval"`
+	// QuarantineMaxBytes and QuarantineMaxCount bound the copies of
+	// rejected sectors kept in <root>/quarantine (one per sector, oldest
+	// deleted first; 0: DefaultQuarantineMaxBytes / DefaultQuarantineMaxCount,
+	// negative: no bound).
+	QuarantineMaxBytes int64 `toml:"quarantine_max_bytes"`
+	QuarantineMaxCount int   `toml:"quarantine_max_count"`
 	// Chain is the SP's Lotus node the on-chain CommR is read from.
 	Chain ChainConfig `toml:"chain"`
+}
+
+// QuarantineLimits returns the configured quarantine bounds.
+func (c *Config) QuarantineLimits() QuarantineLimits {
+	return QuarantineLimits{MaxBytes: c.QuarantineMaxBytes, MaxCount: c.QuarantineMaxCount}.withDefaults()
 }
 
 // ChainConfig addresses a Lotus full node.
@@ -108,6 +119,10 @@ verify_concurrency = 1
 # re-sends at most about 2 x commit_bytes per file. 0 = defaults.
 commit_bytes = 0           # default 256 MiB
 commit_interval = "0s"     # default 2s
+# Rejected sectors are kept in root/quarantine for inspection: one copy per
+# sector, the oldest deleted beyond these bounds (0 = defaults: 128 GiB, 8).
+quarantine_max_bytes = 0
+quarantine_max_count = 0
 
 [chain]
 # Your own Lotus node (read token). Empty: $FULLNODE_API_INFO.
