@@ -83,6 +83,12 @@ var methods = map[string]struct {
 	"Filecoin.WalletList":                          {rpc.PermWrite, apiWalletList},
 	"Filecoin.WalletSign":                          {rpc.PermSign, apiWalletSign},
 	"Filecoin.AuthNew":                             {rpc.PermAdmin, apiAuthNew},
+	// For third-party clients (api_state.go).
+	"Filecoin.StateNetworkName":            {rpc.PermRead, apiStateNetworkName},
+	"Filecoin.StateMinerPower":             {rpc.PermRead, apiStateMinerPower},
+	"Filecoin.StateLookupRobustAddress":    {rpc.PermRead, apiStateLookupRobustAddress},
+	"Filecoin.StateReadState":              {rpc.PermRead, apiStateReadState},
+	"Filecoin.FilecoinAddressToEthAddress": {rpc.PermRead, apiFilecoinAddressToEthAddress},
 }
 
 // Methods lists the served method names (for docs and tests).
