@@ -135,27 +135,32 @@ type TenantConfig struct {
 	Senders    []string `json:"senders"`
 	// SigningRoute is "signer" (default: the SP's sealant signer) or
 	// "lotus-wallet".
-	SigningRoute         string    `json:"signing_route,omitempty"`
-	PreCommitBatchSize   int       `json:"precommit_batch_size,omitempty"`
-	PreCommitMaxWait     Duration  `json:"precommit_max_wait,omitempty"`
-	ProveCommitMode      string    `json:"provecommit_mode,omitempty"` // "per-sector" | "aggregate"
-	ProveCommitBatchSize int       `json:"provecommit_batch_size,omitempty"`
-	ProveCommitMaxWait   Duration  `json:"provecommit_max_wait,omitempty"`
-	MaxPreCommitFee      string    `json:"max_precommit_fee,omitempty"`
-	MaxProveCommitFee    string    `json:"max_provecommit_fee,omitempty"`
-	ExpirationDays       int       `json:"expiration_days,omitempty"`
-	QuotaPerDay          int       `json:"quota_per_day,omitempty"`
-	QuotaConcurrent      int       `json:"quota_concurrent,omitempty"`
-	Weight               int       `json:"weight,omitempty"`
-	Paused               bool      `json:"paused"`
-	DeliveryTarget       string    `json:"delivery_target,omitempty"`
-	CreatedAt            time.Time `json:"created_at,omitzero"`
-	UpdatedAt            time.Time `json:"updated_at,omitzero"`
+	SigningRoute         string   `json:"signing_route,omitempty"`
+	PreCommitBatchSize   int      `json:"precommit_batch_size,omitempty"`
+	PreCommitMaxWait     Duration `json:"precommit_max_wait,omitempty"`
+	ProveCommitMode      string   `json:"provecommit_mode,omitempty"` // "per-sector" | "aggregate"
+	ProveCommitBatchSize int      `json:"provecommit_batch_size,omitempty"`
+	ProveCommitMaxWait   Duration `json:"provecommit_max_wait,omitempty"`
+	MaxPreCommitFee      string   `json:"max_precommit_fee,omitempty"`
+	MaxProveCommitFee    string   `json:"max_provecommit_fee,omitempty"`
+	ExpirationDays       int      `json:"expiration_days,omitempty"`
+	QuotaPerDay          int      `json:"quota_per_day,omitempty"`
+	QuotaConcurrent      int      `json:"quota_concurrent,omitempty"`
+	Weight               int      `json:"weight,omitempty"`
+	Paused               bool     `json:"paused"`
+	DeliveryTarget       string   `json:"delivery_target,omitempty"`
+	// SkipChainCheck (on create and update only, never stored) creates
+	// the tenant when the chain cannot be asked about its miner; no sector
+	// is allocated for it until the chain confirms the miner. A miner the
+	// chain does not know is refused either way.
+	SkipChainCheck bool      `json:"skip_chain_check,omitempty"`
+	CreatedAt      time.Time `json:"created_at,omitzero"`
+	UpdatedAt      time.Time `json:"updated_at,omitzero"`
 }
 
 // TokenRequest asks for a new API token.
 type TokenRequest struct {
-	// Role is "admin", "tenant", "worker" or "signer".
+	// Role is "admin", "tenant", "worker", "signer" or "metrics".
 	Role string `json:"role"`
 	// Tenant is required for tenant and signer tokens; on a worker token
 	// it confines the worker to that tenant's sectors.

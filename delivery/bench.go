@@ -19,7 +19,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/chain/address"
+	"github.com/sealant/sealant/chain/lotus"
+	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/proofs/commp"
 	"github.com/sealant/sealant/proofs/porep"
@@ -173,8 +178,8 @@ func BenchTransfer(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 		secret[i] = byte(i + 1)
 	}
 	r, err := NewReceiver(ReceiverConfig{Root: filepath.Join(dir, "root"), Store: filepath.Join(dir, "store"), Secret: secret,
-		CommitBytes: cfg.CommitBytes,
-		Verify:      func(context.Context, VerifyInput) api.VerifyResult { return api.VerifyResult{OK: true} }})
+		CommitBytes: cfg.CommitBytes, Miners: []uint64{md.ID.Miner}, Chain: benchChain{md},
+		Verify: func(context.Context, VerifyInput) api.VerifyResult { return api.VerifyResult{OK: true} }})
 	if err != nil {
 		return nil, err
 	}
@@ -243,6 +248,25 @@ func BenchTransfer(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 	rep.PeakHeapMiB = float64(peakHeap.Load()) / (1 << 20)
 	rep.PeakRSSMiB = peakRSSMiB()
 	return rep, nil
+}
+
+// benchChain has the bench sector proven with its CommR, so the receiver's
+// chain check before the upload passes.
+type benchChain struct{ md api.SectorMetadata }
+
+func (c benchChain) StateSectorGetInfo(_ context.Context, maddr address.Address, n uint64, _ types.TipSetKey) (*lotus.SectorOnChainInfo, error) {
+	if id, _ := maddr.ID(); id != c.md.ID.Miner || n != c.md.ID.Number {
+		return nil, nil
+	}
+	sealed, err := cid.Decode(c.md.CommR)
+	if err != nil {
+		return nil, err
+	}
+	return &lotus.SectorOnChainInfo{SectorNumber: n, SealProof: c.md.ProofType, SealedCID: sealed}, nil
+}
+
+func (benchChain) StateSectorPreCommitInfo(context.Context, address.Address, uint64, types.TipSetKey) (*lotus.SectorPreCommitOnChainInfo, error) {
+	return nil, nil
 }
 
 // benchSector writes a pseudo-random replica and well-formed cache files

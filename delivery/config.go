@@ -27,8 +27,11 @@ type Config struct {
 	// SecretFile holds the hex HS256 key for provider tokens (created with
 	// 32 random bytes if missing; default <root>/secret).
 	SecretFile string `toml:"secret_file"`
-	// Miners this receiver takes sectors for (empty: any).
-	Miners []uint64 `toml:"miners"`
+	// Miners this receiver takes sectors for: a non-empty list of miner
+	// actor ids, or the string "any" (logged as a warning at start). An
+	// empty list or a missing key is a config error: it would silently
+	// accept any miner's sectors into the store.
+	Miners MinerList `toml:"miners"`
 	// RevokedTokens lists token ids (jti) no longer accepted.
 	RevokedTokens []string `toml:"revoked_tokens"`
 	// BandwidthLimit caps uploads in bytes/s (0: none).
@@ -39,8 +42,19 @@ type Config struct {
 	// durable (ReceiverConfig.CommitBytes, CommitInterval; 0: defaults).
 	CommitBytes    int64         `toml:"commit_bytes"`
 	CommitInterval time.Duration `toml:"commit_interval"`
+	// QuarantineMaxBytes and QuarantineMaxCount bound the copies of
+	// rejected sectors kept in <root>/quarantine (one per sector, oldest
+	// deleted first; 0: DefaultQuarantineMaxBytes / DefaultQuarantineMaxCount,
+	// negative: no bound).
+	QuarantineMaxBytes int64 `toml:"quarantine_max_bytes"`
+	QuarantineMaxCount int   `toml:"quarantine_max_count"`
 	// Chain is the SP's Lotus node the on-chain CommR is read from.
 	Chain ChainConfig `toml:"chain"`
+}
+
+// QuarantineLimits returns the configured quarantine bounds.
+func (c *Config) QuarantineLimits() QuarantineLimits {
+	return QuarantineLimits{MaxBytes: c.QuarantineMaxBytes, MaxCount: c.QuarantineMaxCount}.withDefaults()
 }
 
 // ChainConfig addresses a Lotus full node.
@@ -48,6 +62,36 @@ type ChainConfig struct {
 	// APIInfo is "TOKEN:/ip4/…/tcp/1234/http" or a URL; empty uses the
 	// FULLNODE_API_INFO environment variable. A read token is enough.
 	APIInfo string `toml:"api_info"`
+}
+
+// MinerList is the miners key: a list of ids, or "any".
+type MinerList struct {
+	IDs []uint64
+	Any bool
+	set bool
+}
+
+// UnmarshalTOML decodes [1000, 1001] or "any".
+func (m *MinerList) UnmarshalTOML(v any) error {
+	m.set = true
+	switch v := v.(type) {
+	case string:
+		if v != "any" {
+			return fmt.Errorf("miners: %q: want a list of miner ids or \"any\"", v)
+		}
+		m.Any = true
+		return nil
+	case []any:
+		for _, e := range v {
+			n, ok := e.(int64)
+			if !ok || n <= 0 {
+				return fmt.Errorf("miners: %v: want a positive miner actor id", e)
+			}
+			m.IDs = append(m.IDs, uint64(n))
+		}
+		return nil
+	}
+	return fmt.Errorf("miners: want a list of miner ids or \"any\", got %T", v)
 }
 
 // ExampleConfig is a commented receiver.toml.
@@ -63,6 +107,8 @@ root = "/srv/sealant-receiver"
 store = "/srv/lotus-store"
 # secret_file = "/srv/sealant-receiver/secret"   # created if missing
 
+# Miner actor ids whose sectors this receiver accepts (required). "any"
+# accepts every miner's sectors and is logged as a warning.
 miners = [1000]
 revoked_tokens = []
 bandwidth_limit = 0        # bytes/s, 0 = unlimited
@@ -73,6 +119,10 @@ verify_concurrency = 1
 # re-sends at most about 2 x commit_bytes per file. 0 = defaults.
 commit_bytes = 0           # default 256 MiB
 commit_interval = "0s"     # default 2s
+# Rejected sectors are kept in root/quarantine for inspection: one copy per
+# sector, the oldest deleted beyond these bounds (0 = defaults: 128 GiB, 8).
+quarantine_max_bytes = 0
+quarantine_max_count = 0
 
 [chain]
 # Your own Lotus node (read token). Empty: $FULLNODE_API_INFO.
@@ -105,6 +155,9 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("tls_cert and tls_key go together"))
+	}
+	if !c.Miners.Any && len(c.Miners.IDs) == 0 {
+		errs = append(errs, errors.New(`miners is required: list the miner ids this receiver accepts (or "any")`))
 	}
 	if c.BandwidthLimit < 0 {
 		errs = append(errs, errors.New("bandwidth_limit must not be negative"))

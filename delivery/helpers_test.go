@@ -218,6 +218,13 @@ func testClient() *Client {
 	return &Client{RetryDelay: time.Millisecond, PollInterval: 5 * time.Millisecond, MaxRetries: 20}
 }
 
+// onChain proves s on the fake chain with the real CommR.
+func (e *env) onChain(t testing.TB, s *testSector) {
+	t.Helper()
+	_, rec := sealed(t)
+	e.chain.prove(s.id.Number, rec.CommR)
+}
+
 // deliver pushes metadata (chain knows the CommR) and transfers.
 func (e *env) deliver(t testing.TB, s *testSector, c *Client) error {
 	t.Helper()

@@ -20,6 +20,8 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/chain/address"
+	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/proofs/commp"
 	"github.com/sealant/sealant/proofs/porep"
 	"github.com/sealant/sealant/rpc"
@@ -66,6 +68,9 @@ type ReceiverConfig struct {
 	// Verify replaces the verified import's checks; nil is Verify. Only
 	// benchmarks that measure the transfer alone replace it.
 	Verify func(ctx context.Context, in VerifyInput) api.VerifyResult
+	// Quarantine bounds the copies of rejected sectors kept for
+	// inspection (zero value: the defaults).
+	Quarantine QuarantineLimits
 	// Logger receives progress; nil discards.
 	Logger *slog.Logger
 	// Now is the clock; nil is time.Now.
@@ -346,6 +351,11 @@ func (r *Receiver) putMetadata(w http.ResponseWriter, req *http.Request, provide
 	if err != nil {
 		return err
 	}
+	// No byte is taken for a sector the chain does not have with this
+	// CommR: a token holder cannot fill the disk with made-up sectors.
+	if err := r.checkChain(req.Context(), &md); err != nil {
+		return err
+	}
 	s := r.slot(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -422,6 +432,45 @@ func (r *Receiver) putMetadata(w http.ResponseWriter, req *http.Request, provide
 	return writeJSON(w, s.view(rec))
 }
 
+// checkChain requires md's sector to be pre-committed or proven on chain
+// with md's CommR and proof type. An unreachable chain is ErrBusy (the
+// provider retries); no chain at all, or a sector the chain does not have
+// so, is ErrConflict.
+func (r *Receiver) checkChain(ctx context.Context, md *api.SectorMetadata) error {
+	if r.cfg.Chain == nil {
+		return fmt.Errorf("%w: no chain configured: this receiver cannot check sectors against the chain, so it takes none", ErrConflict)
+	}
+	maddr := address.NewIDAddress(md.ID.Miner)
+	var onChain cid.Cid
+	var proof int64
+	si, err := r.cfg.Chain.StateSectorGetInfo(ctx, maddr, md.ID.Number, types.EmptyTSK)
+	if err != nil {
+		return fmt.Errorf("%w: cannot read sector %s from the chain: %v", ErrBusy, md.ID, err)
+	}
+	if si != nil {
+		onChain, proof = si.SealedCID, si.SealProof
+	} else {
+		pc, err := r.cfg.Chain.StateSectorPreCommitInfo(ctx, maddr, md.ID.Number, types.EmptyTSK)
+		if err != nil {
+			return fmt.Errorf("%w: cannot read sector %s from the chain: %v", ErrBusy, md.ID, err)
+		}
+		if pc == nil {
+			return fmt.Errorf("%w: sector %s is neither pre-committed nor proven on chain; its files are not taken", ErrConflict, md.ID)
+		}
+		onChain, proof = pc.Info.SealedCID, pc.Info.SealProof
+	}
+	want, err1 := commp.CommFromSealedCID(onChain)
+	c, _ := cid.Decode(md.CommR) // parsed by validateMetadata
+	got, err2 := commp.CommFromSealedCID(c)
+	if err1 != nil || err2 != nil || want != got {
+		return fmt.Errorf("%w: sector %s has CommR %s on chain, the metadata says %s; its files are not taken", ErrConflict, md.ID, onChain, md.CommR)
+	}
+	if proof != md.ProofType {
+		return fmt.Errorf("%w: sector %s has seal proof %d on chain, the metadata says %d", ErrConflict, md.ID, proof, md.ProofType)
+	}
+	return nil
+}
+
 func sameMetadata(a, b *api.SectorMetadata) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
@@ -470,9 +519,13 @@ func (r *Receiver) reject(s *sectorSlot, rec *sectorRecord, reason string, check
 	s.dropAll()
 	now := r.cfg.Now()
 	rec.State, rec.Reason, rec.Checks, rec.Updated = api.DeliveryRejected, reason, checks, now
+	dropOlderCopies(r.cfg.Root, rec.ID) // one copy per sector
 	dst, err := quarantine(r.cfg.Root, rec, now)
 	if err != nil {
 		r.log.Error("quarantine failed", "sector", rec.ID, "err", err)
+	}
+	for _, d := range enforceQuarantine(r.cfg.Root, r.cfg.Quarantine, dst) {
+		r.log.Warn("quarantine full: oldest copy deleted", "dir", d)
 	}
 	rec.Quarantine = dst
 	if err := saveRecord(r.cfg.Root, rec); err != nil {

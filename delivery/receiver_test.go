@@ -99,13 +99,14 @@ func TestFlippedByteRejected(t *testing.T) {
 		{"sc-02-data-tree-r-last.dat", first, CheckTreeRLast}, {"sc-02-data-tree-r-last.dat", mid, CheckTreeRLast},
 		{"sc-02-data-tree-r-last.dat", last, CheckTreeRLast},
 		{"p_aux", first, CheckPAux}, {"p_aux", mid, CheckPAux}, {"p_aux", last, CheckPAux},
-		// t_aux: the label count and the tree-r-last rows_to_discard are
-		// structure the t_aux check verifies. A byte inside a store path or
-		// in tree-c's rows_to_discard is only caught by the checksum:
-		// rust-fil-proofs replaces the paths on load, the tree-c value
-		// differs between its versions, and PoSt reads neither.
+		// t_aux: the label count, the tree-r-last rows_to_discard and every
+		// other rows_to_discard out of its tree's range (the last byte is
+		// the top byte of tree-c's) are structure the t_aux check verifies.
+		// A byte inside a store path is only caught by the checksum:
+		// rust-fil-proofs replaces the paths on load and PoSt does not read
+		// them.
 		{"t_aux", first, CheckTAux}, {"t_aux", treeRRows, CheckTAux},
-		{"t_aux", func([]byte) int { return 8 + 8 + 2 }, ""}, {"t_aux", last, ""},
+		{"t_aux", func([]byte) int { return 8 + 8 + 2 }, ""}, {"t_aux", last, CheckTAux},
 	}
 	n := uint64(100)
 	for _, mode := range []string{"source", "relabel"} {
@@ -162,34 +163,41 @@ func TestFlippedByteRejected(t *testing.T) {
 	}
 }
 
-func TestChainMismatchRejected(t *testing.T) {
+// TestChainMismatchRefusedBeforeUpload: metadata for a sector the chain
+// has with another CommR, or does not have at all, is refused before any
+// byte is taken; with the right chain state the delivery goes through.
+func TestChainMismatchRefusedBeforeUpload(t *testing.T) {
 	e := newEnv(t, nil)
 	s := newTestSector(t, 21)
 	c := testClient()
 	ctx := context.Background()
+	if _, err := c.PushMetadata(ctx, e.endpoint(), s.md); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "neither pre-committed nor proven") {
+		t.Fatalf("push for a sector not on chain: %v", err)
+	}
 	// The chain has another CommR for this sector.
 	var other [32]byte
 	other[0] = 7
 	e.chain.prove(s.id.Number, other)
-	if _, err := c.PushMetadata(ctx, e.endpoint(), s.md); err != nil {
-		t.Fatal(err)
+	if _, err := c.PushMetadata(ctx, e.endpoint(), s.md); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "on chain") {
+		t.Fatalf("push with another CommR on chain: %v", err)
 	}
-	err := c.Transfer(ctx, e.target(), s.id, s.files)
-	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), CheckChain) {
-		t.Fatalf("transfer: %v", err)
+	if err := c.Transfer(ctx, e.target(), s.id, s.files); err == nil {
+		t.Fatal("transfer without accepted metadata succeeded")
 	}
-	// A retry after the rejection starts over and, with the right chain
-	// state, is accepted.
+	if n := e.r.BytesReceived(); n != 0 {
+		t.Fatalf("%d file bytes taken for a sector the chain does not have", n)
+	}
+	// With the right chain state it is accepted.
 	if err := e.deliver(t, s, c); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 }
 
-func TestNoChainRejects(t *testing.T) {
+func TestNoChainRefuses(t *testing.T) {
 	e := newEnv(t, func(c *ReceiverConfig) { c.Chain = nil })
 	s := newTestSector(t, 22)
 	err := e.deliver(t, s, testClient())
-	if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "no chain") {
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "no chain") {
 		t.Fatalf("transfer: %v", err)
 	}
 }
@@ -270,6 +278,7 @@ func TestAuth(t *testing.T) {
 		})
 	}
 	// Another provider cannot touch acme's sector.
+	e.onChain(t, s)
 	if _, err := testClient().PushMetadata(context.Background(), e.endpoint(), s.md); err != nil {
 		t.Fatal(err)
 	}

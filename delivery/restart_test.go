@@ -265,6 +265,7 @@ func TestCommitWhenPaused(t *testing.T) {
 	e := newEnv(t, func(c *ReceiverConfig) { c.CommitBytes, c.CommitInterval = 1<<30, time.Millisecond })
 	s := newTestSector(t, 521)
 	c := testClient()
+	e.onChain(t, s)
 	if _, err := c.PushMetadata(context.Background(), e.endpoint(), s.md); err != nil {
 		t.Fatal(err)
 	}

@@ -466,6 +466,7 @@ func TestProtocolVersion(t *testing.T) {
 	t.Run("old client", func(t *testing.T) {
 		e := newEnv(t, nil)
 		s := newTestSector(t, 651)
+		e.onChain(t, s)
 		if _, err := testClient().PushMetadata(context.Background(), e.endpoint(), s.md); err != nil {
 			t.Fatal(err)
 		}

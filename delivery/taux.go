@@ -20,7 +20,12 @@ type storeConfig struct {
 // tree_r_last_config, tree_c_config; PhantomData fields take no bytes) and
 // checks it describes a sector of proof type p: one label store per layer,
 // the store ids, and the tree-d and tree-r-last sizes and rows_to_discard
-// that proving relies on. The paths are not checked: rust-fil-proofs
+// that proving relies on. Every store's rows_to_discard must be one a tree
+// of that shape can have (fewer than its rows minus one; the label layers
+// all share one, as rust-fil-proofs derives them from one config), and the
+// tree-r-last one must be the proof type's: rust-fil-proofs versions
+// differ on the others, and a wrong value there only breaks reading the
+// store. The paths are not checked: rust-fil-proofs
 // replaces them with the sector's cache path when it loads t_aux, and
 // WindowPoSt does not read t_aux at all, which is also why a byte flipped
 // inside a path can only be caught by the file's SHA-256.
@@ -93,6 +98,16 @@ func parseTAux(b []byte, p abi.RegisteredSealProof) error {
 	if layers != uint64(p.Layers()) {
 		return fmt.Errorf("t_aux: %d label layers, a %s sector has %d", layers, p, p.Layers())
 	}
+	rowsFit := func(c storeConfig, leaves uint64, arity int) error {
+		if c.rows > 64 {
+			return fmt.Errorf("t_aux: %s rows_to_discard %d is impossible", c.id, c.rows)
+		}
+		if _, err := merkle.CacheLen(leaves, arity, int(c.rows)); err != nil {
+			return fmt.Errorf("t_aux: %s rows_to_discard %d: %w", c.id, c.rows, err)
+		}
+		return nil
+	}
+	var labelRows uint64
 	for l := 1; l <= p.Layers(); l++ {
 		c, err := config(fmt.Sprintf("layer %d", l))
 		if err != nil {
@@ -100,6 +115,14 @@ func parseTAux(b []byte, p abi.RegisteredSealProof) error {
 		}
 		if err := want(c, fmt.Sprintf("layer-%d", l), p.Nodes(), -1); err != nil {
 			return err
+		}
+		if err := rowsFit(c, p.Nodes(), 2); err != nil {
+			return err
+		}
+		if l == 1 {
+			labelRows = c.rows
+		} else if c.rows != labelRows {
+			return fmt.Errorf("t_aux: %s rows_to_discard %d, layer-1 has %d", c.id, c.rows, labelRows)
 		}
 	}
 	dLen, err := merkle.TreeLen(p.Nodes(), 2)
@@ -110,16 +133,24 @@ func parseTAux(b []byte, p abi.RegisteredSealProof) error {
 	if err != nil {
 		return fmt.Errorf("t_aux: %w", err)
 	}
+	base := p.TreeShape().Base
 	for _, s := range []struct {
-		id   string
-		size uint64
-		rows int
-	}{{merkle.IDTreeD, dLen, -1}, {merkle.IDTreeRLast, rLen, p.RowsToDiscard()}, {merkle.IDTreeC, rLen, -1}} {
+		id           string
+		size, leaves uint64
+		arity, rows  int
+	}{
+		{merkle.IDTreeD, dLen, p.Nodes(), 2, -1},
+		{merkle.IDTreeRLast, rLen, p.BaseTreeLeaves(), base, p.RowsToDiscard()},
+		{merkle.IDTreeC, rLen, p.BaseTreeLeaves(), base, -1},
+	} {
 		c, err := config(s.id)
 		if err != nil {
 			return err
 		}
 		if err := want(c, s.id, s.size, s.rows); err != nil {
+			return err
+		}
+		if err := rowsFit(c, s.leaves, s.arity); err != nil {
 			return err
 		}
 	}

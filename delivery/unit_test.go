@@ -1,14 +1,17 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sealant/sealant/proofs/abi"
+	"github.com/sealant/sealant/proofs/merkle"
 )
 
 func TestLimiter(t *testing.T) {
@@ -80,6 +83,33 @@ func TestParseTAux(t *testing.T) {
 	}
 	if err := parseTAux(append(good, 0), rec.Proof); err == nil {
 		t.Error("trailing byte accepted")
+	}
+	// rows_to_discard of every store: the u64 after the id, option tag and
+	// size.
+	setRows := func(id string, v uint64) []byte {
+		b := bytes.Clone(good)
+		i := bytes.Index(b, []byte(id))
+		if i < 0 {
+			t.Fatalf("no %s in t_aux", id)
+		}
+		binary.LittleEndian.PutUint64(b[i+len(id)+1+8:], v)
+		return b
+	}
+	for _, c := range []struct {
+		id   string
+		rows uint64
+	}{
+		{"layer-1", 1 << 56}, {"layer-2", 1}, {"layer-1", 6}, {merkle.IDTreeD, 6}, {merkle.IDTreeD, 1 << 40},
+		{merkle.IDTreeC, 2}, {merkle.IDTreeC, 1 << 56}, {merkle.IDTreeRLast, 0},
+	} {
+		if err := parseTAux(setRows(c.id, c.rows), rec.Proof); err == nil {
+			t.Errorf("%s rows_to_discard %d accepted", c.id, c.rows)
+		}
+	}
+	// Values a tree of that shape can have are accepted (rust-fil-proofs
+	// versions differ on them).
+	if err := parseTAux(setRows(merkle.IDTreeC, 1), rec.Proof); err != nil {
+		t.Errorf("tree-c rows_to_discard 1: %v", err)
 	}
 }
 

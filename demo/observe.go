@@ -42,6 +42,13 @@ type observer struct {
 	// lastVerified is when the last sector was verified: the end of the
 	// sealing pipeline, which the throughput figure is measured to.
 	lastVerified time.Time
+	// note says what the run waits for once sealing is done (see
+	// windowPoStWait); dlOf caches the deadline each sector is in.
+	note string
+	dlOf map[string]map[uint64]uint64
+	// last is what was printed last without the time (no redraw: an
+	// unchanged status is not printed again).
+	last string
 }
 
 func newObserver(c *cluster, data map[string]int) *observer {
@@ -66,6 +73,7 @@ func (o *observer) run(ctx context.Context, start time.Time) (*Summary, error) {
 	for {
 		o.refresh(ctx)
 		if time.Since(lastDraw) >= cfg.ProgressTick {
+			o.note = o.windowPoStWait(ctx)
 			o.draw(start)
 			lastDraw = time.Now()
 		}
@@ -87,6 +95,9 @@ func (o *observer) run(ctx context.Context, start time.Time) (*Summary, error) {
 		break
 	}
 	elapsed := time.Since(start)
+	if o.done() {
+		o.note = ""
+	}
 	o.draw(start)
 	// Figures are read with a fresh context: ctx may be the one that ended.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
@@ -443,10 +454,11 @@ func (o *observer) draw(start time.Time) {
 	if w == nil {
 		return
 	}
-	var b strings.Builder
+	var b, plain strings.Builder
 	if o.c.cfg.Redraw && o.lines > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA", o.lines)
 	}
+	lines := make([]string, 0, len(o.c.tenants)+1)
 	for _, t := range o.c.tenants {
 		alloc, proven, delivered, verified, failed := o.counts(t)
 		sealing := 0
@@ -455,20 +467,128 @@ func (o *observer) draw(start time.Time) {
 				sealing++
 			}
 		}
-		line := fmt.Sprintf("[%6.1fs] %s %s arch%d  allocated %d/%d  in flight %d  proven %d  delivered %d  verified %d",
-			time.Since(start).Seconds(), t.Name, t.Miner, t.Architecture, alloc, o.c.cfg.Sectors, sealing, proven, delivered, verified)
+		line := fmt.Sprintf("%s %s arch%d  allocated %d/%d  in flight %d  proven %d  delivered %d  verified %d",
+			t.Name, t.Miner, t.Architecture, alloc, o.c.cfg.Sectors, sealing, proven, delivered, verified)
 		if t.Architecture == api.ArchProviderProves {
 			line += fmt.Sprintf("  windowpost %d", len(o.wpost[t.Name]))
 		}
 		if failed > 0 {
 			line += fmt.Sprintf("  FAILED %d", failed)
 		}
+		lines = append(lines, line)
+	}
+	if o.note != "" {
+		lines = append(lines, o.note)
+	}
+	for _, l := range lines {
+		plain.WriteString(l)
+		plain.WriteByte('\n')
+	}
+	if !o.c.cfg.Redraw && plain.String() == o.last {
+		return // nothing changed: no repeated status lines
+	}
+	prev := strings.Split(o.last, "\n")
+	o.last = plain.String()
+	for i, l := range lines {
 		if o.c.cfg.Redraw {
 			b.WriteString("\x1b[2K")
+		} else if i < len(prev) && prev[i] == l {
+			continue // appended output: only the lines that changed
 		}
-		b.WriteString(line)
-		b.WriteByte('\n')
+		fmt.Fprintf(&b, "[%6.1fs] %s\n", time.Since(start).Seconds(), l)
 	}
-	o.lines = len(o.c.tenants)
+	if o.c.cfg.Redraw && len(lines) < o.lines {
+		// The note went away: clear its line.
+		b.WriteString("\x1b[2K\n")
+		lines = append(lines, "")
+	}
+	o.lines = len(lines)
 	_, _ = io.WriteString(w, b.String())
+}
+
+// windowPoStWait says what the run waits for when every sector is
+// verified and only Architecture 1's first WindowPoSt is missing: the
+// deadline the sectors are in, the epoch it opens and about how long that
+// is. It returns "" while sealing is still under way or when the chain
+// cannot tell.
+func (o *observer) windowPoStWait(ctx context.Context) string {
+	if !o.c.cfg.WaitWindowPoSt {
+		return ""
+	}
+	for _, t := range o.c.tenants {
+		if len(o.sectors[t.Name]) < o.c.cfg.Sectors {
+			return ""
+		}
+		for _, s := range o.sectors[t.Name] {
+			if s.failed == "" && !s.verified {
+				return ""
+			}
+		}
+	}
+	for _, t := range o.c.tenants {
+		if t.Architecture != api.ArchProviderProves {
+			continue
+		}
+		var pending []uint64
+		for n, s := range o.sectors[t.Name] {
+			if s.failed == "" && !o.wpost[t.Name][n] {
+				pending = append(pending, n)
+			}
+		}
+		if len(pending) == 0 {
+			continue
+		}
+		slices.Sort(pending)
+		dl, err := o.c.chain.StateMinerProvingDeadline(ctx, t.Miner, types.EmptyTSK)
+		if err != nil || dl.WPoStChallengeWindow <= 0 || dl.WPoStProvingPeriod <= 0 {
+			return ""
+		}
+		idx, ok := o.deadlineOf(ctx, t, pending[0], dl.WPoStPeriodDeadlines)
+		if !ok {
+			return fmt.Sprintf("waiting for %s's first WindowPoSt: sector %d is not yet in a deadline (epoch %d)", t.Name, pending[0], dl.CurrentEpoch)
+		}
+		open := dl.PeriodStart + types.ChainEpoch(idx)*dl.WPoStChallengeWindow
+		for open+dl.WPoStChallengeWindow <= dl.CurrentEpoch {
+			open += dl.WPoStProvingPeriod
+		}
+		if open <= dl.CurrentEpoch {
+			return fmt.Sprintf("waiting for %s's WindowPoSt: deadline %d is open (epochs %d–%d, now %d); the proof is being submitted",
+				t.Name, idx, open, open+dl.WPoStChallengeWindow-1, dl.CurrentEpoch)
+		}
+		eta := time.Duration(open-dl.CurrentEpoch) * o.c.cfg.BlockTime
+		return fmt.Sprintf("waiting for %s's WindowPoSt: its sectors are in deadline %d, which opens at epoch %d (now %d, about %s)",
+			t.Name, idx, open, dl.CurrentEpoch, eta.Round(time.Second))
+	}
+	return ""
+}
+
+// deadlineOf finds the deadline holding sector n of t (cached: a sector
+// stays in its deadline).
+func (o *observer) deadlineOf(ctx context.Context, t *tenant, n, deadlines uint64) (uint64, bool) {
+	if o.dlOf == nil {
+		o.dlOf = map[string]map[uint64]uint64{}
+	}
+	if o.dlOf[t.Name] == nil {
+		o.dlOf[t.Name] = map[uint64]uint64{}
+	}
+	if d, ok := o.dlOf[t.Name][n]; ok {
+		return d, true
+	}
+	for d := uint64(0); d < deadlines; d++ {
+		parts, err := o.c.chain.StateMinerPartitions(ctx, t.Miner, d, types.EmptyTSK)
+		if err != nil {
+			return 0, false
+		}
+		for _, p := range parts {
+			all, err := p.AllSectors.Decode()
+			if err != nil {
+				continue
+			}
+			if all.Has(n) {
+				o.dlOf[t.Name][n] = d
+				return d, true
+			}
+		}
+	}
+	return 0, false
 }

@@ -83,6 +83,12 @@ var methods = map[string]struct {
 	"Filecoin.WalletList":                          {rpc.PermWrite, apiWalletList},
 	"Filecoin.WalletSign":                          {rpc.PermSign, apiWalletSign},
 	"Filecoin.AuthNew":                             {rpc.PermAdmin, apiAuthNew},
+	// For third-party clients (api_state.go).
+	"Filecoin.StateNetworkName":            {rpc.PermRead, apiStateNetworkName},
+	"Filecoin.StateMinerPower":             {rpc.PermRead, apiStateMinerPower},
+	"Filecoin.StateLookupRobustAddress":    {rpc.PermRead, apiStateLookupRobustAddress},
+	"Filecoin.StateReadState":              {rpc.PermRead, apiStateReadState},
+	"Filecoin.FilecoinAddressToEthAddress": {rpc.PermRead, apiFilecoinAddressToEthAddress},
 }
 
 // Methods lists the served method names (for docs and tests).
@@ -96,11 +102,15 @@ func Methods() []string {
 
 func (n *Node) newRPC() (*rpc.Server, error) {
 	srv, err := rpc.NewServer(rpc.ServerConfig{
-		Secret:         n.secret,
-		AnonymousPerm:  rpc.PermRead, // as Lotus
-		ExposeErrors:   true,         // Lotus clients match on error text
-		MaxRequestSize: int64(n.cfg.MaxMessageSize) * 2,
-		Logger:         n.log,
+		Secret:          n.secret,
+		AnonymousPerm:   rpc.PermRead, // as Lotus
+		ExposeErrors:    true,         // Lotus clients match on error text
+		LotusHTTPStatus: true,         // 500 for parse errors and unknown methods, as Lotus
+		MaxRequestSize:  int64(n.cfg.MaxMessageSize) * 2,
+		// Lotus clients push messages without a token (anonymous read
+		// callers may MpoolPush on a public devnet, as on Lotus).
+		MaxAnonymousRequestSize: int64(n.cfg.MaxMessageSize) * 2,
+		Logger:                  n.log,
 	})
 	if err != nil {
 		return nil, err

@@ -29,6 +29,12 @@
 //     /rpc/v1, HS256 JWTs with read/write/sign/admin, anonymous read,
 //     ChainNotify as an xrpc.ch.val channel. Every method the chain/lotus
 //     client calls is served with the JSON shapes of its result types.
+//   - api_state.go: what third-party clients (iso-filecoin, zondax) also
+//     call: StateNetworkName, StateMinerPower, StateLookupRobustAddress,
+//     StateReadState (account, miner and power actors; builtin-actors v18
+//     code CIDs of Lotus's devnet bundle; HAMT/AMT roots are placeholder
+//     CIDs, not loadable) and FilecoinAddressToEthAddress, each checked
+//     against Lotus's documented example (testdata/lotus-examples.json).
 //   - genesis.go: genesis.toml (accounts with balances and keys, miners,
 //     policy overrides). Generated keys go to DIR/owners/<name>/key.json
 //     (Lotus KeyInfo JSON) and nowhere else: the node holds no account

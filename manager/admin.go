@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/sealant/sealant/api"
@@ -56,6 +58,9 @@ func toStoreTenant(tc api.TenantConfig) (store.Tenant, error) {
 		tc.PreCommitBatchSize < 0 || tc.ProveCommitBatchSize < 0 || tc.PreCommitMaxWait < 0 || tc.ProveCommitMaxWait < 0 {
 		return store.Tenant{}, fmt.Errorf("%w: negative quota, weight, batch size, wait or expiration", ErrInvalid)
 	}
+	if err := checkTenantBounds(tc); err != nil {
+		return store.Tenant{}, err
+	}
 	t := store.Tenant{
 		ID: tc.ID, Miner: tc.Miner, ProofType: abi.RegisteredSealProof(tc.ProofType), Senders: tc.Senders,
 		SigningRoute: route,
@@ -79,6 +84,57 @@ func toStoreTenant(tc api.TenantConfig) (store.Tenant, error) {
 	return t, nil
 }
 
+// Tenant bounds, from the chain's own limits (Lotus/builtin-actors).
+const (
+	// firstMinerID: IDs below 100 are the builtin singleton actors
+	// (system f00, init f01, power f04, …); no miner has one.
+	firstMinerID = 100
+	// minExpirationDays and maxExpirationDays: MinSectorExpiration (180
+	// days) and MaxSectorExpirationExtension (1278 days).
+	minExpirationDays = 180
+	maxExpirationDays = 1278
+	// maxPreCommitBatch is PreCommitSectorBatchMaxSize; maxProveBatch is
+	// MaxAggregatedSectors.
+	maxPreCommitBatch = 256
+	maxProveBatch     = 819
+)
+
+// checkTenantBounds refuses values the chain would refuse later (or that
+// make no sense), so a typo fails at creation and not at the first commit.
+func checkTenantBounds(tc api.TenantConfig) error {
+	if tc.Miner < firstMinerID {
+		return fmt.Errorf("%w: miner %d: IDs below %d are builtin actors, not miners", ErrInvalid, tc.Miner, firstMinerID)
+	}
+	if tc.ExpirationDays != 0 && (tc.ExpirationDays < minExpirationDays || tc.ExpirationDays > maxExpirationDays) {
+		return fmt.Errorf("%w: expiration_days %d: want %d to %d", ErrInvalid, tc.ExpirationDays, minExpirationDays, maxExpirationDays)
+	}
+	if tc.PreCommitBatchSize > maxPreCommitBatch {
+		return fmt.Errorf("%w: precommit_batch_size %d: at most %d (PreCommitSectorBatch)", ErrInvalid, tc.PreCommitBatchSize, maxPreCommitBatch)
+	}
+	if tc.ProveCommitBatchSize > maxProveBatch {
+		return fmt.Errorf("%w: provecommit_batch_size %d: at most %d (ProveCommitAggregate)", ErrInvalid, tc.ProveCommitBatchSize, maxProveBatch)
+	}
+	const maxWait = api.Duration(30 * 24 * time.Hour)
+	if tc.PreCommitMaxWait > maxWait || tc.ProveCommitMaxWait > maxWait {
+		return fmt.Errorf("%w: batch wait over 30 days", ErrInvalid)
+	}
+	if tc.DeliveryTarget != "" {
+		u, err := url.Parse(tc.DeliveryTarget)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%w: delivery_target %q: want an http:// or https:// receiver URL", ErrInvalid, redactURL(tc.DeliveryTarget))
+		}
+	}
+	return nil
+}
+
+// redactURL drops a #token=… fragment before a URL is put in an error.
+func redactURL(s string) string {
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		return s[:i] + "#…"
+	}
+	return s
+}
+
 func toAPITenant(t store.Tenant) api.TenantConfig {
 	return api.TenantConfig{
 		ID: t.ID, Miner: t.Miner, ProofType: int64(t.ProofType), SectorSize: t.SectorSize, Senders: t.Senders,
@@ -92,12 +148,17 @@ func toAPITenant(t store.Tenant) api.TenantConfig {
 	}
 }
 
-// CreateTenant adds a tenant. Its miner's sector-number counter is moved
+// CreateTenant adds a tenant. With a chain, its miner must exist and its
+// senders be the miner's owner, worker or control addresses (see
+// checkNewTenant for an unreachable chain). Its miner's sector-number counter is moved
 // past the numbers the chain already has (when a chain is configured), so
 // the first allocation does not collide with sectors sealed elsewhere.
 func (s *Service) CreateTenant(ctx context.Context, tc api.TenantConfig) (api.TenantConfig, error) {
 	t, err := toStoreTenant(tc)
 	if err != nil {
+		return api.TenantConfig{}, err
+	}
+	if err := s.checkNewTenant(ctx, tc); err != nil {
 		return api.TenantConfig{}, err
 	}
 	out, err := s.st.CreateTenant(ctx, t, s.now())
@@ -120,6 +181,9 @@ func (s *Service) CreateTenant(ctx context.Context, tc api.TenantConfig) (api.Te
 func (s *Service) UpdateTenant(ctx context.Context, tc api.TenantConfig) (api.TenantConfig, error) {
 	t, err := toStoreTenant(tc)
 	if err != nil {
+		return api.TenantConfig{}, err
+	}
+	if err := s.checkNewTenant(ctx, tc); err != nil {
 		return api.TenantConfig{}, err
 	}
 	out, err := s.st.UpdateTenant(ctx, t, s.now())
@@ -306,11 +370,12 @@ func detached(h rpc.Handler) rpc.Handler {
 // has a permission (checked by the transport) and a set of roles (checked
 // by rpc.RequireRole), so a worker token cannot reach the tenant API even
 // though both carry "write"; tenant isolation is then checked per object by
-// the handlers. Components that serve their own methods (signer hub,
+// the handlers. Text parameters are checked at this edge (checkText): no
+// NUL, valid UTF-8, whatever the store. Components that serve their own methods (signer hub,
 // pipeline) are registered too.
 func (s *Service) Register(srv *rpc.Server) {
 	worker := func(name string, h rpc.Handler) {
-		srv.Register(name, rpc.PermWrite, s.metrics.instrument(name, rpc.RequireRole(h, rpc.RoleWorker)))
+		srv.Register(name, rpc.PermWrite, s.metrics.instrument(name, rpc.RequireRole(checkText(h), rpc.RoleWorker)))
 	}
 	// Methods that change state finish even if the worker hangs up (a
 	// detached context, bounded by mutationTimeout): each step is
@@ -333,7 +398,7 @@ func (s *Service) Register(srv *rpc.Server) {
 	mutating(api.MethodReportDelivery, rpc.Func2(s.ReportDelivery))
 
 	tenant := func(name string, perm rpc.Perm, h rpc.Handler) {
-		srv.Register(name, perm, s.metrics.instrument(name, rpc.RequireRole(h, rpc.RoleTenant, rpc.RoleAdmin)))
+		srv.Register(name, perm, s.metrics.instrument(name, rpc.RequireRole(checkText(h), rpc.RoleTenant, rpc.RoleAdmin)))
 	}
 	tenant(api.MethodSubmitPieces, rpc.PermWrite, rpc.Func1(s.SubmitPieces))
 	tenant(api.MethodListSectors, rpc.PermRead, rpc.Func1(s.ListSectors))
@@ -342,7 +407,7 @@ func (s *Service) Register(srv *rpc.Server) {
 	tenant(api.MethodTenantUsage, rpc.PermRead, rpc.Func1(s.Usage))
 
 	admin := func(name string, h rpc.Handler) {
-		srv.Register(name, rpc.PermAdmin, s.metrics.instrument(name, rpc.RequireRole(h, rpc.RoleAdmin)))
+		srv.Register(name, rpc.PermAdmin, s.metrics.instrument(name, rpc.RequireRole(checkText(h), rpc.RoleAdmin)))
 	}
 	admin(api.MethodAdminTenantCreate, rpc.Func1(s.CreateTenant))
 	admin(api.MethodAdminTenantUpdate, rpc.Func1(s.UpdateTenant))

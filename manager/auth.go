@@ -103,6 +103,8 @@ func rolePerm(r rpc.Role) (rpc.Perm, bool) {
 		return rpc.PermWrite, true
 	case rpc.RoleSigner:
 		return rpc.PermSign, true
+	case rpc.RoleMetrics:
+		return rpc.PermRead, true
 	}
 	return rpc.PermNone, false
 }
@@ -112,16 +114,16 @@ func (s *Service) IssueToken(ctx context.Context, req api.TokenRequest) (api.Iss
 	role := rpc.Role(req.Role)
 	perm, ok := rolePerm(role)
 	if !ok {
-		return api.IssuedToken{}, fmt.Errorf("%w: role %q: want admin, tenant, worker or signer", ErrInvalid, req.Role)
+		return api.IssuedToken{}, fmt.Errorf("%w: role %q: want admin, tenant, worker, signer or metrics", ErrInvalid, req.Role)
 	}
 	switch role {
 	case rpc.RoleTenant, rpc.RoleSigner:
 		if req.Tenant == "" {
 			return api.IssuedToken{}, fmt.Errorf("%w: a %s token needs a tenant", ErrInvalid, role)
 		}
-	case rpc.RoleAdmin:
+	case rpc.RoleAdmin, rpc.RoleMetrics:
 		if req.Tenant != "" {
-			return api.IssuedToken{}, fmt.Errorf("%w: an admin token has no tenant", ErrInvalid)
+			return api.IssuedToken{}, fmt.Errorf("%w: an %s token has no tenant", ErrInvalid, role)
 		}
 	case rpc.RoleWorker:
 		if req.Subject == "" || strings.Contains(req.Subject, "/") {

@@ -22,6 +22,7 @@ import (
 	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/rand"
 	"github.com/sealant/sealant/chain/types"
+	"github.com/sealant/sealant/internal/testenv"
 	"github.com/sealant/sealant/rpc"
 )
 
@@ -135,7 +136,7 @@ func newPGEnv(t testing.TB) *env {
 	t.Helper()
 	dsn := os.Getenv("SEALANT_TEST_PG_DSN")
 	if dsn == "" {
-		t.Skip("PostgreSQL tests skipped: set SEALANT_TEST_PG_DSN (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+		testenv.Skip(t, "manager: PostgreSQL tests skipped: set SEALANT_TEST_PG_DSN (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
 	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -33,14 +34,14 @@ func (s *Service) NewRPCServer() (*rpc.Server, error) {
 }
 
 // Handler is the manager's HTTP surface: JSON-RPC at RPCPath, the web
-// dashboard at /, Prometheus
-// metrics at /metrics and a health check at /healthz. It is the only place
-// the manager touches net/http.
+// dashboard at /, Prometheus metrics at /metrics (tenant-named, so only for
+// a bearer token of role metrics or admin) and a health check at /healthz.
+// It is the only place the manager touches net/http.
 func (s *Service) Handler(srv *rpc.Server) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(RPCPath, srv)
 	mux.Handle("/", dashboard.Handler())
-	mux.Handle("/metrics", promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", metricsAuth(srv, promhttp.HandlerFor(s.metrics.Registry, promhttp.HandlerOpts{})))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
@@ -53,4 +54,24 @@ func (s *Service) Handler(srv *rpc.Server) http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	return mux
+}
+
+// metricsAuth serves h only to callers whose token (verified by srv, so
+// revocation applies) has role metrics or admin: the metrics name every
+// tenant and count its sectors. Prometheus sends the token with
+// authorization: {credentials_file: …} in its scrape config.
+func metricsAuth(srv *rpc.Server, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := srv.Authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="sealant metrics"`)
+			http.Error(w, "metrics need a bearer token of role metrics or admin ('sealant admin token issue --role metrics')\n", http.StatusUnauthorized)
+			return
+		}
+		if c.Role != rpc.RoleMetrics && c.Role != rpc.RoleAdmin {
+			http.Error(w, fmt.Sprintf("role %q may not read metrics\n", c.Role), http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -134,6 +134,7 @@ type Service struct {
 	metrics  *Metrics
 
 	revoked revocationCache
+	miners  minerChecks
 
 	// cmdMu guards commands: operator pause/resume orders per worker,
 	// delivered with the next WorkerPing answer. They are in memory: a

@@ -437,19 +437,40 @@ func TestHTTPSurface(t *testing.T) {
 	if err := ws.Call(context.Background(), api.MethodAssignTicket, nil, api.SectorID{Miner: 1000, Number: 7}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing sector over websocket: %v", err)
 	}
-	resp, err = http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// /metrics names every tenant: no token → 401, a worker or tenant
+	// token → 403, a metrics token → the metrics.
+	getMetrics := func(tok string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	if code, body := getMetrics(""); code != http.StatusUnauthorized || strings.Contains(body, "tenant=") {
+		t.Errorf("/metrics without a token: %d %.200s", code, body)
+	}
+	if code, _ := getMetrics(tok); code != http.StatusForbidden {
+		t.Errorf("/metrics with a worker token: %d", code)
+	}
+	mtok := issue(t, s, api.TokenRequest{Role: "metrics"})
+	code, body := getMetrics(mtok)
+	if code != 200 {
+		t.Fatalf("/metrics with a metrics token: %d %.200s", code, body)
+	}
 	for _, want := range []string{
 		`sealant_manager_rpc_requests_total{method="Sealant.AllocateSector",outcome="ok"} 1`,
 		`sealant_manager_rpc_requests_total{method="Sealant.AssignTicket",outcome="not_found"} 1`,
 		`sealant_manager_sectors_allocated_total{tenant="a"} 1`,
 		`sealant_manager_sectors{phase="active",tenant="a"} 1`,
 	} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}

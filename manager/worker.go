@@ -13,6 +13,7 @@ import (
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/proofs/commp"
 	"github.com/sealant/sealant/store"
+	"github.com/sealant/sealant/worker/sectorfsm"
 )
 
 // maxNumberRetries bounds how many freshly allocated numbers AllocateSector
@@ -46,12 +47,32 @@ func (s *Service) AllocateSector(ctx context.Context, spec api.AllocateSpec) (*a
 		f.Tenants = []string{c.tenant}
 	}
 	for attempt := 0; ; attempt++ {
+		if s.chain != nil {
+			f.ExcludeMiners = s.excludedMiners(ctx)
+		}
 		a, err := s.st.AllocateSector(ctx, identity, f, s.now(), s.allocatePolicy())
 		if errors.Is(err, store.ErrNoWork) {
 			return nil, nil
 		}
 		if err != nil {
 			return nil, mapStoreErr(err)
+		}
+		// Never hand out a sector for a miner the chain does not know
+		// (checked once per miner and process; a re-offered sector too).
+		if err := s.minerAllowed(ctx, a.Sector.ID.Miner); err != nil {
+			if !errors.Is(err, errMinerNotFound) {
+				// The chain could not be asked; the sector is re-offered
+				// (and checked again) on the worker's next call.
+				return nil, fmt.Errorf("manager: sector %s: %w", a.Sector.ID, err)
+			}
+			s.log.Error("miner not found on chain; its sector is aborted and the miner excluded from allocation", "sector", a.Sector.ID, "miner", a.Sector.ID.Miner, "tenant", a.Sector.TenantID)
+			if err := s.st.AbortSector(ctx, a.Sector.ID, "miner not found on chain", s.now()); err != nil {
+				return nil, mapStoreErr(err)
+			}
+			if attempt+1 >= maxNumberRetries {
+				return nil, fmt.Errorf("%w: %w", ErrConflict, err)
+			}
+			continue
 		}
 		if !a.Reoffered {
 			ok, err := s.numberFree(ctx, a.Sector.ID)
@@ -640,8 +661,11 @@ func (s *Service) ReportState(ctx context.Context, id api.SectorID, r api.StateR
 	if n := len(hist); n > 0 {
 		last := hist[n-1]
 		if last.Prev == r.Prev && last.Next == r.Next && last.Event == r.Event && last.WorkerID == sec.WorkerID {
-			return api.ReportStateResponse{}, nil
+			return api.ReportStateResponse{}, nil // a resend
 		}
+	}
+	if err := checkReport(sec.State, r); err != nil {
+		return api.ReportStateResponse{}, fmt.Errorf("sector %s: %w", sec.ID, err)
 	}
 	rep := store.StateReport{ID: sec.ID, WorkerID: sec.WorkerID, Prev: r.Prev, Next: r.Next, Event: r.Event}
 	if r.Failure != nil {
@@ -859,4 +883,37 @@ func nonEmpty(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// checkReport validates a state report against the worker state machine's
+// names and the stored state. Prev and Next must be state names. Prev
+// normally equals the stored state; reports are best effort, so after a
+// lost report Prev may be ahead of it (the worker's machine is the
+// authority going forward), but a Prev behind the stored state is a stale
+// or replayed report and is refused. Paused and Aborted can be entered
+// from, and left to, any state.
+func checkReport(stored string, r api.StateReport) error {
+	prev, err := sectorfsm.ParseState(r.Prev)
+	if err != nil {
+		return fmt.Errorf("%w: prev: %v", ErrInvalid, err)
+	}
+	if _, err := sectorfsm.ParseState(r.Next); err != nil {
+		return fmt.Errorf("%w: next: %v", ErrInvalid, err)
+	}
+	if r.Failure != nil {
+		switch r.Failure.Level {
+		case api.FailureTemporary, api.FailureAbort, api.FailurePermanent:
+		default:
+			return fmt.Errorf("%w: failure level %q", ErrInvalid, r.Failure.Level)
+		}
+	}
+	cur, err := sectorfsm.ParseState(stored)
+	if stored == "" || err != nil {
+		return nil // nothing reported yet (or a name from an older version)
+	}
+	special := func(s sectorfsm.State) bool { return s == sectorfsm.StatePaused || s == sectorfsm.StateAborted }
+	if prev < cur && !special(prev) && !special(cur) {
+		return fmt.Errorf("%w: report from %s, but the sector is already in %s", ErrConflict, prev, cur)
+	}
+	return nil
 }

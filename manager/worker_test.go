@@ -466,3 +466,46 @@ func TestReportStateAbortAndWorkerPing(t *testing.T) {
 		t.Fatalf("workers = %+v, %v", ws, err)
 	}
 }
+
+// TestReportStateValidated: state names must be the worker state machine's,
+// and a report from behind the stored state (stale or replayed) is refused;
+// a Prev ahead of it (a lost report) is accepted.
+func TestReportStateValidated(t *testing.T) {
+	e := newEnv(t)
+	s := e.open()
+	mustTenant(t, s, "acme", 1000, 1)
+	a := mustAllocate(t, s, "w1", "t0")
+	w := workerCtx("w1")
+	rep := func(prev, next string) error {
+		_, err := s.ReportState(w, a.ID, api.StateReport{Worker: "w1", Thread: "t0", Prev: prev, Next: next, Event: "e"})
+		return err
+	}
+	if err := rep("Allocated", "Pwned"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown next state: %v", err)
+	}
+	if err := rep("x", "PiecesAcquired"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown prev state: %v", err)
+	}
+	if _, err := s.ReportState(w, a.ID, api.StateReport{Prev: "Allocated", Next: "Allocated", Event: "e",
+		Failure: &api.Failure{Level: "catastrophic", Desc: "x"}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown failure level: %v", err)
+	}
+	for _, step := range [][2]string{{"Allocated", "PiecesAcquired"}, {"PiecesAcquired", "PiecesAdded"}, {"TreeDBuilt", "TicketAssigned"}} {
+		if err := rep(step[0], step[1]); err != nil {
+			t.Fatalf("report %v: %v", step, err)
+		}
+	}
+	if err := rep("Allocated", "PiecesAcquired"); !errors.Is(err, ErrConflict) {
+		t.Errorf("stale report from Allocated after TicketAssigned: %v", err)
+	}
+	if err := rep("TicketAssigned", "Paused"); err != nil {
+		t.Errorf("pause: %v", err)
+	}
+	if err := rep("Paused", "PC1Done"); err != nil {
+		t.Errorf("resume: %v", err)
+	}
+	sec, err := s.st.GetSector(context.Background(), store.SectorID{Miner: a.ID.Miner, Number: a.ID.Number})
+	if err != nil || sec.State != "PC1Done" {
+		t.Fatalf("stored state %q, %v; want PC1Done", sec.State, err)
+	}
+}

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -53,6 +54,8 @@ type dialConfig struct {
 	pingInterval time.Duration
 	writeTimeout time.Duration
 	subBuffer    int
+	maxInflight  int64
+	onOverload   func(method string)
 }
 
 // WithToken sends "Authorization: Bearer <token>" (HTTP requests and the
@@ -93,6 +96,18 @@ func WithHandler(method string, h Handler) DialOption {
 		c.handlers.register(method, PermNone, h)
 		c.nHandlers++
 	}
+}
+
+// WithMaxInflight bounds the WebSocket requests from the server served at
+// once (default DefaultMaxInflight); excess requests get CodeOverloaded.
+func WithMaxInflight(n int) DialOption { return func(c *dialConfig) { c.maxInflight = int64(n) } }
+
+// WithOverloadHook calls f with the method of every server request refused
+// because the in-flight limit was reached ("" for a batch), so a service
+// can account for them (the signer audits them). f runs on the read loop
+// and must not block.
+func WithOverloadHook(f func(method string)) DialOption {
+	return func(c *dialConfig) { c.onOverload = f }
 }
 
 // WithErrorRegistry sets the registry that maps error codes back to Go
@@ -177,11 +192,12 @@ func Dial(ctx context.Context, rawURL string, opts ...DialOption) (*Client, erro
 		level:        PermNone,
 		errs:         cfg.errs,
 		log:          cfg.log,
-		maxInflight:  DefaultMaxInflight,
+		maxInflight:  cmp.Or(cfg.maxInflight, DefaultMaxInflight),
 		maxBatch:     DefaultMaxBatch,
 		writeTimeout: cfg.writeTimeout,
 		pingInterval: max(cfg.pingInterval, 0),
 		subBuffer:    cfg.subBuffer,
+		onOverload:   cfg.onOverload,
 	})
 	c.ws.start()
 	return c, nil

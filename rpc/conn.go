@@ -30,6 +30,10 @@ type connConfig struct {
 	writeTimeout time.Duration
 	pingInterval time.Duration
 	subBuffer    int
+	// onOverload, if set, is called (from the read loop; it must not
+	// block) with the method of every request refused because maxInflight
+	// requests were in flight ("" for a batch).
+	onOverload func(method string)
 }
 
 // wsConn is one WebSocket carrying JSON-RPC in both directions: it serves
@@ -330,6 +334,9 @@ func (c *wsConn) handleRequest(f *frame) {
 		return
 	}
 	if !c.admit() {
+		if c.cfg.onOverload != nil {
+			c.cfg.onOverload(f.Method)
+		}
 		if !f.isNotification() {
 			c.reply(appendError(nil, f.ID, &Error{Code: CodeOverloaded,
 				Message: fmt.Sprintf("rpc: too many requests in flight (limit %d)", c.cfg.maxInflight)}))
@@ -429,6 +436,9 @@ func (c *wsConn) forward(ctx context.Context, st *Stream, chid uint64) {
 // sequentially, one in-flight slot, no streams, one response message.
 func (c *wsConn) serveBatch(data []byte) {
 	if !c.admit() {
+		if c.cfg.onOverload != nil {
+			c.cfg.onOverload("")
+		}
 		c.reply(appendError(nil, nullJSON, &Error{Code: CodeOverloaded,
 			Message: fmt.Sprintf("rpc: too many requests in flight (limit %d)", c.cfg.maxInflight)}))
 		return
@@ -442,7 +452,7 @@ func (c *wsConn) serveBatch(data []byte) {
 			}
 		}
 		if out == nil {
-			_, out = serveBody(c.hctx, c.cfg.d, data, c.cfg.maxBatch, c.cfg.level)
+			_, out = serveBody(c.hctx, c.cfg.d, data, c.cfg.maxBatch, c.cfg.level, false)
 		}
 		if len(out) > 0 {
 			_ = c.write(out)

@@ -51,7 +51,7 @@ func FuzzServeBody(f *testing.F) {
 				}
 			}
 		}
-		status, out := serveBody(context.Background(), srv.d, data, 8, PermAdmin)
+		status, out := serveBody(context.Background(), srv.d, data, 8, PermAdmin, false)
 		if len(out) == 0 {
 			if e != nil {
 				t.Fatal("rejected message without an error response")
@@ -61,7 +61,7 @@ func FuzzServeBody(f *testing.F) {
 		if !json.Valid(out) {
 			t.Fatalf("invalid response json %q", out)
 		}
-		if status != http.StatusOK && status != http.StatusBadRequest && status != http.StatusInternalServerError {
+		if status != http.StatusOK && status != http.StatusBadRequest && status != http.StatusNotFound {
 			t.Fatalf("status %d", status)
 		}
 		if batch && e == nil && out[0] != '[' {

@@ -87,12 +87,15 @@ const (
 	RoleWorker   Role = "worker"
 	RoleSigner   Role = "signer"
 	RoleProvider Role = "provider"
+	// RoleMetrics may only scrape a service's /metrics (a Prometheus
+	// bearer token); it carries PermRead but services give it no method.
+	RoleMetrics Role = "metrics"
 )
 
 // Valid reports whether r is a known role or empty.
 func (r Role) Valid() bool {
 	switch r {
-	case "", RoleAdmin, RoleTenant, RoleWorker, RoleSigner, RoleProvider:
+	case "", RoleAdmin, RoleTenant, RoleWorker, RoleSigner, RoleProvider, RoleMetrics:
 		return true
 	}
 	return false

@@ -18,10 +18,15 @@ import (
 // Defaults for ServerConfig and Dial.
 const (
 	DefaultMaxMessageSize = 16 << 20 // a request (server) or response (client); devnet proofs are large
-	DefaultMaxBatch       = 1000
-	DefaultMaxInflight    = 1024
-	DefaultPingInterval   = 30 * time.Second
-	DefaultWriteTimeout   = 30 * time.Second
+	// DefaultMaxAnonymousRequestSize bounds what a caller without a token
+	// may send to a server that verifies tokens (ServerConfig.Secret set):
+	// enough for health and version calls, too little to make an
+	// unauthenticated caller cost memory.
+	DefaultMaxAnonymousRequestSize = 64 << 10
+	DefaultMaxBatch                = 1000
+	DefaultMaxInflight             = 1024
+	DefaultPingInterval            = 30 * time.Second
+	DefaultWriteTimeout            = 30 * time.Second
 )
 
 // ServerConfig configures a Server. The zero value is a server without
@@ -44,6 +49,14 @@ type ServerConfig struct {
 	// (default DefaultMaxMessageSize). An oversized HTTP request gets 413; an
 	// oversized WebSocket message closes the connection (status 1009).
 	MaxRequestSize int64
+	// MaxAnonymousRequestSize bounds an HTTP body or WebSocket message from
+	// a caller without a token. The token (a header) is checked before any
+	// byte of the body is read, so only anonymous callers reach the body
+	// unauthenticated; an anonymous body over this size gets 401 after at
+	// most this many bytes are read. Default: DefaultMaxAnonymousRequestSize
+	// when Secret is set, else MaxRequestSize (a server without tokens has
+	// only anonymous callers). Never more than MaxRequestSize.
+	MaxAnonymousRequestSize int64
 	// MaxBatch bounds the number of requests in one batch (default DefaultMaxBatch).
 	MaxBatch int
 	// MaxInflight bounds concurrently served requests per WebSocket
@@ -67,6 +80,11 @@ type ServerConfig struct {
 	Errors *ErrorRegistry
 	// Logger receives handler failures and panics (default slog.Default()).
 	Logger *slog.Logger
+	// LotusHTTPStatus answers a parse error and an unknown method with HTTP
+	// 500, as go-jsonrpc (Lotus) does, for servers that stand in for a
+	// Lotus node. Off (Sealant's own services), a parse error is 400 and an
+	// unknown method 404; the JSON-RPC error is in the body either way.
+	LotusHTTPStatus bool
 	// Observe, if set, is called after every method call (HTTP or
 	// WebSocket) with the method name ("" for an unknown method), the error
 	// code sent (0 on success) and the handler's run time; for metrics. It
@@ -98,12 +116,19 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if !cfg.AnonymousPerm.Valid() {
 		return nil, fmt.Errorf("rpc: unknown anonymous permission %q", cfg.AnonymousPerm)
 	}
-	if cfg.MaxRequestSize < 0 || cfg.MaxBatch < 0 || cfg.MaxInflight < 0 || cfg.WriteTimeout < 0 {
+	if cfg.MaxRequestSize < 0 || cfg.MaxAnonymousRequestSize < 0 || cfg.MaxBatch < 0 || cfg.MaxInflight < 0 || cfg.WriteTimeout < 0 {
 		return nil, errors.New("rpc: negative limit in server config")
 	}
 	if cfg.MaxRequestSize == 0 {
 		cfg.MaxRequestSize = DefaultMaxMessageSize
 	}
+	if cfg.MaxAnonymousRequestSize == 0 {
+		cfg.MaxAnonymousRequestSize = cfg.MaxRequestSize
+		if cfg.Secret != nil {
+			cfg.MaxAnonymousRequestSize = DefaultMaxAnonymousRequestSize
+		}
+	}
+	cfg.MaxAnonymousRequestSize = min(cfg.MaxAnonymousRequestSize, cfg.MaxRequestSize)
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
@@ -192,12 +217,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			&Error{Code: CodeInvalidRequest, Message: "rpc: use POST or a websocket upgrade"}))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxRequestSize))
+	limit := s.maxRequest(claims)
+	// A token would lift the limit only on a server that verifies tokens.
+	needToken := claims == nil && s.cfg.Secret != nil
+	if needToken && r.ContentLength > limit {
+		// Refused on the header alone: not a byte of the body is read.
+		writeHTTP(w, http.StatusUnauthorized, appendError(nil, nullJSON, s.anonymousTooLarge()))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			if needToken {
+				writeHTTP(w, http.StatusUnauthorized, appendError(nil, nullJSON, s.anonymousTooLarge()))
+				return
+			}
 			writeHTTP(w, http.StatusRequestEntityTooLarge, appendError(nil, nullJSON, &Error{Code: CodeInvalidRequest,
-				Message: fmt.Sprintf("rpc: request larger than %d bytes", s.cfg.MaxRequestSize)}))
+				Message: fmt.Sprintf("rpc: request larger than %d bytes", limit)}))
 			return
 		}
 		writeHTTP(w, http.StatusBadRequest, appendError(nil, nullJSON, &Error{Code: CodeInvalidRequest, Message: "rpc: cannot read request body"}))
@@ -207,8 +244,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if claims != nil {
 		ctx = WithClaims(ctx, claims)
 	}
-	status, out := serveBody(ctx, s.d, body, s.cfg.MaxBatch, s.level(claims))
+	status, out := serveBody(ctx, s.d, body, s.cfg.MaxBatch, s.level(claims), s.cfg.LotusHTTPStatus)
 	writeHTTP(w, status, out)
+}
+
+// maxRequest is the body size a caller may send: MaxAnonymousRequestSize
+// without a token, MaxRequestSize with one.
+func (s *Server) maxRequest(c *Claims) int64 {
+	if c == nil {
+		return s.cfg.MaxAnonymousRequestSize
+	}
+	return s.cfg.MaxRequestSize
+}
+
+func (s *Server) anonymousTooLarge() *Error {
+	return &Error{Code: CodeUnauthenticated, Message: fmt.Sprintf(
+		"rpc: unauthenticated: a request without a token is limited to %d bytes", s.cfg.MaxAnonymousRequestSize)}
 }
 
 // writeHTTP writes a JSON-RPC payload; an empty payload (only
@@ -257,6 +308,21 @@ func (s *Server) authenticate(r *http.Request) (*Claims, int, *Error) {
 	return c, 0, nil
 }
 
+// Authenticate checks r's bearer token (the Authorization header, or
+// ?token= with AllowQueryToken) as ServeHTTP does, revocation included,
+// for other HTTP endpoints of the same service (such as /metrics). It
+// returns nil claims and ErrUnauthenticated when no token was sent.
+func (s *Server) Authenticate(r *http.Request) (*Claims, error) {
+	c, _, e := s.authenticate(r)
+	if e != nil {
+		return nil, e
+	}
+	if c == nil {
+		return nil, fmt.Errorf("%w: no token", ErrUnauthenticated)
+	}
+	return c, nil
+}
+
 // checkRevoked consults the revocation hook; a hook failure fails closed.
 func (s *Server) checkRevoked(ctx context.Context, c *Claims) *Error {
 	if s.cfg.Revoked == nil || c == nil || c.ID == "" {
@@ -303,7 +369,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, claims *Claims)
 		s.log.Debug("rpc: websocket accept failed", "remote", r.RemoteAddr, "err", err) // Accept wrote the HTTP error
 		return
 	}
-	ws.SetReadLimit(s.cfg.MaxRequestSize)
+	ws.SetReadLimit(s.maxRequest(claims))
 
 	p := &Peer{claims: claims, remote: r.RemoteAddr}
 	var recheck func(context.Context) *Error
@@ -352,17 +418,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, claims *Claims)
 
 // serveBody serves an HTTP body (or a WebSocket batch): one request or a
 // batch, run sequentially; streams are refused. It returns the HTTP status
-// and the payload (empty when only notifications were sent). Statuses follow
-// go-jsonrpc so Lotus clients parse our errors: 200 when a method was
-// reached (result or error), 400 for -32600, 500 for -32700 and -32601.
-func serveBody(ctx context.Context, d *dispatcher, body []byte, maxBatch int, level Perm) (int, []byte) {
+// and the payload (empty when only notifications were sent). Statuses: 200
+// when a method was reached (result or error), 400 for -32600 and -32700,
+// 404 for -32601; with lotus, as go-jsonrpc (so Lotus clients parse our
+// errors), 500 for -32700 and -32601.
+func serveBody(ctx context.Context, d *dispatcher, body []byte, maxBatch int, level Perm, lotus bool) (int, []byte) {
 	elems, batch, e := decodeMessage(body, maxBatch)
 	if e != nil {
-		return httpStatus(e.Code), appendError(nil, nullJSON, e)
+		return httpStatus(e.Code, lotus), appendError(nil, nullJSON, e)
 	}
 	if !batch {
 		out, code := serveOne(ctx, d, &elems[0], level)
-		return httpStatus(code), out
+		return httpStatus(code, lotus), out
 	}
 	out := []byte{'['}
 	for i := range elems {
@@ -413,12 +480,16 @@ func serveOne(ctx context.Context, d *dispatcher, in *inbound, level Perm) (resp
 	return appendResult(nil, in.req.ID, raw), 0
 }
 
-func httpStatus(code int) int {
-	switch code {
-	case CodeInvalidRequest:
+func httpStatus(code int, lotus bool) int {
+	switch {
+	case code == CodeInvalidRequest:
 		return http.StatusBadRequest
-	case CodeParseError, CodeMethodNotFound:
+	case lotus && (code == CodeParseError || code == CodeMethodNotFound):
 		return http.StatusInternalServerError
+	case code == CodeParseError:
+		return http.StatusBadRequest
+	case code == CodeMethodNotFound:
+		return http.StatusNotFound
 	}
 	return http.StatusOK
 }

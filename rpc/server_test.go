@@ -38,7 +38,7 @@ func TestHTTPRaw(t *testing.T) {
 		{name: "object params", body: `{"jsonrpc":"2.0","id":1,"method":"T.Struct","params":{"A":4,"B":"x"}}`, status: 200, result: `"4-x"`},
 		{name: "result null", body: `{"jsonrpc":"2.0","id":1,"method":"T.Nothing","params":[]}`, status: 200, result: "null"},
 		{name: "absent params", body: `{"jsonrpc":"2.0","id":1,"method":"T.Nothing"}`, status: 200, result: "null"},
-		{name: "parse error", body: `{"jsonrpc":"2.0",`, status: 500, id: "null", code: CodeParseError},
+		{name: "parse error", body: `{"jsonrpc":"2.0",`, status: 400, id: "null", code: CodeParseError},
 		{name: "empty body", body: ``, status: 400, code: CodeInvalidRequest},
 		{name: "not an object", body: `42`, status: 400, code: CodeInvalidRequest},
 		{name: "method wrong type", body: `{"jsonrpc":"2.0","id":1,"method":5}`, status: 400, code: CodeInvalidRequest},
@@ -46,14 +46,14 @@ func TestHTTPRaw(t *testing.T) {
 		{name: "missing method", body: `{"jsonrpc":"2.0","id":1}`, status: 400, code: CodeInvalidRequest},
 		{name: "object id", body: `{"jsonrpc":"2.0","id":{},"method":"T.Add","params":[1,2]}`, status: 400, id: "null", code: CodeInvalidRequest},
 		{name: "scalar params", body: `{"jsonrpc":"2.0","id":1,"method":"T.Add","params":5}`, status: 400, code: CodeInvalidRequest},
-		{name: "unknown method", body: `{"jsonrpc":"2.0","id":1,"method":"T.Nope","params":[]}`, status: 500, code: CodeMethodNotFound, contains: "T.Nope"},
+		{name: "unknown method", body: `{"jsonrpc":"2.0","id":1,"method":"T.Nope","params":[]}`, status: 404, code: CodeMethodNotFound, contains: "T.Nope"},
 		{name: "too few params", body: `{"jsonrpc":"2.0","id":1,"method":"T.Add","params":[1]}`, status: 200, code: CodeInvalidParams, contains: "want 2 params, got 1"},
 		{name: "too many params", body: `{"jsonrpc":"2.0","id":1,"method":"T.Add","params":[1,2,3]}`, status: 200, code: CodeInvalidParams, contains: "want 2 params, got 3"},
 		{name: "wrong param type", body: `{"jsonrpc":"2.0","id":1,"method":"T.Add","params":[1,"x"]}`, status: 200, code: CodeInvalidParams, contains: "param 2 (int)"},
 		{name: "object to two-param method", body: `{"jsonrpc":"2.0","id":1,"method":"T.Add","params":{"a":1}}`, status: 200, code: CodeInvalidParams},
 		{name: "empty batch", body: `[]`, status: 400, code: CodeInvalidRequest},
 		{name: "batch too large", body: `[1,2,3,4,5]`, status: 400, code: CodeInvalidRequest, contains: "limit of 4"},
-		{name: "bad batch json", body: `[{"jsonrpc":"2.0"`, status: 500, code: CodeParseError},
+		{name: "bad batch json", body: `[{"jsonrpc":"2.0"`, status: 400, code: CodeParseError},
 		{name: "permission denied", body: `{"jsonrpc":"2.0","id":1,"method":"T.Perm.write","params":[]}`, status: 200, code: CodePermissionDenied, contains: `needs "write"`},
 		{name: "stream over http", body: `{"jsonrpc":"2.0","id":1,"method":"T.Stream","params":[1]}`, status: 200, code: CodeWebSocketRequired},
 		{name: "unencodable result", body: `{"jsonrpc":"2.0","id":1,"method":"T.Unmarshalable","params":[]}`, status: 200, code: CodeInternal, contains: "ref"},
@@ -338,5 +338,24 @@ func TestObserve(t *testing.T) {
 	defer mu.Unlock()
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("observed %v, want %v", got, want)
+	}
+}
+
+// TestHTTPStatusForErrors: Sealant services answer a parse error with 400
+// and an unknown method with 404; a Lotus stand-in (LotusHTTPStatus) keeps
+// go-jsonrpc's 500 for both.
+func TestHTTPStatusForErrors(t *testing.T) {
+	for _, lotus := range []bool{false, true} {
+		e := newEnv(t, ServerConfig{LotusHTTPStatus: lotus})
+		parse, unknown := http.StatusBadRequest, http.StatusNotFound
+		if lotus {
+			parse, unknown = http.StatusInternalServerError, http.StatusInternalServerError
+		}
+		if status, body := post(t, e.http, `{"jsonrpc":`, nil); status != parse || !strings.Contains(body, "-32700") {
+			t.Errorf("lotus %v: parse error: %d %s", lotus, status, body)
+		}
+		if status, body := post(t, e.http, `{"jsonrpc":"2.0","id":1,"method":"X.Nope","params":[]}`, nil); status != unknown || !strings.Contains(body, "-32601") {
+			t.Errorf("lotus %v: unknown method: %d %s", lotus, status, body)
+		}
 	}
 }

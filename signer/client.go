@@ -157,13 +157,41 @@ func (r *Runner) keep(ctx context.Context, ep Endpoint) {
 func (r *Runner) session(ctx context.Context, ep Endpoint) error {
 	r.setStatus(ep.URL, func(st *Status) { st.Attempts++ })
 	conn := Conn{Manager: ep.URL, Tenant: ep.Tenant}
+	// Requests over the connection's rate, or refused by the transport
+	// because too many are in flight, are not evaluated; they are counted
+	// and audited in aggregate (one entry per reason and second).
+	limit := newBucket(r.s.rate, time.Now())
+	var tally refusalTally
+	rateReason := fmt.Sprintf(reasonRateLimited, r.s.rate.PerSecond, r.s.rate.Burst)
+	flushDone := make(chan struct{})
+	flushStop := make(chan struct{})
+	go func() {
+		defer close(flushDone)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				r.s.flushRefusals(conn, ep.Tenant, &tally)
+			case <-flushStop:
+				r.s.flushRefusals(conn, ep.Tenant, &tally)
+				return
+			}
+		}
+	}()
+	defer func() { close(flushStop); <-flushDone }()
 	opts := []rpc.DialOption{
 		rpc.WithToken(ep.Token),
 		rpc.WithLogger(r.s.log),
+		rpc.WithOverloadHook(func(string) { tally.add(reasonOverloaded, time.Now()) }),
 		rpc.WithHandler(api.MethodSignerProve, rpc.Func1(func(_ context.Context, ch api.HexBytes) ([]api.AddressProof, error) {
 			return r.s.ProveAddresses(conn, ch)
 		})),
 		rpc.WithHandler(api.MethodSignerSign, rpc.Func1(func(ctx context.Context, req api.SignRequest) (api.SignResponse, error) {
+			if !limit.allow(time.Now()) {
+				tally.add(rateReason, time.Now())
+				return api.SignResponse{}, rpc.Errorf(api.CodeSignRefused, "%s", rateReason)
+			}
 			resp, err := r.s.Sign(ctx, conn, req)
 			var ref *Refusal
 			if errors.As(err, &ref) {

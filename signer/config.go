@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,13 +21,29 @@ var ErrConfig = errors.New("signer: invalid config")
 // Config is signer.toml. Relative paths are relative to the file's
 // directory.
 type Config struct {
-	Name           string          `toml:"name"`
-	Keystore       string          `toml:"keystore"`
-	StateDir       string          `toml:"state_dir"`
-	AuditLog       string          `toml:"audit_log"`
-	Policy         string          `toml:"policy"`
-	PassphraseFile string          `toml:"passphrase_file"`
-	Managers       []ManagerConfig `toml:"managers"`
+	Name           string `toml:"name"`
+	Keystore       string `toml:"keystore"`
+	StateDir       string `toml:"state_dir"`
+	AuditLog       string `toml:"audit_log"`
+	Policy         string `toml:"policy"`
+	PassphraseFile string `toml:"passphrase_file"`
+	// RateLimit and RateBurst bound sign requests per manager connection
+	// (requests/s and burst; 0: DefaultRateLimit, rate_limit < 0: none).
+	RateLimit float64 `toml:"rate_limit"`
+	RateBurst int     `toml:"rate_burst"`
+	// AuditMaxBytes and AuditKeep rotate the audit log (0: 64 MiB per
+	// file, 8 rotated files kept).
+	AuditMaxBytes int64           `toml:"audit_max_bytes"`
+	AuditKeep     int             `toml:"audit_keep"`
+	Managers      []ManagerConfig `toml:"managers"`
+
+	// Insecure allows plain ws:// to a manager that is not on loopback
+	// (the token and every message would cross the network in clear);
+	// set from `sealant signer run --insecure`, never from the file.
+	Insecure bool `toml:"-"`
+	// AllowInsecurePerms uses key and passphrase files others can read
+	// (--allow-insecure-permissions).
+	AllowInsecurePerms bool `toml:"-"`
 
 	dir string
 }
@@ -56,6 +74,9 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("%w: %s: unknown key %s", ErrConfig, path, und[0])
 	}
 	c.dir = filepath.Dir(path)
+	if c.RateBurst < 0 || c.AuditMaxBytes < 0 || c.AuditKeep < 0 {
+		return nil, fmt.Errorf("%w: %s: rate_burst, audit_max_bytes and audit_keep must not be negative", ErrConfig, path)
+	}
 	for _, f := range []struct {
 		name string
 		v    string
@@ -85,6 +106,9 @@ func (c *Config) Endpoints() ([]Endpoint, error) {
 		if !strings.HasPrefix(m.URL, "ws://") && !strings.HasPrefix(m.URL, "wss://") {
 			return nil, fmt.Errorf("%w: managers[%d].url %q: want ws:// or wss://", ErrConfig, i, m.URL)
 		}
+		if strings.HasPrefix(m.URL, "ws://") && !c.Insecure && !loopbackURL(m.URL) {
+			return nil, fmt.Errorf("%w: managers[%d].url %q: plain ws:// to a host that is not loopback sends the token and messages in clear; use wss:// (or --insecure)", ErrConfig, i, m.URL)
+		}
 		if m.TokenFile == "" {
 			return nil, fmt.Errorf("%w: managers[%d].token_file is required", ErrConfig, i)
 		}
@@ -109,6 +133,20 @@ func (c *Config) Endpoints() ([]Endpoint, error) {
 	return out, nil
 }
 
+// loopbackURL reports whether u's host is localhost or a loopback IP.
+func loopbackURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	h := p.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Open unlocks the keystore with pass and opens the policy, state and
 // audit log. The returned close function zeroes the keys and closes the log.
 func (c *Config) Open(pass []byte, log *slog.Logger) (*Signer, func() error, error) {
@@ -120,6 +158,7 @@ func (c *Config) Open(pass []byte, log *slog.Logger) (*Signer, func() error, err
 	if err != nil {
 		return nil, nil, err
 	}
+	ks.AllowInsecurePerms = c.AllowInsecurePerms
 	w, err := ks.Unlock(pass)
 	if err != nil {
 		return nil, nil, err
@@ -133,12 +172,13 @@ func (c *Config) Open(pass []byte, log *slog.Logger) (*Signer, func() error, err
 		w.Close()
 		return nil, nil, err
 	}
-	au, err := OpenAudit(c.Path(c.AuditLog))
+	au, err := OpenAuditRotating(c.Path(c.AuditLog), c.AuditMaxBytes, c.AuditKeep)
 	if err != nil {
 		w.Close()
 		return nil, nil, err
 	}
-	s, err := New(Options{Name: c.Name, Wallet: w, Policy: pol, State: st, Audit: au, Logger: log})
+	s, err := New(Options{Name: c.Name, Wallet: w, Policy: pol, State: st, Audit: au, Logger: log,
+		RateLimit: RateLimit{PerSecond: c.RateLimit, Burst: c.RateBurst}})
 	if err != nil {
 		w.Close()
 		au.Close()
@@ -163,8 +203,16 @@ state_dir = "state"
 audit_log = "audit.jsonl"
 policy = "policy.toml"
 # passphrase_file = "passphrase"   # or $SEALANT_SIGNER_PASSPHRASE, or a terminal prompt
+# Sign requests per manager connection: sustained rate and burst. Requests
+# over it are refused unevaluated and audited in aggregate.
+# rate_limit = 20
+# rate_burst = 40
+# The audit log rotates at audit_max_bytes, keeping audit_keep old files.
+# audit_max_bytes = 67108864
+# audit_keep = 8
 
 # One entry per manager; the signer connects out (no inbound port needed).
+# Plain ws:// is accepted only to loopback (else: sealant signer run --insecure).
 [[managers]]
 url = "wss://manager.example:4100/rpc/v0"
 token_file = "manager.token"       # the tenant's signer token

@@ -75,20 +75,20 @@ func TestConfigOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, _ := LoadConfig(filepath.Join(dir, ConfigFileName))
-	if _, _, err := c.Open([]byte("pw"), nil); err == nil || !strings.Contains(err.Error(), "empty") {
+	if _, _, err := c.Open([]byte("pw-long-enough"), nil); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Fatalf("open with no keys: %v", err)
 	}
 	ks, _ := OpenKeystore(c.Path(c.Keystore))
 	ks.KDF = testKDF
 	for _, ki := range testKeys(t) {
-		if _, err := ks.Import(ki, []byte("pw")); err != nil {
+		if _, err := ks.Import(ki, []byte("pw-long-enough")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, _, err := c.Open([]byte("nope"), nil); !errors.Is(err, ErrBadPassphrase) {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
-	s, closeFn, err := c.Open([]byte("pw"), nil)
+	s, closeFn, err := c.Open([]byte("pw-long-enough"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -30,7 +31,34 @@ var (
 	ErrNoKey = errors.New("signer: no such key")
 	// ErrKeyFile: a key file is malformed.
 	ErrKeyFile = errors.New("signer: malformed key file")
+	// ErrInsecurePerms: a key or passphrase file can be read by others.
+	ErrInsecurePerms = errors.New("signer: permissions too relaxed")
+	// ErrWeakPassphrase: a new keystore's passphrase is too short.
+	ErrWeakPassphrase = errors.New("signer: passphrase too short")
 )
+
+// MinPassphraseLen is the shortest passphrase (in characters) a new
+// keystore is created with. Keys are sealed with argon2id, but a short
+// passphrase still falls to a dictionary.
+const MinPassphraseLen = 12
+
+// checkPrivate refuses a file that group or others may access, as Lotus
+// does for its keystore ("permissions of key … are too relaxed, required:
+// 0600"), unless allow is set.
+func checkPrivate(path, what string, allow bool) error {
+	if allow {
+		return nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("signer: %s: %w", what, err)
+	}
+	if m := st.Mode().Perm(); m&0o077 != 0 {
+		return fmt.Errorf("%w: %s %s has mode %#o, required 0600 (chmod 600 %s, or --allow-insecure-permissions)",
+			ErrInsecurePerms, what, path, m, path)
+	}
+	return nil
+}
 
 // KeyFileVersion is the version of the on-disk key format.
 const KeyFileVersion = 1
@@ -94,6 +122,9 @@ type Keystore struct {
 	KDF KDFParams
 	// Rand supplies salts, nonces and generated keys (default crypto/rand).
 	Rand io.Reader
+	// AllowInsecurePerms uses key files that group or others can read;
+	// by default Unlock and Export refuse them (ErrInsecurePerms).
+	AllowInsecurePerms bool
 }
 
 // OpenKeystore opens (creating with mode 0700 if needed) the keystore
@@ -164,9 +195,21 @@ func deriveKey(pass []byte, salt []byte, p KDFParams) []byte {
 }
 
 // Import seals ki under pass and stores it. It returns the key's address.
+// The first key of a keystore sets its passphrase, which must have at
+// least MinPassphraseLen characters (ErrWeakPassphrase); later keys must
+// use the same passphrase anyway (Unlock opens all keys with one).
 func (ks *Keystore) Import(ki sigs.KeyInfo, pass []byte) (address.Address, error) {
 	if _, err := ki.SigType(); err != nil {
 		return address.Undef, fmt.Errorf("signer: import: %w", err)
+	}
+	if n := utf8.RuneCount(pass); n < MinPassphraseLen {
+		existing, err := ks.List()
+		if err != nil {
+			return address.Undef, err
+		}
+		if len(existing) == 0 {
+			return address.Undef, fmt.Errorf("%w: a new keystore needs a passphrase of at least %d characters, got %d", ErrWeakPassphrase, MinPassphraseLen, n)
+		}
 	}
 	a, err := ki.Address()
 	if err != nil {
@@ -221,6 +264,9 @@ func (ks *Keystore) Generate(kind types.SigType, pass []byte) (address.Address, 
 // Export opens the key of a and returns it in Lotus form. The caller
 // decides whether to print it; the CLI demands an explicit flag.
 func (ks *Keystore) Export(a address.Address, pass []byte) (sigs.KeyInfo, error) {
+	if err := checkPrivate(ks.pathFor(a), "key file", ks.AllowInsecurePerms); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return sigs.KeyInfo{}, err
+	}
 	kf, err := readKeyFile(ks.pathFor(a))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -264,6 +310,10 @@ func (ks *Keystore) Unlock(pass []byte) (*Wallet, error) {
 	}
 	w := &Wallet{keys: map[address.Address]*walletKey{}}
 	for _, e := range list {
+		if err := checkPrivate(e.Path, "key file", ks.AllowInsecurePerms); err != nil {
+			w.Close()
+			return nil, err
+		}
 		kf, err := readKeyFile(e.Path)
 		if err != nil {
 			w.Close()

@@ -116,21 +116,21 @@ func TestLotusImportExport(t *testing.T) {
 
 func TestKeystoreWrongPassphraseAndTamper(t *testing.T) {
 	ks := testKeystore(t)
-	a, err := ks.Generate(types.SigTypeBLS, []byte("pw-one"))
+	a, err := ks.Generate(types.SigTypeBLS, []byte("pw-one-long-enough"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := ks.Generate(types.SigTypeSecp256k1, []byte("pw-one"))
+	b, err := ks.Generate(types.SigTypeSecp256k1, []byte("pw-one-long-enough"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ks.Unlock([]byte("pw-two")); !errors.Is(err, ErrBadPassphrase) {
+	if _, err := ks.Unlock([]byte("pw-two-long-enough")); !errors.Is(err, ErrBadPassphrase) {
 		t.Fatalf("wrong passphrase: %v", err)
 	}
-	if _, err := ks.Export(a, []byte("pw-two")); !errors.Is(err, ErrBadPassphrase) {
+	if _, err := ks.Export(a, []byte("pw-two-long-enough")); !errors.Is(err, ErrBadPassphrase) {
 		t.Fatalf("wrong passphrase export: %v", err)
 	}
-	w, err := ks.Unlock([]byte("pw-one"))
+	w, err := ks.Unlock([]byte("pw-one-long-enough"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestKeystoreWrongPassphraseAndTamper(t *testing.T) {
 	if err := os.WriteFile(pb, out, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ks.Export(b, []byte("pw-one")); !errors.Is(err, ErrBadPassphrase) {
+	if _, err := ks.Export(b, []byte("pw-one-long-enough")); !errors.Is(err, ErrBadPassphrase) {
 		t.Fatalf("swapped ciphertext opened: %v", err)
 	}
 	// A crafted KDF cost is rejected before any work.
@@ -211,12 +211,12 @@ func BenchmarkUnlockDefaultKDF(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := ks.Generate(types.SigTypeSecp256k1, []byte("pw")); err != nil {
+	if _, err := ks.Generate(types.SigTypeSecp256k1, []byte("pw-long-enough")); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		w, err := ks.Unlock([]byte("pw"))
+		w, err := ks.Unlock([]byte("pw-long-enough"))
 		if err != nil {
 			b.Fatal(err)
 		}

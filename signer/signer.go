@@ -34,6 +34,9 @@ type Options struct {
 	Audit  *Audit
 	Logger *slog.Logger
 	Now    func() time.Time
+	// RateLimit bounds sign requests per manager connection (zero value:
+	// DefaultRateLimit).
+	RateLimit RateLimit
 }
 
 // Conn describes the connection a request arrived on.
@@ -54,6 +57,7 @@ type Signer struct {
 	audit  *Audit
 	log    *slog.Logger
 	now    func() time.Time
+	rate   RateLimit
 
 	mu sync.Mutex // serialises evaluate → record → sign
 
@@ -77,7 +81,7 @@ func New(o Options) (*Signer, error) {
 		o.Now = time.Now
 	}
 	return &Signer{name: o.Name, wallet: o.Wallet, policy: o.Policy, state: o.State, audit: o.Audit,
-		log: o.Logger.With("component", "signer"), now: o.Now}, nil
+		log: o.Logger.With("component", "signer"), now: o.Now, rate: o.RateLimit.withDefaults()}, nil
 }
 
 // Name returns the signer's name.

@@ -124,6 +124,9 @@ type PassphraseSource struct {
 	TTY     *os.File
 	Prompt  io.Writer
 	Confirm bool
+	// AllowInsecurePerms reads a File that group or others can read; by
+	// default it is refused (ErrInsecurePerms), as for key files.
+	AllowInsecurePerms bool
 }
 
 // ReadPassphrase returns the passphrase. A file's trailing newline is
@@ -132,6 +135,9 @@ func ReadPassphrase(src PassphraseSource) ([]byte, error) {
 	var pass []byte
 	switch {
 	case src.File != "":
+		if err := checkPrivate(src.File, "passphrase file", src.AllowInsecurePerms); err != nil {
+			return nil, err
+		}
 		data, err := os.ReadFile(src.File)
 		if err != nil {
 			return nil, fmt.Errorf("signer: passphrase file: %w", err)

@@ -197,6 +197,9 @@ type AllocateFilter struct {
 	Tenants    []string                  `json:"tenants,omitempty"`
 	Miners     []uint64                  `json:"miners,omitempty"`
 	ProofTypes []abi.RegisteredSealProof `json:"proof_types,omitempty"`
+	// ExcludeMiners are never allocated for (the manager's miners not
+	// confirmed on chain).
+	ExcludeMiners []uint64 `json:"exclude_miners,omitempty"`
 }
 
 // AllocatePolicy carries the manager's allocation settings.
@@ -304,6 +307,12 @@ func filterSQL(f AllocateFilter, tenantCol, minerCol, proofCol string) (string, 
 	if len(f.Miners) > 0 {
 		b.WriteString(" AND " + minerCol + " IN (" + placeholders(len(f.Miners)) + ")")
 		for _, m := range f.Miners {
+			args = append(args, int64(m))
+		}
+	}
+	if len(f.ExcludeMiners) > 0 {
+		b.WriteString(" AND " + minerCol + " NOT IN (" + placeholders(len(f.ExcludeMiners)) + ")")
+		for _, m := range f.ExcludeMiners {
 			args = append(args, int64(m))
 		}
 	}
@@ -484,6 +493,7 @@ func (d db) allocationCounts(ctx context.Context, c *candidate, windowFrom, dayF
 func (f AllocateFilter) matches(sec Sector) bool {
 	return (len(f.Tenants) == 0 || slices.Contains(f.Tenants, sec.TenantID)) &&
 		(len(f.Miners) == 0 || slices.Contains(f.Miners, sec.ID.Miner)) &&
+		!slices.Contains(f.ExcludeMiners, sec.ID.Miner) &&
 		(len(f.ProofTypes) == 0 || slices.Contains(f.ProofTypes, sec.ProofType))
 }
 

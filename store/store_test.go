@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealant/sealant/internal/testenv"
 )
 
 // pgEnv names the PostgreSQL DSN the suite runs against, e.g.
@@ -42,7 +44,7 @@ func sqliteFactory(t testing.TB) func() *Store {
 func pgFactory(t testing.TB) dbFactory {
 	dsn := os.Getenv(pgEnv)
 	if dsn == "" {
-		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", pgEnv)
+		testenv.Skip(t, "store: PostgreSQL tests skipped: set "+pgEnv+" (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
 	}
 	return func(t testing.TB) func() *Store {
 		t.Helper()

@@ -10,6 +10,9 @@ import (
 // Methods marked removed fail with USR_UNHANDLED_MESSAGE (22) on current
 // networks; they are kept for decoding old messages.
 const (
+	// MethodSend (0) is the plain value transfer every actor accepts;
+	// Lotus names it "Send".
+	MethodSend                       types.MethodNum = 0
 	MethodConstructor                types.MethodNum = 1
 	MethodControlAddresses           types.MethodNum = 2
 	MethodChangeWorkerAddress        types.MethodNum = 3
@@ -48,6 +51,7 @@ const (
 )
 
 var methodNames = map[types.MethodNum]string{
+	MethodSend:                       "Send",
 	MethodConstructor:                "Constructor",
 	MethodControlAddresses:           "ControlAddresses",
 	MethodChangeWorkerAddress:        "ChangeWorkerAddress",

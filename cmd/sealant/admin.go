@@ -143,6 +143,7 @@ func newTenantAddCmd(f *managerAPIFlags) *cobra.Command {
 	fl.IntVar(&tc.ExpirationDays, "expiration-days", 540, "committed sector lifetime in days")
 	fl.StringVar(&tc.DeliveryTarget, "delivery-target", "", "SP receiver URL (empty: the provider keeps the sectors)")
 	fl.BoolVar(&tc.Paused, "paused", false, "create paused")
+	fl.BoolVar(&tc.SkipChainCheck, "skip-chain-check", false, "create even if the chain cannot be asked about the miner now (no sector is allocated for it until the chain confirms it)")
 	fl.BoolVar(&asJSON, "json", false, "print the tenant as JSON")
 	cmd.MarkFlagRequired("miner")
 	return cmd
@@ -263,7 +264,7 @@ func newAdminTokenCmd(f *managerAPIFlags) *cobra.Command {
 			return issueToken(cmd, f, req, ttl, asJSON)
 		},
 	}
-	issue.Flags().StringVar(&req.Role, "role", "worker", "admin, tenant, worker or signer")
+	issue.Flags().StringVar(&req.Role, "role", "worker", "admin, tenant, worker, signer or metrics (scrapes /metrics only)")
 	issue.Flags().StringVar(&req.Tenant, "tenant", "", "tenant (required for tenant and signer; confines a worker)")
 	issue.Flags().StringVar(&req.Subject, "subject", "", "principal name (the worker name for worker tokens)")
 	issue.Flags().StringVar(&ttl, "ttl", "", "lifetime (empty = no expiry)")

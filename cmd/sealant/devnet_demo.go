@@ -57,6 +57,7 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		workDir := dir
+		stderr := cmd.ErrOrStderr()
 		if workDir == "" {
 			d, err := os.MkdirTemp("", "sealant-devnet-demo-")
 			if err != nil {
@@ -64,10 +65,12 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 			}
 			workDir = d
 			if !keepRunning {
-				defer os.RemoveAll(d)
+				defer func() {
+					os.RemoveAll(d)
+					fmt.Fprintf(stderr, "sealant devnet demo: removed %s (run with --dir DIR to keep the logs and data)\n", d)
+				}()
 			}
 		}
-		stderr := cmd.ErrOrStderr()
 		tty := false
 		if f, ok := stderr.(*os.File); ok {
 			tty = term.IsTerminal(int(f.Fd()))
@@ -97,7 +100,7 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 			console = nil
 		}
 		logger := slog.New(teeHandler{slog.NewTextHandler(f, &slog.HandlerOptions{Level: level}), console})
-		fmt.Fprintf(stderr, "sealant devnet demo: %d sectors per tenant, directory %s\n", sectors, workDir)
+		fmt.Fprintf(stderr, "sealant devnet demo: %d sectors per tenant, directory %s%s\n", sectors, workDir, workDirNote(dir == "", keepRunning))
 		out := cmd.OutOrStdout()
 		printed := false
 		report := func(sum *demo.Summary) {
@@ -218,4 +221,17 @@ func printDemoTable(w io.Writer, s *demo.Summary) {
 	}
 	fmt.Fprintf(w, "\nall sectors verified after %.1fs (%.1f sectors/minute on %d cores); elapsed %.1fs — %s\n",
 		s.SealedS, s.SectorsPerMinute, s.Cores, s.ElapsedS, status)
+}
+
+// workDirNote says what becomes of the demo directory: a temporary one is
+// deleted at exit (unless --keep-running), so its path is only useful
+// while the demo runs.
+func workDirNote(temporary, keepRunning bool) string {
+	switch {
+	case !temporary:
+		return " (kept)"
+	case keepRunning:
+		return " (temporary; kept after exit because of --keep-running)"
+	}
+	return " (temporary: deleted at exit; use --dir DIR to keep it)"
 }

@@ -74,3 +74,17 @@ func TestPrintDemoTable(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkDirNote: the first line says whether the printed directory
+// survives the run.
+func TestWorkDirNote(t *testing.T) {
+	if n := workDirNote(true, false); !strings.Contains(n, "deleted at exit") || !strings.Contains(n, "--dir") {
+		t.Errorf("temporary: %q", n)
+	}
+	if n := workDirNote(true, true); !strings.Contains(n, "kept") {
+		t.Errorf("temporary with --keep-running: %q", n)
+	}
+	if n := workDirNote(false, false); strings.Contains(n, "deleted") {
+		t.Errorf("--dir: %q", n)
+	}
+}

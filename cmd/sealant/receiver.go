@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -60,6 +61,9 @@ p_aux, t_aux, fallback-PoSt challenges — and only then moved into the store
 			if err != nil {
 				return err
 			}
+			if cfg.Miners.Any {
+				slog.Warn(`receiver accepts sectors of ANY miner (miners = "any"): any token holder can fill the store with other miners' sectors; list your miner ids instead`)
+			}
 			chain, err := receiverChain(cfg)
 			if err != nil {
 				return err
@@ -69,9 +73,9 @@ p_aux, t_aux, fallback-PoSt challenges — and only then moved into the store
 				c = chain
 			}
 			r, err := delivery.NewReceiver(delivery.ReceiverConfig{
-				Root: cfg.Root, Store: cfg.Store, Secret: secret, Revoked: cfg.RevokedTokens, Miners: cfg.Miners,
+				Root: cfg.Root, Store: cfg.Store, Secret: secret, Revoked: cfg.RevokedTokens, Miners: cfg.Miners.IDs,
 				Chain: c, BandwidthLimit: cfg.BandwidthLimit, VerifyConcurrency: cfg.VerifyConcurrency, Logger: slog.Default(),
-				CommitBytes: cfg.CommitBytes, CommitInterval: cfg.CommitInterval,
+				CommitBytes: cfg.CommitBytes, CommitInterval: cfg.CommitInterval, Quarantine: cfg.QuarantineLimits(),
 			})
 			if err != nil {
 				return err
@@ -193,7 +197,17 @@ p_aux, t_aux, fallback-PoSt challenges — and only then moved into the store
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\n", s.ID, s.Provider, s.State, got, total,
 					s.Updated.Format(time.RFC3339), s.Reason)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			qs, qbytes, err := delivery.QuarantineUsage(cfg.Root)
+			if err != nil {
+				return err
+			}
+			l := cfg.QuarantineLimits()
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "quarantine: %d sectors, %d bytes (limits: %s sectors, %s bytes; oldest deleted first)\n",
+				len(qs), qbytes, limitText(int64(l.MaxCount)), limitText(l.MaxBytes))
+			return err
 		},
 	}
 	list.Flags().BoolVar(&listJSON, "json", false, "print JSON")
@@ -277,4 +291,12 @@ func receiverChain(cfg *delivery.Config) (*lotus.Client, error) {
 		return nil, nil
 	}
 	return lotus.New(lotus.Config{APIInfo: info})
+}
+
+// limitText prints a bound; negative means none.
+func limitText(n int64) string {
+	if n < 0 {
+		return "no limit"
+	}
+	return strconv.FormatInt(n, 10)
 }

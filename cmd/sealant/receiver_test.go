@@ -57,6 +57,14 @@ func TestReceiverCLI(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) != "[]" {
 		t.Fatalf("list: %q %v", out, err)
 	}
+	// The table ends with the quarantine's use and bounds.
+	q := filepath.Join(dir, "root", "quarantine", "s-t01000-9-1700000000000000000")
+	_ = os.MkdirAll(q, 0o755)
+	_ = os.WriteFile(filepath.Join(q, "reason.json"), []byte("{}"), 0o600)
+	out, err = runReceiverCLI(t, "sectors", "list", "--config", cfg, "--json=false")
+	if err != nil || !strings.Contains(out, "quarantine: 1 sectors, 2 bytes (limits: 8 sectors, 137438953472 bytes") {
+		t.Fatalf("list: %q %v", out, err)
+	}
 	_, err = runReceiverCLI(t, "verify", "--config", cfg, "--sector", "1000:1", "--json")
 	if !errors.Is(err, delivery.ErrNotFound) {
 		t.Fatalf("verify unknown sector: %v", err)

@@ -73,10 +73,19 @@ func openSignerKeystore(dir string) (*signer.Keystore, error) {
 	return signer.OpenKeystore(ksDir)
 }
 
+// insecurePermsFlag names the flag that lets key and passphrase files be
+// readable by group or others.
+const insecurePermsFlag = "allow-insecure-permissions"
+
+func insecurePerms(cmd *cobra.Command) bool {
+	v, _ := cmd.Flags().GetBool(insecurePermsFlag)
+	return v
+}
+
 // signerPassphrase reads the passphrase from --passphrase-file, the
 // environment or the terminal on stdin.
 func signerPassphrase(cmd *cobra.Command, file string, confirm bool) ([]byte, error) {
-	src := signer.PassphraseSource{File: file, Prompt: cmd.ErrOrStderr(), Confirm: confirm}
+	src := signer.PassphraseSource{File: file, Prompt: cmd.ErrOrStderr(), Confirm: confirm, AllowInsecurePerms: insecurePerms(cmd)}
 	if f, ok := cmd.InOrStdin().(*os.File); ok {
 		src.TTY = f
 	}
@@ -150,6 +159,7 @@ func newSignerNewCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "dir", "", "signer directory")
 	cmd.Flags().StringVar(&kind, "type", "secp256k1", "key type: secp256k1 or bls")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file holding the keystore passphrase (else $"+signer.PassphraseEnv+" or a prompt)")
+	cmd.Flags().Bool(insecurePermsFlag, false, "use key and passphrase files that group or others can read (refused by default, as Lotus does)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -207,6 +217,7 @@ func newSignerImportCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "signer directory")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file holding the keystore passphrase (else $"+signer.PassphraseEnv+" or a prompt)")
+	cmd.Flags().Bool(insecurePermsFlag, false, "use key and passphrase files that group or others can read (refused by default, as Lotus does)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -235,6 +246,7 @@ func newSignerExportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ks.AllowInsecurePerms = insecurePerms(cmd)
 			ki, err := ks.Export(a, pass)
 			if err != nil {
 				return err
@@ -258,6 +270,7 @@ func newSignerExportCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "signer directory")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file holding the keystore passphrase (else $"+signer.PassphraseEnv+" or a prompt)")
+	cmd.Flags().Bool(insecurePermsFlag, false, "use key and passphrase files that group or others can read (refused by default, as Lotus does)")
 	cmd.Flags().StringVar(&format, "format", "hex-lotus", "hex-lotus (lotus wallet import default) or json-lotus")
 	cmd.Flags().BoolVar(&show, "show-private-key", false, "really print the private key")
 	return cmd
@@ -304,6 +317,7 @@ func newSignerListCmd() *cobra.Command {
 
 func newSignerRunCmd() *cobra.Command {
 	var cfgPath, passFile string
+	var insecure bool
 	cmd := &cobra.Command{
 		Use:   "run --config signer.toml",
 		Short: "Connect out to the managers and sign what the policy allows",
@@ -317,6 +331,8 @@ func newSignerRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			cfg.Insecure = insecure
+			cfg.AllowInsecurePerms = insecurePerms(cmd)
 			eps, err := cfg.Endpoints()
 			if err != nil {
 				return err
@@ -345,7 +361,9 @@ func newSignerRunCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "", "signer.toml")
+	cmd.Flags().BoolVar(&insecure, "insecure", false, "allow plain ws:// to a manager that is not on loopback (token and messages in clear)")
 	cmd.Flags().StringVar(&passFile, "passphrase-file", "", "file holding the keystore passphrase (overrides the config; else $"+signer.PassphraseEnv+" or a prompt)")
+	cmd.Flags().Bool(insecurePermsFlag, false, "use key and passphrase files that group or others can read (refused by default, as Lotus does)")
 	return cmd
 }
 

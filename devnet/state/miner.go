@@ -97,7 +97,9 @@ func (m *MinerState) Info() lotus.MinerInfo {
 		pid = &p
 	}
 	return lotus.MinerInfo{
-		Owner: IDAddr(m.Owner), Worker: IDAddr(m.Worker), NewWorker: IDAddr(m.Worker), /* no pending change */
+		// NewWorker is Undef ("<empty>" in JSON, as Lotus prints it):
+		// the devnet has no pending worker change.
+		Owner: IDAddr(m.Owner), Worker: IDAddr(m.Worker), NewWorker: address.Undef,
 		ControlAddresses: ctl, WorkerChangeEpoch: -1, PeerId: pid, Multiaddrs: [][]byte{},
 		WindowPoStProofType: m.WindowPoStProof, SectorSize: m.SectorSize,
 		WindowPoStPartitionSectors: m.PartitionSectors, ConsensusFaultElapsed: -1,

@@ -566,7 +566,7 @@ func (t *thread) step(ctx context.Context) {
 		}
 	case stReport:
 		var res api.ReportStateResponse
-		rep := api.StateReport{Worker: t.worker, Thread: t.name, Prev: "ProofLanded", Next: "Finalizing", Event: "Finalize", CPUSeconds: map[string]float64{"pc1": 1}}
+		rep := api.StateReport{Worker: t.worker, Thread: t.name, Prev: "ProofLanded", Next: "Finalized", Event: "Finalize", CPUSeconds: map[string]float64{"pc1": 1}}
 		if t.call(ctx, api.MethodReportState, &res, t.sector.ID, rep) == nil {
 			t.stage = stFinalize
 		}

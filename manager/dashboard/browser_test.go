@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/internal/testenv"
 	"github.com/sealant/sealant/manager"
 	"github.com/sealant/sealant/manager/dashboard"
 	"github.com/sealant/sealant/rpc"
@@ -60,7 +61,7 @@ func findChromium(t *testing.T) string {
 			return p
 		}
 	}
-	t.Skip("dashboard browser test skipped: no chromium on PATH (Debian: apt-get install chromium; or set SEALANT_CHROMIUM)")
+	testenv.Skip(t, "manager/dashboard: browser test skipped: no chromium on PATH (Debian: apt-get install chromium; or set SEALANT_CHROMIUM)")
 	return ""
 }
 
@@ -195,12 +196,12 @@ func seed(t *testing.T, e *env) {
 		cpu                  map[string]float64
 	}
 	plans := []plan{
-		{tenantA, "PreCommit1Done", "pc1", map[string]float64{"pc1": 120.5}},
-		{tenantA, "PreCommit1Done", "pc1", map[string]float64{"pc1": 99}},
+		{tenantA, "PC1Done", "pc1", map[string]float64{"pc1": 120.5}},
+		{tenantA, "PC1Done", "pc1", map[string]float64{"pc1": 99}},
 		{tenantA, "PreCommitSubmitted", "precommit", map[string]float64{"pc2": 30}},
 		{tenantA, "SeedAssigned", "c1", nil},
 		{tenantB, "PiecesAcquired", "tree_d", map[string]float64{"tree_d": 4}},
-		{tenantB, "PreCommit1Done", "pc1", nil},
+		{tenantB, "PC1Done", "pc1", nil},
 		{tenantB, "ProofSubmitted", "c2", map[string]float64{"c2": 61}},
 	}
 	var ids []api.SectorID

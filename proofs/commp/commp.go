@@ -37,8 +37,13 @@ const (
 	bufferBudget   = 32 << 20
 	minChunkPadded = 64 << 10
 	// maxWorkers keeps even the smallest chunks within bufferBudget:
-	// (240+2) buffers × 2 × 64 KiB ≈ 30 MiB.
+	// (240 raw + 4 read ahead + 240 padded) × 64 KiB ≈ 30 MiB.
 	maxWorkers = 240
+	// readAhead is how many raw chunks the reader may have filled beyond
+	// one per worker. Measured on 2 cores with a cached 1 GiB file, 4 is
+	// as fast as the old 2 and 12 was 4 % slower (chunks read too far
+	// ahead leave the cache before they are padded).
+	readAhead = 4
 )
 
 // chunkSizeFor returns the padded chunk size for nbuf buffers: the largest
@@ -74,11 +79,14 @@ type Result struct {
 // their padding is written to. Buffers circulate through a fixed pool, which
 // bounds memory.
 type chunk struct {
-	idx    int
-	n      int // payload bytes in raw
-	raw    []byte
-	padded []byte
+	idx int
+	n   int // payload bytes in raw
+	raw []byte
 }
+
+// beforeHash, when set (tests), runs in a worker after it handed its raw
+// buffer back and before it hashes.
+var beforeHash func()
 
 type chunkRoot struct {
 	idx  int
@@ -93,9 +101,10 @@ type chunkRoot struct {
 // tree over it.
 //
 // workers goroutines hash in parallel (≤ 0 means GOMAXPROCS, at most 240);
-// one more goroutine reads. Memory use is about 2 MiB per worker plus 4 MiB
-// and never above 32 MiB (chunks shrink on many-core machines), whatever the
-// payload size. FromReader stops early when ctx is cancelled or r fails, and
+// one more goroutine reads, up to readAhead chunks ahead of the workers,
+// so reading overlaps hashing. Memory use is about 2 MiB per worker plus
+// 4 MiB and never above 32 MiB (chunks shrink on many-core machines),
+// whatever the payload size. FromReader stops early when ctx is cancelled or r fails, and
 // never leaves goroutines behind.
 func FromReader(ctx context.Context, r io.Reader, workers int) (Result, error) {
 	return fromReader(ctx, r, workers, MaxPayload)
@@ -108,15 +117,20 @@ func fromReader(ctx context.Context, r io.Reader, workers int, maxPayload uint64
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, maxWorkers)
-	nbuf := workers + 2 // one being read, one queued, one per worker
-	padSize := chunkSizeFor(nbuf)
+	// Raw buffers go back to the reader as soon as a worker has padded
+	// them, not after hashing, and readAhead more than there are workers
+	// exist: the reader keeps reading while every worker hashes, and a
+	// reader the scheduler leaves waiting (both cores hashing) finds
+	// readAhead chunks queued when it runs again instead of idle workers.
+	nraw := workers + readAhead
+	padSize := chunkSizeFor((nraw + workers + 1) / 2)
 	rawSize := padSize / fr32.PaddedBlockSize * fr32.UnpaddedBlockSize
-	pool := make(chan *chunk, nbuf)
-	for range nbuf {
-		pool <- &chunk{raw: make([]byte, rawSize), padded: make([]byte, padSize)}
+	pool := make(chan *chunk, nraw)
+	for range nraw {
+		pool <- &chunk{raw: make([]byte, rawSize)}
 	}
-	jobs := make(chan *chunk, nbuf)
-	results := make(chan chunkRoot, nbuf)
+	jobs := make(chan *chunk, nraw)
+	results := make(chan chunkRoot, nraw)
 
 	g, gctx := errgroup.WithContext(ctx)
 	var total uint64
@@ -155,22 +169,27 @@ func fromReader(ctx context.Context, r io.Reader, workers int, maxPayload uint64
 		}
 	})
 
-	// Workers: pad a chunk, reduce it to its subtree root, recycle the
-	// buffers.
+	// Workers: pad a chunk into their own buffer, hand the raw buffer back
+	// to the reader, reduce the padded chunk to its subtree root.
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		g.Go(func() error {
 			defer wg.Done()
 			nh := newNodeHasher()
+			own := make([]byte, padSize)
 			for c := range jobs {
 				blocks := (c.n + fr32.UnpaddedBlockSize - 1) / fr32.UnpaddedBlockSize
 				clear(c.raw[c.n : blocks*fr32.UnpaddedBlockSize]) // zero-fill the last block
-				padded := c.padded[:blocks*fr32.PaddedBlockSize]
+				padded := own[:blocks*fr32.PaddedBlockSize]
 				fr32.Pad(c.raw[:blocks*fr32.UnpaddedBlockSize], padded)
-				root, size := nh.root(padded)
-				res := chunkRoot{idx: c.idx, root: root, size: size}
+				idx := c.idx
 				pool <- c // cannot block: the pool has room for every buffer
+				if beforeHash != nil {
+					beforeHash()
+				}
+				root, size := nh.root(padded)
+				res := chunkRoot{idx: idx, root: root, size: size}
 				select {
 				case results <- res:
 				case <-gctx.Done():
