@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealant/sealant/chain/address"
+	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/types"
 )
 
@@ -238,9 +240,21 @@ func TestReadMethodsMatchLotus(t *testing.T) {
 	for _, m := range n.Miners() {
 		miner = m
 	}
-	head, err := api.ChainHead(ctx)
-	if err != nil {
-		t.Fatal(err)
+	// The calls below read epochs 1 and 2: wait until the chain has them.
+	var head *lotus.TipSet
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		h, err := api.ChainHead(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Height >= 3 {
+			head = h
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chain stuck at height %d", h.Height)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	var info map[string]any
 	if err := api.Call(ctx, "Filecoin.StateMinerInfo", &info, miner, nil); err != nil {
