@@ -191,16 +191,26 @@ func selfPath() string {
 // printDemoTable prints the per-tenant summary.
 func printDemoTable(w io.Writer, s *demo.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TENANT\tMINER\tARCH\tSECTORS\tDATA\tPROVEN\tDELIVERED\tVERIFIED\tWINDOWPOST\tFAILED\tMESSAGES\tFEES (attoFIL)")
+	fmt.Fprintln(tw, "TENANT\tMINER\tARCH\tPOREP\tSECTORS\tDATA\tPROVEN\tDELIVERED\tVERIFIED\tWINDOWPOST\tFAILED\tMESSAGES\tFEES (attoFIL)")
 	for _, t := range s.Tenants {
 		wp := "-"
 		if t.Architecture == 1 {
 			wp = fmt.Sprint(t.WindowPoSt)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%s\n", t.Tenant, t.Miner, t.Architecture, t.Sectors, t.DataSectors,
+		porep := t.PoRep
+		if porep == "" {
+			porep = "interactive"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%s\n", t.Tenant, t.Miner, t.Architecture, porep, t.Sectors, t.DataSectors,
 			t.Proven, t.Delivered, t.Verified, wp, t.Failed, t.Messages, t.FeesAttoFIL)
 	}
 	tw.Flush()
+	for _, t := range s.Tenants {
+		if t.SealedS > 0 && t.Verified > 0 {
+			fmt.Fprintf(w, "%s (%s): %d sectors verified after %.1fs, %.1f sectors/minute, %.2f messages per sector\n",
+				t.Tenant, t.PoRep, t.Verified, t.SealedS, t.SectorsPerMinute, float64(t.Messages)/float64(t.Verified))
+		}
+	}
 	for _, t := range s.Tenants {
 		fmt.Fprintf(w, "\n%s time per stage (median / max, seconds):\n", t.Tenant)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

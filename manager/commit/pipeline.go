@@ -50,6 +50,11 @@ type Config struct {
 	// mpool limit; the Sealant devnet raises it for its large devnet
 	// proofs). Bigger batches are split before a nonce is reserved.
 	MaxMessageBytes int
+	// MaxNIMessageBytes bounds a signed ProveCommitSectorsNI (default
+	// MaxMessageBytes). Only a Sealant devnet needs it larger: its NI
+	// "aggregate" is every sector's vanilla proofs (26 challenges, about
+	// 230 KiB per 2KiB sector), where mainnet carries a SnarkPack proof.
+	MaxNIMessageBytes int
 	// SignTimeout bounds one signing request (default 10 min: a signer
 	// may wait for a human's approval).
 	SignTimeout time.Duration
@@ -84,6 +89,9 @@ func (c *Config) provision() error {
 	}
 	if c.MaxMessageBytes <= 0 {
 		c.MaxMessageBytes = types.MaxMessageSize
+	}
+	if c.MaxNIMessageBytes <= 0 {
+		c.MaxNIMessageBytes = c.MaxMessageBytes
 	}
 	if c.SignTimeout <= 0 {
 		c.SignTimeout = 10 * time.Minute
@@ -639,9 +647,13 @@ func (p *Pipeline) prepare(ctx context.Context, t store.Tenant, b store.Batch, h
 		return nil, fmt.Errorf("commit: encode message: %w", err)
 	}
 	// A signature adds at most 100 bytes (a BLS one is 97) plus headers.
-	if size := len(raw) + 128; size > p.cfg.MaxMessageBytes {
+	limit := p.cfg.MaxMessageBytes
+	if msg.Method == miner.MethodProveCommitSectorsNI {
+		limit = p.cfg.MaxNIMessageBytes
+	}
+	if size := len(raw) + 128; size > limit {
 		return nil, p.splitUnsent(ctx, t, b, from, reserved, keep, types.SysErrOutOfGas,
-			fmt.Sprintf("message of %d bytes above the %d-byte limit", size, p.cfg.MaxMessageBytes), true, log)
+			fmt.Sprintf("message of %d bytes above the %d-byte limit", size, limit), true, log)
 	}
 
 	m := reserved
