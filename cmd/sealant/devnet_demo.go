@@ -33,15 +33,19 @@ func init() {
 	)
 	devnetCmd.Long = `Without a subcommand: run the end-to-end demo on this machine, with no
 external service. One process starts the embedded devnet chain, a manager
-(SQLite), two sealing workers from a template and, for each of two tenants,
-its own signer (keys imported from the devnet's owner key files into the
-tenant's own keystore); sp1 (Architecture 2) also gets its own receiver.
+(SQLite), two sealing workers from a template and, for each of three
+tenants, its own signer (keys imported from the devnet's owner key files into
+the tenant's own keystore); sp1 and sp3 (Architecture 2) also get their own
+receivers.
 
-Both tenants' sectors (CC and data, 2KiB) are sealed, committed on chain in
-batches and delivered: sp1's to its receiver, which verifies them against
-the chain; sp2's into the provider's store (Architecture 1), where the
-provider proves them with WindowPoSt (--windowpost waits for the first one)
-and the demo runs the same verified import.
+sp1's and sp2's sectors (CC and data, 2KiB) are sealed with interactive
+PoRep (PreCommit, seed wait, ProveCommit); sp3's (CC only) with NI-PoRep
+(FIP-0092: no PreCommit, no seed, one ProveCommitSectorsNI per batch). All
+are committed on chain in batches and delivered: sp1's and sp3's to their
+receivers, which verify them against the chain; sp2's into the provider's
+store (Architecture 1), where the provider proves them with WindowPoSt
+(--windowpost waits for the first one) and the demo runs the same verified
+import. --json tenant objects say "porep": "ni" or "interactive".
 
 Progress goes to stderr, one line per tenant; the summary table (or, with
 --json, one JSON object) goes to stdout, last. Exit status 0 only if every
