@@ -186,9 +186,9 @@ type StageTime struct {
 
 // Run starts the demo in cfg.Dir, seals cfg.Sectors sectors for each of
 // three tenants (sp1: Architecture 2, its own receiver; sp2: Architecture 1,
-// the provider keeps and proves; sp3: Architecture 2 sealing with NI-PoRep,
-// one ProveCommitSectorsNI per batch and no PreCommit) and returns the
-// summary. The error is
+// the provider keeps and proves; sp3: Architecture 1 sealing CC sectors
+// with NI-PoRep, one ProveCommitSectorsNI per batch and no PreCommit, which
+// the provider also keeps and WindowPoSt-proves) and returns the summary. The error is
 // ErrDemo (wrapped, with the summary still filled) when a sector was not
 // verified, or the reason the demo could not run.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
@@ -215,11 +215,12 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 	// sp1: Architecture 2, interactive PoRep; sp2: Architecture 1,
-	// interactive; sp3: Architecture 2 with NI-PoRep (CC only).
+	// interactive; sp3: Architecture 1 with NI-PoRep (CC only): the
+	// provider stores and WindowPoSt-proves its NI sectors.
 	for i, tc := range []struct {
 		arch api.Architecture
 		ni   bool
-	}{{api.ArchSPProves, false}, {api.ArchProviderProves, false}, {api.ArchSPProves, true}} {
+	}{{api.ArchSPProves, false}, {api.ArchProviderProves, false}, {api.ArchProviderProves, true}} {
 		if _, err := c.addTenant(ctx, i+1, tc.arch, tc.ni); err != nil {
 			return nil, err
 		}

@@ -35,14 +35,13 @@ func init() {
 external service. One process starts the embedded devnet chain, a manager
 (SQLite), two sealing workers from a template and, for each of three
 tenants, its own signer (keys imported from the devnet's owner key files into
-the tenant's own keystore); sp1 and sp3 (Architecture 2) also get their own
-receivers.
+the tenant's own keystore); sp1 (Architecture 2) also gets its own receiver.
 
 sp1's and sp2's sectors (CC and data, 2KiB) are sealed with interactive
 PoRep (PreCommit, seed wait, ProveCommit); sp3's (CC only) with NI-PoRep
 (FIP-0092: no PreCommit, no seed, one ProveCommitSectorsNI per batch). All
-are committed on chain in batches and delivered: sp1's and sp3's to their
-receivers, which verify them against the chain; sp2's into the provider's
+are committed on chain in batches and delivered: sp1's to its receiver,
+which verifies them against the chain; sp2's and sp3's into the provider's
 store (Architecture 1), where the provider proves them with WindowPoSt
 (--windowpost waits for the first one) and the demo runs the same verified
 import. --json tenant objects say "porep": "ni" or "interactive".
@@ -147,7 +146,7 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 	f.StringVar(&dir, "dir", "", "demo directory (default: a temporary one, removed at the end unless --keep-running)")
 	f.DurationVar(&timeout, "timeout", 3*time.Minute, "give up after this long")
 	f.BoolVar(&verbose, "verbose", false, "component logs at info level on stderr")
-	f.BoolVar(&windowPoSt, "windowpost", true, "also wait until sp2's (Architecture 1) sectors were proven in a WindowPoSt (up to a proving period, about a minute)")
+	f.BoolVar(&windowPoSt, "windowpost", true, "also wait until sp2's and sp3's (Architecture 1) sectors were proven in a WindowPoSt (up to a proving period, about a minute)")
 }
 
 // teeHandler sends records to a file handler and, when set, a console one.
