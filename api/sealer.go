@@ -137,6 +137,11 @@ type WaitSeedResponse struct {
 // prover, or on the devnet a devnet proof (see proofs/c2).
 type ProofInfo struct {
 	Proof HexBytes `json:"proof"`
+	// NI carries the commitments and ticket of an NI-PoRep sector (proof
+	// types 15–19), which submits no PreCommit: the manager records them
+	// with the proof and commits the sector with ProveCommitSectorsNI.
+	// Nil for interactive sectors.
+	NI *PreCommitInfo `json:"ni,omitempty"`
 }
 
 // FailureLevel classifies a reported failure (see worker/sectorfsm).

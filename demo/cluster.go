@@ -65,6 +65,15 @@ type tenant struct {
 
 	receiver  *delivery.Receiver // Architecture 2
 	storePath string             // where its delivered sectors end up
+	ni        bool               // seals with NI-PoRep (CC only)
+}
+
+// porep is the tenant's PoRep kind as the summary spells it.
+func (t *tenant) porep() string {
+	if t.ni {
+		return "ni"
+	}
+	return "interactive"
 }
 
 // fail records a component's unexpected exit; Run reports the first.
@@ -101,12 +110,12 @@ func (c *cluster) close() {
 	}
 }
 
-// Genesis is the demo chain: two miners (sp1, sp2), the given block time,
+// Genesis is the demo chain: three miners (sp1, sp2, sp3), the given block time,
 // a 10-epoch challenge delay and deadlines of wpostWindow epochs (a short
 // proving period, so that the Architecture 1 tenant's sectors reach their
 // WindowPoSt deadline within a demo; ≤ 0 keeps the default 20).
 func Genesis(blockTime time.Duration, wpostWindow int64) *devnet.Genesis {
-	g := devnet.DefaultGenesis(2)
+	g := devnet.DefaultGenesis(demoTenants)
 	g.BlockTime = devnet.Duration{Duration: blockTime}
 	g.Policy.PreCommitChallengeDelay = 10
 	if wpostWindow > 0 {
@@ -209,6 +218,9 @@ func (c *cluster) startManager(ctx context.Context) error {
 		// signers judge messages by mainnet rules and refuse bigger ones,
 		// so the pipeline splits batches to fit.
 		MaxMessageBytes: types.MaxMessageSize, RetryBackoff: 5 * time.Second, RepushAfter: 30 * time.Second,
+		// The NI tenant's devnet aggregates (vanilla proofs, ~230 KiB per
+		// sector) need more; its signer allows as much (niMessageBytes).
+		MaxNIMessageBytes: niMessageBytes,
 	}, svc.Store(), c.chain, hubSigner{hub}, log.With("component", "commit"))
 	if err != nil {
 		return fmt.Errorf("demo: commit pipeline: %w", err)
@@ -252,7 +264,7 @@ func (s hubSigner) Sign(ctx context.Context, tenant string, from address.Address
 // addTenant creates tenant i (sp1, sp2, …): its directory, its signer
 // (keys imported from the devnet's owner key files), for Architecture 2 its
 // receiver, and its record in the manager.
-func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture) (*tenant, error) {
+func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture, ni bool) (*tenant, error) {
 	name := fmt.Sprintf("sp%d", i)
 	maddrStr, ok := c.node.Miners()[name]
 	if !ok {
@@ -266,7 +278,7 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture) (
 	if err != nil {
 		return nil, fmt.Errorf("demo: miner %s: %w", name, err)
 	}
-	t := &tenant{Name: name, Miner: maddr, MinerID: mid, Architecture: arch, Dir: filepath.Join(c.cfg.Dir, "tenants", name)}
+	t := &tenant{Name: name, Miner: maddr, MinerID: mid, Architecture: arch, Dir: filepath.Join(c.cfg.Dir, "tenants", name), ni: ni}
 	if err := os.MkdirAll(t.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
@@ -293,8 +305,12 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture) (
 	// Batches sized so that each tenant's sectors go in a few messages;
 	// the wait bounds the latency of a partial batch.
 	batch := max(1, min(c.cfg.Sectors, 4))
+	proof := abi.StackedDrg2KiBV1_1
+	if ni {
+		proof = abi.StackedDrg2KiBV1_2_Feat_NiPoRep
+	}
 	tc := api.TenantConfig{
-		ID: name, Miner: mid, ProofType: int64(abi.StackedDrg2KiBV1_1), Senders: []string{t.Worker.String()},
+		ID: name, Miner: mid, ProofType: int64(proof), Senders: []string{t.Worker.String()},
 		SigningRoute:       "signer",
 		PreCommitBatchSize: batch, PreCommitMaxWait: api.Duration(c.cfg.BatchWait),
 		ProveCommitMode: string(store.ProveAggregate), ProveCommitBatchSize: batch, ProveCommitMaxWait: api.Duration(c.cfg.BatchWait),
@@ -328,8 +344,12 @@ func (c *cluster) startSigner(ctx context.Context, t *tenant, keys []ownerKey) e
 	if err != nil {
 		return fmt.Errorf("demo: signer token %s: %w", t.Name, err)
 	}
+	maxMsg := 0
+	if t.ni {
+		maxMsg = niMessageBytes
+	}
 	cfgPath, err := WriteSignerDir(SignerSetup{Dir: filepath.Join(t.Dir, "signer"), Tenant: t.Name, MinerID: t.MinerID,
-		ChainDir: filepath.Join(c.cfg.Dir, "chain"), ManagerURL: c.managerURL, Token: tok.Token})
+		ChainDir: filepath.Join(c.cfg.Dir, "chain"), ManagerURL: c.managerURL, Token: tok.Token, MaxMessageBytes: maxMsg})
 	if err != nil {
 		return err
 	}
@@ -366,7 +386,14 @@ type SignerSetup struct {
 	ManagerURL string
 	// Token is the tenant's signer-role token.
 	Token string
+	// MaxMessageBytes raises the policy's message size cap above the
+	// mainnet 64 KiB (0 keeps it): the NI tenant's devnet aggregates.
+	MaxMessageBytes int
 }
+
+// niMessageBytes is the size cap of the NI tenant's messages: its devnet
+// aggregate carries every sector's vanilla proofs.
+const niMessageBytes = 8 << 20
 
 // WriteSignerDir creates (or completes) a signer directory as an SP would
 // with `sealant signer init` and `sealant signer import`: the tenant's
@@ -410,7 +437,7 @@ func WriteSignerDir(su SignerSetup) (string, error) {
 	policy := fmt.Sprintf(`# Policy of %[1]s's signer (devnet demo): only %[1]s's miner, the sealing
 # and proving methods, bounded value and fees.
 miners = ["%[2]s"]
-methods = [28, 34, 5, 11]
+methods = [28, 34, 36, 5, 11]
 senders = ["%[3]s"]
 max_value_per_message = "100"
 max_value_per_day     = "10000"
@@ -423,6 +450,10 @@ max_fee_per_day       = "1000"
 numbers = ["0-999999"]
 max_per_message = 256
 `, su.Tenant, maddrMainnet(su.MinerID), strings.Join(senders, `", "`))
+	if su.MaxMessageBytes > 0 {
+		// Top-level key: it must come before the [sectors] table.
+		policy = fmt.Sprintf("max_message_bytes = %d\n", su.MaxMessageBytes) + policy
+	}
 	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o600); err != nil {
 		return "", fmt.Errorf("demo: %w", err)
 	}

@@ -31,8 +31,9 @@ type Config struct {
 	// Dir holds everything: chain/, manager/, workers/, tenants/<name>/
 	// (signer keystore, receiver, store), provider-store/. Required.
 	Dir string
-	// Sectors per tenant (default 4). Half of them (rounded down) are data
-	// sectors with one full-size piece each, the rest CC.
+	// Sectors per tenant (default 4). For the interactive tenants half of
+	// them (rounded down) are data sectors with one full-size piece each,
+	// the rest CC; the NI-PoRep tenant's are all CC.
 	Sectors int
 	// BlockTime of the devnet (default 300ms).
 	BlockTime time.Duration
@@ -106,7 +107,7 @@ func (c Config) withDefaults() Config {
 		// life is waiting for the chain. Threads are cheap, so there are
 		// enough for every sector of both tenants to be in flight at once
 		// (bounded, as an operator would size a template).
-		c.ThreadsPerWorker = min(max((2*c.Sectors+c.Workers-1)/c.Workers, 2), 16)
+		c.ThreadsPerWorker = min(max((demoTenants*c.Sectors+c.Workers-1)/c.Workers, 2), 16)
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 3 * time.Minute
@@ -122,6 +123,9 @@ func (c Config) withDefaults() Config {
 	}
 	return c
 }
+
+// demoTenants is the number of tenants Run creates (sp1, sp2, sp3).
+const demoTenants = 3
 
 // Summary is the demo's result: `sealant devnet --json` prints it.
 type Summary struct {
@@ -147,11 +151,15 @@ type TenantSummary struct {
 	Tenant       string `json:"tenant"`
 	Miner        string `json:"miner"`
 	Architecture int    `json:"architecture"`
-	Sectors      int    `json:"sectors"`
-	DataSectors  int    `json:"data_sectors"`
-	Proven       int    `json:"proven"`
-	Delivered    int    `json:"delivered"`
-	Verified     int    `json:"verified"`
+	// PoRep is "ni" for a tenant sealing with NI-PoRep (FIP-0092:
+	// ProveCommitSectorsNI, no PreCommit, no seed wait; CC sectors only),
+	// else "interactive".
+	PoRep       string `json:"porep"`
+	Sectors     int    `json:"sectors"`
+	DataSectors int    `json:"data_sectors"`
+	Proven      int    `json:"proven"`
+	Delivered   int    `json:"delivered"`
+	Verified    int    `json:"verified"`
 	// WindowPoSt counts sectors covered by an accepted WindowPoSt the
 	// provider sent (Architecture 1 only).
 	WindowPoSt int `json:"windowpost"`
@@ -163,6 +171,11 @@ type TenantSummary struct {
 	// (GasUsed × base fee + premium), in attoFIL.
 	Messages    int    `json:"messages"`
 	FeesAttoFIL string `json:"fees_attofil"`
+	// SealedS is the time from start until this tenant's last sector was
+	// verified, and SectorsPerMinute its verified sectors over that time
+	// (the tenants share the workers).
+	SealedS          float64 `json:"sealed_s,omitempty"`
+	SectorsPerMinute float64 `json:"sectors_per_minute,omitempty"`
 	// Stages are median seconds per stage over the tenant's sectors.
 	Stages []StageTime `json:"stages"`
 }
@@ -175,8 +188,10 @@ type StageTime struct {
 }
 
 // Run starts the demo in cfg.Dir, seals cfg.Sectors sectors for each of
-// two tenants (sp1: Architecture 2, its own receiver; sp2: Architecture 1,
-// the provider keeps and proves) and returns the summary. The error is
+// three tenants (sp1: Architecture 2, its own receiver; sp2: Architecture 1,
+// the provider keeps and proves; sp3: Architecture 1 sealing CC sectors
+// with NI-PoRep, one ProveCommitSectorsNI per batch and no PreCommit, which
+// the provider also keeps and WindowPoSt-proves) and returns the summary. The error is
 // ErrDemo (wrapped, with the summary still filled) when a sector was not
 // verified, or the reason the demo could not run.
 func Run(ctx context.Context, cfg Config) (*Summary, error) {
@@ -202,9 +217,14 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := c.startManager(ctx); err != nil {
 		return nil, err
 	}
-	archs := []api.Architecture{api.ArchSPProves, api.ArchProviderProves}
-	for i, arch := range archs {
-		if _, err := c.addTenant(ctx, i+1, arch); err != nil {
+	// sp1: Architecture 2, interactive PoRep; sp2: Architecture 1,
+	// interactive; sp3: Architecture 1 with NI-PoRep (CC only): the
+	// provider stores and WindowPoSt-proves its NI sectors.
+	for i, tc := range []struct {
+		arch api.Architecture
+		ni   bool
+	}{{api.ArchSPProves, false}, {api.ArchProviderProves, false}, {api.ArchProviderProves, true}} {
+		if _, err := c.addTenant(ctx, i+1, tc.arch, tc.ni); err != nil {
 			return nil, err
 		}
 	}
@@ -273,8 +293,11 @@ func (c *cluster) queuePieces(ctx context.Context, dir string) (map[string]int, 
 	c.closers = append(c.closers, func() { hs.Close() })
 	base := "http://" + ln.Addr().String() + "/"
 	out := map[string]int{}
-	nData := c.cfg.Sectors / 2
 	for _, t := range c.tenants {
+		nData := c.cfg.Sectors / 2
+		if t.ni {
+			nData = 0 // NI-PoRep sectors are CC only
+		}
 		out[t.Name] = nData
 		if nData == 0 {
 			continue

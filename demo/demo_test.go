@@ -53,6 +53,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			Delivered    int    `json:"delivered"`
 			Verified     int    `json:"verified"`
 			Architecture int    `json:"architecture"`
+			PoRep        string `json:"porep"`
 			Messages     int    `json:"messages"`
 			WindowPoSt   int    `json:"windowpost"`
 			Stages       []StageTime
@@ -62,21 +63,24 @@ func TestDemoEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Tenants) != 2 {
-		t.Fatalf("tenants = %d, want 2: %s", len(got.Tenants), raw)
+	if len(got.Tenants) != 3 {
+		t.Fatalf("tenants = %d, want 3: %s", len(got.Tenants), raw)
 	}
 	archs := map[int]bool{}
+	poreps := map[string]int{}
 	for _, tn := range got.Tenants {
 		archs[tn.Architecture] = true
+		poreps[tn.PoRep]++
 		if !strings.HasPrefix(tn.Miner, "t0") && !strings.HasPrefix(tn.Miner, "f0") {
 			t.Errorf("miner %q is not an ID address", tn.Miner)
 		}
 		if tn.Proven != 2 || tn.Delivered != 2 || tn.Verified != 2 {
 			t.Errorf("%s: proven %d delivered %d verified %d, want 2 each", tn.Miner, tn.Proven, tn.Delivered, tn.Verified)
 		}
-		// At least one PreCommit and one ProveCommit message each.
-		if tn.Messages < 2 {
-			t.Errorf("%s: %d messages, want ≥ 2", tn.Miner, tn.Messages)
+		// At least one PreCommit and one ProveCommit message each; an
+		// NI tenant sends ProveCommitSectorsNI only.
+		if min := map[string]int{"ni": 1, "interactive": 2}[tn.PoRep]; tn.Messages < min {
+			t.Errorf("%s: %d messages, want ≥ %d", tn.Miner, tn.Messages, min)
 		}
 		// The provider proves Architecture 1 sectors itself.
 		if tn.Architecture == 1 && tn.WindowPoSt != 2 {
@@ -88,6 +92,9 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	if !archs[1] || !archs[2] {
 		t.Errorf("architectures %v, want 1 and 2", archs)
+	}
+	if poreps["ni"] != 1 || poreps["interactive"] != 2 {
+		t.Errorf("porep kinds %v, want one ni and two interactive", poreps)
 	}
 	if got.ElapsedS <= 0 {
 		t.Errorf("elapsed_s = %v", got.ElapsedS)

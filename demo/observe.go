@@ -49,10 +49,13 @@ type observer struct {
 	// last is what was printed last without the time (no redraw: an
 	// unchanged status is not printed again).
 	last string
+	// tenantLast is lastVerified per tenant, for its own throughput.
+	tenantLast map[string]time.Time
+	start      time.Time
 }
 
 func newObserver(c *cluster, data map[string]int) *observer {
-	o := &observer{c: c, data: data, sectors: map[string]map[uint64]*sectorView{}, wpost: map[string]map[uint64]bool{}, landed: map[cid.Cid]bool{}}
+	o := &observer{c: c, data: data, sectors: map[string]map[uint64]*sectorView{}, wpost: map[string]map[uint64]bool{}, landed: map[cid.Cid]bool{}, tenantLast: map[string]time.Time{}}
 	for _, t := range c.tenants {
 		o.sectors[t.Name] = map[uint64]*sectorView{}
 		o.wpost[t.Name] = map[uint64]bool{}
@@ -64,6 +67,7 @@ func newObserver(c *cluster, data map[string]int) *observer {
 // returns the summary.
 func (o *observer) run(ctx context.Context, start time.Time) (*Summary, error) {
 	cfg := o.c.cfg
+	o.start = start
 	deadline := time.NewTimer(cfg.Timeout - time.Since(start))
 	defer deadline.Stop()
 	poll := time.NewTicker(250 * time.Millisecond)
@@ -195,6 +199,7 @@ func (o *observer) checkDelivery(ctx context.Context, t *tenant, si api.SectorIn
 		case api.DeliveryAccepted:
 			v.delivered, v.verified = true, true
 			o.lastVerified = time.Now()
+			o.tenantLast[t.Name] = o.lastVerified
 		case api.DeliveryRejected:
 			// The worker may deliver again after a rejection; the receiver's
 			// reason is kept in case it never does.
@@ -223,6 +228,7 @@ func (o *observer) checkDelivery(ctx context.Context, t *tenant, si api.SectorIn
 	if res.OK {
 		v.verified = true
 		o.lastVerified = time.Now()
+		o.tenantLast[t.Name] = o.lastVerified
 		return
 	}
 	if v.verifyTry >= 3 {
@@ -303,7 +309,7 @@ func (o *observer) summary(ctx context.Context, elapsed, sealing time.Duration) 
 	total := 0
 	for _, t := range o.c.tenants {
 		_, proven, delivered, verified, failed := o.counts(t)
-		ts := TenantSummary{Tenant: t.Name, Miner: t.Miner.String(), Architecture: int(t.Architecture), Sectors: o.c.cfg.Sectors,
+		ts := TenantSummary{Tenant: t.Name, Miner: t.Miner.String(), Architecture: int(t.Architecture), PoRep: t.porep(), Sectors: o.c.cfg.Sectors,
 			DataSectors: o.data[t.Name], Proven: proven, Delivered: delivered, Verified: verified, Failed: failed,
 			WindowPoSt: len(o.wpost[t.Name])}
 		nums := make([]uint64, 0, len(o.sectors[t.Name]))
@@ -318,6 +324,12 @@ func (o *observer) summary(ctx context.Context, elapsed, sealing time.Duration) 
 		}
 		msgs, fee := o.messages(ctx, t)
 		ts.Messages, ts.FeesAttoFIL = msgs, fee.String()
+		if last, ok := o.tenantLast[t.Name]; ok && !o.start.IsZero() && verified > 0 {
+			ts.SealedS = round2(last.Sub(o.start).Seconds())
+			if ts.SealedS > 0 {
+				ts.SectorsPerMinute = round2(float64(verified) / (ts.SealedS / 60))
+			}
+		}
 		ts.Stages = o.stages(ctx, t)
 		if proven < o.c.cfg.Sectors || verified < o.c.cfg.Sectors {
 			sum.OK = false

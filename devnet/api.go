@@ -638,7 +638,7 @@ func decodeReturn(method types.MethodNum, r types.MessageReceipt) any {
 		return nil
 	}
 	switch method {
-	case miner.MethodProveCommitSectors3:
+	case miner.MethodProveCommitSectors3, miner.MethodProveCommitSectorsNI:
 		if br, err := miner.DecodeBatchReturn(r.Return); err == nil {
 			return br
 		}

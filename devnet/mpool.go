@@ -88,7 +88,9 @@ func (p *mpool) add(st *state.State, sm *types.SignedMessage) (*msgEntry, error)
 		return nil, fmt.Errorf("%w: %d bytes, devnet limit %d", ErrMsgTooBig, len(raw), p.maxSize)
 	}
 	m := &sm.Message
-	if err := m.Validate(); err != nil {
+	// The size check is the devnet's raised limit above, not Lotus's
+	// 64 KiB (an NI-PoRep devnet aggregate is ~230 KiB per 2KiB sector).
+	if err := m.ValidateLimit(p.maxSize); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMsgInvalid, err)
 	}
 	if m.GasLimit > types.BlockGasLimit {

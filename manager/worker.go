@@ -240,9 +240,13 @@ func (s *Service) AcquirePieces(ctx context.Context, id api.SectorID) ([]api.Pie
 	if sec.Phase != store.PhaseActive {
 		return nil, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
 	}
-	pieces, err := s.side.acquirePieces(ctx, sec.ID, sec.TenantID, sec.SectorSize)
-	if err != nil {
-		return nil, err
+	var pieces []api.Piece
+	if !sec.ProofType.IsNI() {
+		// NI-PoRep sectors are CC only (ProveCommitSectorsNI activates no
+		// data): deals wait for the tenant's interactive sectors.
+		if pieces, err = s.side.acquirePieces(ctx, sec.ID, sec.TenantID, sec.SectorSize); err != nil {
+			return nil, err
+		}
 	}
 	sp := make([]store.Piece, len(pieces))
 	for i, p := range pieces {
@@ -621,7 +625,11 @@ func (s *Service) SubmitProof(ctx context.Context, id api.SectorID, p api.ProofI
 	if len(p.Proof) == 0 {
 		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "empty proof"}, nil
 	}
-	if sec.Seed == nil {
+	if sec.ProofType.IsNI() {
+		if resp, ok, err := s.submitNICommitments(ctx, sec, p.NI); err != nil || !ok {
+			return resp, err
+		}
+	} else if sec.Seed == nil {
 		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "no seed assigned: call WaitSeed first"}, nil
 	}
 	res, err := s.st.SubmitProof(ctx, sec.ID, sec.WorkerID, p.Proof, s.now())
@@ -640,6 +648,44 @@ func (s *Service) SubmitProof(ctx context.Context, id api.SectorID, p api.ProofI
 		return api.SubmitResponse{Result: api.SubmitDuplicate}, nil
 	}
 	return api.SubmitResponse{Result: api.SubmitAccepted}, nil
+}
+
+// submitNICommitments records an NI-PoRep sector's commitments and ticket,
+// which it submits with its proof instead of in a PreCommit (no PreCommit
+// batch is queued). ok is false when the submission is refused (resp says
+// why).
+func (s *Service) submitNICommitments(ctx context.Context, sec store.Sector, ni *api.PreCommitInfo) (api.SubmitResponse, bool, error) {
+	if ni == nil {
+		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "NI-PoRep sector: the proof must carry its commitments and ticket (ni)"}, false, nil
+	}
+	commR, err := commp.ParseSealedCID(ni.CommR)
+	if err != nil {
+		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "comm_r: " + err.Error()}, false, nil
+	}
+	commD, err := commp.ParsePieceCID(ni.CommD)
+	if err != nil {
+		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "comm_d: " + err.Error()}, false, nil
+	}
+	if sec.Ticket == nil {
+		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "no ticket assigned: call AssignTicket first"}, false, nil
+	}
+	res, err := s.st.SubmitPreCommit(ctx, sec.ID, sec.WorkerID, store.PreCommitInfo{
+		CommR: commR[:], CommD: commD[:], Ticket: store.Ticket{Value: ni.Ticket.Ticket[:], Epoch: ni.Ticket.Epoch},
+	}, s.now())
+	if err != nil {
+		return api.SubmitResponse{}, false, mapStoreErr(err)
+	}
+	if res == store.SubmitMismatch {
+		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "NI commitments differ from the earlier submission (comm_r, comm_d or ticket)"}, false, nil
+	}
+	same, err := s.side.setCommitments(ctx, sec.ID, sec.TenantID, ni.CommC.String(), ni.CommRLast.String())
+	if err != nil {
+		return api.SubmitResponse{}, false, err
+	}
+	if !same {
+		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "comm_c or comm_r_last differ from the earlier submission"}, false, nil
+	}
+	return api.SubmitResponse{}, true, nil
 }
 
 // ReportState records a worker state change in the sector's history,

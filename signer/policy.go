@@ -29,8 +29,9 @@ const maxTicketLookback = rand.MaxPreCommitRandomnessLookback
 
 // DefaultMethods are the miner methods a signer allows when the policy
 // lists none: PreCommitSectorBatch2, ProveCommitSectors3,
-// SubmitWindowedPoSt and DeclareFaultsRecovered.
-var DefaultMethods = []uint64{28, 34, 5, 11}
+// ProveCommitSectorsNI (NI-PoRep, FIP-0092), SubmitWindowedPoSt and
+// DeclareFaultsRecovered.
+var DefaultMethods = []uint64{28, 34, 36, 5, 11}
 
 // checkedMethods are the miner methods whose params the policy inspects;
 // only they may be allowed.
@@ -313,8 +314,9 @@ const PolicyTemplate = `# Sealant signer policy. Every sign request is decoded a
 miners = ["f01000"]
 
 # Allowed miner methods: 28 PreCommitSectorBatch2, 34 ProveCommitSectors3,
-# 5 SubmitWindowedPoSt, 11 DeclareFaultsRecovered (36 = ProveCommitSectorsNI).
-methods = [28, 34, 5, 11]
+# 36 ProveCommitSectorsNI (NI-PoRep), 5 SubmitWindowedPoSt,
+# 11 DeclareFaultsRecovered.
+methods = [28, 34, 36, 5, 11]
 
 # Optional: restrict senders to some of the keystore's addresses.
 # senders = ["f3..."]

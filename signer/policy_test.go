@@ -432,3 +432,38 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 }
+
+// TestDefaultMethodsAllowNI: a policy listing no methods signs an NI-PoRep
+// commit (method 36) for its miner under the same caps, and refuses it for
+// another miner or above the fee cap.
+func TestDefaultMethodsAllowNI(t *testing.T) {
+	keys := testKeys(t)
+	from := keyAddr(t, keys[0])
+	p := mustPolicy(t, testPolicyTOML)
+	params, err := miner.EncodeParams(&miner.ProveCommitSectorsNIParams{
+		Sectors: []miner.SectorNIActivationInfo{{SealingNumber: 120, SealerID: 1000, SealedCID: miner.SealedCID([32]byte{1}),
+			SectorNumber: 120, SealRandEpoch: 100, Expiration: 100 + 300*EpochsPerDay}},
+		AggregateProof: []byte{1, 2}, SealProofType: miner.RegisteredSealProofStackedDrg2KiBV1_2_Feat_NiPoRep,
+		AggregateProofType: miner.RegisteredAggregationProofSnarkPackV2, ProvingDeadline: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval := func(mut func(o *msgOpts)) Decision {
+		o := defaultMsg(from)
+		o.method, o.params = miner.MethodProveCommitSectorsNI, params
+		if mut != nil {
+			mut(&o)
+		}
+		req := signRequest(t, o.build(t), "r")
+		return p.Evaluate(Request{Message: req.Message, Cid: req.Cid}, nil, nil)
+	}
+	if d := eval(nil); !d.Allowed {
+		t.Fatalf("NI commit refused by the default policy: %s", d.Reason)
+	}
+	if d := eval(func(o *msgOpts) { o.to = "f01001" }); d.Allowed {
+		t.Fatal("NI commit for another miner allowed")
+	}
+	if d := eval(func(o *msgOpts) { o.feeCap = atto(2_000_000_000) }); d.Allowed {
+		t.Fatal("NI commit above the fee cap allowed")
+	}
+}

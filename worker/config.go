@@ -82,7 +82,8 @@ type ManagerSection struct {
 type SealingSection struct {
 	AllowedTenants []string `toml:"allowed_tenants"`
 	AllowedMiners  []uint64 `toml:"allowed_miners"`
-	// AllowedSizes lists sector sizes ("2KiB", "32GiB"); empty = any.
+	// AllowedSizes lists sector sizes ("2KiB", "32GiB"); empty = any. A
+	// size allows its V1_1 and its NI-PoRep seal proof.
 	AllowedSizes []string `toml:"allowed_sizes"`
 	// EnableDeals accepts data sectors; DisableCC refuses CC ones.
 	EnableDeals *bool `toml:"enable_deals"`
@@ -462,8 +463,12 @@ func mergeSealing(base, o SealingSection) (Sealing, error) {
 		if err != nil {
 			return Sealing{}, fmt.Errorf("%w: allowed_sizes %s: %w", ErrConfig, size, err)
 		}
-		if !slices.Contains(s.AllowedProofTypes, int64(p)) {
-			s.AllowedProofTypes = append(s.AllowedProofTypes, int64(p))
+		// A size allows its V1_1 and its NI-PoRep proof: the same sealing
+		// work, another porep id.
+		for _, q := range []abi.RegisteredSealProof{p, p.NI()} {
+			if !slices.Contains(s.AllowedProofTypes, int64(q)) {
+				s.AllowedProofTypes = append(s.AllowedProofTypes, int64(q))
+			}
 		}
 	}
 	return s, nil

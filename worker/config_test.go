@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,8 @@ func TestDefaultTemplateParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.AllowedProofTypes) != 1 || s.AllowedProofTypes[0] != 8 || s.Policy.PollInterval != 3*sectorfsm.Minute {
+	// A size allows its V1_1 (8) and NI-PoRep (18) proofs.
+	if !slices.Equal(s.AllowedProofTypes, []int64{8, 18}) || s.Policy.PollInterval != 3*sectorfsm.Minute {
 		t.Errorf("sealing %+v", s)
 	}
 }
@@ -96,7 +98,7 @@ allowed_miners = [3]
 		t.Fatal(err)
 	}
 	s, err = cfg.hotSealing(cfg.Threads[0])
-	if err != nil || len(s.AllowedMiners) != 1 || s.AllowedMiners[0] != 4 || len(s.AllowedProofTypes) != 1 || s.Policy.MaxRetries != 7 {
+	if err != nil || len(s.AllowedMiners) != 1 || s.AllowedMiners[0] != 4 || !slices.Equal(s.AllowedProofTypes, []int64{5, 15}) || s.Policy.MaxRetries != 7 {
 		t.Errorf("hot override: %+v %v", s, err)
 	}
 	if err := os.WriteFile(filepath.Join(loc, "config.toml"), []byte("[sealing]\nbogus = 1\n"), 0o644); err != nil {

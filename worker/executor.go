@@ -245,8 +245,17 @@ func (x *Executor) Do(ctx context.Context, rec sectorfsm.Record, a sectorfsm.Act
 	case sectorfsm.RunC2:
 		return x.runC2(ctx, rec, a)
 	case sectorfsm.SubmitProof:
+		info := api.ProofInfo{Proof: rec.Proof}
+		if sectorfsm.PathOf(rec) == sectorfsm.PathNI {
+			// No PreCommit carried the commitments: they go with the proof.
+			info.NI = &api.PreCommitInfo{
+				CommR: commp.SealedCID(rec.CommR).String(), CommD: commp.PieceCID(rec.CommD).String(),
+				CommC: api.Hex32(rec.CommC), CommRLast: api.Hex32(rec.CommRLast),
+				Ticket: api.Ticket{Ticket: api.Hex32(rec.Ticket.Value), Epoch: rec.Ticket.Epoch},
+			}
+		}
 		var resp api.SubmitResponse
-		if err := x.Manager.Call(ctx, api.MethodSubmitProof, &resp, id, api.ProofInfo{Proof: rec.Proof}, a.Reset); err != nil {
+		if err := x.Manager.Call(ctx, api.MethodSubmitProof, &resp, id, info, a.Reset); err != nil {
 			return nil, err
 		}
 		r, err := submitResult(resp)

@@ -79,6 +79,11 @@ const (
 	// aggregate in ProveCommitSectors3.
 	MinAggregatedSectors = 4
 	MaxAggregatedSectors = 819
+	// MinAggregatedSectorsNI and MaxAggregatedSectorsNI bound the sectors of
+	// one ProveCommitSectorsNI (builtin-actors runtime/src/runtime/policy.rs
+	// MIN_AGGREGATED_SECTORS_NI, MAX_AGGREGATED_SECTORS_NI).
+	MinAggregatedSectorsNI = 1
+	MaxAggregatedSectorsNI = 65
 	// MaxAggregatedProofSize is the largest aggregate proof accepted, bytes.
 	MaxAggregatedProofSize = 81_960
 )

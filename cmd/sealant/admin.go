@@ -127,7 +127,7 @@ func newTenantAddCmd(f *managerAPIFlags) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.Uint64Var(&tc.Miner, "miner", 0, "miner actor ID (required)")
-	fl.StringVar(&proof, "proof", "32GiB", "seal proof: a size (2KiB, 32GiB…), a name or a number")
+	fl.StringVar(&proof, "proof", "32GiB", "seal proof: a size (2KiB, 32GiB…), a name or a number; an NI-PoRep proof (StackedDrg32GiBV1_2_Feat_NiPoRep, 18) makes the tenant seal CC sectors with ProveCommitSectorsNI")
 	fl.StringSliceVar(&tc.Senders, "sender", nil, "sender address (repeatable)")
 	fl.StringVar(&tc.SigningRoute, "signing-route", "signer", "signer (the SP's sealant signer) or lotus-wallet")
 	fl.IntVar(&tc.Weight, "weight", 1, "fair-share weight")

@@ -33,15 +33,18 @@ func init() {
 	)
 	devnetCmd.Long = `Without a subcommand: run the end-to-end demo on this machine, with no
 external service. One process starts the embedded devnet chain, a manager
-(SQLite), two sealing workers from a template and, for each of two tenants,
-its own signer (keys imported from the devnet's owner key files into the
-tenant's own keystore); sp1 (Architecture 2) also gets its own receiver.
+(SQLite), two sealing workers from a template and, for each of three
+tenants, its own signer (keys imported from the devnet's owner key files into
+the tenant's own keystore); sp1 (Architecture 2) also gets its own receiver.
 
-Both tenants' sectors (CC and data, 2KiB) are sealed, committed on chain in
-batches and delivered: sp1's to its receiver, which verifies them against
-the chain; sp2's into the provider's store (Architecture 1), where the
-provider proves them with WindowPoSt (--windowpost waits for the first one)
-and the demo runs the same verified import.
+sp1's and sp2's sectors (CC and data, 2KiB) are sealed with interactive
+PoRep (PreCommit, seed wait, ProveCommit); sp3's (CC only) with NI-PoRep
+(FIP-0092: no PreCommit, no seed, one ProveCommitSectorsNI per batch). All
+are committed on chain in batches and delivered: sp1's to its receiver,
+which verifies them against the chain; sp2's and sp3's into the provider's
+store (Architecture 1), where the provider proves them with WindowPoSt
+(--windowpost waits for the first one) and the demo runs the same verified
+import. --json tenant objects say "porep": "ni" or "interactive".
 
 Progress goes to stderr, one line per tenant; the summary table (or, with
 --json, one JSON object) goes to stdout, last. Exit status 0 only if every
@@ -146,7 +149,7 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 	f.StringVar(&dir, "dir", "", "demo directory (default: a temporary one, removed at the end unless --keep-running)")
 	f.DurationVar(&timeout, "timeout", 3*time.Minute, "give up after this long")
 	f.BoolVar(&verbose, "verbose", false, "component logs at info level on stderr")
-	f.BoolVar(&windowPoSt, "windowpost", true, "also wait until sp2's (Architecture 1) sectors were proven in a WindowPoSt (up to a proving period, about a minute)")
+	f.BoolVar(&windowPoSt, "windowpost", true, "also wait until sp2's and sp3's (Architecture 1) sectors were proven in a WindowPoSt (up to a proving period, about a minute)")
 }
 
 // teeHandler sends records to a file handler and, when set, a console one.
@@ -194,16 +197,26 @@ func selfPath() string {
 // printDemoTable prints the per-tenant summary.
 func printDemoTable(w io.Writer, s *demo.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TENANT\tMINER\tARCH\tSECTORS\tDATA\tPROVEN\tDELIVERED\tVERIFIED\tWINDOWPOST\tFAILED\tMESSAGES\tFEES (attoFIL)")
+	fmt.Fprintln(tw, "TENANT\tMINER\tARCH\tPOREP\tSECTORS\tDATA\tPROVEN\tDELIVERED\tVERIFIED\tWINDOWPOST\tFAILED\tMESSAGES\tFEES (attoFIL)")
 	for _, t := range s.Tenants {
 		wp := "-"
 		if t.Architecture == 1 {
 			wp = fmt.Sprint(t.WindowPoSt)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%s\n", t.Tenant, t.Miner, t.Architecture, t.Sectors, t.DataSectors,
+		porep := t.PoRep
+		if porep == "" {
+			porep = "interactive"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%s\n", t.Tenant, t.Miner, t.Architecture, porep, t.Sectors, t.DataSectors,
 			t.Proven, t.Delivered, t.Verified, wp, t.Failed, t.Messages, t.FeesAttoFIL)
 	}
 	tw.Flush()
+	for _, t := range s.Tenants {
+		if t.SealedS > 0 && t.Verified > 0 {
+			fmt.Fprintf(w, "%s (%s): %d sectors verified after %.1fs, %.1f sectors/minute, %.2f messages per sector\n",
+				t.Tenant, t.PoRep, t.Verified, t.SealedS, t.SectorsPerMinute, float64(t.Messages)/float64(t.Verified))
+		}
+	}
 	for _, t := range s.Tenants {
 		fmt.Fprintf(w, "\n%s time per stage (median / max, seconds):\n", t.Tenant)
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

@@ -90,7 +90,7 @@ func TestParentCacheCLI(t *testing.T) {
 	for _, bad := range [][]string{
 		{"--proof", "4KiB", "--json"},
 		{"--proof", "banana"},
-		{"--proof", "15"},
+		{"--proof", "20"},
 		{"--json"},
 		{"--proof", "2KiB", "extra-arg"},
 	} {

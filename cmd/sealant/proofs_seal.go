@@ -54,6 +54,11 @@ func newSealCmd() *cobra.Command {
 		Use:   "seal --proof SIZE --miner ACTOR_ID --sector N --ticket HEX32 [--piece FILE]... --dir DIR [--json]",
 		Short: "Seal a sector (AddPiece, TreeD, PC1, PC2) with the pure-Go proof engine",
 		Long: `Seal a sector with Stacked DRG PoRep V1_1, bit-exact with rust-fil-proofs.
+A size selects the V1_1 proof of that size; an NI-PoRep proof (FIP-0092) is
+named as the chain names it (StackedDrg2KiBV1_2_Feat_NiPoRep), as
+filecoin-proofs-api does (StackedDrg2KiBV1_2_Feat_NonInteractivePoRep) or by
+its id (15-19). Its porep id differs from V1_1's, so the replica id, the SDR
+graph and CommR do too.
 
 Each --piece is an unpadded payload, zero-padded to the next 127·2^k bytes and
 placed in order at an offset aligned to its own padded size; the rest of the
@@ -65,7 +70,7 @@ command resumes an interrupted seal; a DIR holding another sector is refused.`,
 			defer resetFlags(cmd)
 			proof, err := abi.ParseSealProof(proofName)
 			if err != nil {
-				return fmt.Errorf("--proof %q: want 2KiB, 8MiB, 512MiB, 32GiB, 64GiB or a V1_1 proof name", proofName)
+				return fmt.Errorf("--proof %q: want 2KiB, 8MiB, 512MiB, 32GiB, 64GiB, a V1_1 or NI-PoRep proof name or an id 5-19", proofName)
 			}
 			miner, err := parseActorID(minerArg)
 			if err != nil {
@@ -104,7 +109,7 @@ command resumes an interrupted seal; a DIR holding another sector is refused.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&proofName, "proof", "", "seal proof: 2KiB, 8MiB, 512MiB, 32GiB, 64GiB (V1_1) or a proof name")
+	f.StringVar(&proofName, "proof", "", "seal proof: 2KiB, 8MiB, 512MiB, 32GiB, 64GiB (V1_1), a proof name or id (NI-PoRep: StackedDrg2KiBV1_2_Feat_NiPoRep, 15-19)")
 	f.StringVar(&minerArg, "miner", "", "miner actor id (1000, t01000 or f01000)")
 	f.Uint64Var(&sector, "sector", 0, "sector number")
 	f.StringVar(&ticketArg, "ticket", "", "sealing ticket: 32 bytes as hex")
@@ -116,12 +121,18 @@ command resumes an interrupted seal; a DIR holding another sector is refused.`,
 }
 
 func newC1Cmd() *cobra.Command {
-	var dir, seedArg, outPath string
+	var (
+		dir, seedArg, outPath string
+		ni                    bool
+	)
 	cmd := &cobra.Command{
-		Use:   "c1 --dir DIR --seed HEX32 --out FILE",
+		Use:   "c1 --dir DIR (--seed HEX32 | --ni) --out FILE",
 		Short: "Generate the C1 vanilla proofs (SealCommitPhase1Output JSON) of a sealed sector",
 		Long: `Derive the interactive challenges from the seed and write every challenge's
 vanilla proof as the SealCommitPhase1Output JSON that lotus hands to C2.
+For a sector sealed with an NI-PoRep proof, --ni replaces --seed: the
+challenges (13 partitions of 2 for test sizes, 126 of 18 for 32/64GiB)
+derive from the replica id and CommR, and the output's seed is zero.
 The proofs are verified before the file is written. FILE.sector.json records
 the miner and sector number beside it (C2 takes them separately), so that
 "verify-c1 FILE" can bind the ticket.`,
@@ -131,13 +142,25 @@ the miner and sector number beside it (C2 takes them separately), so that
 			if dir == "" || outPath == "" {
 				return errors.New("--dir and --out are required")
 			}
-			seed, err := parseHex32(seedArg)
-			if err != nil {
-				return fmt.Errorf("--seed: %w", err)
+			if ni == (seedArg != "") {
+				return errors.New("give exactly one of --seed (interactive) and --ni")
+			}
+			var seed [32]byte
+			if !ni {
+				var err error
+				if seed, err = parseHex32(seedArg); err != nil {
+					return fmt.Errorf("--seed: %w", err)
+				}
 			}
 			rec, err := porep.LoadRecord(dir)
 			if err != nil {
 				return err
+			}
+			switch {
+			case ni && !rec.Proof.IsNI():
+				return fmt.Errorf("--ni: sector in %s was sealed with %s, not an NI-PoRep proof", dir, rec.Proof)
+			case !ni && rec.Proof.IsNI():
+				return fmt.Errorf("--seed: sector in %s was sealed with %s, which takes no seed: use --ni", dir, rec.Proof)
 			}
 			out, err := porep.C1(cmd.Context(), dir, seed)
 			if err != nil {
@@ -160,6 +183,7 @@ the miner and sector number beside it (C2 takes them separately), so that
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "sector directory written by 'proofs seal'")
 	cmd.Flags().StringVar(&seedArg, "seed", "", "interactive seal seed: 32 bytes as hex")
+	cmd.Flags().BoolVar(&ni, "ni", false, "non-interactive PoRep: challenges from replica id and CommR, no seed")
 	cmd.Flags().StringVar(&outPath, "out", "", "output file")
 	return cmd
 }

@@ -64,7 +64,7 @@ func parseBatchSpec(r io.Reader) ([]porep.SealRequest, string, error) {
 	}
 	proof, err := abi.ParseSealProof(spec.Proof)
 	if err != nil {
-		return nil, "", fmt.Errorf("spec: proof %q: want 2KiB, 8MiB, 512MiB, 32GiB, 64GiB or a V1_1 proof name", spec.Proof)
+		return nil, "", fmt.Errorf("spec: proof %q: want 2KiB, 8MiB, 512MiB, 32GiB, 64GiB, a V1_1 or NI-PoRep proof name or an id 5-19", spec.Proof)
 	}
 	if len(spec.Sectors) == 0 {
 		return nil, "", errors.New("spec: no sectors")
@@ -133,7 +133,9 @@ FILE (or - for stdin) is JSON:
   {"proof": "2KiB", "parent_cache": "DIR",
    "sectors": [{"miner": 1000, "sector": 7, "ticket": "<64 hex>",
                 "pieces": ["path", ...], "dir": "DIR"}, ...]}
-Sectors of different sizes, a (miner, sector) or dir given twice, a bad
+"proof" takes what "proofs seal --proof" takes, NI-PoRep proofs included
+(StackedDrg2KiBV1_2_Feat_NiPoRep, …_NonInteractivePoRep or 15-19).
+Sectors of different sizes or proofs, a (miner, sector) or dir given twice, a bad
 ticket, a missing piece or pieces that do not fit are refused before any
 work, as is a batch whose PC1 needs more memory than --memory.
 

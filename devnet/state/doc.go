@@ -19,7 +19,8 @@
 //     sector numbers, pre-committed and proven sectors, 48 deadlines with
 //     partitions, faults and recoveries.
 //   - Miner methods PreCommitSectorBatch2 (28), ProveCommitSectors3 (34),
-//     SubmitWindowedPoSt (5), DeclareFaultsRecovered (11), WithdrawBalance (16)
+//     ProveCommitSectorsNI (36, NI-PoRep CC sectors: no pre-commit, no
+//     deposit, no seed; see proveCommitSectorsNI), SubmitWindowedPoSt (5), DeclareFaultsRecovered (11), WithdrawBalance (16)
 //     with the validation order and exit codes of builtin-actors' miner actor;
 //     removed methods (6, 7, 8, 25, 26, 27, 29) answer USR_UNHANDLED_MESSAGE
 //     (22) as on mainnet. Methods a sealing pipeline never sends are not
@@ -35,7 +36,7 @@
 // GasEstimateMessageGas is exact and cheap:
 //
 //	GasUsed = 100_000 + 1_000 × len(signed message bytes) + method cost
-//	method cost: 28 → 5_000_000 per sector; 34 → 50_000_000 per sector;
+//	method cost: 28 → 5_000_000 per sector; 34 and 36 → 50_000_000 per sector;
 //	             5 → 20_000_000 per partition; 11 → 2_000_000 per declaration;
 //	             other → 1_000_000
 //
@@ -51,6 +52,9 @@
 // vanilla proofs in porep's compact encoding (magic "SLNTC1v1"), verified in
 // full with the proof engine. It is a devnet-only stand-in for a Groth16
 // SNARK; a 192-byte Groth16 proof is rejected with a reason saying so.
+// ProveCommitSectorsNI carries one "aggregate": c2.EncodeDevnetAggregate of
+// every sector's devnet proof (NI-PoRep challenges, 13 partitions for the
+// test sizes), in the place of a SnarkPackV2 aggregate.
 // SubmitWindowedPoSt accepts fallback-PoSt vanilla proofs (see
 // EncodeWindowPoStProof) and verifies every submission at once, where
 // mainnet verifies only recovering PoSts and leaves the others to disputes. Because these are far bigger than SNARKs, the

@@ -218,7 +218,13 @@ func (m *MinerState) assignDeadline(p Policy, curr int64, sector uint64) {
 			best, bestLive = d, live
 		}
 	}
-	dl := m.Deadlines[best]
+	m.assignToDeadline(best, sector)
+}
+
+// assignToDeadline adds sector to deadline d: to its last partition, or a
+// new one when that is full.
+func (m *MinerState) assignToDeadline(d, sector uint64) {
+	dl := m.Deadlines[d]
 	if k := len(dl.Partitions); k == 0 || uint64(len(dl.Partitions[k-1].Sectors)) >= m.PartitionSectors {
 		dl.Partitions = append(dl.Partitions, &Partition{})
 	}

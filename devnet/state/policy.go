@@ -19,6 +19,9 @@ type Policy struct {
 	MaxProveCommitDuration int64
 	// MaxPreCommitRandomnessLookback: oldest ticket accepted (2880 + 900).
 	MaxPreCommitRandomnessLookback int64
+	// MaxProveCommitNIRandomnessLookback: oldest SealRandEpoch an NI-PoRep
+	// sector may use at ProveCommitSectorsNI (180 days).
+	MaxProveCommitNIRandomnessLookback int64
 	// ExpiredPreCommitCleanUpDelay: an unproven pre-commit is removed and its
 	// deposit burnt this long after its prove-commit deadline (960).
 	ExpiredPreCommitCleanUpDelay int64
@@ -62,21 +65,22 @@ const (
 // WindowPoSt challenge window so a proving period is 960 epochs.
 func DefaultPolicy() Policy {
 	return Policy{
-		PreCommitChallengeDelay:        rand.Devnet2K.PreCommitChallengeDelay,
-		MaxProveCommitDuration:         rand.Devnet2K.MaxProveCommitDuration,
-		MaxPreCommitRandomnessLookback: rand.MaxPreCommitRandomnessLookback,
-		ExpiredPreCommitCleanUpDelay:   rand.ExpiredPreCommitCleanUpDelay,
-		MinSectorExpiration:            rand.MinSectorExpiration,
-		MaxSectorExpirationExtension:   rand.MaxSectorExpirationExtension,
-		SectorMaximumLifetime:          rand.SealProofSectorMaximumLifetime,
-		WPoStPeriodDeadlines:           rand.WPoStPeriodDeadlines,
-		WPoStChallengeWindow:           20, // mainnet 60: a short proving period for tests
-		WPoStChallengeLookback:         rand.WPoStChallengeLookback,
-		FaultDeclarationCutoff:         rand.FaultDeclarationCutoff,
-		BaseFee:                        types.NewInt(100),
-		EpochReward:                    types.FromFil(20),
-		BaselinePower:                  types.NewInt(1 << 50), // 1 PiB
-		CirculatingSupply:              types.FromFil(500_000_000),
+		PreCommitChallengeDelay:            rand.Devnet2K.PreCommitChallengeDelay,
+		MaxProveCommitDuration:             rand.Devnet2K.MaxProveCommitDuration,
+		MaxPreCommitRandomnessLookback:     rand.MaxPreCommitRandomnessLookback,
+		MaxProveCommitNIRandomnessLookback: rand.MaxProveCommitNiLookback,
+		ExpiredPreCommitCleanUpDelay:       rand.ExpiredPreCommitCleanUpDelay,
+		MinSectorExpiration:                rand.MinSectorExpiration,
+		MaxSectorExpirationExtension:       rand.MaxSectorExpirationExtension,
+		SectorMaximumLifetime:              rand.SealProofSectorMaximumLifetime,
+		WPoStPeriodDeadlines:               rand.WPoStPeriodDeadlines,
+		WPoStChallengeWindow:               20, // mainnet 60: a short proving period for tests
+		WPoStChallengeLookback:             rand.WPoStChallengeLookback,
+		FaultDeclarationCutoff:             rand.FaultDeclarationCutoff,
+		BaseFee:                            types.NewInt(100),
+		EpochReward:                        types.FromFil(20),
+		BaselinePower:                      types.NewInt(1 << 50), // 1 PiB
+		CirculatingSupply:                  types.FromFil(500_000_000),
 	}
 }
 

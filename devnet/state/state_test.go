@@ -54,6 +54,7 @@ type fixture struct {
 	other         address.Address
 	maddr         address.Address
 	nonce         map[address.Address]uint64
+	gasLimit      int64 // 0: 1e9
 }
 
 func key(t *testing.T, seed byte, kind types.SigType) address.Address {
@@ -94,7 +95,11 @@ func (f *fixture) apply(t *testing.T, from address.Address, method types.MethodN
 			t.Fatal(err)
 		}
 	}
-	msg := &types.Message{To: f.maddr, From: from, Nonce: f.nonce[from], Value: value, GasLimit: 1e9,
+	gasLimit := f.gasLimit
+	if gasLimit == 0 {
+		gasLimit = 1e9
+	}
+	msg := &types.Message{To: f.maddr, From: from, Nonce: f.nonce[from], Value: value, GasLimit: gasLimit,
 		GasFeeCap: types.NewInt(200), GasPremium: types.NewInt(100), Method: method, Params: params}
 	before := f.st.TotalBalance()
 	r := f.vm.Apply(f.st, msg, 200)

@@ -58,6 +58,8 @@ func GasFor(msg *types.Message, size int) int64 {
 		return g + GasPreCommitSector*int64(len(v.Sectors))
 	case *miner.ProveCommitSectors3Params:
 		return g + GasProveSector*int64(len(v.SectorActivations))
+	case *miner.ProveCommitSectorsNIParams:
+		return g + GasProveSector*int64(len(v.Sectors))
 	case *miner.SubmitWindowedPoStParams:
 		return g + GasPoStPartition*int64(len(v.Partitions))
 	case *miner.DeclareFaultsRecoveredParams:
@@ -212,8 +214,8 @@ func (vm *VM) invokeMiner(st *State, from, to *Actor, msg *types.Message) ([]byt
 		miner.MethodPreCommitSectorBatch, miner.MethodProveCommitAggregate, miner.MethodProveReplicaUpdates,
 		miner.MethodProveReplicaUpdates2:
 		return nil, abort(types.ErrUnhandledMessage, "method %d (%s) was removed from the miner actor", msg.Method, miner.MethodName(msg.Method))
-	case miner.MethodPreCommitSectorBatch2, miner.MethodProveCommitSectors3, miner.MethodSubmitWindowedPoSt,
-		miner.MethodDeclareFaultsRecovered, miner.MethodWithdrawBalance:
+	case miner.MethodPreCommitSectorBatch2, miner.MethodProveCommitSectors3, miner.MethodProveCommitSectorsNI,
+		miner.MethodSubmitWindowedPoSt, miner.MethodDeclareFaultsRecovered, miner.MethodWithdrawBalance:
 	default:
 		return nil, abort(types.ErrUnhandledMessage, "miner method %d (%s) is not implemented on the devnet", msg.Method, miner.MethodName(msg.Method))
 	}
@@ -227,6 +229,8 @@ func (vm *VM) invokeMiner(st *State, from, to *Actor, msg *types.Message) ([]byt
 		return nil, mc.preCommitSectorBatch2(p)
 	case *miner.ProveCommitSectors3Params:
 		return mc.proveCommitSectors3(p)
+	case *miner.ProveCommitSectorsNIParams:
+		return mc.proveCommitSectorsNI(p)
 	case *miner.SubmitWindowedPoStParams:
 		return nil, mc.submitWindowedPoSt(p)
 	case *miner.DeclareFaultsRecoveredParams:

@@ -86,7 +86,8 @@ type Signer interface {
 type purposeKey struct{}
 
 // Purpose says why a message is being signed, for the signer's policy and
-// its operator: "precommit-batch" or "provecommit-batch", and the sector
+// its operator: "precommit-batch", "provecommit-batch" or "ni-commit-batch"
+// (ProveCommitSectorsNI), and the sector
 // numbers in the order the message's params list them.
 type Purpose struct {
 	Kind    string
@@ -118,6 +119,12 @@ func purposeOf(msg *types.Message) (Purpose, bool) {
 		out := Purpose{Kind: "provecommit-batch"}
 		for _, a := range p.SectorActivations {
 			out.Sectors = append(out.Sectors, a.SectorNumber)
+		}
+		return out, true
+	case *miner.ProveCommitSectorsNIParams:
+		out := Purpose{Kind: "ni-commit-batch"}
+		for _, s := range p.Sectors {
+			out.Sectors = append(out.Sectors, s.SectorNumber)
 		}
 		return out, true
 	}

@@ -38,6 +38,9 @@ type Params struct {
 	// MaxPreCommitRandomnessLookback: PreCommit must land while
 	// head − TicketEpoch ≤ this.
 	MaxPreCommitRandomnessLookback types.ChainEpoch
+	// MaxProveCommitNIRandomnessLookback: ProveCommitSectorsNI must land
+	// while head − TicketEpoch ≤ this (180 days).
+	MaxProveCommitNIRandomnessLookback types.ChainEpoch
 	// MinSectorExpiration and MaxSectorExpirationExtension bound
 	// Expiration (validate_expiration in the miner actor).
 	MinSectorExpiration          types.ChainEpoch
@@ -51,12 +54,13 @@ type Params struct {
 // MainnetParams are mainnet (and calibnet) values.
 func MainnetParams() Params {
 	return Params{
-		PreCommitChallengeDelay:        rand.PreCommitChallengeDelay,
-		MaxProveCommitDuration:         rand.MaxProveCommitDuration,
-		MaxPreCommitRandomnessLookback: rand.MaxPreCommitRandomnessLookback,
-		MinSectorExpiration:            rand.MinSectorExpiration,
-		MaxSectorExpirationExtension:   rand.MaxSectorExpirationExtension,
-		Slack:                          240, // 2 h at 30 s
+		PreCommitChallengeDelay:            rand.PreCommitChallengeDelay,
+		MaxProveCommitDuration:             rand.MaxProveCommitDuration,
+		MaxPreCommitRandomnessLookback:     rand.MaxPreCommitRandomnessLookback,
+		MaxProveCommitNIRandomnessLookback: rand.MaxProveCommitNiLookback,
+		MinSectorExpiration:                rand.MinSectorExpiration,
+		MaxSectorExpirationExtension:       rand.MaxSectorExpirationExtension,
+		Slack:                              240, // 2 h at 30 s
 	}
 }
 
@@ -97,6 +101,12 @@ func PolicyFor(t store.Tenant, kind store.BatchKind) BatchPolicy {
 	b := t.Batching
 	if kind == store.BatchPreCommit {
 		return BatchPolicy{Size: max(1, b.PreCommitBatchSize), MaxWait: max(0, b.PreCommitMaxWait)}
+	}
+	if t.ProofType.IsNI() {
+		// ProveCommitSectorsNI always carries one aggregate for all its
+		// sectors: an NI tenant batches whatever its ProveCommitMode, up
+		// to the actor's 65 sectors.
+		return BatchPolicy{Size: min(max(1, b.ProveCommitBatchSize), rand.MaxAggregatedSectorsNI), MaxWait: max(0, b.ProveCommitMaxWait)}
 	}
 	if b.ProveCommitMode != store.ProveAggregate {
 		return BatchPolicy{Size: 1}
@@ -191,6 +201,8 @@ type SectorFacts struct {
 	// CommR is the sector's sealed CID (Undef: not submitted).
 	CommR    cid.Cid
 	HasProof bool
+	// NI: an NI-PoRep sector, committed by ProveCommitSectorsNI.
+	NI bool
 	// Chain facts: whether the number is allocated, the pre-commit (nil:
 	// none) and whether the sector is proven (active on chain).
 	Allocated bool
@@ -245,6 +257,67 @@ func CheckProveCommit(p Params, head types.ChainEpoch, f SectorFacts) Check {
 		return Check{Wait, fmt.Sprintf("too early to prove: head %d, allowed after %d", head, f.PreCommit.Epoch+p.PreCommitChallengeDelay)}
 	}
 	return Check{Ready, ""}
+}
+
+// CheckNICommit judges an NI-PoRep sector for a ProveCommitSectorsNI
+// landing at or after head (builtin-actors validate_ni_sectors): its number
+// must be unallocated and its ticket no older than
+// MaxProveCommitNIRandomnessLookback; a ticket at or past head waits.
+func CheckNICommit(p Params, head types.ChainEpoch, f SectorFacts) Check {
+	switch {
+	case !f.Active:
+		return Check{Drop, "sector is no longer active"}
+	case !f.HasProof:
+		return Check{Drop, "no proof submitted"}
+	case !f.CommR.Defined() || !f.HasTicket:
+		return Check{Drop, "no NI commitments submitted"}
+	case f.Proven:
+		return Check{Done, "already proven on chain"}
+	case f.Allocated:
+		return Check{Bad, "sector number already allocated on chain"}
+	case head-f.TicketEpoch > p.MaxProveCommitNIRandomnessLookback:
+		return Check{Bad, fmt.Sprintf("ticket epoch %d too old for NI-PoRep: head %d is more than %d epochs later", f.TicketEpoch, head, p.MaxProveCommitNIRandomnessLookback)}
+	case f.TicketEpoch >= head:
+		return Check{Wait, fmt.Sprintf("ticket epoch %d not yet below head %d", f.TicketEpoch, head)}
+	}
+	return Check{Ready, ""}
+}
+
+// NIDeadline is the last epoch an NI sector's ProveCommitSectorsNI can land.
+func NIDeadline(p Params, ticketEpoch types.ChainEpoch) types.ChainEpoch {
+	return ticketEpoch + p.MaxProveCommitNIRandomnessLookback
+}
+
+// NIExpiration picks an NI sector's Expiration: head + days, clamped so
+// that validate_expiration holds (activation is the landing epoch, which is
+// after head):
+//
+//	lower = head + Slack + MinSectorExpiration
+//	upper = min(head, ticket + MaxPreCommitRandomnessLookback) + MaxSectorExpirationExtension
+//
+// The upper bound also keeps Expiration − ticket within what a signer
+// allows for any commit (MaxSectorExpirationExtension plus the interactive
+// ticket lookback). days ≤ 0 means the longest allowed.
+func NIExpiration(p Params, head, ticketEpoch types.ChainEpoch, days int) (types.ChainEpoch, error) {
+	lower := head + p.Slack + p.MinSectorExpiration
+	upper := min(head, ticketEpoch+p.MaxPreCommitRandomnessLookback) + p.MaxSectorExpirationExtension
+	if lower > upper {
+		return 0, fmt.Errorf("commit: no valid NI expiration: lower bound %d above upper bound %d: %w", lower, upper, ErrPolicy)
+	}
+	want := upper
+	if days > 0 {
+		want = head + types.ChainEpoch(days)*EpochsInDay
+	}
+	return min(max(want, lower), upper), nil
+}
+
+// NIProvingDeadline is the deadline an NI batch assigns its sectors to: the
+// one that closed last (current − 1), whose next instance opens almost a
+// whole proving period away, so it stays mutable (neither the current nor
+// the next deadline, deadline_is_mutable) for as long as possible while the
+// message waits to land.
+func NIProvingDeadline(current, deadlines uint64) uint64 {
+	return (current + deadlines - 1) % deadlines
 }
 
 // Expiration picks a sector's Expiration (spec/chain.md §8.2, Lotus

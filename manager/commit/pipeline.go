@@ -14,7 +14,9 @@ import (
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/miner"
+	"github.com/sealant/sealant/chain/rand"
 	"github.com/sealant/sealant/chain/types"
+	"github.com/sealant/sealant/proofs/c2"
 	"github.com/sealant/sealant/store"
 )
 
@@ -48,6 +50,11 @@ type Config struct {
 	// mpool limit; the Sealant devnet raises it for its large devnet
 	// proofs). Bigger batches are split before a nonce is reserved.
 	MaxMessageBytes int
+	// MaxNIMessageBytes bounds a signed ProveCommitSectorsNI (default
+	// MaxMessageBytes). Only a Sealant devnet needs it larger: its NI
+	// "aggregate" is every sector's vanilla proofs (26 challenges, about
+	// 230 KiB per 2KiB sector), where mainnet carries a SnarkPack proof.
+	MaxNIMessageBytes int
 	// SignTimeout bounds one signing request (default 10 min: a signer
 	// may wait for a human's approval).
 	SignTimeout time.Duration
@@ -82,6 +89,9 @@ func (c *Config) provision() error {
 	}
 	if c.MaxMessageBytes <= 0 {
 		c.MaxMessageBytes = types.MaxMessageSize
+	}
+	if c.MaxNIMessageBytes <= 0 {
+		c.MaxNIMessageBytes = c.MaxMessageBytes
 	}
 	if c.SignTimeout <= 0 {
 		c.SignTimeout = 10 * time.Minute
@@ -297,6 +307,13 @@ func (p *Pipeline) adopt(ctx context.Context, t store.Tenant) error {
 		preDone := isExt && ext == store.BatchPreCommit
 		var kind store.BatchKind
 		switch {
+		case s.ProofType.IsNI():
+			// NI-PoRep: no PreCommit; the proof goes straight to a
+			// ProveCommitSectorsNI batch.
+			if !s.HasProof || s.ProveCommitBatch != 0 {
+				continue
+			}
+			kind = store.BatchProveCommit
 		case len(s.CommR) > 0 && s.PreCommitBatch == 0 && !preDone:
 			kind = store.BatchPreCommit
 		case s.HasProof && s.ProveCommitBatch == 0 && preDone:
@@ -420,7 +437,7 @@ func (p *Pipeline) facts(ctx context.Context, kind store.BatchKind, ds []sectorD
 	tsk := head.Key()
 	for i, d := range ds {
 		s := d.Sector
-		f := SectorFacts{ID: s.ID, Active: s.Phase == store.PhaseActive, CommR: d.commR(), HasProof: s.HasProof}
+		f := SectorFacts{ID: s.ID, Active: s.Phase == store.PhaseActive, CommR: d.commR(), HasProof: s.HasProof, NI: s.ProofType.IsNI()}
 		if s.Ticket != nil {
 			f.HasTicket, f.TicketEpoch = true, types.ChainEpoch(s.Ticket.Epoch)
 		}
@@ -440,7 +457,7 @@ func (p *Pipeline) facts(ctx context.Context, kind store.BatchKind, ds []sectorD
 				Expiration: pc.Info.Expiration}
 			continue
 		}
-		if kind == store.BatchPreCommit {
+		if kind == store.BatchPreCommit || f.NI {
 			alloc, err := p.chain.StateMinerSectorAllocated(ctx, maddr, s.ID.Number, tsk)
 			if err != nil {
 				return nil, fmt.Errorf("commit: sector %s allocated: %w", s.ID, err)
@@ -467,9 +484,12 @@ func (p *Pipeline) precheck(ctx context.Context, kind store.BatchKind, ds []sect
 	}
 	out := make(map[store.SectorID]Check, len(fs))
 	for _, f := range fs {
-		if kind == store.BatchPreCommit {
+		switch {
+		case kind == store.BatchPreCommit:
 			out[f.ID] = CheckPreCommit(p.cfg.Params, head.Height, f)
-		} else {
+		case f.NI:
+			out[f.ID] = CheckNICommit(p.cfg.Params, head.Height, f)
+		default:
 			out[f.ID] = CheckProveCommit(p.cfg.Params, head.Height, f)
 		}
 	}
@@ -583,6 +603,16 @@ func (p *Pipeline) prepare(ctx context.Context, t store.Tenant, b store.Batch, h
 			}
 			return nil, p.regroup(ctx, b.Kind, t.ID, groups)
 		}
+		if keep[0].Sector.ProofType.IsNI() && len(keep) > rand.MaxAggregatedSectorsNI {
+			if err := p.dissolve(ctx, b, "more NI sectors than one ProveCommitSectorsNI takes"); err != nil {
+				return nil, err
+			}
+			var groups [][]store.SectorID
+			for ids := idsOf(keep); len(ids) > 0; ids = ids[min(len(ids), rand.MaxAggregatedSectorsNI):] {
+				groups = append(groups, ids[:min(len(ids), rand.MaxAggregatedSectorsNI)])
+			}
+			return nil, p.regroup(ctx, b.Kind, t.ID, groups)
+		}
 	}
 
 	msg, maxFee, err := p.build(ctx, t, b.Kind, from, keep, keepFacts, head)
@@ -617,9 +647,13 @@ func (p *Pipeline) prepare(ctx context.Context, t store.Tenant, b store.Batch, h
 		return nil, fmt.Errorf("commit: encode message: %w", err)
 	}
 	// A signature adds at most 100 bytes (a BLS one is 97) plus headers.
-	if size := len(raw) + 128; size > p.cfg.MaxMessageBytes {
+	limit := p.cfg.MaxMessageBytes
+	if msg.Method == miner.MethodProveCommitSectorsNI {
+		limit = p.cfg.MaxNIMessageBytes
+	}
+	if size := len(raw) + 128; size > limit {
 		return nil, p.splitUnsent(ctx, t, b, from, reserved, keep, types.SysErrOutOfGas,
-			fmt.Sprintf("message of %d bytes above the %d-byte limit", size, p.cfg.MaxMessageBytes), true, log)
+			fmt.Sprintf("message of %d bytes above the %d-byte limit", size, limit), true, log)
 	}
 
 	m := reserved
@@ -689,6 +723,15 @@ func (p *Pipeline) build(ctx context.Context, t store.Tenant, kind store.BatchKi
 		}
 		params = pp
 	case store.BatchProveCommit:
+		if len(ds) > 0 && ds[0].Sector.ProofType.IsNI() {
+			method, capStr = miner.MethodProveCommitSectorsNI, t.Fees.MaxProveCommitFee
+			pp, pledge, err := p.niParams(ctx, t, ds, head)
+			if err != nil {
+				return nil, types.Zero(), err
+			}
+			params, need = pp, pledge
+			break
+		}
 		method, capStr = miner.MethodProveCommitSectors3, t.Fees.MaxProveCommitFee
 		pp, err := proveParams(ds)
 		if err != nil {
@@ -727,6 +770,73 @@ func (p *Pipeline) build(ctx context.Context, t store.Tenant, kind store.BatchKi
 		return nil, types.Zero(), err
 	}
 	return newMessage(from, t.Miner, method, raw, Collateral(need, avail, p.cfg.UseAvailableBalance)), maxFee, nil
+}
+
+// DeadlineReader is the optional chain capability NI batches need: the
+// miner's current proving deadline, to pick ProvingDeadline
+// (*lotus.Client and the devnet have it).
+type DeadlineReader interface {
+	StateMinerProvingDeadline(ctx context.Context, maddr address.Address, tsk types.TipSetKey) (*lotus.DeadlineInfo, error)
+}
+
+// niParams builds ProveCommitSectorsNI params for NI sectors of one proof
+// type and the pledge they need (no deposit was paid). The sectors go to
+// NIProvingDeadline; each expires at NIExpiration. RequireActivationSuccess
+// is false, as for ProveCommitSectors3, so that a sector the actor refuses
+// (a ticket that aged out, say) is reported in the BatchReturn while the
+// others activate.
+func (p *Pipeline) niParams(ctx context.Context, t store.Tenant, ds []sectorData, head *lotus.TipSet) (*miner.ProveCommitSectorsNIParams, types.TokenAmount, error) {
+	maddr := address.NewIDAddress(t.Miner)
+	dr, ok := p.chain.(DeadlineReader)
+	if !ok {
+		return nil, types.Zero(), fmt.Errorf("commit: NI-PoRep needs StateMinerProvingDeadline, which the chain client lacks: %w", ErrPolicy)
+	}
+	dl, err := dr.StateMinerProvingDeadline(ctx, maddr, head.Key())
+	if err != nil {
+		return nil, types.Zero(), fmt.Errorf("commit: proving deadline: %w", err)
+	}
+	deadlines := dl.WPoStPeriodDeadlines
+	if deadlines == 0 {
+		deadlines = rand.WPoStPeriodDeadlines
+	}
+	proofs := make([][]byte, len(ds))
+	pp := &miner.ProveCommitSectorsNIParams{
+		SealProofType:      miner.RegisteredSealProof(ds[0].Sector.ProofType),
+		AggregateProofType: miner.RegisteredAggregationProofSnarkPackV2,
+		ProvingDeadline:    NIProvingDeadline(dl.Index, deadlines),
+	}
+	pledge := types.Zero()
+	for i, d := range ds {
+		s := d.Sector
+		sealed := d.commR()
+		if !sealed.Defined() || s.Ticket == nil {
+			return nil, types.Zero(), fmt.Errorf("commit: NI sector %s: no commitments or ticket", s.ID)
+		}
+		if len(d.Proof) == 0 {
+			return nil, types.Zero(), fmt.Errorf("commit: sector %s: no proof", s.ID)
+		}
+		if !c2.IsDevnetProof(d.Proof) {
+			// Method 36 takes one SnarkPackV2 aggregate of the sectors'
+			// Groth16 proofs; Sealant has no aggregator.
+			return nil, types.Zero(), fmt.Errorf("commit: NI sector %s: ProveCommitSectorsNI needs a SnarkPack aggregate of Groth16 proofs, and Sealant has no SNARK aggregator: %w", s.ID, ErrPolicy)
+		}
+		exp, err := NIExpiration(p.cfg.Params, head.Height, types.ChainEpoch(s.Ticket.Epoch), t.ExpirationDays)
+		if err != nil {
+			return nil, types.Zero(), fmt.Errorf("commit: sector %s: %w", s.ID, err)
+		}
+		pp.Sectors = append(pp.Sectors, miner.SectorNIActivationInfo{
+			SealingNumber: s.ID.Number, SealerID: types.ActorID(t.Miner), SealedCID: sealed, SectorNumber: s.ID.Number,
+			SealRandEpoch: types.ChainEpoch(s.Ticket.Epoch), Expiration: exp,
+		})
+		proofs[i] = d.Proof
+		pl, err := p.chain.StateMinerInitialPledgeForSector(ctx, exp-head.Height, s.SectorSize, verifiedSize(d), head.Key())
+		if err != nil {
+			return nil, types.Zero(), fmt.Errorf("commit: initial pledge: %w", err)
+		}
+		pledge = pledge.Add(pl)
+	}
+	pp.AggregateProof = c2.EncodeDevnetAggregate(proofs)
+	return pp, pledge, nil
 }
 
 func sendSpec(maxFee types.TokenAmount) *lotus.MessageSendSpec {

@@ -135,6 +135,15 @@ const (
 	StackedDrg32GiBV1_1_Feat_SyntheticPoRep
 	StackedDrg64GiBV1_1_Feat_SyntheticPoRep
 
+	// The NI-PoRep (FIP-0092) proofs, go-state-types
+	// RegisteredSealProof_StackedDrg*V1_2_Feat_NiPoRep; filecoin-proofs-api
+	// spells them StackedDrg*V1_2_Feat_NonInteractivePoRep (registry.rs).
+	StackedDrg2KiBV1_2_Feat_NiPoRep
+	StackedDrg8MiBV1_2_Feat_NiPoRep
+	StackedDrg512MiBV1_2_Feat_NiPoRep
+	StackedDrg32GiBV1_2_Feat_NiPoRep
+	StackedDrg64GiBV1_2_Feat_NiPoRep
+
 	numSealProofs = iota
 )
 
@@ -158,16 +167,21 @@ type sizeParams struct {
 	layers        int
 	partitions    int
 	minChallenges int
-	shape         TreeShape
-	windowSectors int // WindowPoSt sectors per partition
+	// NI-PoRep partitions and minimum challenges (filecoin-proofs
+	// constants.rs get_porep_non_interactive_partitions and
+	// get_porep_non_interactive_minimum_challenges).
+	niPartitions    int
+	niMinChallenges int
+	shape           TreeShape
+	windowSectors   int // WindowPoSt sectors per partition
 }
 
 var sizeTable = [5]sizeParams{
-	{layers: 2, partitions: 1, minChallenges: 2, shape: TreeShape{8, 0, 0}, windowSectors: 2},
-	{layers: 2, partitions: 1, minChallenges: 2, shape: TreeShape{8, 0, 0}, windowSectors: 2},
-	{layers: 2, partitions: 1, minChallenges: 2, shape: TreeShape{8, 0, 0}, windowSectors: 2},
-	{layers: 11, partitions: 10, minChallenges: 176, shape: TreeShape{8, 8, 0}, windowSectors: 2349},
-	{layers: 11, partitions: 10, minChallenges: 176, shape: TreeShape{8, 8, 2}, windowSectors: 2300},
+	{layers: 2, partitions: 1, minChallenges: 2, niPartitions: 13, niMinChallenges: 26, shape: TreeShape{8, 0, 0}, windowSectors: 2},
+	{layers: 2, partitions: 1, minChallenges: 2, niPartitions: 13, niMinChallenges: 26, shape: TreeShape{8, 0, 0}, windowSectors: 2},
+	{layers: 2, partitions: 1, minChallenges: 2, niPartitions: 13, niMinChallenges: 26, shape: TreeShape{8, 0, 0}, windowSectors: 2},
+	{layers: 11, partitions: 10, minChallenges: 176, niPartitions: 126, niMinChallenges: 2253, shape: TreeShape{8, 8, 0}, windowSectors: 2349},
+	{layers: 11, partitions: 10, minChallenges: 176, niPartitions: 126, niMinChallenges: 2253, shape: TreeShape{8, 8, 2}, windowSectors: 2300},
 }
 
 // Valid reports whether p is one of the registered proofs above.
@@ -189,19 +203,34 @@ func (p RegisteredSealProof) Nodes() uint64 { return p.SectorSize().Nodes() }
 // Layers is the number of SDR label layers.
 func (p RegisteredSealProof) Layers() int { return p.params().layers }
 
-// Partitions is the number of PoRep partitions (Groth16 proofs) per sector.
-func (p RegisteredSealProof) Partitions() int { return p.params().partitions }
-
-// MinChallenges is the minimum number of interactive PoRep challenges.
-func (p RegisteredSealProof) MinChallenges() int { return p.params().minChallenges }
-
-// ChallengesPerPartition is ceil(MinChallenges/Partitions) (select_challenges).
-func (p RegisteredSealProof) ChallengesPerPartition() int {
-	sp := p.params()
-	return (sp.minChallenges + sp.partitions - 1) / sp.partitions
+// Partitions is the number of PoRep partitions (Groth16 proofs) per sector:
+// 1 or 10 for interactive proofs, 13 or 126 for NI-PoRep
+// (porep_config.rs enable_feature).
+func (p RegisteredSealProof) Partitions() int {
+	if p.IsNI() {
+		return p.params().niPartitions
+	}
+	return p.params().partitions
 }
 
-// TotalChallenges is Partitions × ChallengesPerPartition (180 for 32/64GiB).
+// MinChallenges is the minimum number of PoRep challenges: 2 or 176
+// interactive, 26 or 2253 (ceil(12.8 × interactive)) for NI-PoRep.
+func (p RegisteredSealProof) MinChallenges() int {
+	if p.IsNI() {
+		return p.params().niMinChallenges
+	}
+	return p.params().minChallenges
+}
+
+// ChallengesPerPartition is ceil(MinChallenges/Partitions)
+// (parameters.rs select_challenges): 2 or 18 for every proof.
+func (p RegisteredSealProof) ChallengesPerPartition() int {
+	n, k := p.MinChallenges(), p.Partitions()
+	return (n + k - 1) / k
+}
+
+// TotalChallenges is Partitions × ChallengesPerPartition (180 for 32/64GiB,
+// 26 and 2268 for the NI test and production sizes).
 func (p RegisteredSealProof) TotalChallenges() int {
 	return p.Partitions() * p.ChallengesPerPartition()
 }
@@ -257,7 +286,7 @@ func (p RegisteredSealProof) APIVersion() APIVersion {
 	case p < StackedDrg2KiBV1_1_Feat_SyntheticPoRep:
 		return APIVersion1_1
 	}
-	return APIVersion1_2
+	return APIVersion1_2 // Synthetic and NI
 }
 
 // IsLegacy reports a V1 (API 1.0.0) proof, whose SDR graph puts node-1 last
@@ -266,7 +295,17 @@ func (p RegisteredSealProof) IsLegacy() bool { return p.Valid() && p < StackedDr
 
 // IsSynthetic reports a SyntheticPoRep proof id.
 func (p RegisteredSealProof) IsSynthetic() bool {
-	return p >= StackedDrg2KiBV1_1_Feat_SyntheticPoRep && p < numSealProofs
+	return p >= StackedDrg2KiBV1_1_Feat_SyntheticPoRep && p < StackedDrg2KiBV1_2_Feat_NiPoRep
+}
+
+// IsNI reports a non-interactive PoRep (FIP-0092) proof id (15–19).
+func (p RegisteredSealProof) IsNI() bool {
+	return p >= StackedDrg2KiBV1_2_Feat_NiPoRep && p < numSealProofs
+}
+
+// NI is the NI-PoRep proof of p's sector size (p itself when already NI).
+func (p RegisteredSealProof) NI() RegisteredSealProof {
+	return StackedDrg2KiBV1_2_Feat_NiPoRep + RegisteredSealProof(int(p)%5)
 }
 
 // PoRepID is the 32-byte porep_id: u64_le(id) ‖ u64_le(nonce = 0) ‖ 16 zero
@@ -277,17 +316,30 @@ func (p RegisteredSealProof) PoRepID() [32]byte {
 	return id
 }
 
-// String is the API enum name, e.g. "StackedDrg2KiBV1_1".
+// String is the chain's (go-state-types) name, e.g. "StackedDrg2KiBV1_1" or
+// "StackedDrg2KiBV1_2_Feat_NiPoRep".
 func (p RegisteredSealProof) String() string {
+	if p.IsNI() {
+		return "StackedDrg" + p.SectorSize().String() + "V1_2_Feat_NiPoRep"
+	}
+	return p.APIName()
+}
+
+// APIName is the rust-filecoin-proofs-api enum name (registry.rs), which
+// C1/PC1 JSON carries: the chain name except for NI-PoRep, spelled
+// "StackedDrg2KiBV1_2_Feat_NonInteractivePoRep" there.
+func (p RegisteredSealProof) APIName() string {
 	if !p.Valid() {
 		return "RegisteredSealProof(" + strconv.FormatInt(int64(p), 10) + ")"
 	}
 	name := "StackedDrg" + p.SectorSize().String()
-	switch p.APIVersion() {
-	case APIVersion1_0:
+	switch {
+	case p.APIVersion() == APIVersion1_0:
 		return name + "V1"
-	case APIVersion1_1:
+	case p.APIVersion() == APIVersion1_1:
 		return name + "V1_1"
+	case p.IsNI():
+		return name + "V1_2_Feat_NonInteractivePoRep"
 	}
 	return name + "V1_1_Feat_SyntheticPoRep"
 }
@@ -328,8 +380,9 @@ func SealProofForSize(s SectorSize) (RegisteredSealProof, error) {
 	return StackedDrg2KiBV1_1 + RegisteredSealProof(i), nil
 }
 
-// ParseSealProof accepts a numeric id ("5"), an API name
-// ("StackedDrg2KiBV1_1", case-insensitive, with or without the
+// ParseSealProof accepts a numeric id ("5"), a chain or API name
+// ("StackedDrg2KiBV1_1", "StackedDrg2KiBV1_2_Feat_NiPoRep",
+// "StackedDrg2KiBV1_2_Feat_NonInteractivePoRep"; case-insensitive, with or without the
 // "RegisteredSealProof_" prefix) or a bare size ("2KiB"), which selects the
 // V1_1 proof of that size.
 func ParseSealProof(s string) (RegisteredSealProof, error) {
@@ -343,14 +396,14 @@ func ParseSealProof(s string) (RegisteredSealProof, error) {
 	}
 	low := strings.TrimPrefix(strings.ToLower(t), "registeredsealproof_")
 	for _, p := range SealProofs() {
-		if strings.ToLower(p.String()) == low {
+		if strings.ToLower(p.String()) == low || strings.ToLower(p.APIName()) == low {
 			return p, nil
 		}
 	}
 	if size, err := ParseSectorSize(t); err == nil {
 		return SealProofForSize(size)
 	}
-	return 0, fmt.Errorf("%w: %q (want a size 2KiB|8MiB|512MiB|32GiB|64GiB, a name like StackedDrg32GiBV1_1 or an id 0-14)", ErrUnknownProof, s)
+	return 0, fmt.Errorf("%w: %q (want a size 2KiB|8MiB|512MiB|32GiB|64GiB, a name like StackedDrg32GiBV1_1 or StackedDrg32GiBV1_2_Feat_NiPoRep, or an id 0-19)", ErrUnknownProof, s)
 }
 
 // RegisteredPoStProof is a PoSt proof id (go-state-types abi.RegisteredPoStProof).

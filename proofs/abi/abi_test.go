@@ -65,6 +65,9 @@ func TestSealProofTable(t *testing.T) {
 	names := []string{"2KiB", "8MiB", "512MiB", "32GiB", "64GiB"}
 	for id := range int64(15) {
 		p := RegisteredSealProof(id)
+		if p.APIName() != p.String() || p.IsNI() {
+			t.Errorf("%v: API name %q differs or NI set", p, p.APIName())
+		}
 		r := rows[id%5]
 		if !p.Valid() || p.SectorSize() != r.size || p.Nodes() != r.nodes || p.Layers() != r.layers ||
 			p.Partitions() != r.parts || p.ChallengesPerPartition() != r.perPart || p.TotalChallenges() != r.tot ||
@@ -94,7 +97,28 @@ func TestSealProofTable(t *testing.T) {
 			t.Errorf("%v: window post %v wrong", p, wdw)
 		}
 	}
-	for _, bad := range []RegisteredSealProof{-1, 15, 19, 1 << 40} {
+	niRows := []struct{ parts, perPart, tot int }{{13, 2, 26}, {13, 2, 26}, {13, 2, 26}, {126, 18, 2268}, {126, 18, 2268}}
+	for id := int64(15); id < 20; id++ {
+		p := RegisteredSealProof(id)
+		r, nr := rows[id%5], niRows[id%5]
+		if !p.Valid() || !p.IsNI() || p.IsSynthetic() || p.IsLegacy() || p.SectorSize() != r.size || p.Layers() != r.layers ||
+			p.TreeShape() != r.shape || p.Partitions() != nr.parts || p.ChallengesPerPartition() != nr.perPart ||
+			p.TotalChallenges() != nr.tot || p.APIVersion() != APIVersion1_2 {
+			t.Errorf("%v (id %d): NI constants wrong", p, id)
+		}
+		chain := "StackedDrg" + names[id%5] + "V1_2_Feat_NiPoRep"
+		api := "StackedDrg" + names[id%5] + "V1_2_Feat_NonInteractivePoRep"
+		if p.String() != chain || p.APIName() != api || p.ShapeName() != "StackedDrg"+names[id%5]+"V1" {
+			t.Errorf("id %d: names %q/%q", id, p.String(), p.APIName())
+		}
+		if RegisteredSealProof(id%5+5).NI() != p || p.NI() != p {
+			t.Errorf("id %d: NI() wrong", id)
+		}
+		if RegisteredSealProof(id - 5).IsNI() {
+			t.Errorf("id %d: synthetic proof reports NI", id-5)
+		}
+	}
+	for _, bad := range []RegisteredSealProof{-1, 20, 25, 1 << 40} {
 		if bad.Valid() || bad.SectorSize() != 0 {
 			t.Errorf("%d should be invalid", bad)
 		}
@@ -119,6 +143,8 @@ func TestPoRepID(t *testing.T) {
 		StackedDrg2KiBV1_1:                      "0500000000000000000000000000000000000000000000000000000000000000",
 		StackedDrg32GiBV1_1:                     "0800000000000000000000000000000000000000000000000000000000000000",
 		StackedDrg64GiBV1_1_Feat_SyntheticPoRep: "0e00000000000000000000000000000000000000000000000000000000000000",
+		StackedDrg2KiBV1_2_Feat_NiPoRep:         "0f00000000000000000000000000000000000000000000000000000000000000",
+		StackedDrg64GiBV1_2_Feat_NiPoRep:        "1300000000000000000000000000000000000000000000000000000000000000",
 	} {
 		id := p.PoRepID()
 		if got := hex.EncodeToString(id[:]); got != want {
@@ -142,7 +168,12 @@ func TestParseSealProof(t *testing.T) {
 		{"StackedDrg512MiBV1_1_Feat_SyntheticPoRep", StackedDrg512MiBV1_1_Feat_SyntheticPoRep, false},
 		{"32GiB", StackedDrg32GiBV1_1, false},
 		{"2KiB", StackedDrg2KiBV1_1, false},
-		{"15", 0, true}, // NI-PoRep is not registered here
+		{"15", StackedDrg2KiBV1_2_Feat_NiPoRep, false},
+		{"19", StackedDrg64GiBV1_2_Feat_NiPoRep, false},
+		{"StackedDrg2KiBV1_2_Feat_NiPoRep", StackedDrg2KiBV1_2_Feat_NiPoRep, false},
+		{"RegisteredSealProof_StackedDrg32GiBV1_2_Feat_NiPoRep", StackedDrg32GiBV1_2_Feat_NiPoRep, false},
+		{"StackedDrg8MiBV1_2_Feat_NonInteractivePoRep", StackedDrg8MiBV1_2_Feat_NiPoRep, false},
+		{"20", 0, true},
 		{"-1", 0, true},
 		{"StackedDrg4KiBV1_1", 0, true},
 		{"", 0, true},

@@ -3,6 +3,7 @@ package c2
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -55,4 +56,56 @@ const GrothProofSize = 192
 // (presumably) Groth16 bytes.
 func IsDevnetProof(proof []byte) bool {
 	return bytes.HasPrefix(proof, []byte("SLNTC1v1"))
+}
+
+// aggregateMagic labels a devnet NI-PoRep aggregate.
+const aggregateMagic = "SLNTAGv1"
+
+// ErrAggregate reports a malformed devnet aggregate.
+var ErrAggregate = errors.New("c2: malformed devnet aggregate")
+
+// EncodeDevnetAggregate is the devnet stand-in for the SnarkPackV2
+// aggregate ProveCommitSectorsNI (miner method 36) carries: NOT a SNARK,
+// only Sealant's devnet accepts it. Layout:
+//
+//	"SLNTAGv1" ‖ for each sector, in the order of the params' Sectors:
+//	    u32_le(len(p)) ‖ p
+//
+// where p is the sector's devnet proof (Devnet's output, the compact C1
+// vanilla proofs).
+func EncodeDevnetAggregate(proofs [][]byte) []byte {
+	n := len(aggregateMagic)
+	for _, p := range proofs {
+		n += 4 + len(p)
+	}
+	out := make([]byte, 0, n)
+	out = append(out, aggregateMagic...)
+	for _, p := range proofs {
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(p)))
+		out = append(out, p...)
+	}
+	return out
+}
+
+// DecodeDevnetAggregate splits EncodeDevnetAggregate's output into the
+// per-sector devnet proofs.
+func DecodeDevnetAggregate(b []byte) ([][]byte, error) {
+	if !bytes.HasPrefix(b, []byte(aggregateMagic)) {
+		return nil, fmt.Errorf("%w: no %s magic (%d bytes)", ErrAggregate, aggregateMagic, len(b))
+	}
+	b = b[len(aggregateMagic):]
+	var out [][]byte
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return nil, fmt.Errorf("%w: truncated length prefix", ErrAggregate)
+		}
+		n := binary.LittleEndian.Uint32(b)
+		b = b[4:]
+		if uint64(n) > uint64(len(b)) {
+			return nil, fmt.Errorf("%w: sector proof of %d bytes exceeds the %d left", ErrAggregate, n, len(b))
+		}
+		out = append(out, b[:n])
+		b = b[n:]
+	}
+	return out, nil
 }

@@ -51,3 +51,22 @@ func TestProvers(t *testing.T) {
 		t.Fatal("devnet proof made for the wrong sector")
 	}
 }
+
+func TestDevnetAggregate(t *testing.T) {
+	parts := [][]byte{[]byte("SLNTC1v1 one"), {}, []byte("SLNTC1v1 three")}
+	agg := EncodeDevnetAggregate(parts)
+	got, err := DecodeDevnetAggregate(agg)
+	if err != nil || len(got) != 3 || string(got[0]) != string(parts[0]) || len(got[1]) != 0 || string(got[2]) != string(parts[2]) {
+		t.Fatalf("round trip: %q, %v", got, err)
+	}
+	for name, bad := range map[string][]byte{
+		"no magic":  agg[1:],
+		"truncated": agg[:len(agg)-1],
+		"short len": append(EncodeDevnetAggregate(nil), 1, 0),
+		"groth16":   make([]byte, 192),
+	} {
+		if _, err := DecodeDevnetAggregate(bad); !errors.Is(err, ErrAggregate) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -11,9 +11,13 @@ import (
 	"github.com/sealant/sealant/proofs/sdr"
 )
 
-// C1 computes the interactive challenges of a sealed sector from seed and
-// the vanilla proof of each (SealCommitPhase1), then verifies the result as
-// rust-fil-proofs does before returning it.
+// C1 computes the challenges of a sealed sector and the vanilla proof of
+// each (SealCommitPhase1), then verifies the result as rust-fil-proofs does
+// before returning it. Interactive proofs derive the challenges from seed;
+// an NI-PoRep sector (proof 15–19) derives them from replica_id and comm_r,
+// ignores seed (as seal_commit_phase1 does) and records a zero seed. The
+// output has one partition per Groth16 partition of the proof (13 or 126
+// for NI-PoRep).
 func C1(ctx context.Context, dir string, seed [32]byte) (*SealCommitPhase1Output, error) {
 	rec, err := LoadRecord(dir)
 	if err != nil {
@@ -57,9 +61,12 @@ func C1(ctx context.Context, dir string, seed [32]byte) (*SealCommitPhase1Output
 	defer closeAll(layerFiles)
 	labels := layerReader(layerFiles)
 
-	challenges := InteractiveChallenges(rec.ReplicaID, seed, p.Nodes(), p.Partitions(), p.ChallengesPerPartition())
+	if p.IsNI() {
+		seed = [32]byte{}
+	}
+	challenges := Challenges(p, rec.ReplicaID, rec.CommR, seed)
 	out := &SealCommitPhase1Output{
-		RegisteredProof: p.String(),
+		RegisteredProof: p.APIName(),
 		VanillaProofs:   VanillaProofs{Shape: p.ShapeName(), Partitions: make([][]ChallengeProof, len(challenges))},
 		CommR:           rec.CommR,
 		CommD:           rec.CommD,

@@ -169,7 +169,7 @@ func DecodeCompact(data []byte, h CompactHeader) (*SealCommitPhase1Output, error
 		return ColumnProof{Column: Column{Index: uint32(x), Rows: rows}, InclusionProof: readTreeProof(x, rootC)}
 	}
 	out := &SealCommitPhase1Output{
-		RegisteredProof: p.String(),
+		RegisteredProof: p.APIName(),
 		VanillaProofs:   VanillaProofs{Shape: p.ShapeName()},
 		CommR:           h.CommR, CommD: h.CommD, ReplicaID: h.ReplicaID, Seed: h.Seed, Ticket: h.Ticket,
 	}

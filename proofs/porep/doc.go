@@ -27,6 +27,13 @@
 // SupraSeal) can each run either half. AdoptTreeD, AdoptPC1 and AdoptPC2
 // check what an external engine wrote into a sector directory and record it.
 //
+// NI-PoRep (FIP-0092, proof ids 15–19) seals the same way with its own
+// porep id; its challenges (NIChallenges: 13 partitions of 2 for the test
+// sizes, 126 of 18 for 32/64GiB) derive from replica_id and CommR instead of
+// a seed, so C1 can run right after PC2. Challenges picks the derivation by
+// proof id; C1 JSON names NI proofs as filecoin-proofs-api does
+// (…V1_2_Feat_NonInteractivePoRep).
+//
 // C2 (the Groth16 SNARK over these vanilla proofs) is not part of this
 // package: it needs the published Groth16 parameters and, in practice, a GPU
 // prover. See package proofs/c2 for the interface and the external-processor

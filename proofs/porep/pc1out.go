@@ -132,7 +132,7 @@ func PC1Output(proof abi.RegisteredSealProof, cacheDir string, commD [32]byte) (
 		return nil, err
 	}
 	out := &SealPreCommitPhase1Output{
-		RegisteredProof: proof.String(),
+		RegisteredProof: proof.APIName(),
 		Labels:          Labels{Shape: proof.ShapeName()},
 		Config:          StoreConfig{Path: abs, ID: merkle.IDTreeD, Size: &dLen},
 		CommD:           commD,

@@ -283,7 +283,7 @@ func PreCommit2(ctx context.Context, pc1out *SealPreCommitPhase1Output, cacheDir
 	if err != nil {
 		return nil, err
 	}
-	return &SealPreCommitPhase2Output{RegisteredProof: p.String(), CommR: commR, CommD: pc1out.CommD}, nil
+	return &SealPreCommitPhase2Output{RegisteredProof: p.APIName(), CommR: commR, CommD: pc1out.CommD}, nil
 }
 
 // AdoptPC1 records in a sector directory the PC1 an external processor ran
@@ -335,7 +335,7 @@ func AdoptPC2(dir string, out *SealPreCommitPhase2Output) (*Record, error) {
 	if !rec.has(StagePC1) {
 		return nil, fmt.Errorf("porep: adopt pc2: %s has not finished pc1", dir)
 	}
-	if out.RegisteredProof != rec.Proof.String() {
+	if out.RegisteredProof != rec.Proof.APIName() {
 		return nil, fmt.Errorf("porep: adopt pc2: output is for %s, the sector is %s", out.RegisteredProof, rec.Proof)
 	}
 	if out.CommD != rec.CommD {

@@ -63,7 +63,7 @@ func VerifyC1(out *SealCommitPhase1Output, opts *VerifyOptions) (*VerifyReport, 
 		return &VerifyError{Partition: -1, Challenge: -1, Check: check, Reason: fmt.Sprintf(format, a...)}
 	}
 	p, err := abi.ParseSealProof(out.RegisteredProof)
-	if err != nil || p.String() != out.RegisteredProof {
+	if err != nil || p.APIName() != out.RegisteredProof {
 		return nil, fail("registered_proof", "unknown proof %q", out.RegisteredProof)
 	}
 	if p.IsLegacy() {
@@ -88,7 +88,7 @@ func VerifyC1(out *SealCommitPhase1Output, opts *VerifyOptions) (*VerifyReport, 
 	if err != nil {
 		return nil, err
 	}
-	challenges := InteractiveChallenges(out.ReplicaID, out.Seed, p.Nodes(), p.Partitions(), p.ChallengesPerPartition())
+	challenges := Challenges(p, out.ReplicaID, out.CommR, out.Seed)
 	if len(out.VanillaProofs.Partitions) != len(challenges) {
 		return nil, fail("vanilla_proofs", "%d partitions, want %d", len(out.VanillaProofs.Partitions), len(challenges))
 	}
@@ -111,7 +111,7 @@ func VerifyC1(out *SealCommitPhase1Output, opts *VerifyOptions) (*VerifyReport, 
 		}
 	}
 	rep.Checks = append(rep.Checks,
-		"challenges derive from replica_id and seed",
+		challengeCheck(p),
 		"comm_r = Poseidon2(comm_c, comm_r_last)",
 		"tree-d inclusion proofs open comm_d at each challenge",
 		"tree-c column proofs for each challenge and its 14 parents",
@@ -278,4 +278,11 @@ func columnHash(rows []Bytes32) (Bytes32, error) {
 		return Bytes32{}, err
 	}
 	return poseidon.ElementToBytes(h), nil
+}
+
+func challengeCheck(p abi.RegisteredSealProof) string {
+	if p.IsNI() {
+		return "NI-PoRep challenges derive from replica_id and comm_r"
+	}
+	return "challenges derive from replica_id and seed"
 }

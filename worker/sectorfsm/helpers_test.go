@@ -47,6 +47,58 @@ func happyPath() []Event {
 	}
 }
 
+// niHappyPath is the NI-PoRep path of a CC sector: no PreCommit, no seed.
+func niHappyPath() []Event {
+	var out []Event
+	for _, ev := range happyPath() {
+		switch e := ev.(type) {
+		case Allocated:
+			e.ProofType = 15 // StackedDrg2KiBV1_2_Feat_NiPoRep
+			out = append(out, e)
+		case PiecesAcquired:
+			out = append(out, PiecesAcquired{})
+		case PreCommitSubmitted, PreCommitState, SeedAssigned:
+		case TreeDBuilt:
+			out = append(out, TreeDBuilt{CommD: fill(0xd1)})
+		case PC2Done:
+			e.CommD = fill(0xd1)
+			out = append(out, e)
+		default:
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// niSampleRecords is sampleRecords for an NI-PoRep sector, for the states
+// on its path (and Paused, Aborted).
+func niSampleRecords(t testing.TB) map[State]Record {
+	t.Helper()
+	out := map[State]Record{}
+	rec := New()
+	out[rec.State] = rec
+	for _, ev := range niHappyPath() {
+		var err error
+		if rec, _, err = Step(rec, ev); err != nil {
+			t.Fatalf("NI happy path %s: %v", ev.Kind(), err)
+		}
+		out[rec.State] = rec
+	}
+	mid := out[StatePC1Done]
+	out[StatePaused], _, _ = Step(mid, Failure{Level: LevelPermanent, Stage: "run-pc2", Reason: "gpu lost"})
+	out[StateAborted], _, _ = Step(mid, OperatorAbort{Reason: "test"})
+	return out
+}
+
+// sampleFor is the sample record a row is stepped from: the NI one for an
+// NI-path row.
+func sampleFor(t testing.TB, samples map[State]Record, r row) Record {
+	if r.Path == PathNI {
+		return niSampleRecords(t)[r.From]
+	}
+	return samples[r.From]
+}
+
 // sampleFiles is what Finalize keeps of sector t01000-7.
 func sampleFiles() []File {
 	return []File{

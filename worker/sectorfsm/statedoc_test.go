@@ -60,8 +60,9 @@ func diagramEdges(t testing.TB) ([]docEdge, map[docEdge][]string) {
 		}
 		byTarget := map[State][]string{}
 		var targets []State
-		for _, ev := range variants(r.On, samples[r.From]) {
-			next, _, err := Step(samples[r.From], ev)
+		sample := sampleFor(t, samples, r)
+		for _, ev := range variants(r.On, sample) {
+			next, _, err := Step(sample, ev)
 			if err != nil {
 				t.Fatalf("%s × %s: %v", r.From, r.On, err)
 			}
@@ -69,13 +70,16 @@ func diagramEdges(t testing.TB) ([]docEdge, map[docEdge][]string) {
 				targets = append(targets, next.State)
 				byTarget[next.State] = nil
 			}
-			if l := variantLabel(ev, samples[r.From]); l != "" {
+			if l := variantLabel(ev, sample); l != "" {
 				byTarget[next.State] = append(byTarget[next.State], l)
 			}
 		}
 		for _, to := range targets {
 			e := docEdge{r.From, to}
 			label := r.On.String()
+			if r.Path == PathNI {
+				label += " (NI-PoRep)"
+			}
 			if ls := byTarget[to]; len(ls) > 0 {
 				label += " " + strings.Join(ls, "/")
 			}
@@ -105,6 +109,11 @@ func stateDoc(t testing.TB) string {
 	w("runs there, which `restart` reruns after a crash. Arrows are labelled with the event")
 	w("kind and, where the payload decides, the submit result, on-chain state or failure level.")
 	w("")
+	w("A sector whose proof type is NI-PoRep (FIP-0092, proofs 15-19; CC only) takes the")
+	w("NI path: from %s it runs C1 at once (its challenges derive from the replica id and", StatePC2Done)
+	w("CommR), skipping %s, %s and %s; its proof goes to", StatePreCommitSubmitted, StatePreCommitLanded, StateSeedAssigned)
+	w("ProveCommitSectorsNI. Rows marked (NI-PoRep) or (interactive) serve that path only.")
+	w("")
 	w("```mermaid")
 	w("stateDiagram-v2")
 	w("    [*] --> %s", StateEmpty)
@@ -112,6 +121,11 @@ func stateDoc(t testing.TB) string {
 		var names []string
 		for _, a := range nextActions(samples[s]) {
 			names = append(names, a.Name())
+		}
+		if ni, ok := niSampleRecords(t)[s]; ok && s.Working() {
+			if a := nextActions(ni); len(a) > 0 && a[0].Name() != names[0] {
+				names[0] += " (NI-PoRep: " + a[0].Name() + ")"
+			}
 		}
 		if len(names) == 0 {
 			names = []string{"waits for the operator"}
@@ -160,7 +174,11 @@ func stateDoc(t testing.TB) string {
 		if r.On == KindOperatorResume {
 			to = []string{"the stored state, or an earlier main-line state"}
 		}
-		w("| %s | `%s` | %s |", r.From, r.On, strings.Join(to, ", "))
+		on := "`" + r.On.String() + "`"
+		if r.Path != 0 {
+			on += " (" + map[Path]string{PathInteractive: "interactive", PathNI: "NI-PoRep"}[r.Path] + ")"
+		}
+		w("| %s | %s | %s |", r.From, on, strings.Join(to, ", "))
 	}
 	return b.String()
 }

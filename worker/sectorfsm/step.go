@@ -109,7 +109,7 @@ func (m Machine) Step(rec Record, ev Event) (Record, []Action, error) {
 	}
 	k := ev.Kind()
 	r, ok := lookup(rec.State, k)
-	if !ok {
+	if !ok || !r.allows(PathOf(rec)) {
 		return rec, nil, &IllegalTransitionError{State: rec.State, Event: k}
 	}
 	if err := checkEvent(ev); err != nil {
@@ -117,7 +117,7 @@ func (m Machine) Step(rec Record, ev Event) (Record, []Action, error) {
 	}
 	p := m.Policy.withDefaults()
 	d := decide(rec, ev, p)
-	if d.verdict == resume && !canResume(rec.PausedIn, d.to) {
+	if d.verdict == resume && !canResume(PathOf(rec), rec.PausedIn, d.to) {
 		return rec, nil, &IllegalTransitionError{State: rec.State, Event: k, To: d.to}
 	}
 	next := rec.clone()
@@ -363,7 +363,11 @@ func nextActions(rec Record) []Action {
 	case StatePC1Done:
 		a = RunPC2{}
 	case StatePC2Done:
-		a = SubmitPreCommit{Reset: rec.PreCommit.Reset}
+		if PathOf(rec) == PathNI {
+			a = RunC1{} // NI-PoRep: no PreCommit, no seed
+		} else {
+			a = SubmitPreCommit{Reset: rec.PreCommit.Reset}
+		}
 	case StatePreCommitSubmitted:
 		a = PollPreCommit{}
 	case StatePreCommitLanded:

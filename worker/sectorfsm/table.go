@@ -56,13 +56,44 @@ var kindVerdicts = [numKinds][]verdict{
 
 // row is one entry of the transition table: event On is legal in state
 // From. To is where an advance goes, Back where a resubmission goes; the
-// other verdicts' targets follow from From (see targets).
+// other verdicts' targets follow from From (see targets). Path, when set,
+// limits the row to the sectors of one PoRep path.
 type row struct {
 	From State
 	On   EventKind
 	To   State
 	Back State
+	Path Path
 }
+
+// Path is a sector's PoRep path, fixed by its proof type at allocation.
+type Path uint8
+
+// The paths. A row with no Path serves both.
+const (
+	_               Path = iota
+	PathInteractive      // PreCommit, WaitSeed, then C1 from the seed
+	PathNI               // NI-PoRep (FIP-0092): C1 right after PC2, no PreCommit, no seed
+)
+
+var pathNames = [...]string{"", "interactive", "ni"}
+
+func (p Path) String() string { return enumName(p, pathNames[:], "path") }
+
+// IsNIProof reports an NI-PoRep seal proof number (abi
+// StackedDrg*V1_2_Feat_NiPoRep, 15–19).
+func IsNIProof(proofType int64) bool { return proofType >= 15 && proofType <= 19 }
+
+// PathOf is the path of rec's sector: NI for an NI-PoRep proof type.
+func PathOf(rec Record) Path {
+	if IsNIProof(rec.ProofType) {
+		return PathNI
+	}
+	return PathInteractive
+}
+
+// allows reports whether the row serves a sector on path p.
+func (r row) allows(p Path) bool { return r.Path == 0 || r.Path == p }
 
 // flow holds the sector-specific rows: the main line from Empty to Finished
 // plus the waits and pauses particular to one state.
@@ -75,11 +106,14 @@ var flow = []row{
 	{From: StateTreeDBuilt, On: KindTicketAssigned, To: StateTicketAssigned},
 	{From: StateTicketAssigned, On: KindPC1Done, To: StatePC1Done},
 	{From: StatePC1Done, On: KindPC2Done, To: StatePC2Done},
-	{From: StatePC2Done, On: KindPreCommitSubmitted, To: StatePreCommitSubmitted},
-	{From: StatePreCommitSubmitted, On: KindPreCommitState, To: StatePreCommitLanded, Back: StatePC2Done},
-	{From: StatePreCommitLanded, On: KindSeedAssigned, To: StateSeedAssigned},
-	{From: StatePreCommitLanded, On: KindSeedNotReady},
-	{From: StateSeedAssigned, On: KindC1Done, To: StateC1Done},
+	{From: StatePC2Done, On: KindPreCommitSubmitted, To: StatePreCommitSubmitted, Path: PathInteractive},
+	{From: StatePreCommitSubmitted, On: KindPreCommitState, To: StatePreCommitLanded, Back: StatePC2Done, Path: PathInteractive},
+	{From: StatePreCommitLanded, On: KindSeedAssigned, To: StateSeedAssigned, Path: PathInteractive},
+	{From: StatePreCommitLanded, On: KindSeedNotReady, Path: PathInteractive},
+	{From: StateSeedAssigned, On: KindC1Done, To: StateC1Done, Path: PathInteractive},
+	// NI-PoRep: the challenges derive from replica_id and CommR, so C1 runs
+	// right after PC2; the proof goes to ProveCommitSectorsNI.
+	{From: StatePC2Done, On: KindC1Done, To: StateC1Done, Path: PathNI},
 	{From: StateC1Done, On: KindC2Done, To: StateC2Done},
 	{From: StateC1Done, On: KindC2Unavailable},
 	{From: StateC2Done, On: KindProofSubmitted, To: StateProofSubmitted},
@@ -110,9 +144,14 @@ var control = []row{
 // IllegalTransitionError.
 var table = buildTable()
 
-// mainLine is the advance path from Empty to Finished, in order; forced
-// resumes may only move backwards along it.
+// mainLine is the interactive advance path from Empty to Finished, in
+// order; forced resumes may only move backwards along it (an NI sector
+// along its subsequence niLine).
 var mainLine = buildMainLine()
+
+// niLine is the NI-PoRep advance path: mainLine without the states only
+// the interactive path has.
+var niLine = buildNILine()
 
 func buildTable() *[numStates][numKinds]row {
 	t := new([numStates][numKinds]row)
@@ -165,7 +204,7 @@ func buildMainLine() []State {
 	for s := StateEmpty; !s.Terminal(); {
 		next := State(0)
 		for _, r := range flow {
-			if r.From == s && r.To != 0 {
+			if r.From == s && r.To != 0 && r.allows(PathInteractive) {
 				next = r.To
 			}
 		}
@@ -178,6 +217,31 @@ func buildMainLine() []State {
 	return line
 }
 
+func buildNILine() []State {
+	var line []State
+	for _, s := range mainLine {
+		if !interactiveOnly(s) {
+			line = append(line, s)
+		}
+	}
+	return line
+}
+
+// interactiveOnly reports a state only interactive sectors pass through:
+// one entered only by rows of PathInteractive.
+func interactiveOnly(s State) bool {
+	entered := false
+	for _, r := range flow {
+		if r.To == s {
+			if r.Path != PathInteractive {
+				return false
+			}
+			entered = true
+		}
+	}
+	return entered
+}
+
 // mainIndex returns the position of s on the main line, or -1.
 func mainIndex(s State) int {
 	for i, m := range mainLine {
@@ -188,12 +252,16 @@ func mainIndex(s State) int {
 	return -1
 }
 
-// canResume reports whether a paused sector may re-enter state to: the
-// stored state itself, or a state before it on the main line other than
-// Empty (going back to Empty would orphan the allocated sector).
-func canResume(pausedIn, to State) bool {
+// canResume reports whether a paused sector on path p may re-enter state
+// to: the stored state itself, or a state before it on the main line other
+// than Empty (going back to Empty would orphan the allocated sector) and,
+// for an NI sector, not one of the interactive path only.
+func canResume(p Path, pausedIn, to State) bool {
 	if to == pausedIn {
 		return true
+	}
+	if p == PathNI && interactiveOnly(to) {
+		return false
 	}
 	i, j := mainIndex(to), mainIndex(pausedIn)
 	return i > 0 && j > 0 && i < j
