@@ -467,7 +467,7 @@ func (x *Executor) runExternalSeal(ctx context.Context, pool *Pool, rec sectorfs
 		return nil, err
 	}
 	return porep.AdoptPC2(dir, &porep.SealPreCommitPhase2Output{
-		RegisteredProof: abi.RegisteredSealProof(out.RegisteredProof).String(), CommR: out.CommR, CommD: out.CommD,
+		RegisteredProof: abi.RegisteredSealProof(out.RegisteredProof).APIName(), CommR: out.CommR, CommD: out.CommD,
 	})
 }
 

@@ -73,12 +73,13 @@ func (b *ByteArray) UnmarshalJSON(data []byte) error {
 // SealProof is a RegisteredSealProof encoded by its variant name.
 type SealProof abi.RegisteredSealProof
 
-// MarshalText writes the variant name ("StackedDrg2KiBV1_1").
+// MarshalText writes the filecoin-proofs-api variant name ("StackedDrg2KiBV1_1",
+// "StackedDrg2KiBV1_2_Feat_NonInteractivePoRep"), which damocles tasks carry.
 func (p SealProof) MarshalText() ([]byte, error) {
 	if !abi.RegisteredSealProof(p).Valid() {
 		return nil, fmt.Errorf("worker: invalid seal proof %d", p)
 	}
-	return []byte(abi.RegisteredSealProof(p).String()), nil
+	return []byte(abi.RegisteredSealProof(p).APIName()), nil
 }
 
 // UnmarshalText parses a variant name.

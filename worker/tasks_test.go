@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/sealant/sealant/proofs/abi"
 	"io"
 	"strings"
 	"testing"
@@ -89,4 +90,27 @@ func FuzzServeProcessor(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSealProofNames: tasks name proofs as filecoin-proofs-api's serde
+// does, which for NI-PoRep differs from the chain's name; both parse back.
+func TestSealProofNames(t *testing.T) {
+	for _, c := range []struct {
+		proof abi.RegisteredSealProof
+		want  string
+	}{
+		{abi.StackedDrg2KiBV1_1, "StackedDrg2KiBV1_1"},
+		{abi.StackedDrg32GiBV1_1, "StackedDrg32GiBV1_1"},
+		{abi.RegisteredSealProof(15), "StackedDrg2KiBV1_2_Feat_NonInteractivePoRep"},
+		{abi.RegisteredSealProof(18), "StackedDrg32GiBV1_2_Feat_NonInteractivePoRep"},
+	} {
+		b, err := SealProof(c.proof).MarshalText()
+		if err != nil || string(b) != c.want {
+			t.Errorf("%d: %q, %v; want %q", c.proof, b, err, c.want)
+		}
+		var back SealProof
+		if err := back.UnmarshalText(b); err != nil || abi.RegisteredSealProof(back) != c.proof {
+			t.Errorf("%q parses to %d, %v", b, back, err)
+		}
+	}
 }

@@ -51,6 +51,13 @@ var proofs = map[string]sizeInfo{
 	"StackedDrg512MiBV1_1": {"StackedDrg512MiBV1", 512 << 20, 2, 1, 2},
 	"StackedDrg32GiBV1_1":  {"StackedDrg32GiBV1", 32 << 30, 11, 10, 18},
 	"StackedDrg64GiBV1_1":  {"StackedDrg64GiBV1", 64 << 30, 11, 10, 18},
+	// NI-PoRep (FIP-0092): the same graphs, more partitions
+	// (filecoin-proofs constants.rs / porep_config.rs).
+	"StackedDrg2KiBV1_2_Feat_NonInteractivePoRep":   {"StackedDrg2KiBV1", 2 << 10, 2, 13, 2},
+	"StackedDrg8MiBV1_2_Feat_NonInteractivePoRep":   {"StackedDrg8MiBV1", 8 << 20, 2, 13, 2},
+	"StackedDrg512MiBV1_2_Feat_NonInteractivePoRep": {"StackedDrg512MiBV1", 512 << 20, 2, 13, 2},
+	"StackedDrg32GiBV1_2_Feat_NonInteractivePoRep":  {"StackedDrg32GiBV1", 32 << 30, 11, 126, 18},
+	"StackedDrg64GiBV1_2_Feat_NonInteractivePoRep":  {"StackedDrg64GiBV1", 64 << 30, 11, 126, 18},
 }
 
 type storeConfig struct {
