@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/sealant/sealant/proofs/abi"
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/sealant/sealant/proofs/abi"
 )
 
 // TestTaskWireFormat checks the serde shapes of Appendix A.
