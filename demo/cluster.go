@@ -631,14 +631,24 @@ type WorkerSetup struct {
 	ParentCacheDir string
 	// PiecesDir is searched for piece payloads before downloading.
 	PiecesDir string
+	// BatchSize, if ≥ 2, makes the threads batch threads of that many
+	// members each (Threads counts members).
+	BatchSize int
 }
 
 // WorkerConfig renders worker.toml from the template: the threads'
 // stores are Dir/t1…tN, the persist store Dir/persist.
 func WorkerConfig(ws WorkerSetup) string {
 	var threads strings.Builder
-	for j := 1; j <= ws.Threads; j++ {
-		fmt.Fprintf(&threads, "\n[[sealing_thread]]\nname = \"t%d\"\nlocation = %q\n", j, filepath.Join(ws.Dir, fmt.Sprintf("t%d", j)))
+	if ws.BatchSize >= 2 {
+		for j := 1; j <= max(ws.Threads/ws.BatchSize, 1); j++ {
+			fmt.Fprintf(&threads, "\n[[sealing_thread]]\nname = \"b%d\"\nlocation = %q\nplan = \"batch\"\nbatch_size = %d\nbatch_wait = \"20s\"\n",
+				j, filepath.Join(ws.Dir, fmt.Sprintf("b%d", j)), ws.BatchSize)
+		}
+	} else {
+		for j := 1; j <= ws.Threads; j++ {
+			fmt.Fprintf(&threads, "\n[[sealing_thread]]\nname = \"t%d\"\nlocation = %q\n", j, filepath.Join(ws.Dir, fmt.Sprintf("t%d", j)))
+		}
 	}
 	return fmt.Sprintf(workerTemplate, ws.Name, ws.ParentCacheDir, ws.PiecesDir, ws.ManagerURL, ws.TokenFile,
 		threads.String(), filepath.Join(ws.Dir, "persist"))
@@ -660,7 +670,8 @@ func (c *cluster) startWorker(ctx context.Context, i int, piecesDir string) erro
 		return fmt.Errorf("demo: %w", err)
 	}
 	doc := WorkerConfig(WorkerSetup{Name: name, Dir: dir, ManagerURL: c.managerURL, TokenFile: tokFile,
-		Threads: c.cfg.ThreadsPerWorker, ParentCacheDir: filepath.Join(c.cfg.Dir, "parents"), PiecesDir: piecesDir})
+		Threads: c.cfg.ThreadsPerWorker, ParentCacheDir: filepath.Join(c.cfg.Dir, "parents"), PiecesDir: piecesDir,
+		BatchSize: c.cfg.BatchSize})
 	cfgPath := filepath.Join(dir, "worker.toml")
 	if err := os.WriteFile(cfgPath, []byte(doc+c.cfg.WorkerExtra), 0o600); err != nil {
 		return fmt.Errorf("demo: %w", err)

@@ -49,6 +49,10 @@ type Config struct {
 	// workers, and threads enough for all sectors at once, at most 16).
 	Workers          int
 	ThreadsPerWorker int
+	// BatchSize, if ≥ 2, makes each worker's threads batch threads of
+	// that many members (plan = "batch", see worker/batch.go):
+	// ThreadsPerWorker/BatchSize of them, at least one.
+	BatchSize int
 	// Timeout bounds the run (default 3 minutes).
 	Timeout time.Duration
 	// WaitWindowPoSt makes the run also wait (within Timeout) until every

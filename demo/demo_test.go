@@ -253,3 +253,37 @@ func TestDemoForeignProcessors(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoBatchThreads runs the demo with batch threads of two members
+// instead of lone threads: every sector of the three tenants (interactive
+// and NI) must be proven and verified, and the workers' logs must show
+// batch PC1 rounds of two sectors, each of one tenant and proof.
+func TestDemoBatchThreads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo with batch threads: about a minute")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	sum, err := Run(ctx, Config{Dir: t.TempDir(), Sectors: 2, Timeout: 150 * time.Second, BatchSize: 2, ThreadsPerWorker: 4, Logger: log})
+	if err != nil {
+		t.Logf("logs:\n%s", tail(logs.String(), 6000))
+		t.Fatalf("demo: %v", err)
+	}
+	for _, tn := range sum.Tenants {
+		if tn.Proven != 2 || tn.Verified != 2 {
+			t.Errorf("%s: proven %d verified %d, want 2", tn.Tenant, tn.Proven, tn.Verified)
+		}
+	}
+	pairs := 0
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `msg="batch pc1"`) && strings.Contains(line, "sectors=2") && strings.Contains(line, "err=<nil>") {
+			pairs++
+		}
+	}
+	if pairs == 0 {
+		t.Errorf("no batch PC1 of two sectors in the workers' logs:\n%s", tail(logs.String(), 4000))
+	}
+	t.Logf("batch PC1 rounds of two sectors: %d", pairs)
+}

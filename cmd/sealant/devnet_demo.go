@@ -30,6 +30,7 @@ func init() {
 		timeout     time.Duration
 		verbose     bool
 		windowPoSt  bool
+		batchSize   int
 	)
 	devnetCmd.Long = `Without a subcommand: run the end-to-end demo on this machine, with no
 external service. One process starts the embedded devnet chain, a manager
@@ -56,6 +57,9 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 	devnetCmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if sectors < 1 || sectors > 64 {
 			return withExitCode(2, errors.New("--sectors must be between 1 and 64"))
+		}
+		if batchSize != 0 && (batchSize < 2 || batchSize > 16) {
+			return withExitCode(2, errors.New("--batch must be 0 (lone threads) or between 2 and 16"))
 		}
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -116,8 +120,9 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 		}
 		sum, err := demo.Run(ctx, demo.Config{
 			Dir: workDir, Sectors: sectors, Timeout: timeout, KeepRunning: keepRunning, Self: selfPath(), WaitWindowPoSt: windowPoSt,
-			Logger:   logger,
-			Progress: stderr, Redraw: tty && !verbose,
+			BatchSize: batchSize,
+			Logger:    logger,
+			Progress:  stderr, Redraw: tty && !verbose,
 			// With --keep-running the summary is printed when the run is
 			// decided, not after the interrupt.
 			OnSummary: func(sum *demo.Summary, _ error) {
@@ -144,6 +149,7 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 	}
 	f := devnetCmd.Flags()
 	f.IntVar(&sectors, "sectors", 4, "sectors per tenant")
+	f.IntVar(&batchSize, "batch", 0, "run the workers' threads as batch threads of this many sectors (batch PC1; 0 = lone threads)")
 	f.BoolVar(&keepRunning, "keep-running", false, "keep every component running after the summary (until interrupted)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON object (last on stdout)")
 	f.StringVar(&dir, "dir", "", "demo directory (default: a temporary one, removed at the end unless --keep-running)")
