@@ -3,18 +3,13 @@ package commit
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/miner"
 	"github.com/sealant/sealant/chain/rand"
-	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/devnet"
 	"github.com/sealant/sealant/proofs/abi"
@@ -43,67 +38,15 @@ func TestDevnetEndToEnd(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	if err := devnet.Init(ctx, dir, devnet.DefaultGenesis(1)); err != nil {
-		t.Fatal(err)
-	}
-	node, err := devnet.New(devnet.Config{Dir: dir, Listen: "127.0.0.1:0", Ticks: make(chan time.Time),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	step := func(n int) {
-		t.Helper()
-		for range n {
-			if err := node.Step(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	// APIInfo carries the node's admin token (MpoolPush needs write).
-	api, err := lotus.New(lotus.Config{APIInfo: node.APIInfo(), Retry: lotus.RetryPolicy{Attempts: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	maddr, err := address.Parse(node.Miners()["sp1"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	mid, _ := maddr.ID()
-	ki, err := devnet.LoadOwnerKey(dir, "sp1-worker")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kind, _ := ki.SigType()
-	worker, _ := ki.Address()
-	signer := SignerFunc(func(_ context.Context, _ string, from address.Address, msg *types.Message) (types.Signature, error) {
-		b, err := msg.SigningBytes()
-		if err != nil {
-			return types.Signature{}, err
-		}
-		return sigs.Sign(kind, ki.PrivateKey, b)
-	})
-
-	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "m.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	clock := &fakeClock{t: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}
-	_, err = st.CreateTenant(ctx, store.Tenant{ID: "sp1", Miner: mid, ProofType: abi.StackedDrg2KiBV1_1, Weight: 1,
+	h := newDevnetHarness(ctx, t)
+	st, api, maddr, mid, worker, signer, clock, log := h.st, h.api, h.maddr, h.mid, h.worker, h.signer, h.clock, h.log
+	step := func(n int) { t.Helper(); h.step(ctx, t, n) }
+	_, err := st.CreateTenant(ctx, store.Tenant{ID: "sp1", Miner: mid, ProofType: abi.StackedDrg2KiBV1_1, Weight: 1,
 		ExpirationDays: 540, Senders: []string{worker.String()},
 		Batching: store.Batching{PreCommitBatchSize: 4, PreCommitMaxWait: time.Hour,
 			ProveCommitMode: store.ProveAggregate, ProveCommitBatchSize: 2, ProveCommitMaxWait: time.Hour}}, clock.Now())
 	if err != nil {
 		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	}
 	p, err := New(Config{Params: DevnetParams(), Confidence: 1, MaxMessageBytes: devnet.DefaultMaxMessageSize, Now: clock.Now},
 		st, api, signer, log)

@@ -3,18 +3,12 @@ package commit
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sealant/sealant/chain/address"
-	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/miner"
 	"github.com/sealant/sealant/chain/rand"
-	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/devnet"
 	"github.com/sealant/sealant/proofs/abi"
@@ -36,64 +30,15 @@ func TestDevnetNI(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	if err := devnet.Init(ctx, dir, devnet.DefaultGenesis(1)); err != nil {
-		t.Fatal(err)
-	}
-	node, err := devnet.New(devnet.Config{Dir: dir, Listen: "127.0.0.1:0", Ticks: make(chan time.Time),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	step := func(n int) {
-		t.Helper()
-		for range n {
-			if err := node.Step(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	api, err := lotus.New(lotus.Config{APIInfo: node.APIInfo(), Retry: lotus.RetryPolicy{Attempts: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	maddr, _ := address.Parse(node.Miners()["sp1"])
-	mid, _ := maddr.ID()
-	ki, err := devnet.LoadOwnerKey(dir, "sp1-worker")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kind, _ := ki.SigType()
-	worker, _ := ki.Address()
-	var methods []types.MethodNum
-	signer := SignerFunc(func(_ context.Context, _ string, from address.Address, msg *types.Message) (types.Signature, error) {
-		methods = append(methods, msg.Method)
-		b, err := msg.SigningBytes()
-		if err != nil {
-			return types.Signature{}, err
-		}
-		return sigs.Sign(kind, ki.PrivateKey, b)
-	})
-	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "m.sqlite"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	clock := &fakeClock{t: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}
+	h := newDevnetHarness(ctx, t)
+	st, api, maddr, mid, worker, signer, clock, log := h.st, h.api, h.maddr, h.mid, h.worker, h.signer, h.clock, h.log
+	step := func(n int) { t.Helper(); h.step(ctx, t, n) }
 	// Per-sector mode: an NI tenant still batches (PolicyFor).
-	_, err = st.CreateTenant(ctx, store.Tenant{ID: "sp1", Miner: mid, ProofType: abi.StackedDrg2KiBV1_2_Feat_NiPoRep, Weight: 1,
+	_, err := st.CreateTenant(ctx, store.Tenant{ID: "sp1", Miner: mid, ProofType: abi.StackedDrg2KiBV1_2_Feat_NiPoRep, Weight: 1,
 		ExpirationDays: 540, Senders: []string{worker.String()},
 		Batching: store.Batching{PreCommitBatchSize: 4, ProveCommitMode: store.ProvePerSector, ProveCommitBatchSize: 3, ProveCommitMaxWait: time.Hour}}, clock.Now())
 	if err != nil {
 		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
 	}
 	p, err := New(Config{Params: DevnetParams(), Confidence: 1, MaxMessageBytes: devnet.DefaultMaxMessageSize, Now: clock.Now},
 		st, api, signer, log)
@@ -186,13 +131,13 @@ func TestDevnetNI(t *testing.T) {
 	if s, _ := st.GetSector(ctx, ids[1]); s.Phase != store.PhaseAborted || !strings.Contains(s.AbortReason, "aggregate seal verify failed") {
 		t.Fatalf("tampered NI sector: %s %q", s.Phase, s.AbortReason)
 	}
-	if len(methods) == 0 {
+	if len(h.signed()) == 0 {
 		t.Fatal("nothing signed")
 	}
-	for _, m := range methods {
+	for _, m := range h.signed() {
 		if m != miner.MethodProveCommitSectorsNI {
 			t.Fatalf("signed method %d, want only 36", m)
 		}
 	}
-	t.Logf("signed %d ProveCommitSectorsNI messages for 3 NI sectors", len(methods))
+	t.Logf("signed %d ProveCommitSectorsNI messages for 3 NI sectors", len(h.signed()))
 }
