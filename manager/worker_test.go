@@ -10,6 +10,7 @@ import (
 	"github.com/sealant/sealant/api"
 	"github.com/sealant/sealant/chain/rand"
 	"github.com/sealant/sealant/proofs/commp"
+	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/store"
 )
 
@@ -507,5 +508,39 @@ func TestReportStateValidated(t *testing.T) {
 	sec, err := s.st.GetSector(context.Background(), store.SectorID{Miner: a.ID.Miner, Number: a.ID.Number})
 	if err != nil || sec.State != "PC1Done" {
 		t.Fatalf("stored state %q, %v; want PC1Done", sec.State, err)
+	}
+}
+
+// TestTerminalErrorOnTheWire: a worker call on a finished sector answers
+// over the wire with the documented application code of ErrSectorDone
+// (api.CodeSectorDone), never the internal -32603, so that a client
+// without the manager's registry (the worker) can classify it; with the
+// registry it is the sentinel itself.
+func TestTerminalErrorOnTheWire(t *testing.T) {
+	e := newEnv(t)
+	s := e.open()
+	mustTenant(t, s, "acme", 1000, 1)
+	url := serve(t, s)
+	tok := issue(t, s, api.TokenRequest{Role: "worker", Subject: "w1"})
+	var a *api.AllocatedSector
+	plain, err := rpc.Dial(context.Background(), url, rpc.WithToken(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if err := plain.Call(context.Background(), api.MethodAllocateSector, &a, api.AllocateSpec{Worker: "w1", Thread: "t0"}); err != nil || a == nil {
+		t.Fatalf("allocate: %v, %v", a, err)
+	}
+	if _, err := s.AbortSector(adminCtx(), a.ID, "operator says no"); err != nil {
+		t.Fatal(err)
+	}
+	var tk api.Ticket
+	err = plain.Call(context.Background(), api.MethodAssignTicket, &tk, a.ID)
+	var re *rpc.Error
+	if !errors.As(err, &re) || re.Code != api.CodeSectorDone {
+		t.Fatalf("AssignTicket on an aborted sector: %v, want code %d", err, api.CodeSectorDone)
+	}
+	if err := dial(t, url, tok).Call(context.Background(), api.MethodAssignTicket, &tk, a.ID); !errors.Is(err, ErrSectorDone) {
+		t.Fatalf("with the registry: %v, want ErrSectorDone", err)
 	}
 }

@@ -78,7 +78,33 @@ func Level(err error) sectorfsm.Level {
 		errors.Is(err, porep.ErrCommDMismatch), errors.Is(err, porep.ErrPiecesTooLarge):
 		return sectorfsm.LevelPermanent
 	}
+	var re *rpc.Error
+	if errors.As(err, &re) {
+		if l, ok := managerErrorLevels[re.Code]; ok {
+			return l
+		}
+	}
 	return sectorfsm.LevelTemporary
+}
+
+// managerErrorLevels classifies the manager's application errors by their
+// wire code (api.Code*; the manager maps each of its sentinels to one), so
+// that a worker does not retry what cannot succeed:
+//   - the sector is finalized or aborted, or another worker holds its
+//     lease: this thread gives the sector up at once (abort);
+//   - the request is refused as it stands (invalid, conflicting, not
+//     permitted, unknown sector): the thread pauses for an operator;
+//   - the tenant is paused or the manager has no chain: retried with
+//     backoff, as any other error.
+var managerErrorLevels = map[int]sectorfsm.Level{
+	api.CodeSectorDone:     sectorfsm.LevelAbort,
+	api.CodeNotLeaseHolder: sectorfsm.LevelAbort,
+	api.CodeInvalid:        sectorfsm.LevelPermanent,
+	api.CodeConflict:       sectorfsm.LevelPermanent,
+	api.CodePermission:     sectorfsm.LevelPermanent,
+	api.CodeNotFound:       sectorfsm.LevelPermanent,
+	api.CodeTenantPaused:   sectorfsm.LevelTemporary,
+	api.CodeNoChain:        sectorfsm.LevelTemporary,
 }
 
 // Executor performs a thread's actions: the I/O edge of the state machine.
