@@ -50,8 +50,8 @@ share this machine's cores, so figures are a floor for the server alone.`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "threads %d  store %s  transport %s  measured %s after %s warm-up  requests %d  errors %d  %.0f req/s  p50 %s  p99 %s\n",
 				rep.Threads, rep.Store, rep.Transport, rep.Duration.Round(time.Millisecond), rep.Warmup, rep.Requests, rep.Errors, rep.ReqPerSec, ms(rep.P50), ms(rep.P99))
-			fmt.Fprintf(w, "sectors allocated %d, finalized %d; calls unanswered at the end %d; ticks that overran an interval %d; max in flight %d\n",
-				rep.Sectors, rep.Finalized, rep.Unfinished, rep.Lagging, rep.MaxInflight)
+			fmt.Fprintf(w, "sectors allocated %d, finalized %d; calls unanswered at the end %d (of them started in the window %d); threads that never got a sector %d; ticks that overran an interval %d; max in flight %d\n",
+				rep.Sectors, rep.Finalized, rep.UnansweredAtEnd, rep.Unfinished, rep.ThreadsWithoutSector, rep.Lagging, rep.MaxInflight)
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "METHOD\tCALLS\tERRORS\tP50\tP99\tMAX\t")
 			for _, m := range rep.Methods {

@@ -112,6 +112,13 @@ type Report struct {
 	// least the time left in the window).
 	Unfinished  int64 `json:"unfinished"`
 	MaxInflight int64 `json:"max_inflight"`
+	// UnansweredAtEnd counts every call still unanswered when the run
+	// ended, warm-up included: a call stuck since the ramp is not in the
+	// percentiles (they cover calls started in the window) but is here.
+	UnansweredAtEnd int64 `json:"unanswered_at_end"`
+	// ThreadsWithoutSector is the number of threads that never got a
+	// sector: allocations that were queued for the whole run.
+	ThreadsWithoutSector int64 `json:"threads_without_sector"`
 }
 
 func (c *Config) provision() error {
@@ -257,8 +264,10 @@ type recorder struct {
 	inflight atomic.Int64
 	maxInfl  atomic.Int64
 	late     atomic.Int64
-	// unfinished counts measured calls still unanswered when the run ended.
-	unfinished atomic.Int64
+	// unfinished counts measured calls still unanswered when the run ended;
+	// unansweredAll counts them all, warm-up included.
+	unfinished    atomic.Int64
+	unansweredAll atomic.Int64
 }
 
 func (r *recorder) record(method string, start time.Time, d time.Duration, err error) {
@@ -366,6 +375,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	var wg sync.WaitGroup
 	var finalized atomic.Int64
 	var allocated atomic.Int64
+	var withoutSector atomic.Int64
 	for i := 0; i < cfg.Threads; i++ {
 		wg.Add(1)
 		go func() {
@@ -375,6 +385,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				tenants: tenants, polls: cfg.PollsPerStage, rnd: mrand.New(mrand.NewPCG(uint64(i), 7)),
 				rec: rec, finalized: &finalized, allocated: &allocated, maxReq: cfg.MaxRequests, cancel: cancel,
 			}
+			defer func() {
+				if !th.got {
+					withoutSector.Add(1)
+				}
+			}()
 			// Spread the threads' first calls over the ramp.
 			offset := time.Duration(int64(cfg.Ramp) * int64(i) / int64(cfg.Threads))
 			next := start.Add(offset)
@@ -406,7 +421,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 
 	rep := Report{Threads: cfg.Threads, Duration: elapsed, Warmup: cfg.Warmup, Store: svc.Store().Dialect(), Transport: cfg.Transport, Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
-		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load(), Unfinished: rec.unfinished.Load()}
+		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load(), Unfinished: rec.unfinished.Load(),
+		UnansweredAtEnd: rec.unansweredAll.Load(), ThreadsWithoutSector: withoutSector.Load()}
 	var all []time.Duration
 	methods := make([]string, 0, len(rec.lat))
 	for m := range rec.lat {
@@ -454,6 +470,7 @@ type thread struct {
 	cancel    context.CancelFunc
 
 	sector *api.AllocatedSector
+	got    bool // a sector was allocated to this thread at least once
 	ticket api.Ticket
 	stage  int
 	waited int
@@ -482,6 +499,7 @@ func (t *thread) call(ctx context.Context, method string, result any, params ...
 		if !start.Before(t.rec.from) {
 			t.rec.unfinished.Add(1)
 		}
+		t.rec.unansweredAll.Add(1)
 		return err
 	}
 	t.rec.record(method, start, d, err)
@@ -515,7 +533,7 @@ func (t *thread) step(ctx context.Context) {
 	case stAllocate:
 		var a *api.AllocatedSector
 		if t.call(ctx, api.MethodAllocateSector, &a, api.AllocateSpec{Worker: t.worker, Thread: t.name, AllowedTenants: t.tenants}) == nil && a != nil {
-			t.sector, t.stage = a, stPieces
+			t.sector, t.stage, t.got = a, stPieces, true
 			if !a.Resumed {
 				t.allocated.Add(1)
 			}

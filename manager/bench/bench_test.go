@@ -40,7 +40,27 @@ func TestRunSmall(t *testing.T) {
 	if calls != rep.Requests || rep.Sectors < 1 || rep.Sectors < rep.Finalized {
 		t.Fatalf("report inconsistent: %+v", rep)
 	}
+	if rep.ThreadsWithoutSector != 0 || rep.UnansweredAtEnd < rep.Unfinished {
+		t.Fatalf("threads without a sector %d, unanswered at end %d (measured %d)", rep.ThreadsWithoutSector, rep.UnansweredAtEnd, rep.Unfinished)
+	}
 	t.Logf("%d requests, %d sectors allocated, %d finalized", rep.Requests, rep.Sectors, rep.Finalized)
+}
+
+// TestThreadsWithoutSector: threads the run never served are reported, not
+// hidden behind the percentiles of those it did. A 10 s ramp in a run of
+// about 1 s leaves most threads without a first call, so without a sector.
+func TestThreadsWithoutSector(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load run skipped in -short mode")
+	}
+	rep, err := Run(context.Background(), Config{Threads: 20, Duration: time.Second, Ramp: 10 * time.Second, Warmup: time.Millisecond,
+		Interval: 20 * time.Millisecond, PollsPerStage: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ThreadsWithoutSector < 10 || rep.ThreadsWithoutSector > 20 || int64(rep.Sectors)+rep.ThreadsWithoutSector < 20 {
+		t.Fatalf("threads without a sector %d, sectors %d: want the ~18 threads the ramp never reached", rep.ThreadsWithoutSector, rep.Sectors)
+	}
 }
 
 func TestLimits(t *testing.T) {
