@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -85,11 +84,10 @@ resident memory; memory_model_bytes what sdr.BatchMemory says the batch needs.`,
 			if err != nil {
 				return withExitCode(2, fmt.Errorf("--memory: %w", err))
 			}
-			need := sdr.BatchMemory(proof, sectors)
-			if limit > 0 && need > limit {
-				return fmt.Errorf("%w: %d sectors of %s need %d bytes (%.1f GiB), limit is %.1f GiB",
-					sdr.ErrBatchMemory, sectors, proof, need, float64(need)/(1<<30), float64(limit)/(1<<30))
+			if err := sdr.CheckBatchMemory(proof, sectors, limit); err != nil {
+				return err
 			}
+			need := sdr.BatchMemory(proof, sectors)
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 			ctx := cmd.Context()
 
@@ -174,12 +172,4 @@ func sha256LabelNs() float64 {
 		}
 	}
 	return best
-}
-
-func processCPU() float64 {
-	var r syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &r) != nil {
-		return 0
-	}
-	return float64(r.Utime.Nano()+r.Stime.Nano()) / 1e9
 }

@@ -29,3 +29,13 @@ func loadAverage() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// processCPU is the process's CPU time so far, user and system, all
+// threads.
+func processCPU() float64 {
+	var r syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &r) != nil {
+		return 0
+	}
+	return float64(r.Utime.Nano()+r.Stime.Nano()) / 1e9
+}

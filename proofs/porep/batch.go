@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/sealant/sealant/proofs/fr32"
 	"github.com/sealant/sealant/proofs/sdr"
 )
 
@@ -72,9 +71,8 @@ func CheckBatch(reqs []SealRequest) error {
 	return nil
 }
 
-// checkPiecesFit lays the pieces out as stagePieces will (each padded to
-// 127·2^k bytes, Fr32-expanded, aligned to its own size) from their file
-// sizes alone.
+// checkPiecesFit lays the pieces out as stagePieces will (placePiece) from
+// their file sizes alone.
 func checkPiecesFit(r SealRequest) error {
 	sectorSize := uint64(r.Proof.SectorSize())
 	var offset uint64
@@ -86,22 +84,11 @@ func checkPiecesFit(r SealRequest) error {
 		if !st.Mode().IsRegular() {
 			return fmt.Errorf("piece %d (%s): not a regular file", i+1, name)
 		}
-		payload := uint64(st.Size())
-		if payload == 0 {
-			return fmt.Errorf("piece %d (%s): %w", i+1, name, ErrEmptyPiece)
+		off, size, _, err := placePiece(uint64(st.Size()), offset, sectorSize)
+		if err != nil {
+			return fmt.Errorf("piece %d (%s): %w", i+1, name, err)
 		}
-		unpadded := uint64(fr32.UnpaddedBlockSize)
-		for unpadded < payload && unpadded <= sectorSize {
-			unpadded *= 2
-		}
-		size := unpadded / 127 * 128
-		if rem := offset % size; rem != 0 {
-			offset += size - rem
-		}
-		if offset+size > sectorSize {
-			return fmt.Errorf("piece %d (%s): %w: %d payload bytes need %d padded bytes at offset %d of a %d-byte sector",
-				i+1, name, ErrPiecesTooLarge, payload, size, offset, sectorSize)
-		}
+		offset = off
 		offset += size
 	}
 	return nil
@@ -124,9 +111,8 @@ func SealBatch(ctx context.Context, reqs []SealRequest, opts *BatchOptions) ([]*
 		return nil, err
 	}
 	proof := reqs[0].Proof
-	if need := sdr.BatchMemory(proof, len(reqs)); opts.MemoryLimit > 0 && need > opts.MemoryLimit {
-		return nil, fmt.Errorf("%w: %d sectors of %s need %d bytes (%.1f GiB) for PC1, limit is %d bytes (%.1f GiB)",
-			sdr.ErrBatchMemory, len(reqs), proof, need, float64(need)/(1<<30), opts.MemoryLimit, float64(opts.MemoryLimit)/(1<<30))
+	if err := sdr.CheckBatchMemory(proof, len(reqs), opts.MemoryLimit); err != nil {
+		return nil, err
 	}
 	workers := opts.Workers
 	if workers <= 0 {

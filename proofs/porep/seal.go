@@ -229,24 +229,9 @@ func stageOnePiece(dst *os.File, name string, offset, sectorSize uint64) (Piece,
 		return Piece{}, err
 	}
 	payload := uint64(st.Size())
-	if payload == 0 {
-		return Piece{}, ErrEmptyPiece
-	}
-	unpadded := uint64(fr32.UnpaddedBlockSize)
-	for unpadded < payload {
-		unpadded *= 2
-	}
-	size := unpadded / 127 * 128
-	if size > sectorSize {
-		return Piece{}, fmt.Errorf("%w: payload of %d bytes needs a %d-byte piece, sector is %d bytes",
-			ErrPiecesTooLarge, payload, size, sectorSize)
-	}
-	if rem := offset % size; rem != 0 {
-		offset += size - rem // align to the piece's own size, as add_piece does
-	}
-	if offset+size > sectorSize {
-		return Piece{}, fmt.Errorf("%w: piece of %d bytes at offset %d overflows the %d-byte sector",
-			ErrPiecesTooLarge, size, offset, sectorSize)
+	offset, size, unpadded, err := placePiece(payload, offset, sectorSize)
+	if err != nil {
+		return Piece{}, err
 	}
 	body := io.MultiReader(io.LimitReader(src, int64(payload)), io.LimitReader(zeroReader{}, int64(unpadded-payload)))
 	n, err := io.Copy(io.NewOffsetWriter(dst, int64(offset)), fr32.NewPadReader(body))
@@ -257,6 +242,33 @@ func stageOnePiece(dst *os.File, name string, offset, sectorSize uint64) (Piece,
 		return Piece{}, fmt.Errorf("piece changed while reading: wrote %d padded bytes, want %d", n, size)
 	}
 	return Piece{PayloadSize: payload, Offset: offset, Size: size}, nil
+}
+
+// placePiece lays out a piece of payload bytes after offset as add_piece
+// does: zero-padded to the next 127·2^k bytes (unpadded), Fr32-expanded to
+// size = unpadded/127·128, and aligned to its own size. It returns the
+// piece's offset and sizes, or ErrEmptyPiece / ErrPiecesTooLarge.
+func placePiece(payload, offset, sectorSize uint64) (off, size, unpadded uint64, err error) {
+	if payload == 0 {
+		return 0, 0, 0, ErrEmptyPiece
+	}
+	unpadded = uint64(fr32.UnpaddedBlockSize)
+	for unpadded < payload && unpadded <= sectorSize {
+		unpadded *= 2
+	}
+	size = unpadded / 127 * 128
+	if size > sectorSize {
+		return 0, 0, 0, fmt.Errorf("%w: payload of %d bytes needs a %d-byte piece, sector is %d bytes",
+			ErrPiecesTooLarge, payload, size, sectorSize)
+	}
+	if rem := offset % size; rem != 0 {
+		offset += size - rem
+	}
+	if offset+size > sectorSize {
+		return 0, 0, 0, fmt.Errorf("%w: piece of %d bytes at offset %d overflows the %d-byte sector",
+			ErrPiecesTooLarge, size, offset, sectorSize)
+	}
+	return offset, size, unpadded, nil
 }
 
 type zeroReader struct{}

@@ -70,6 +70,16 @@ func BatchMemory(proof abi.RegisteredSealProof, n int) int64 {
 	return int64(n)*(2*layer+chunk) + parentFeedWindowBytes + batchOverheadBytes
 }
 
+// CheckBatchMemory returns ErrBatchMemory, with the bytes needed, when n
+// sectors of proof do not fit limit (≤ 0: no limit).
+func CheckBatchMemory(proof abi.RegisteredSealProof, n int, limit int64) error {
+	if need := BatchMemory(proof, n); limit > 0 && need > limit {
+		return fmt.Errorf("%w: %d sectors of %s need %d bytes (%.1f GiB), limit is %d bytes (%.1f GiB)",
+			ErrBatchMemory, n, proof, need, float64(need)/(1<<30), limit, float64(limit)/(1<<30))
+	}
+	return nil
+}
+
 // batchOverheadBytes is BatchMemory's allowance for the process itself.
 const batchOverheadBytes = 64 << 20
 
@@ -126,9 +136,8 @@ func RunPC1Batch(ctx context.Context, proof abi.RegisteredSealProof, sectors []B
 		}
 		seen[s.CacheDir] = true
 	}
-	if need := BatchMemory(proof, len(sectors)); opts.MemoryLimit > 0 && need > opts.MemoryLimit {
-		return nil, fmt.Errorf("%w: %d sectors of %s need %d bytes (%.1f GiB), limit is %d bytes (%.1f GiB)",
-			ErrBatchMemory, len(sectors), proof, need, float64(need)/(1<<30), opts.MemoryLimit, float64(opts.MemoryLimit)/(1<<30))
+	if err := CheckBatchMemory(proof, len(sectors), opts.MemoryLimit); err != nil {
+		return nil, err
 	}
 	for _, s := range sectors {
 		if err := os.MkdirAll(s.CacheDir, 0o755); err != nil {
