@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -182,9 +181,6 @@ type round[T, R any] struct {
 	done      chan struct{}
 }
 
-// errRoundLeft is returned to a caller that withdrew from a round.
-var errRoundLeft = errors.New("worker: left the batch round")
-
 func (b *barrier[T, R]) join(ctx context.Context, item T) (R, error) {
 	var zero R
 	b.mu.Lock()
@@ -204,9 +200,6 @@ func (b *barrier[T, R]) join(ctx context.Context, item T) (R, error) {
 	}
 	select {
 	case <-r.done:
-		if r.withdrawn[idx] {
-			return zero, errRoundLeft
-		}
 		return r.results[idx], nil
 	case <-ctx.Done():
 		b.mu.Lock()
