@@ -255,7 +255,7 @@ func BenchTransfer(ctx context.Context, cfg BenchConfig) (*BenchReport, error) {
 type benchChain struct{ md api.SectorMetadata }
 
 func (c benchChain) StateSectorGetInfo(_ context.Context, maddr address.Address, n uint64, _ types.TipSetKey) (*lotus.SectorOnChainInfo, error) {
-	if id, _ := maddr.ID(); id != c.md.ID.Miner || n != c.md.ID.Number {
+	if id, _ := address.IDOf(maddr); id != c.md.ID.Miner || n != c.md.ID.Number {
 		return nil, nil
 	}
 	sealed, err := cid.Decode(c.md.CommR)

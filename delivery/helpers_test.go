@@ -154,7 +154,7 @@ func (c *fakeChain) prove(n uint64, commR [32]byte) {
 func (c *fakeChain) StateSectorGetInfo(_ context.Context, maddr address.Address, n uint64, _ types.TipSetKey) (*lotus.SectorOnChainInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if id, _ := maddr.ID(); id != testMiner {
+	if id, _ := address.IDOf(maddr); id != testMiner {
 		return nil, nil
 	}
 	if si, ok := c.sealed[n]; ok {

@@ -274,7 +274,7 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture, n
 	if err != nil {
 		return nil, fmt.Errorf("demo: miner %s: %w", name, err)
 	}
-	mid, err := maddr.ID()
+	mid, err := address.IDOf(maddr)
 	if err != nil {
 		return nil, fmt.Errorf("demo: miner %s: %w", name, err)
 	}

@@ -302,7 +302,7 @@ func apiFilecoinAddressToEthAddress(ctx context.Context, n *Node, params []json.
 	}
 	switch a.Protocol() {
 	case address.ID:
-		id, err := a.ID()
+		id, err := address.IDOf(a)
 		if err != nil {
 			return nil, err
 		}
@@ -320,7 +320,7 @@ func apiFilecoinAddressToEthAddress(ctx context.Context, n *Node, params []json.
 		if err != nil {
 			return nil, err
 		}
-		n, _ := id.ID()
+		n, _ := address.IDOf(id)
 		return maskedID(n), nil
 	})
 }

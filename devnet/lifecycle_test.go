@@ -290,7 +290,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.mid, _ = h.maddr.ID()
+	h.mid, _ = address.IDOf(h.maddr)
 	entropy, _ := rand.SealEntropyForID(h.mid)
 
 	// The miner is as genesis says, and its worker resolves to our key.

@@ -62,7 +62,7 @@ func TestDevnetPreCommitAndSeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	minerID, _ := maddr.ID()
+	minerID, _ := address.IDOf(maddr)
 	key, err := devnet.LoadOwnerKey(dir, "sp1-worker")
 	if err != nil {
 		t.Fatal(err)

@@ -34,7 +34,7 @@ func (c *minerChain) StateMinerInfo(_ context.Context, maddr address.Address, _ 
 	if c.offline {
 		return nil, errors.New("dial tcp 127.0.0.1:1234: connection refused")
 	}
-	id, _ := maddr.ID()
+	id, _ := address.IDOf(maddr)
 	if mi := c.miners[id]; mi != nil {
 		return mi, nil
 	}

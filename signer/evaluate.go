@@ -187,7 +187,7 @@ func (p *Policy) checkParams(msg *types.Message) (sectors []uint64, detail strin
 	if err != nil {
 		return nil, "", extra, fmt.Sprintf("params do not decode: %v", err)
 	}
-	toID, _ := msg.To.ID()
+	toID, _ := address.IDOf(msg.To)
 	switch pp := decoded.(type) {
 	case *miner.PreCommitSectorBatchParams2:
 		if len(pp.Sectors) == 0 {

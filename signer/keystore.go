@@ -140,7 +140,7 @@ func OpenKeystore(dir string) (*Keystore, error) {
 func (ks *Keystore) Dir() string { return ks.dir }
 
 func (ks *Keystore) pathFor(a address.Address) string {
-	return filepath.Join(ks.dir, a.Format(address.Mainnet)+keyFileExt)
+	return filepath.Join(ks.dir, address.Format(a, address.Mainnet)+keyFileExt)
 }
 
 // List returns the keys in the keystore, sorted by address string. It
@@ -219,7 +219,7 @@ func (ks *Keystore) Import(ki sigs.KeyInfo, pass []byte) (address.Address, error
 	if _, err := os.Stat(path); err == nil {
 		return a, fmt.Errorf("%w: %s", ErrKeyExists, a)
 	}
-	kf := &keyFile{Version: KeyFileVersion, Address: a.Format(address.Mainnet), Type: string(ki.Type),
+	kf := &keyFile{Version: KeyFileVersion, Address: address.Format(a, address.Mainnet), Type: string(ki.Type),
 		KDF: "argon2id", KDFParams: ks.KDF, Cipher: "xchacha20-poly1305"}
 	kf.Salt = make([]byte, 16)
 	kf.Nonce = make([]byte, chacha20poly1305.NonceSizeX)

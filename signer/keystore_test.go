@@ -85,7 +85,7 @@ func TestLotusImportExport(t *testing.T) {
 			}
 			raw, _ := os.ReadFile(list[0].Path)
 			assertNoSecrets(t, "key file", string(raw), []sigs.KeyInfo{ki})
-			if !strings.Contains(string(raw), want.Format(address.Mainnet)) {
+			if !strings.Contains(string(raw), address.Format(want, address.Mainnet)) {
 				t.Fatal("key file does not name its address in the clear")
 			}
 

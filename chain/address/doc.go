@@ -1,18 +1,18 @@
-// Package address implements Filecoin actor addresses: the binary form
-// (protocol byte followed by payload), the human-readable string form
-// ("f"/"t" network prefix, protocol digit, base32 payload with a blake2b-32
-// checksum), and the CBOR (byte string) and JSON (string) encodings that
-// appear in chain messages and in the Lotus JSON-RPC API.
+// Package address is Sealant's thin layer over go-address
+// (github.com/filecoin-project/go-address): Address is go-address's type, so
+// messages, params and Lotus API values carry the field's own type, with its
+// binary, string, CBOR and JSON forms.
 //
-// Why a local implementation: the filecoin-project Go modules cannot be
-// used by this repository, yet the service must produce and consume
-// addresses that are bit-exact with go-address (spec/chain.md §1). Decoding
-// is deliberately strict — exact payload lengths, canonical ID varints,
-// canonical base32, verified checksums — because addresses arrive from
-// untrusted callers (API clients, config files, signed-message payloads) and
-// a lenient parser would let two different strings name the same actor.
-//
-// The network prefix of String() is taken from CurrentNetwork (Testnet by
-// default, matching calibnet and local devnets). Parse accepts either
-// prefix, as go-address does; callers that care compare Network().
+// What this package adds, and why:
+//   - Parse and FromBytes are stricter than go-address, because addresses
+//     arrive from untrusted callers (API clients, config files, signed-message
+//     payloads) and a lenient parser would let two strings name one actor:
+//     decimal ids and f4 namespaces must be canonical (go-address accepts
+//     "t001" for "t01"), the empty string and "<empty>" are errors rather than
+//     Undef, and NewSecp256k1Address takes only a 65-byte uncompressed key.
+//   - Network is the one-letter prefix ('f' or 't'), so Format(a, n) can print
+//     an address for either network whatever go-address's CurrentNetwork is.
+//   - go-address prints "f" by default; this package switches it to "t" at
+//     start-up (Sealant's devnet and calibnet), as Lotus's testnet builds do
+//     (lotus build/params_2k.go SetAddressNetwork). SetNetwork changes it.
 package address

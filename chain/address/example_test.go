@@ -11,11 +11,11 @@ func ExampleParse() {
 	if err != nil {
 		panic(err)
 	}
-	id, _ := a.ID()
-	fmt.Println(a.Protocol(), id, a.Format(address.Mainnet), a.Format(address.Testnet))
+	id, _ := address.IDOf(a)
+	fmt.Println(a.Protocol(), id, address.Format(a, address.Mainnet), address.Format(a, address.Testnet))
 	_, err = address.Parse("f1xpbyy4tkdx5si2bgo37dubc2xwv6fum5tk57mid")
 	fmt.Println(err)
 	// Output:
 	// 0 1234 f01234 t01234
-	// address: invalid encoding: non-canonical base32
+	// address: invalid encoding
 }

@@ -15,7 +15,7 @@ import (
 
 func TestMain(m *testing.M) {
 	// The documented examples use mainnet "f" addresses.
-	address.CurrentNetwork = address.Mainnet
+	address.SetNetwork(address.Mainnet)
 	os.Exit(m.Run())
 }
 

@@ -182,7 +182,7 @@ func SealEntropy(maddr address.Address) ([]byte, error) {
 	if maddr.Protocol() != address.ID {
 		return nil, fmt.Errorf("rand: seal entropy for %s: %w", maddr, ErrNotIDAddress)
 	}
-	id, err := maddr.ID()
+	id, err := address.IDOf(maddr)
 	if err != nil {
 		return nil, fmt.Errorf("rand: seal entropy for %s: %w", maddr, err)
 	}

@@ -42,7 +42,7 @@ func TestLotusCLIVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := addr.Format(address.Mainnet); got != c.Address {
+			if got := address.Format(addr, address.Mainnet); got != c.Address {
 				t.Errorf("address = %s, want %s", got, c.Address)
 			}
 			kind, err := ki.SigType()

@@ -53,6 +53,14 @@ func (m *Message) MarshalCBOR(w io.Writer) error {
 	if len(m.Params) > MaxParamsLen {
 		return fmt.Errorf("%w: params of %d bytes exceed %d", ErrMessage, len(m.Params), MaxParamsLen)
 	}
+	// go-address refuses Undef too, but with an error of its own; callers
+	// test for address.ErrEmpty.
+	if m.To.Empty() {
+		return fmt.Errorf("types: message To: %w", address.ErrEmpty)
+	}
+	if m.From.Empty() {
+		return fmt.Errorf("types: message From: %w", address.ErrEmpty)
+	}
 	if err := cw.WriteMajorTypeHeader(cbg.MajArray, 10); err != nil {
 		return err
 	}

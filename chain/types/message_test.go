@@ -80,9 +80,7 @@ func TestMessageVector(t *testing.T) {
 	}
 
 	// JSON output: exact Lotus text (with mainnet prefix, as in the spec).
-	old := address.CurrentNetwork
-	address.CurrentNetwork = address.Mainnet
-	defer func() { address.CurrentNetwork = old }()
+	defer address.SetNetwork(address.SetNetwork(address.Mainnet))
 	out, err := json.Marshal(m)
 	if err != nil {
 		t.Fatal(err)
@@ -111,9 +109,7 @@ func TestSignedMessageVector(t *testing.T) {
 	if c := sm.Cid().String(); c != "bafy2bzacea5ainifngxj3rygaw2hppnyz2cw72x5pysqty2x6dxmjs5qg2uus" {
 		t.Fatalf("cid %s", c)
 	}
-	old := address.CurrentNetwork
-	address.CurrentNetwork = address.Mainnet
-	defer func() { address.CurrentNetwork = old }()
+	defer address.SetNetwork(address.SetNetwork(address.Mainnet))
 	out, _ := json.Marshal(sm)
 	want := `{"Message":{"Version":0,"To":"f04","From":"f00","Nonce":34,"Value":"0","GasLimit":123,"GasFeeCap":"234","GasPremium":"234","Method":6,"Params":"aGFp","CID":{"/":"bafy2bzaced5rdpz57e64sc7mdwjn3blicglhpialnrph2dlbufhf6iha63dmc"}},"Signature":{"Type":0,"Data":null},"CID":{"/":"bafy2bzacea5ainifngxj3rygaw2hppnyz2cw72x5pysqty2x6dxmjs5qg2uus"}}`
 	if string(out) != want {

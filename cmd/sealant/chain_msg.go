@@ -87,7 +87,7 @@ print its parts. Invalid addresses exit non-zero with the reason.`,
 			}
 			switch a.Protocol() {
 			case address.ID:
-				id, _ := a.ID() // valid: a was parsed as an ID address
+				id, _ := address.IDOf(a) // valid: a was parsed as an ID address
 				out.ID = &id
 			case address.Delegated:
 				p := a.Payload()
@@ -442,9 +442,7 @@ decides; "ParamsDecodeError" explains params that do not decode).`,
 			}
 			// Addresses carry no network in CBOR; the prefix is a display
 			// choice, restored afterwards for in-process callers.
-			prev := address.CurrentNetwork
-			address.CurrentNetwork = address.Network(network[0])
-			defer func() { address.CurrentNetwork = prev }()
+			defer address.SetNetwork(address.SetNetwork(address.Network(network[0])))
 			data, err := readMsgArg(cmd, args[0], true)
 			if err != nil {
 				return err

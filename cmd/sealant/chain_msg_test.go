@@ -215,7 +215,7 @@ func TestMsgDecodeCLI(t *testing.T) {
 		if !strings.HasPrefix(out, want) {
 			t.Fatalf("got  %s\nwant %s…", out, want)
 		}
-		if address.CurrentNetwork != address.Testnet {
+		if address.CurrentNetwork() != address.Testnet {
 			t.Fatal("--network leaked into address.CurrentNetwork")
 		}
 	})

@@ -96,7 +96,7 @@ the miner's ID address, which --miner f01234 computes.`,
 				if err != nil {
 					return fmt.Errorf("chain rand: --miner: %w", err)
 				}
-				id, err := a.ID()
+				id, err := address.IDOf(a)
 				if err != nil {
 					return fmt.Errorf("chain rand: --miner must be an ID address (f0…), the form the miner actor uses: %w", err)
 				}

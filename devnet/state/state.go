@@ -237,7 +237,7 @@ func (s *State) TotalBalance() types.BigInt {
 }
 
 func idOf(a address.Address) (uint64, error) {
-	id, err := a.ID()
+	id, err := address.IDOf(a)
 	if err != nil {
 		return 0, fmt.Errorf("state: %s: %w", a, err)
 	}
@@ -246,7 +246,7 @@ func idOf(a address.Address) (uint64, error) {
 
 // keyString normalises a key address's string form to the "f" network
 // prefix so lookups do not depend on the printing network.
-func keyString(a address.Address) string { return a.Format(address.Mainnet) }
+func keyString(a address.Address) string { return address.Format(a, address.Mainnet) }
 
 func nz(b types.BigInt) types.BigInt {
 	if b.Int == nil {

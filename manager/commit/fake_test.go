@@ -101,7 +101,7 @@ func (f *fakeChain) StateMinerSectorAllocated(_ context.Context, maddr address.A
 }
 
 func (f *fakeChain) id(maddr address.Address, n uint64) store.SectorID {
-	m, _ := maddr.ID()
+	m, _ := address.IDOf(maddr)
 	return store.SectorID{Miner: m, Number: n}
 }
 
@@ -178,7 +178,7 @@ func (f *fakeChain) GasEstimateMessageGas(_ context.Context, msg *types.Message,
 
 // members decodes the sectors a miner message names.
 func (f *fakeChain) members(msg *types.Message) ([]store.SectorID, error) {
-	m, _ := msg.To.ID()
+	m, _ := address.IDOf(msg.To)
 	p, err := miner.DecodeParams(msg.Method, msg.Params)
 	if err != nil {
 		return nil, err
@@ -295,7 +295,7 @@ func (f *fakeChain) apply(msg *types.Message) (types.ExitCode, []byte) {
 	if f.failExit != 0 {
 		return f.failExit, nil
 	}
-	m, _ := msg.To.ID()
+	m, _ := address.IDOf(msg.To)
 	p, err := miner.DecodeParams(msg.Method, msg.Params)
 	if err != nil {
 		return types.ErrSerialization, nil

@@ -524,7 +524,7 @@ func (p *Pipeline) sender(ctx context.Context, t store.Tenant, head *lotus.TipSe
 
 // senderKey is the store's key for a sender: the mainnet string form, so
 // the nonce ledger does not depend on the process's network prefix.
-func senderKey(a address.Address) string { return a.Format(address.Mainnet) }
+func senderKey(a address.Address) string { return address.Format(a, address.Mainnet) }
 
 // dissolveSender is the pseudo-sender used to release an unsent batch
 // (see dissolve). It is not an address, so it never collides with a real

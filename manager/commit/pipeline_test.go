@@ -27,7 +27,7 @@ func TestPipelineHappyPath(t *testing.T) {
 		t.Fatalf("after first tick: %+v", bs)
 	}
 	m := bs[0].Message
-	if m.State != store.MsgPending || m.Nonce != 0 || m.From != e.from.Format(address.Mainnet) || len(m.Unsigned) == 0 {
+	if m.State != store.MsgPending || m.Nonce != 0 || m.From != address.Format(e.from, address.Mainnet) || len(m.Unsigned) == 0 {
 		t.Fatalf("message %+v", m)
 	}
 	msg, err := types.DecodeMessage(m.Unsigned)
@@ -269,7 +269,7 @@ func TestFeeAboveCapHoldsBatch(t *testing.T) {
 	if !ok || !strings.Contains(st.Reason, "fee above cap") || st.WaitingForSigner {
 		t.Fatalf("status %+v", st)
 	}
-	if n, _ := e.st.SenderNextNonce(e.ctx, e.from.Format(address.Mainnet)); n != 0 {
+	if n, _ := e.st.SenderNextNonce(e.ctx, address.Format(e.from, address.Mainnet)); n != 0 {
 		t.Fatalf("nonce reserved while capped: next %d", n)
 	}
 	e.chain.baseFee = types.NewInt(100)
@@ -542,7 +542,7 @@ func TestCrashAfterReserveBeforeBytes(t *testing.T) {
 	e.chain.baseFee = types.NewInt(1_000_000_000) // hold it before reserving
 	e.tick()
 	b := e.batches(store.BatchPreCommit)[0]
-	m, err := e.st.ReserveNonce(e.ctx, b.ID, e.from.Format(address.Mainnet), 0, e.clock.Now())
+	m, err := e.st.ReserveNonce(e.ctx, b.ID, address.Format(e.from, address.Mainnet), 0, e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -689,7 +689,7 @@ func TestSenderFromMinerWorker(t *testing.T) {
 	e.submitPreCommit(1, 5)
 	e.settle(1)
 	b := e.batches(store.BatchPreCommit)[0]
-	if b.State != store.BatchLanded || b.Message.From != e.from.Format(address.Mainnet) {
+	if b.State != store.BatchLanded || b.Message.From != address.Format(e.from, address.Mainnet) {
 		t.Fatalf("batch %+v", b)
 	}
 }

@@ -191,7 +191,7 @@ func TestDevnetBothArchitectures(t *testing.T) {
 	if h.maddr, err = address.Parse(node.Miners()["sp1"]); err != nil {
 		t.Fatal(err)
 	}
-	h.mid, _ = h.maddr.ID()
+	h.mid, _ = address.IDOf(h.maddr)
 	ki, err := devnet.LoadOwnerKey(dir, "sp1-worker")
 	if err != nil {
 		t.Fatal(err)
