@@ -558,7 +558,7 @@ func apiGasEstimate(_ context.Context, n *Node, params []json.RawMessage) (any, 
 		res := vm.Apply(sim, &msg2, size)
 		n.mu.RUnlock()
 		if res.Receipt.ExitCode != types.Ok {
-			return nil, fmt.Errorf("message execution failed: exit %d (%s), reason: %s", res.Receipt.ExitCode, res.Receipt.ExitCode.Name(), res.Error)
+			return nil, fmt.Errorf("message execution failed: exit %s, reason: %s", res.Receipt.ExitCode, res.Error)
 		}
 	} else {
 		n.mu.RUnlock()

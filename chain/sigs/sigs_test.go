@@ -149,7 +149,8 @@ func testMessage(t testing.TB) *types.Message {
 func TestSignMessage(t *testing.T) {
 	want := loadVectors(t).Message
 	for _, kind := range []types.SigType{types.SigTypeSecp256k1, types.SigTypeBLS} {
-		t.Run(kind.String(), func(t *testing.T) {
+		name, _ := kind.Name()
+		t.Run(name, func(t *testing.T) {
 			priv, err := GenerateKey(kind, detRand(1))
 			if err != nil {
 				t.Fatal(err)

@@ -6,20 +6,21 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/filecoin-project/go-state-types/abi"
 	"github.com/ipfs/go-cid"
 	cbg "github.com/whyrusleeping/cbor-gen"
 
 	"github.com/sealant/sealant/chain/address"
 )
 
-// ChainEpoch is a chain height (30 s per epoch on mainnet).
-type ChainEpoch int64
+// ChainEpoch is a chain height (30 s per epoch on mainnet; go-state-types abi).
+type ChainEpoch = abi.ChainEpoch
 
-// ActorID is the numeric id behind an f0 address.
-type ActorID uint64
+// ActorID is the numeric id behind an f0 address (go-state-types abi).
+type ActorID = abi.ActorID
 
-// MethodNum selects an actor method.
-type MethodNum uint64
+// MethodNum selects an actor method (go-state-types abi).
+type MethodNum = abi.MethodNum
 
 // MessageVersion is the only message version the chain accepts.
 const MessageVersion = 0

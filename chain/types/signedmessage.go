@@ -43,7 +43,7 @@ func (sm *SignedMessage) UnmarshalCBOR(r io.Reader) error {
 		return err
 	}
 	if err := out.Signature.UnmarshalCBOR(cr); err != nil {
-		return err
+		return fmt.Errorf("%w: %w: %w", ErrCBOR, ErrSignature, err)
 	}
 	*sm = out
 	return nil

@@ -124,8 +124,11 @@ func TestSignatureCBOR(t *testing.T) {
 	if string(js) != `{"Type":1,"Data":"AQID"}` {
 		t.Fatalf("json %s", js)
 	}
-	if SigTypeBLS.String() != "bls" || SigType(9).String() != "unknown(9)" {
-		t.Fatal("SigType.String")
+	if n, err := SigTypeBLS.Name(); err != nil || n != "bls" {
+		t.Fatalf("SigTypeBLS.Name = %q, %v", n, err)
+	}
+	if _, err := SigType(9).Name(); err == nil {
+		t.Fatal("SigType(9).Name gave no error")
 	}
 }
 
@@ -230,7 +233,7 @@ func TestExitCode(t *testing.T) {
 			t.Errorf("%d: %s, want %s", int64(tc.c), tc.c.String(), tc.want)
 		}
 	}
-	if !SysErrInsufficientFunds.IsSystemError() || ErrForbidden.IsSystemError() || !Ok.IsSuccess() || ErrIllegalState.Name() != "ErrIllegalState" {
+	if !SysErrInsufficientFunds.IsError() || !Ok.IsSuccess() || !SysErrSenderInvalid.IsSendFailure() || ErrIllegalState.String() != "ErrIllegalState(20)" {
 		t.Error("classification")
 	}
 }

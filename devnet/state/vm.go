@@ -74,8 +74,8 @@ type actorError struct {
 	msg  string
 }
 
-// Error returns "<ExitCodeName>: <message>".
-func (e *actorError) Error() string { return fmt.Sprintf("%s: %s", e.code.Name(), e.msg) }
+// Error returns "<ExitCodeName>(<n>): <message>".
+func (e *actorError) Error() string { return fmt.Sprintf("%s: %s", e.code, e.msg) }
 
 func abort(code types.ExitCode, format string, args ...any) error {
 	return &actorError{code: code, msg: fmt.Sprintf(format, args...)}
