@@ -457,7 +457,7 @@ func (r *Receiver) checkChain(ctx context.Context, md *api.SectorMetadata) error
 		if pc == nil {
 			return fmt.Errorf("%w: sector %s is neither pre-committed nor proven on chain; its files are not taken", ErrConflict, md.ID)
 		}
-		onChain, proof = pc.Info.SealedCID, pc.Info.SealProof
+		onChain, proof = pc.Info.SealedCID, int64(pc.Info.SealProof)
 	}
 	want, err1 := commp.CommFromSealedCID(onChain)
 	c, _ := cid.Decode(md.CommR) // parsed by validateMetadata

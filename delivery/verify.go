@@ -312,7 +312,7 @@ func (v *verifier) chain(ctx context.Context) error {
 		if pc == nil {
 			return fmt.Errorf("sector %s is neither proven nor pre-committed on chain", v.md.ID)
 		}
-		onChain, proof, src = pc.Info.SealedCID, pc.Info.SealProof, "pre-commit"
+		onChain, proof, src = pc.Info.SealedCID, int64(pc.Info.SealProof), "pre-commit"
 	}
 	got, err := commp.CommFromSealedCID(onChain)
 	if err != nil {

@@ -596,7 +596,7 @@ func (o *observer) deadlineOf(ctx context.Context, t *tenant, n, deadlines uint6
 			if err != nil {
 				continue
 			}
-			if all.Has(n) {
+			if has, err := all.IsSet(n); err == nil && has {
 				o.dlOf[t.Name][n] = d
 				return d, true
 			}

@@ -425,7 +425,7 @@ func apiPreCommitDeposit(ctx context.Context, n *Node, params []json.RawMessage)
 		if err != nil {
 			return nil, fmt.Errorf("devnet: seal proof %d: %w", pci.SealProof, err)
 		}
-		return withHeadroom(n.policy.PreCommitDeposit(size, st.NetworkQAP())), nil
+		return withHeadroom(n.policy.PreCommitDeposit(uint64(size), st.NetworkQAP())), nil
 	})
 }
 
@@ -558,7 +558,7 @@ func apiGasEstimate(_ context.Context, n *Node, params []json.RawMessage) (any, 
 		res := vm.Apply(sim, &msg2, size)
 		n.mu.RUnlock()
 		if res.Receipt.ExitCode != types.Ok {
-			return nil, fmt.Errorf("message execution failed: exit %s, reason: %s", res.Receipt.ExitCode, res.Error)
+			return nil, fmt.Errorf("message execution failed: exit %d (%s), reason: %s", res.Receipt.ExitCode, res.Receipt.ExitCode, res.Error)
 		}
 	} else {
 		n.mu.RUnlock()

@@ -323,7 +323,7 @@ func TestLifecycle(t *testing.T) {
 	commR := miner.SealedCID(rec.CommR)
 	expiration := head.Height + 600_000
 	pci := func(num uint64, sealed cid.Cid, ticketAt types.ChainEpoch) miner.SectorPreCommitInfo {
-		return miner.SectorPreCommitInfo{SealProof: miner.RegisteredSealProofStackedDrg2KiBV1_1, SectorNumber: num,
+		return miner.SectorPreCommitInfo{SealProof: miner.RegisteredSealProofStackedDrg2KiBV1_1, SectorNumber: miner.SectorNumber(num),
 			SealedCID: sealed, SealRandEpoch: ticketAt, Expiration: expiration}
 	}
 	dep, err := h.api.StateMinerPreCommitDepositForPower(ctx, h.maddr, lotus.SectorPreCommitInfo{SealProof: 5, SealedCID: commR}, types.EmptyTSK)
@@ -429,7 +429,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	t.Logf("2KiB devnet proof: %d bytes", len(proof))
 	prove := func(sector uint64, p []byte, require bool) *miner.ProveCommitSectors3Params {
-		return &miner.ProveCommitSectors3Params{SectorActivations: []miner.SectorActivationManifest{{SectorNumber: sector}},
+		return &miner.ProveCommitSectors3Params{SectorActivations: []miner.SectorActivationManifest{{SectorNumber: miner.SectorNumber(sector)}},
 			SectorProofs: [][]byte{p}, RequireActivationSuccess: require}
 	}
 	h.clk.pause()
@@ -591,7 +591,7 @@ func TestLifecycle(t *testing.T) {
 	t.Run("withdraw balance", func(t *testing.T) {
 		h.clk.pause()
 		defer h.clk.resume()
-		req := &miner.WithdrawBalanceParams{AmountRequested: types.NewInt(1)}
+		req := &miner.WithdrawBalanceParams{AmountRequested: miner.TokenAmount(types.NewInt(1))}
 		if code, _ := h.sendPaused(worker, miner.MethodWithdrawBalance, req, sendOpts{}); code != types.ErrForbidden {
 			t.Fatalf("worker withdraw: exit %v, want 18", code)
 		}
@@ -599,7 +599,7 @@ func TestLifecycle(t *testing.T) {
 		if err != nil || avail.Sign() <= 0 {
 			t.Fatalf("available %v %v", avail, err)
 		}
-		code, ml := h.sendPaused(owner, miner.MethodWithdrawBalance, &miner.WithdrawBalanceParams{AmountRequested: avail.Mul(types.NewInt(2))}, sendOpts{})
+		code, ml := h.sendPaused(owner, miner.MethodWithdrawBalance, &miner.WithdrawBalanceParams{AmountRequested: miner.TokenAmount(avail.Mul(types.NewInt(2)))}, sendOpts{})
 		if code != types.Ok {
 			t.Fatalf("owner withdraw: exit %v", code)
 		}

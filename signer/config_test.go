@@ -203,7 +203,7 @@ func TestPolicyExtras(t *testing.T) {
 		return b
 	}
 	withdraw := func(fil uint64) []byte {
-		b, _ := miner.EncodeParams(&miner.WithdrawBalanceParams{AmountRequested: types.FromFil(fil)})
+		b, _ := miner.EncodeParams(&miner.WithdrawBalanceParams{AmountRequested: miner.TokenAmount(types.FromFil(fil))})
 		return b
 	}
 	tests := []struct {

@@ -194,7 +194,7 @@ func (p *Policy) checkParams(msg *types.Message) (sectors []uint64, detail strin
 			return nil, "", extra, "precommit batch is empty"
 		}
 		for _, s := range pp.Sectors {
-			sectors = append(sectors, s.SectorNumber)
+			sectors = append(sectors, uint64(s.SectorNumber))
 		}
 		detail = fmt.Sprintf("precommit %d sector(s)", len(pp.Sectors))
 		if r := p.checkSectorList(sectors); r != "" {
@@ -202,20 +202,20 @@ func (p *Policy) checkParams(msg *types.Message) (sectors []uint64, detail strin
 		}
 		for _, s := range pp.Sectors {
 			if !p.sealProofs[s.SealProof] {
-				return sectors, detail, extra, fmt.Sprintf("sector %d: seal proof %d is not allowed", s.SectorNumber, s.SealProof)
+				return sectors, detail, extra, fmt.Sprintf("sector %d: seal proof %d is not allowed", uint64(s.SectorNumber), s.SealProof)
 			}
 			if _, err := miner.CommR(s.SealedCID); err != nil {
-				return sectors, detail, extra, fmt.Sprintf("sector %d: %v", s.SectorNumber, err)
+				return sectors, detail, extra, fmt.Sprintf("sector %d: %v", uint64(s.SectorNumber), err)
 			}
 			if s.UnsealedCid != nil {
 				if _, err := miner.CommD(*s.UnsealedCid); err != nil {
-					return sectors, detail, extra, fmt.Sprintf("sector %d: %v", s.SectorNumber, err)
+					return sectors, detail, extra, fmt.Sprintf("sector %d: %v", uint64(s.SectorNumber), err)
 				}
 			}
 			if len(s.DealIDs) > 0 && !p.allowDeals {
-				return sectors, detail, extra, fmt.Sprintf("sector %d: legacy deal ids are not allowed", s.SectorNumber)
+				return sectors, detail, extra, fmt.Sprintf("sector %d: legacy deal ids are not allowed", uint64(s.SectorNumber))
 			}
-			if r := p.checkExpiration(s.SectorNumber, s.SealRandEpoch, s.Expiration); r != "" {
+			if r := p.checkExpiration(uint64(s.SectorNumber), s.SealRandEpoch, s.Expiration); r != "" {
 				return sectors, detail, extra, r
 			}
 		}
@@ -224,7 +224,7 @@ func (p *Policy) checkParams(msg *types.Message) (sectors []uint64, detail strin
 			return nil, "", extra, "prove-commit has no sectors"
 		}
 		for _, a := range pp.SectorActivations {
-			sectors = append(sectors, a.SectorNumber)
+			sectors = append(sectors, uint64(a.SectorNumber))
 		}
 		kind := "per-sector proofs"
 		if len(pp.AggregateProof) > 0 {
@@ -243,11 +243,11 @@ func (p *Policy) checkParams(msg *types.Message) (sectors []uint64, detail strin
 		for _, a := range pp.SectorActivations {
 			for _, pc := range a.Pieces {
 				if _, err := miner.CommD(pc.CID); err != nil {
-					return sectors, detail, extra, fmt.Sprintf("sector %d: piece %v", a.SectorNumber, err)
+					return sectors, detail, extra, fmt.Sprintf("sector %d: piece %v", uint64(a.SectorNumber), err)
 				}
 				for _, n := range pc.Notify {
 					if !p.notifyActors[n.Address] {
-						return sectors, detail, extra, fmt.Sprintf("sector %d: piece notifies %s, not an allowed actor", a.SectorNumber, n.Address)
+						return sectors, detail, extra, fmt.Sprintf("sector %d: piece notifies %s, not an allowed actor", uint64(a.SectorNumber), n.Address)
 					}
 				}
 			}
@@ -257,7 +257,7 @@ func (p *Policy) checkParams(msg *types.Message) (sectors []uint64, detail strin
 			return nil, "", extra, "ni prove-commit has no sectors"
 		}
 		for _, s := range pp.Sectors {
-			sectors = append(sectors, s.SectorNumber)
+			sectors = append(sectors, uint64(s.SectorNumber))
 		}
 		detail = fmt.Sprintf("ni-porep commit %d sector(s)", len(sectors))
 		if r := p.checkSectorList(sectors); r != "" {
@@ -271,12 +271,12 @@ func (p *Policy) checkParams(msg *types.Message) (sectors []uint64, detail strin
 		}
 		for _, s := range pp.Sectors {
 			if uint64(s.SealerID) != toID {
-				return sectors, detail, extra, fmt.Sprintf("sector %d: sealer id %d is not the miner %s", s.SectorNumber, s.SealerID, msg.To)
+				return sectors, detail, extra, fmt.Sprintf("sector %d: sealer id %d is not the miner %s", uint64(s.SectorNumber), s.SealerID, msg.To)
 			}
 			if _, err := miner.CommR(s.SealedCID); err != nil {
-				return sectors, detail, extra, fmt.Sprintf("sector %d: %v", s.SectorNumber, err)
+				return sectors, detail, extra, fmt.Sprintf("sector %d: %v", uint64(s.SectorNumber), err)
 			}
-			if r := p.checkExpiration(s.SectorNumber, s.SealRandEpoch, s.Expiration); r != "" {
+			if r := p.checkExpiration(uint64(s.SectorNumber), s.SealRandEpoch, s.Expiration); r != "" {
 				return sectors, detail, extra, r
 			}
 		}
@@ -296,8 +296,12 @@ func (p *Policy) checkParams(msg *types.Message) (sectors []uint64, detail strin
 			if r.Deadline >= wpostPeriodDeadlines {
 				return nil, "", extra, fmt.Sprintf("deadline %d out of range", r.Deadline)
 			}
-			if r.Sectors.Count() > maxBitfieldSectors {
-				return nil, "", extra, fmt.Sprintf("recovery names %d sectors, more than %d", r.Sectors.Count(), maxBitfieldSectors)
+			n, err := r.Sectors.Count()
+			if err != nil {
+				return nil, "", extra, fmt.Sprintf("recovery sectors: %v", err)
+			}
+			if n > maxBitfieldSectors {
+				return nil, "", extra, fmt.Sprintf("recovery names %d sectors, more than %d", n, maxBitfieldSectors)
 			}
 			all, err := r.Sectors.All(maxBitfieldSectors)
 			if err != nil {
@@ -312,13 +316,14 @@ func (p *Policy) checkParams(msg *types.Message) (sectors []uint64, detail strin
 			}
 		}
 	case *miner.WithdrawBalanceParams:
-		detail = fmt.Sprintf("withdraw %s", pp.AmountRequested.FIL())
-		if pp.AmountRequested.Sign() < 0 {
+		amount := types.BigInt(pp.AmountRequested)
+		detail = fmt.Sprintf("withdraw %s", amount.FIL())
+		if amount.Sign() < 0 {
 			return nil, detail, extra, "negative withdrawal"
 		}
 		// Withdrawn funds leave the miner like Value leaves the sender:
 		// count them against the same caps.
-		extra = pp.AmountRequested
+		extra = amount
 	default:
 		return nil, "", extra, fmt.Sprintf("no policy checks for method %d", msg.Method)
 	}

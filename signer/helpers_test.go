@@ -185,7 +185,7 @@ func precommitParams(t testing.TB, sectors []uint64, expDays int64) []byte {
 		var commR [32]byte
 		commR[0], commR[31] = byte(n), 0xaa
 		p.Sectors = append(p.Sectors, miner.SectorPreCommitInfo{
-			SealProof: miner.RegisteredSealProofStackedDrg32GiBV1_1, SectorNumber: n,
+			SealProof: miner.RegisteredSealProofStackedDrg32GiBV1_1, SectorNumber: miner.SectorNumber(n),
 			SealedCID: miner.SealedCID(commR), SealRandEpoch: 100_000,
 			Expiration: types.ChainEpoch(100_000 + expDays*EpochsPerDay)})
 	}
@@ -200,7 +200,7 @@ func provecommitParams(t testing.TB, sectors []uint64) []byte {
 	t.Helper()
 	var p miner.ProveCommitSectors3Params
 	for _, n := range sectors {
-		p.SectorActivations = append(p.SectorActivations, miner.SectorActivationManifest{SectorNumber: n})
+		p.SectorActivations = append(p.SectorActivations, miner.SectorActivationManifest{SectorNumber: miner.SectorNumber(n)})
 		p.SectorProofs = append(p.SectorProofs, []byte{0xde, 0xad, byte(n)})
 	}
 	p.RequireActivationSuccess = true

@@ -1,22 +1,13 @@
-// Package bitfield implements Filecoin's RLE+ bitfield encoding, used by
-// miner actor parameters for sets of sector numbers (DeclareFaultsRecovered,
-// ProveCommitAggregate) and of partition indices (SubmitWindowedPoSt
-// Skipped).
+// Package bitfield is Sealant's thin layer over go-bitfield
+// (github.com/filecoin-project/go-bitfield), whose BitField is the type the
+// miner actor params carry (SubmitWindowedPoSt Skipped, DeclareFaultsRecovered
+// Sectors, ProveCommitAggregate SectorNumbers).
 //
-// Why a local implementation: go-bitfield is a filecoin-project module that
-// cannot be imported here. The decoder follows the consensus implementation
-// (ref-fvm ipld/bitfield, used by builtin-actors), which is stricter than
-// go-bitfield: every set has exactly one encoding (minimal blocks, no
-// trailing zero bytes, no trailing run of zeros, no overflow), so a message
-// that round-trips through this package keeps its bytes and its CID.
-//
-// Format (spec: filecoin-project/specs data_structures, bits are read
-// least-significant first within each byte):
-//
-//	<encoding> ::= "00" <first-bit> <block>*
-//	<block>    ::= "1"                  run of length 1
-//	             | "01" <4-bit length>  run of length 2..15
-//	             | "00" <uvarint>       run of length ≥ 16
-//
-// Runs alternate between unset and set bits starting with <first-bit>.
+// What it adds, and why: go-bitfield decodes lazily (UnmarshalCBOR keeps the
+// bytes and checks them on first use) and keeps the input bytes on re-encode.
+// The consensus decoder (ref-fvm ipld/bitfield, used by builtin-actors)
+// refuses every non-canonical encoding. FromBytes and Check apply that rule
+// at once: an encoding is accepted only if it decodes and go-bitfield's own
+// encoder writes the same bytes back, so a message whose params pass Check
+// keeps its bytes and its CID, and a signer refuses what the chain refuses.
 package bitfield

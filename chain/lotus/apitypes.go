@@ -11,6 +11,7 @@ import (
 
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/bitfield"
+	"github.com/sealant/sealant/chain/miner"
 	"github.com/sealant/sealant/chain/types"
 )
 
@@ -156,17 +157,9 @@ type PendingBeneficiaryChange struct {
 	ApprovedByNominee     bool
 }
 
-// SectorPreCommitInfo is the pre-commit a miner declared (miner actor
-// SectorPreCommitInfo). UnsealedCid is nil for CC sectors.
-type SectorPreCommitInfo struct {
-	SealProof     int64 // RegisteredSealProof
-	SectorNumber  uint64
-	SealedCID     cid.Cid
-	SealRandEpoch types.ChainEpoch
-	DealIDs       []uint64
-	Expiration    types.ChainEpoch
-	UnsealedCid   *cid.Cid
-}
+// SectorPreCommitInfo is the pre-commit a miner declared (go-state-types
+// miner SectorPreCommitInfo, as in Lotus). UnsealedCid is nil for CC sectors.
+type SectorPreCommitInfo = miner.SectorPreCommitInfo
 
 // SectorPreCommitOnChainInfo is the result of StateSectorPreCommitInfo.
 // PreCommitEpoch is the epoch the pre-commit executed, the base of the
@@ -240,16 +233,20 @@ func BitFieldFromSet(set []uint64) (BitField, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lotus: bitfield: %w", err)
 	}
-	return BitFieldOf(b), nil
+	return BitFieldOf(b)
 }
 
 // BitFieldOf returns the run-length form of b; the empty set is [0], as
 // go-bitfield writes it.
-func BitFieldOf(b bitfield.BitField) BitField {
-	if b.IsEmpty() {
-		return BitField{0}
+func BitFieldOf(b bitfield.BitField) (BitField, error) {
+	runs, err := bitfield.Runs(b)
+	if err != nil {
+		return nil, fmt.Errorf("lotus: bitfield: %w", err)
 	}
-	return BitField(b.Runs())
+	if len(runs) == 0 {
+		return BitField{0}, nil
+	}
+	return BitField(runs), nil
 }
 
 // Decode validates the runs (only the first may be zero, the total must
@@ -281,7 +278,7 @@ func (bf BitField) Slice(limit uint64) ([]uint64, error) {
 	if err != nil {
 		return nil, err
 	}
-	if b.IsEmpty() {
+	if empty, err := b.IsEmpty(); err == nil && empty {
 		return nil, nil
 	}
 	out, err := b.All(limit)

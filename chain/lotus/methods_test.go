@@ -13,6 +13,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/sealant/sealant/chain/address"
+	"github.com/sealant/sealant/chain/miner"
 	"github.com/sealant/sealant/chain/rand"
 	"github.com/sealant/sealant/chain/types"
 )
@@ -51,7 +52,7 @@ func TestMethodsAgainstDocumentedExamples(t *testing.T) {
 	ctx := context.Background()
 	pci := SectorPreCommitInfo{
 		SealProof: 8, SectorNumber: 9, SealedCID: docCid1, SealRandEpoch: 10101,
-		DealIDs: []uint64{5432}, Expiration: 10101, UnsealedCid: &docCid1,
+		DealIDs: []miner.DealID{5432}, Expiration: 10101, UnsealedCid: &docCid1,
 	}
 	msg := &types.Message{
 		To: docAddr, From: docAddr, Nonce: 42, Value: types.Zero(), GasLimit: 9,

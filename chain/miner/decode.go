@@ -4,8 +4,13 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sealant/sealant/chain/bitfield"
 	"github.com/sealant/sealant/chain/types"
 )
+
+// ErrParams is wrapped by DecodeParams errors for bytes that do not decode
+// as the method's params.
+var ErrParams = errors.New("miner: invalid params")
 
 // ErrUnknownMethod is returned by DecodeParams for methods it has no params
 // type for.
@@ -62,10 +67,37 @@ func DecodeParams(method types.MethodNum, data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := decodeExact(data, p); err != nil {
-		return nil, fmt.Errorf("miner: method %d (%s): %w", method, MethodName(method), err)
+	if err := types.DecodeExact(data, p); err != nil {
+		return nil, fmt.Errorf("%w: method %d (%s): %w", ErrParams, method, MethodName(method), err)
+	}
+	if err := checkBitfields(p); err != nil {
+		return nil, fmt.Errorf("%w: method %d (%s): %w", ErrParams, method, MethodName(method), err)
 	}
 	return p, nil
+}
+
+// checkBitfields applies the consensus RLE+ rules go-bitfield's lazy
+// decoder leaves for later (see chain/bitfield).
+func checkBitfields(p Params) error {
+	var fields []bitfield.BitField
+	switch pp := p.(type) {
+	case *SubmitWindowedPoStParams:
+		for _, part := range pp.Partitions {
+			fields = append(fields, part.Skipped)
+		}
+	case *DeclareFaultsRecoveredParams:
+		for _, r := range pp.Recoveries {
+			fields = append(fields, r.Sectors)
+		}
+	case *ProveCommitAggregateParams:
+		fields = append(fields, pp.SectorNumbers)
+	}
+	for _, f := range fields {
+		if err := bitfield.Check(f); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // EncodeParams returns the CBOR bytes of p, ready for Message.Params.

@@ -1,7 +1,8 @@
 package miner
 
 import (
-	"fmt"
+	"github.com/filecoin-project/go-state-types/abi"
+	"github.com/filecoin-project/go-state-types/builtin/v17/verifreg"
 
 	"github.com/sealant/sealant/chain/types"
 )
@@ -92,100 +93,77 @@ var methodNames = map[types.MethodNum]string{
 // MethodName returns the miner actor method name for m, or "" if unknown.
 func MethodName(m types.MethodNum) string { return methodNames[m] }
 
-// SectorNumber identifies a sector within a miner (≤ 2^63-1).
-type SectorNumber = uint64
-
-// DealID identifies a legacy storage-market deal.
-type DealID = uint64
-
-// PaddedPieceSize is a piece size in bytes after Fr32 padding (a power of two).
-type PaddedPieceSize = uint64
-
-// AllocationID identifies a verified-registry allocation.
-type AllocationID = uint64
-
-// RegisteredSealProof selects the PoRep algorithm and sector size
-// (go-state-types abi/sector.go).
-type RegisteredSealProof int64
-
-// Seal proof types.
-const (
-	RegisteredSealProofStackedDrg2KiBV1   RegisteredSealProof = 0
-	RegisteredSealProofStackedDrg8MiBV1   RegisteredSealProof = 1
-	RegisteredSealProofStackedDrg512MiBV1 RegisteredSealProof = 2
-	RegisteredSealProofStackedDrg32GiBV1  RegisteredSealProof = 3
-	RegisteredSealProofStackedDrg64GiBV1  RegisteredSealProof = 4
-
-	RegisteredSealProofStackedDrg2KiBV1_1   RegisteredSealProof = 5
-	RegisteredSealProofStackedDrg8MiBV1_1   RegisteredSealProof = 6
-	RegisteredSealProofStackedDrg512MiBV1_1 RegisteredSealProof = 7
-	RegisteredSealProofStackedDrg32GiBV1_1  RegisteredSealProof = 8
-	RegisteredSealProofStackedDrg64GiBV1_1  RegisteredSealProof = 9
-
-	RegisteredSealProofStackedDrg2KiBV1_1_Feat_SyntheticPoRep   RegisteredSealProof = 10
-	RegisteredSealProofStackedDrg8MiBV1_1_Feat_SyntheticPoRep   RegisteredSealProof = 11
-	RegisteredSealProofStackedDrg512MiBV1_1_Feat_SyntheticPoRep RegisteredSealProof = 12
-	RegisteredSealProofStackedDrg32GiBV1_1_Feat_SyntheticPoRep  RegisteredSealProof = 13
-	RegisteredSealProofStackedDrg64GiBV1_1_Feat_SyntheticPoRep  RegisteredSealProof = 14
-
-	RegisteredSealProofStackedDrg2KiBV1_2_Feat_NiPoRep   RegisteredSealProof = 15
-	RegisteredSealProofStackedDrg8MiBV1_2_Feat_NiPoRep   RegisteredSealProof = 16
-	RegisteredSealProofStackedDrg512MiBV1_2_Feat_NiPoRep RegisteredSealProof = 17
-	RegisteredSealProofStackedDrg32GiBV1_2_Feat_NiPoRep  RegisteredSealProof = 18
-	RegisteredSealProofStackedDrg64GiBV1_2_Feat_NiPoRep  RegisteredSealProof = 19
+// Sector, deal, piece and allocation numbers (go-state-types abi, verifreg).
+type (
+	SectorNumber    = abi.SectorNumber
+	DealID          = abi.DealID
+	PaddedPieceSize = abi.PaddedPieceSize
+	AllocationID    = verifreg.AllocationId
 )
 
-var sectorSizes = [5]uint64{2 << 10, 8 << 20, 512 << 20, 32 << 30, 64 << 30}
+// TokenAmount is an amount of attoFIL in actor params (go-state-types abi).
+type TokenAmount = abi.TokenAmount
 
-// SectorSize returns the sector size in bytes of a known seal proof type.
-func (p RegisteredSealProof) SectorSize() (uint64, error) {
-	if p < 0 || p > RegisteredSealProofStackedDrg64GiBV1_2_Feat_NiPoRep {
-		return 0, fmt.Errorf("miner: unknown seal proof type %d", int64(p))
-	}
-	return sectorSizes[p%5], nil
-}
+// RegisteredSealProof selects the PoRep algorithm and sector size
+// (go-state-types abi; its methods give sector and proof sizes).
+type RegisteredSealProof = abi.RegisteredSealProof
 
-// ProofSize returns the byte length of one sector's (non-aggregated) PoRep:
-// 192 bytes per partition, 10 partitions for 32/64 GiB sectors.
-func (p RegisteredSealProof) ProofSize() (int, error) {
-	if _, err := p.SectorSize(); err != nil {
-		return 0, err
-	}
-	if p%5 >= 3 {
-		return 1920, nil
-	}
-	return 192, nil
-}
+// Seal proof types, under the names Sealant's code uses.
+const (
+	RegisteredSealProofStackedDrg2KiBV1   = abi.RegisteredSealProof_StackedDrg2KiBV1
+	RegisteredSealProofStackedDrg8MiBV1   = abi.RegisteredSealProof_StackedDrg8MiBV1
+	RegisteredSealProofStackedDrg512MiBV1 = abi.RegisteredSealProof_StackedDrg512MiBV1
+	RegisteredSealProofStackedDrg32GiBV1  = abi.RegisteredSealProof_StackedDrg32GiBV1
+	RegisteredSealProofStackedDrg64GiBV1  = abi.RegisteredSealProof_StackedDrg64GiBV1
 
-// RegisteredPoStProof selects the PoSt algorithm and sector size.
-type RegisteredPoStProof int64
+	RegisteredSealProofStackedDrg2KiBV1_1   = abi.RegisteredSealProof_StackedDrg2KiBV1_1
+	RegisteredSealProofStackedDrg8MiBV1_1   = abi.RegisteredSealProof_StackedDrg8MiBV1_1
+	RegisteredSealProofStackedDrg512MiBV1_1 = abi.RegisteredSealProof_StackedDrg512MiBV1_1
+	RegisteredSealProofStackedDrg32GiBV1_1  = abi.RegisteredSealProof_StackedDrg32GiBV1_1
+	RegisteredSealProofStackedDrg64GiBV1_1  = abi.RegisteredSealProof_StackedDrg64GiBV1_1
+
+	RegisteredSealProofStackedDrg2KiBV1_1_Feat_SyntheticPoRep   = abi.RegisteredSealProof_StackedDrg2KiBV1_1_Feat_SyntheticPoRep
+	RegisteredSealProofStackedDrg8MiBV1_1_Feat_SyntheticPoRep   = abi.RegisteredSealProof_StackedDrg8MiBV1_1_Feat_SyntheticPoRep
+	RegisteredSealProofStackedDrg512MiBV1_1_Feat_SyntheticPoRep = abi.RegisteredSealProof_StackedDrg512MiBV1_1_Feat_SyntheticPoRep
+	RegisteredSealProofStackedDrg32GiBV1_1_Feat_SyntheticPoRep  = abi.RegisteredSealProof_StackedDrg32GiBV1_1_Feat_SyntheticPoRep
+	RegisteredSealProofStackedDrg64GiBV1_1_Feat_SyntheticPoRep  = abi.RegisteredSealProof_StackedDrg64GiBV1_1_Feat_SyntheticPoRep
+
+	RegisteredSealProofStackedDrg2KiBV1_2_Feat_NiPoRep   = abi.RegisteredSealProof_StackedDrg2KiBV1_2_Feat_NiPoRep
+	RegisteredSealProofStackedDrg8MiBV1_2_Feat_NiPoRep   = abi.RegisteredSealProof_StackedDrg8MiBV1_2_Feat_NiPoRep
+	RegisteredSealProofStackedDrg512MiBV1_2_Feat_NiPoRep = abi.RegisteredSealProof_StackedDrg512MiBV1_2_Feat_NiPoRep
+	RegisteredSealProofStackedDrg32GiBV1_2_Feat_NiPoRep  = abi.RegisteredSealProof_StackedDrg32GiBV1_2_Feat_NiPoRep
+	RegisteredSealProofStackedDrg64GiBV1_2_Feat_NiPoRep  = abi.RegisteredSealProof_StackedDrg64GiBV1_2_Feat_NiPoRep
+)
+
+// RegisteredPoStProof selects the PoSt algorithm and sector size (go-state-types abi).
+type RegisteredPoStProof = abi.RegisteredPoStProof
 
 // PoSt proof types (Winning 0–4, Window V1 5–9, Window V1_1 10–14).
 const (
-	RegisteredPoStProofStackedDrgWinning2KiBV1   RegisteredPoStProof = 0
-	RegisteredPoStProofStackedDrgWinning8MiBV1   RegisteredPoStProof = 1
-	RegisteredPoStProofStackedDrgWinning512MiBV1 RegisteredPoStProof = 2
-	RegisteredPoStProofStackedDrgWinning32GiBV1  RegisteredPoStProof = 3
-	RegisteredPoStProofStackedDrgWinning64GiBV1  RegisteredPoStProof = 4
+	RegisteredPoStProofStackedDrgWinning2KiBV1   = abi.RegisteredPoStProof_StackedDrgWinning2KiBV1
+	RegisteredPoStProofStackedDrgWinning8MiBV1   = abi.RegisteredPoStProof_StackedDrgWinning8MiBV1
+	RegisteredPoStProofStackedDrgWinning512MiBV1 = abi.RegisteredPoStProof_StackedDrgWinning512MiBV1
+	RegisteredPoStProofStackedDrgWinning32GiBV1  = abi.RegisteredPoStProof_StackedDrgWinning32GiBV1
+	RegisteredPoStProofStackedDrgWinning64GiBV1  = abi.RegisteredPoStProof_StackedDrgWinning64GiBV1
 
-	RegisteredPoStProofStackedDrgWindow2KiBV1   RegisteredPoStProof = 5
-	RegisteredPoStProofStackedDrgWindow8MiBV1   RegisteredPoStProof = 6
-	RegisteredPoStProofStackedDrgWindow512MiBV1 RegisteredPoStProof = 7
-	RegisteredPoStProofStackedDrgWindow32GiBV1  RegisteredPoStProof = 8
-	RegisteredPoStProofStackedDrgWindow64GiBV1  RegisteredPoStProof = 9
+	RegisteredPoStProofStackedDrgWindow2KiBV1   = abi.RegisteredPoStProof_StackedDrgWindow2KiBV1
+	RegisteredPoStProofStackedDrgWindow8MiBV1   = abi.RegisteredPoStProof_StackedDrgWindow8MiBV1
+	RegisteredPoStProofStackedDrgWindow512MiBV1 = abi.RegisteredPoStProof_StackedDrgWindow512MiBV1
+	RegisteredPoStProofStackedDrgWindow32GiBV1  = abi.RegisteredPoStProof_StackedDrgWindow32GiBV1
+	RegisteredPoStProofStackedDrgWindow64GiBV1  = abi.RegisteredPoStProof_StackedDrgWindow64GiBV1
 
-	RegisteredPoStProofStackedDrgWindow2KiBV1_1   RegisteredPoStProof = 10
-	RegisteredPoStProofStackedDrgWindow8MiBV1_1   RegisteredPoStProof = 11
-	RegisteredPoStProofStackedDrgWindow512MiBV1_1 RegisteredPoStProof = 12
-	RegisteredPoStProofStackedDrgWindow32GiBV1_1  RegisteredPoStProof = 13
-	RegisteredPoStProofStackedDrgWindow64GiBV1_1  RegisteredPoStProof = 14
+	RegisteredPoStProofStackedDrgWindow2KiBV1_1   = abi.RegisteredPoStProof_StackedDrgWindow2KiBV1_1
+	RegisteredPoStProofStackedDrgWindow8MiBV1_1   = abi.RegisteredPoStProof_StackedDrgWindow8MiBV1_1
+	RegisteredPoStProofStackedDrgWindow512MiBV1_1 = abi.RegisteredPoStProof_StackedDrgWindow512MiBV1_1
+	RegisteredPoStProofStackedDrgWindow32GiBV1_1  = abi.RegisteredPoStProof_StackedDrgWindow32GiBV1_1
+	RegisteredPoStProofStackedDrgWindow64GiBV1_1  = abi.RegisteredPoStProof_StackedDrgWindow64GiBV1_1
 )
 
-// RegisteredAggregationProof selects the proof aggregation scheme.
-type RegisteredAggregationProof int64
+// RegisteredAggregationProof selects the proof aggregation scheme (go-state-types abi).
+type RegisteredAggregationProof = abi.RegisteredAggregationProof
 
 // Aggregation proof types. Only SnarkPackV2 is accepted by methods 34 and 36.
 const (
-	RegisteredAggregationProofSnarkPackV1 RegisteredAggregationProof = 0
-	RegisteredAggregationProofSnarkPackV2 RegisteredAggregationProof = 1
+	RegisteredAggregationProofSnarkPackV1 = abi.RegisteredAggregationProof_SnarkPackV1
+	RegisteredAggregationProofSnarkPackV2 = abi.RegisteredAggregationProof_SnarkPackV2
 )

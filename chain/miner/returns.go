@@ -1,60 +1,24 @@
 package miner
 
 import (
-	"io"
+	"github.com/filecoin-project/go-state-types/batch"
 
 	"github.com/sealant/sealant/chain/types"
 )
 
-// FailCode reports why the batch element at Idx failed (array(2)).
-type FailCode struct {
-	Idx  uint64
-	Code types.ExitCode
-}
+// FailCode is the exit code of one failed entry of a batch (go-state-types batch).
+type FailCode = batch.FailCode
 
-// BatchReturn is the return value of ProveCommitSectors3 (34),
-// ProveCommitSectorsNI (36) and other batch methods: how many elements
-// succeeded and the failures, by index (array(2)).
-type BatchReturn struct {
-	SuccessCount uint64
-	FailCodes    []FailCode
-}
+// BatchReturn is the return value of ProveCommitSectors3 and
+// ProveCommitSectorsNI: how many entries succeeded and, for each failed
+// entry, its index and exit code (go-state-types batch).
+type BatchReturn = batch.BatchReturn
 
-// MarshalCBOR writes [SuccessCount, [[Idx, Code]…]].
-func (b *BatchReturn) MarshalCBOR(w io.Writer) error {
-	e := newEnc(w)
-	e.array(2)
-	e.uint(b.SuccessCount)
-	e.array(len(b.FailCodes))
-	for _, f := range b.FailCodes {
-		e.array(2)
-		e.uint(f.Idx)
-		e.int(int64(f.Code))
-	}
-	return e.err
-}
-
-// UnmarshalCBOR reads [SuccessCount, [[Idx, Code]…]].
-func (b *BatchReturn) UnmarshalCBOR(r io.Reader) error {
-	d := newDec(r, "BatchReturn")
-	var out BatchReturn
-	d.array(2, "")
-	out.SuccessCount = d.uint("SuccessCount")
-	out.FailCodes = list(d, "FailCodes", func(f *FailCode) {
-		d.array(2, "FailCode")
-		f.Idx = d.uint("Idx")
-		f.Code = types.ExitCode(d.int("Code"))
-	})
-	if d.err == nil {
-		*b = out
-	}
-	return d.err
-}
-
-// DecodeBatchReturn decodes a receipt's Return bytes for methods 34 and 36.
+// DecodeBatchReturn decodes a receipt's Return bytes holding exactly one
+// BatchReturn (trailing bytes are refused, which cbor-gen alone does not do).
 func DecodeBatchReturn(data []byte) (*BatchReturn, error) {
 	var b BatchReturn
-	if err := decodeExact(data, &b); err != nil {
+	if err := types.DecodeExact(data, &b); err != nil {
 		return nil, err
 	}
 	return &b, nil

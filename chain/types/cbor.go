@@ -139,33 +139,6 @@ func CborWriteBytes(cw *cbg.CborWriter, b []byte) error {
 	return err
 }
 
-// CborReadBool reads true (0xf5) or false (0xf4).
-func CborReadBool(cr *cbg.CborReader) (bool, error) {
-	maj, n, err := CborReadHeader(cr)
-	if err != nil {
-		return false, err
-	}
-	if maj == cbg.MajOther {
-		switch n {
-		case 20:
-			return false, nil
-		case 21:
-			return true, nil
-		}
-	}
-	return false, cborErr("major type %d value %d, want bool", maj, n)
-}
-
-// CborWriteBool writes a CBOR boolean.
-func CborWriteBool(cw *cbg.CborWriter, v bool) error {
-	if v {
-		_, err := cw.Write(cbg.CborBoolTrue)
-		return err
-	}
-	_, err := cw.Write(cbg.CborBoolFalse)
-	return err
-}
-
 // CborPeekNull consumes a CBOR null if it is next and reports whether it did.
 func CborPeekNull(cr *cbg.CborReader) (bool, error) {
 	b, err := cr.ReadByte()

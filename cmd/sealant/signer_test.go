@@ -131,7 +131,7 @@ numbers = ["100-199"]
 func cliPrecommit(t *testing.T, to string, sector uint64) *types.Message {
 	t.Helper()
 	params, err := miner.EncodeParams(&miner.PreCommitSectorBatchParams2{Sectors: []miner.SectorPreCommitInfo{{
-		SealProof: miner.RegisteredSealProofStackedDrg32GiBV1_1, SectorNumber: sector,
+		SealProof: miner.RegisteredSealProofStackedDrg32GiBV1_1, SectorNumber: miner.SectorNumber(sector),
 		SealedCID: miner.SealedCID([32]byte{1}), SealRandEpoch: 1000, Expiration: 1000 + 540*2880}}})
 	if err != nil {
 		t.Fatal(err)

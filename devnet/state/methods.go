@@ -73,10 +73,10 @@ func (c *minerCall) preCommitSectorBatch2(p *miner.PreCommitSectorBatchParams2) 
 	earliest := curr - pol.MaxPreCommitRandomnessLookback
 	var nums []uint64
 	for _, pc := range p.Sectors {
-		if setHas(nums, pc.SectorNumber) {
+		if setHas(nums, uint64(pc.SectorNumber)) {
 			return abort(types.ErrIllegalArgument, "duplicate sector number %d", pc.SectorNumber)
 		}
-		nums = setAdd(nums, pc.SectorNumber)
+		nums = setAdd(nums, uint64(pc.SectorNumber))
 		if !canPreCommit(pc.SealProof) {
 			return abort(types.ErrIllegalArgument, "unsupported seal proof type %d", pc.SealProof)
 		}
@@ -135,9 +135,9 @@ func (c *minerCall) preCommitSectorBatch2(p *miner.PreCommitSectorBatchParams2) 
 			u := *pc.UnsealedCid
 			unsealed = &u
 		}
-		c.m.PreCommits[pc.SectorNumber] = &lotus.SectorPreCommitOnChainInfo{
+		c.m.PreCommits[uint64(pc.SectorNumber)] = &lotus.SectorPreCommitOnChainInfo{
 			Info: lotus.SectorPreCommitInfo{
-				SealProof: int64(pc.SealProof), SectorNumber: pc.SectorNumber, SealedCID: pc.SealedCID,
+				SealProof: miner.RegisteredSealProof(int64(pc.SealProof)), SectorNumber: miner.SectorNumber(uint64(pc.SectorNumber)), SealedCID: pc.SealedCID,
 				SealRandEpoch: pc.SealRandEpoch, DealIDs: nil, Expiration: pc.Expiration, UnsealedCid: unsealed,
 			},
 			PreCommitDeposit: deposit,
@@ -192,7 +192,7 @@ func (c *minerCall) proveCommitSectors3(p *miner.ProveCommitSectors3Params) ([]b
 	}
 	pcs := make([]*lotus.SectorPreCommitOnChainInfo, len(p.SectorActivations))
 	for i, sa := range p.SectorActivations {
-		pc, ok := c.m.PreCommits[sa.SectorNumber]
+		pc, ok := c.m.PreCommits[uint64(sa.SectorNumber)]
 		if !ok {
 			return nil, abort(types.ErrNotFound, "loading precommits: sector %d not pre-committed", sa.SectorNumber)
 		}
@@ -263,7 +263,7 @@ func (c *minerCall) proveCommitSectors3(p *miner.ProveCommitSectors3Params) ([]b
 			return nil, abort(types.ErrIllegalState, "%v", err)
 		}
 		err = c.vm.Verifier.VerifySeal(SealVerifyInfo{
-			SealProof: miner.RegisteredSealProof(pc.Info.SealProof), Miner: c.act.ID, Sector: pc.Info.SectorNumber,
+			SealProof: miner.RegisteredSealProof(pc.Info.SealProof), Miner: c.act.ID, Sector: uint64(pc.Info.SectorNumber),
 			SealedCID: pc.Info.SealedCID, UnsealedCID: unsealed, Ticket: tickets[i], Seed: seeds[i], Proof: p.SectorProofs[i],
 		})
 		if err != nil {
@@ -313,8 +313,8 @@ func (c *minerCall) proveCommitSectors3(p *miner.ProveCommitSectors3Params) ([]b
 		}
 		ip := pol.InitialPledge(c.m.SectorSize, netQAP)
 		n := pc.Info.SectorNumber
-		c.m.Sectors[n] = &lotus.SectorOnChainInfo{
-			SectorNumber: n, SealProof: pc.Info.SealProof, SealedCID: pc.Info.SealedCID,
+		c.m.Sectors[uint64(n)] = &lotus.SectorOnChainInfo{
+			SectorNumber: uint64(n), SealProof: int64(pc.Info.SealProof), SealedCID: pc.Info.SealedCID,
 			Activation: types.ChainEpoch(curr), Expiration: pc.Info.Expiration,
 			DealWeight: types.Zero(), VerifiedDealWeight: types.Zero(), InitialPledge: ip,
 			ExpectedDayReward:     pol.ExpectedDayReward(c.m.SectorSize, netQAP),
@@ -323,8 +323,8 @@ func (c *minerCall) proveCommitSectors3(p *miner.ProveCommitSectors3Params) ([]b
 			Flags:    1, // SIMPLE_QA_POWER
 			DailyFee: types.Zero(),
 		}
-		delete(c.m.PreCommits, n)
-		c.m.assignDeadline(pol, curr, n)
+		delete(c.m.PreCommits, uint64(n))
+		c.m.assignDeadline(pol, curr, uint64(n))
 	}
 	var buf bytes.Buffer
 	if err := res.ret().MarshalCBOR(&buf); err != nil {
@@ -374,7 +374,7 @@ func (c *minerCall) checkPieces(pc *lotus.SectorPreCommitOnChainInfo, pieces []m
 // withdrawBalance follows builtin-actors withdraw_balance (the owner is the
 // beneficiary on the devnet). Returns the amount withdrawn (CBOR BigInt).
 func (c *minerCall) withdrawBalance(p *miner.WithdrawBalanceParams) ([]byte, error) {
-	req := nz(p.AmountRequested)
+	req := nz(types.BigInt(p.AmountRequested))
 	if req.Sign() < 0 {
 		return nil, abort(types.ErrIllegalArgument, "negative fund requested for withdrawal: %s", req)
 	}

@@ -101,10 +101,10 @@ func (c *minerCall) proveCommitSectorsNI(p *miner.ProveCommitSectorsNIParams) ([
 	tickets := make([][32]byte, n)
 	var nums []uint64
 	for i, s := range p.Sectors {
-		if setHas(nums, s.SectorNumber) {
+		if setHas(nums, uint64(s.SectorNumber)) {
 			return nil, abort(types.ErrIllegalArgument, "duplicate sector number %d", s.SectorNumber)
 		}
-		nums = setAdd(nums, s.SectorNumber)
+		nums = setAdd(nums, uint64(s.SectorNumber))
 		var why string
 		if s.SectorNumber > MaxSectorNumber {
 			why = "sector number out of range 0..(2^63-1)"
@@ -151,7 +151,7 @@ func (c *minerCall) proveCommitSectorsNI(p *miner.ProveCommitSectorsNIParams) ([
 	}
 	for i, s := range p.Sectors {
 		err := c.vm.Verifier.VerifySeal(SealVerifyInfo{
-			SealProof: p.SealProofType, Miner: c.act.ID, Sector: s.SealingNumber,
+			SealProof: p.SealProofType, Miner: c.act.ID, Sector: uint64(s.SealingNumber),
 			SealedCID: s.SealedCID, UnsealedCID: unsealed, Ticket: tickets[i], Seed: niSeed, Proof: proofs[i],
 		})
 		if err != nil {
@@ -184,8 +184,8 @@ func (c *minerCall) proveCommitSectorsNI(p *miner.ProveCommitSectorsNIParams) ([
 			continue
 		}
 		num := s.SectorNumber
-		c.m.Sectors[num] = &lotus.SectorOnChainInfo{
-			SectorNumber: num, SealProof: int64(p.SealProofType), SealedCID: s.SealedCID,
+		c.m.Sectors[uint64(num)] = &lotus.SectorOnChainInfo{
+			SectorNumber: uint64(num), SealProof: int64(p.SealProofType), SealedCID: s.SealedCID,
 			Activation: types.ChainEpoch(curr), Expiration: s.Expiration,
 			DealWeight: types.Zero(), VerifiedDealWeight: types.Zero(), InitialPledge: ip,
 			ExpectedDayReward:     pol.ExpectedDayReward(c.m.SectorSize, netQAP),
@@ -194,7 +194,7 @@ func (c *minerCall) proveCommitSectorsNI(p *miner.ProveCommitSectorsNIParams) ([
 			Flags:    1, // SIMPLE_QA_POWER
 			DailyFee: types.Zero(),
 		}
-		c.m.assignToDeadline(p.ProvingDeadline, num)
+		c.m.assignToDeadline(p.ProvingDeadline, uint64(num))
 	}
 	// ProveCommitSectorsNIReturn is #[serde(transparent)]: the BatchReturn.
 	var buf bytes.Buffer

@@ -23,7 +23,7 @@ func (f *fixture) mutableDeadline() uint64 {
 }
 
 func (f *fixture) niInfo(n uint64) miner.SectorNIActivationInfo {
-	return miner.SectorNIActivationInfo{SealingNumber: n, SealerID: 1000, SealedCID: sealed(byte(n)), SectorNumber: n,
+	return miner.SectorNIActivationInfo{SealingNumber: miner.SectorNumber(n), SealerID: 1000, SealedCID: sealed(byte(n)), SectorNumber: miner.SectorNumber(n),
 		SealRandEpoch: types.ChainEpoch(f.vm.Epoch - 50),
 		Expiration:    types.ChainEpoch(f.vm.Epoch + f.vm.Policy.MinSectorExpiration + 100)}
 }
@@ -216,7 +216,7 @@ func TestProveCommitSectorsNI(t *testing.T) {
 			}
 			for i, in := range f.ver.seals {
 				ticket, _ := fakeEnv{}.TicketRandomness(rand.TagSealRandomness, int64(p.Sectors[i].SealRandEpoch), ent)
-				if in.Ticket != ticket || in.Seed != niSeed || in.Sector != p.Sectors[i].SealingNumber || !in.UnsealedCID.Equals(unsealed) || in.Miner != 1000 {
+				if in.Ticket != ticket || in.Seed != niSeed || in.Sector != uint64(p.Sectors[i].SealingNumber) || !in.UnsealedCID.Equals(unsealed) || in.Miner != 1000 {
 					t.Fatalf("verifier input %d: %+v", i, in)
 				}
 			}

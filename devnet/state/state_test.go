@@ -119,7 +119,7 @@ func sealed(b byte) cid.Cid {
 }
 
 func (f *fixture) pci(n uint64) miner.SectorPreCommitInfo {
-	return miner.SectorPreCommitInfo{SealProof: miner.RegisteredSealProofStackedDrg2KiBV1_1, SectorNumber: n,
+	return miner.SectorPreCommitInfo{SealProof: miner.RegisteredSealProofStackedDrg2KiBV1_1, SectorNumber: miner.SectorNumber(n),
 		SealedCID: sealed(byte(n)), SealRandEpoch: types.ChainEpoch(f.vm.Epoch - 10),
 		Expiration: types.ChainEpoch(f.vm.Epoch + f.vm.Policy.MaxProveCommitDuration + f.vm.Policy.MinSectorExpiration + 100)}
 }
@@ -160,7 +160,7 @@ func TestPreCommitValidation(t *testing.T) {
 		{name: "expiration too far", value: types.FromFil(1), mutate: func(f *fixture, p *miner.SectorPreCommitInfo) {
 			p.Expiration = types.ChainEpoch(f.vm.Epoch + f.vm.Policy.MaxSectorExpirationExtension + 1)
 		}, want: types.ErrIllegalArgument},
-		{name: "deal ids", value: types.FromFil(1), mutate: func(_ *fixture, p *miner.SectorPreCommitInfo) { p.DealIDs = []uint64{1} }, want: types.ErrIllegalArgument},
+		{name: "deal ids", value: types.FromFil(1), mutate: func(_ *fixture, p *miner.SectorPreCommitInfo) { p.DealIDs = []miner.DealID{1} }, want: types.ErrIllegalArgument},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,7 +213,7 @@ func TestProveCommit(t *testing.T) {
 	prove := func(nums []uint64, proofs []string, require bool) *miner.ProveCommitSectors3Params {
 		p := &miner.ProveCommitSectors3Params{RequireActivationSuccess: require}
 		for i, n := range nums {
-			p.SectorActivations = append(p.SectorActivations, miner.SectorActivationManifest{SectorNumber: n})
+			p.SectorActivations = append(p.SectorActivations, miner.SectorActivationManifest{SectorNumber: miner.SectorNumber(n)})
 			p.SectorProofs = append(p.SectorProofs, []byte(proofs[i]))
 		}
 		return p
@@ -455,13 +455,13 @@ func TestWithdraw(t *testing.T) {
 	f.st.Actors[1000].Balance = types.FromFil(5)
 	f.st.Actors[1000].Miner.InitialPledge = types.FromFil(2)
 	f.st.Actors[0].Balance = f.st.Actors[0].Balance.Sub(types.FromFil(5)) // keep the supply constant
-	if r := f.apply(t, f.worker, miner.MethodWithdrawBalance, &miner.WithdrawBalanceParams{AmountRequested: types.FromFil(1)}, types.Zero()); r.Receipt.ExitCode != types.ErrForbidden {
+	if r := f.apply(t, f.worker, miner.MethodWithdrawBalance, &miner.WithdrawBalanceParams{AmountRequested: miner.TokenAmount(types.FromFil(1))}, types.Zero()); r.Receipt.ExitCode != types.ErrForbidden {
 		t.Fatalf("worker: %v", r.Receipt.ExitCode)
 	}
-	if r := f.apply(t, f.owner, miner.MethodWithdrawBalance, &miner.WithdrawBalanceParams{AmountRequested: types.NewInt(-1)}, types.Zero()); r.Receipt.ExitCode != types.ErrIllegalArgument {
+	if r := f.apply(t, f.owner, miner.MethodWithdrawBalance, &miner.WithdrawBalanceParams{AmountRequested: miner.TokenAmount(types.NewInt(-1))}, types.Zero()); r.Receipt.ExitCode != types.ErrIllegalArgument {
 		t.Fatalf("negative: %v", r.Receipt.ExitCode)
 	}
-	r := f.apply(t, f.owner, miner.MethodWithdrawBalance, &miner.WithdrawBalanceParams{AmountRequested: types.FromFil(10)}, types.Zero())
+	r := f.apply(t, f.owner, miner.MethodWithdrawBalance, &miner.WithdrawBalanceParams{AmountRequested: miner.TokenAmount(types.FromFil(10))}, types.Zero())
 	var got types.BigInt
 	if err := got.UnmarshalCBOR(bytes.NewReader(r.Receipt.Return)); err != nil || got.Cmp(types.FromFil(3)) != 0 {
 		t.Fatalf("withdrew %v (%v), want 3 FIL", got, err)

@@ -49,7 +49,7 @@ func preCommitInfo(d sectorData, expiration types.ChainEpoch) (miner.SectorPreCo
 	}
 	info := miner.SectorPreCommitInfo{
 		SealProof:     miner.RegisteredSealProof(s.ProofType),
-		SectorNumber:  s.ID.Number,
+		SectorNumber:  miner.SectorNumber(s.ID.Number),
 		SealedCID:     sealed,
 		SealRandEpoch: types.ChainEpoch(s.Ticket.Epoch),
 		DealIDs:       []miner.DealID{},
@@ -71,7 +71,7 @@ func preCommitInfo(d sectorData, expiration types.ChainEpoch) (miner.SectorPreCo
 // §8.6): the sector's pieces in order; a piece with a market deal asks the
 // market actor to be notified with the deal id (CBOR unsigned integer).
 func activation(d sectorData) (miner.SectorActivationManifest, error) {
-	m := miner.SectorActivationManifest{SectorNumber: d.Sector.ID.Number, Pieces: []miner.PieceActivationManifest{}}
+	m := miner.SectorActivationManifest{SectorNumber: miner.SectorNumber(d.Sector.ID.Number), Pieces: []miner.PieceActivationManifest{}}
 	for i, p := range d.Pieces {
 		c, err := cid.Decode(p.CID)
 		if err != nil {
@@ -80,7 +80,7 @@ func activation(d sectorData) (miner.SectorActivationManifest, error) {
 		if _, err := miner.CommD(c); err != nil {
 			return m, fmt.Errorf("commit: sector %s piece %d: %w", d.Sector.ID, i, err)
 		}
-		pm := miner.PieceActivationManifest{CID: c, Size: p.Size, Notify: []miner.DataActivationNotification{}}
+		pm := miner.PieceActivationManifest{CID: c, Size: miner.PaddedPieceSize(p.Size), Notify: []miner.DataActivationNotification{}}
 		if p.DealID != 0 {
 			var buf bytes.Buffer
 			if err := types.CborWriteInt64(cbg.NewCborWriter(&buf), int64(p.DealID)); err != nil {

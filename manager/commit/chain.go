@@ -112,19 +112,19 @@ func purposeOf(msg *types.Message) (Purpose, bool) {
 	case *miner.PreCommitSectorBatchParams2:
 		out := Purpose{Kind: "precommit-batch"}
 		for _, s := range p.Sectors {
-			out.Sectors = append(out.Sectors, s.SectorNumber)
+			out.Sectors = append(out.Sectors, uint64(s.SectorNumber))
 		}
 		return out, true
 	case *miner.ProveCommitSectors3Params:
 		out := Purpose{Kind: "provecommit-batch"}
 		for _, a := range p.SectorActivations {
-			out.Sectors = append(out.Sectors, a.SectorNumber)
+			out.Sectors = append(out.Sectors, uint64(a.SectorNumber))
 		}
 		return out, true
 	case *miner.ProveCommitSectorsNIParams:
 		out := Purpose{Kind: "ni-commit-batch"}
 		for _, s := range p.Sectors {
-			out.Sectors = append(out.Sectors, s.SectorNumber)
+			out.Sectors = append(out.Sectors, uint64(s.SectorNumber))
 		}
 		return out, true
 	}

@@ -101,7 +101,7 @@ func TestDevnetEndToEnd(t *testing.T) {
 	}
 	exp, _ := Expiration(DevnetParams(), head.Height, ticketEpoch, 540)
 	outside, _ := miner.EncodeParams(&miner.PreCommitSectorBatchParams2{Sectors: []miner.SectorPreCommitInfo{{
-		SealProof: miner.RegisteredSealProofStackedDrg2KiBV1_1, SectorNumber: ids[3].Number, SealedCID: miner.SealedCID(fr32(0x05)),
+		SealProof: miner.RegisteredSealProofStackedDrg2KiBV1_1, SectorNumber: miner.SectorNumber(ids[3].Number), SealedCID: miner.SealedCID(fr32(0x05)),
 		SealRandEpoch: ticketEpoch, DealIDs: []miner.DealID{}, Expiration: exp}}})
 	om, err := api.GasEstimateMessageGas(ctx, newMessage(worker, mid, miner.MethodPreCommitSectorBatch2, outside, dep), nil, types.EmptyTSK)
 	if err != nil {

@@ -187,11 +187,11 @@ func (f *fakeChain) members(msg *types.Message) ([]store.SectorID, error) {
 	switch p := p.(type) {
 	case *miner.PreCommitSectorBatchParams2:
 		for _, s := range p.Sectors {
-			out = append(out, store.SectorID{Miner: m, Number: s.SectorNumber})
+			out = append(out, store.SectorID{Miner: m, Number: uint64(s.SectorNumber)})
 		}
 	case *miner.ProveCommitSectors3Params:
 		for _, a := range p.SectorActivations {
-			out = append(out, store.SectorID{Miner: m, Number: a.SectorNumber})
+			out = append(out, store.SectorID{Miner: m, Number: uint64(a.SectorNumber)})
 		}
 	}
 	return out, nil
@@ -303,7 +303,7 @@ func (f *fakeChain) apply(msg *types.Message) (types.ExitCode, []byte) {
 	switch p := p.(type) {
 	case *miner.PreCommitSectorBatchParams2:
 		for _, s := range p.Sectors {
-			id := store.SectorID{Miner: m, Number: s.SectorNumber}
+			id := store.SectorID{Miner: m, Number: uint64(s.SectorNumber)}
 			if f.poison[id] || f.allocated[id] || f.height-s.SealRandEpoch > f.params.MaxPreCommitRandomnessLookback {
 				return types.ErrIllegalArgument, nil
 			}
@@ -314,17 +314,17 @@ func (f *fakeChain) apply(msg *types.Message) (types.ExitCode, []byte) {
 		}
 		f.avail = f.avail.Add(msg.Value).Sub(need)
 		for _, s := range p.Sectors {
-			id := store.SectorID{Miner: m, Number: s.SectorNumber}
+			id := store.SectorID{Miner: m, Number: uint64(s.SectorNumber)}
 			f.allocated[id] = true
 			f.precommits[id] = &lotus.SectorPreCommitOnChainInfo{Info: lotus.SectorPreCommitInfo{
-				SealProof: int64(s.SealProof), SectorNumber: s.SectorNumber, SealedCID: s.SealedCID, SealRandEpoch: s.SealRandEpoch,
+				SealProof: miner.RegisteredSealProof(int64(s.SealProof)), SectorNumber: s.SectorNumber, SealedCID: s.SealedCID, SealRandEpoch: s.SealRandEpoch,
 				DealIDs: s.DealIDs, Expiration: s.Expiration, UnsealedCid: s.UnsealedCid}, PreCommitDeposit: f.deposit, PreCommitEpoch: f.height}
 		}
 		return types.Ok, nil
 	case *miner.ProveCommitSectors3Params:
 		ret := &miner.BatchReturn{}
 		for i, a := range p.SectorActivations {
-			id := store.SectorID{Miner: m, Number: a.SectorNumber}
+			id := store.SectorID{Miner: m, Number: uint64(a.SectorNumber)}
 			pc := f.precommits[id]
 			var code types.ExitCode
 			switch {

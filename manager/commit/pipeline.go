@@ -711,9 +711,7 @@ func (p *Pipeline) build(ctx context.Context, t store.Tenant, kind store.BatchKi
 			pp.Sectors = append(pp.Sectors, info)
 			dep, ok := deposit[int64(info.SealProof)]
 			if !ok {
-				dep, err = p.chain.StateMinerPreCommitDepositForPower(ctx, maddr, lotus.SectorPreCommitInfo{
-					SealProof: int64(info.SealProof), SectorNumber: info.SectorNumber, SealedCID: info.SealedCID,
-					SealRandEpoch: info.SealRandEpoch, DealIDs: info.DealIDs, Expiration: info.Expiration, UnsealedCid: info.UnsealedCid}, tsk)
+				dep, err = p.chain.StateMinerPreCommitDepositForPower(ctx, maddr, info, tsk)
 				if err != nil {
 					return nil, types.Zero(), fmt.Errorf("commit: pre-commit deposit: %w", err)
 				}
@@ -825,7 +823,7 @@ func (p *Pipeline) niParams(ctx context.Context, t store.Tenant, ds []sectorData
 			return nil, types.Zero(), fmt.Errorf("commit: sector %s: %w", s.ID, err)
 		}
 		pp.Sectors = append(pp.Sectors, miner.SectorNIActivationInfo{
-			SealingNumber: s.ID.Number, SealerID: types.ActorID(t.Miner), SealedCID: sealed, SectorNumber: s.ID.Number,
+			SealingNumber: miner.SectorNumber(s.ID.Number), SealerID: types.ActorID(t.Miner), SealedCID: sealed, SectorNumber: miner.SectorNumber(s.ID.Number),
 			SealRandEpoch: types.ChainEpoch(s.Ticket.Epoch), Expiration: exp,
 		})
 		proofs[i] = d.Proof

@@ -49,7 +49,7 @@ func TestPipelineHappyPath(t *testing.T) {
 	for i, s := range pp.Sectors {
 		sec := e.sector(ids[i])
 		wantR, _ := miner.CommR(s.SealedCID)
-		if s.SectorNumber != ids[i].Number || !bytes.Equal(wantR[:], sec.CommR) || s.SealRandEpoch != types.ChainEpoch(sec.Ticket.Epoch) ||
+		if uint64(s.SectorNumber) != ids[i].Number || !bytes.Equal(wantR[:], sec.CommR) || s.SealRandEpoch != types.ChainEpoch(sec.Ticket.Epoch) ||
 			s.SealProof != miner.RegisteredSealProof(e.tenant.ProofType) || len(s.DealIDs) != 0 || s.UnsealedCid != nil {
 			t.Fatalf("sector %d params %+v", i, s)
 		}
@@ -730,7 +730,7 @@ func TestAlreadyPreCommittedGoesToProve(t *testing.T) {
 	var r [32]byte
 	copy(r[:], e.sector(ids[0]).CommR)
 	e.chain.allocated[ids[0]] = true
-	e.chain.precommits[ids[0]] = &lotus.SectorPreCommitOnChainInfo{Info: lotus.SectorPreCommitInfo{SealProof: 5, SectorNumber: ids[0].Number,
+	e.chain.precommits[ids[0]] = &lotus.SectorPreCommitOnChainInfo{Info: lotus.SectorPreCommitInfo{SealProof: 5, SectorNumber: miner.SectorNumber(ids[0].Number),
 		SealedCID: miner.SealedCID(r), Expiration: e.chain.height + 600_000}, PreCommitDeposit: e.chain.deposit, PreCommitEpoch: e.chain.height - 1}
 	e.settle(2) // the regrouped batch is sent on the next tick
 	if !e.landed(ids[1], store.BatchPreCommit) {
