@@ -29,7 +29,13 @@
 // "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_NUL_" ([BLSDomainSeparationTag]).
 // Private keys are 32-byte scalars serialised little-endian, as Lotus and
 // filecoin-ffi store them; they are reversed before being handed to blst.
-// The implementation uses supranational/blst (cgo).
+// The implementation uses supranational/blst (cgo), as Lotus does.
+//
+// secp256k1 stays on decred's secp256k1 (pure Go) rather than go-crypto
+// v0.1.0: go-crypto's Sign draws its nonce from crypto/rand and
+// GenerateKeyFromSeed ignores its reader, so neither Lotus's recorded
+// signatures nor the deterministic keys of the tests below could be
+// reproduced.
 //
 // # Checks against upstream data (testdata/vectors.json)
 //
