@@ -413,7 +413,7 @@ func (d *deployment) createTenants(ctx context.Context) {
 	for i := range d.tenants {
 		tn := &d.tenants[i]
 		maddr := d.miners[tn.name]
-		id, err := maddr.ID()
+		id, err := address.IDOf(maddr)
 		if err != nil {
 			d.t.Fatal(err)
 		}
