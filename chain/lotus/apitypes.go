@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/filecoin-project/go-state-types/dline"
+	"github.com/filecoin-project/go-state-types/network"
 
 	"github.com/google/uuid"
 	"github.com/ipfs/go-cid"
@@ -117,8 +119,8 @@ type HeadChange struct {
 	Val  *TipSet
 }
 
-// NetworkVersion is the network version (e.g. 28 = FireHorse).
-type NetworkVersion uint
+// NetworkVersion is the network version (e.g. 28 = FireHorse; go-state-types network).
+type NetworkVersion = network.Version
 
 // MinerInfo is the result of StateMinerInfo. Owner, Worker and control
 // addresses are ID addresses; resolve them with StateAccountKey to find
@@ -191,21 +193,8 @@ type SectorOnChainInfo struct {
 }
 
 // DeadlineInfo is the result of StateMinerProvingDeadline (go-state-types
-// dline.Info).
-type DeadlineInfo struct {
-	CurrentEpoch           types.ChainEpoch
-	PeriodStart            types.ChainEpoch
-	Index                  uint64
-	Open                   types.ChainEpoch
-	Close                  types.ChainEpoch
-	Challenge              types.ChainEpoch
-	FaultCutoff            types.ChainEpoch
-	WPoStPeriodDeadlines   uint64
-	WPoStProvingPeriod     types.ChainEpoch
-	WPoStChallengeWindow   types.ChainEpoch
-	WPoStChallengeLookback types.ChainEpoch
-	FaultDeclarationCutoff types.ChainEpoch
-}
+// dline.Info, as in Lotus).
+type DeadlineInfo = dline.Info
 
 // Partition is one partition of a deadline (StateMinerPartitions).
 type Partition struct {

@@ -229,9 +229,9 @@ func TestDecodeParamsErrors(t *testing.T) {
 		{"cid no multibase 0", MethodPreCommitSectorBatch2, "8181870801d82a420171", ErrParams},
 		{"huge array", MethodPreCommitSectorBatch2, "819bffffffffffffffff", ErrParams},
 		{"bigint sign 2", MethodWithdrawBalance, "81420201", ErrParams},
-		{"empty address in notify", MethodProveCommitSectors3, "8681820781" + "84" + "d82a5828000181e203922020077e5fde35c50a9303a55009e3498a4ebedff39c42b710b730d8ec7ac7afa63e" + "00f6" + "81824040" + "8040f6f4f4", ErrParams},                 // go-address: "cbor input should not contain empty addresses",
-		{"bad address in notify", MethodProveCommitSectors3, "8681820781" + "84" + "d82a5828000181e203922020077e5fde35c50a9303a55009e3498a4ebedff39c42b710b730d8ec7ac7afa63e" + "00f6" + "8182410940" + "8040f6f4f4", ErrParams},                 // go-address: "invalid address length",
-		{"piece ok but proofs wrong type", MethodProveCommitSectors3, "8681820781" + "84" + "d82a5828000181e203922020077e5fde35c50a9303a55009e3498a4ebedff39c42b710b730d8ec7ac7afa63e" + "00f6" + "8182420005" + "40" + "a040f6f4f4", ErrParams}, // cbor-gen: "expected cbor array",
+		{"empty address in notify", MethodProveCommitSectors3, "8681820781" + "84" + "d82a5828000181e203922020077e5fde35c50a9303a55009e3498a4ebedff39c42b710b730d8ec7ac7afa63e" + "00f6" + "81824040" + "8040f6f4f4", ErrParams},                 // go-address: "cbor input should not contain empty addresses"
+		{"bad address in notify", MethodProveCommitSectors3, "8681820781" + "84" + "d82a5828000181e203922020077e5fde35c50a9303a55009e3498a4ebedff39c42b710b730d8ec7ac7afa63e" + "00f6" + "8182410940" + "8040f6f4f4", ErrParams},                 // go-address: "invalid address length"
+		{"piece ok but proofs wrong type", MethodProveCommitSectors3, "8681820781" + "84" + "d82a5828000181e203922020077e5fde35c50a9303a55009e3498a4ebedff39c42b710b730d8ec7ac7afa63e" + "00f6" + "8182420005" + "40" + "a040f6f4f4", ErrParams}, // cbor-gen: "expected cbor array"
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
