@@ -505,6 +505,19 @@ func (bl *batchLanes) labelNode(node uint64, ps *[abi.Degree]uint32) {
 	base := node * bl.stride
 	size := bl.n * abi.NodeSize
 	k := 0
+	for ; useLabel4 && k+3 < bl.lanes && bl.n <= sha2.Label4MaxParents; k += 4 {
+		var dst [4]*[32]byte
+		var prefix [4]*[prefixLen]byte
+		var parents [4][]byte
+		for i := range 4 {
+			bl.gather(k+i, ps)
+			putNode(&bl.prefix[k+i], node)
+			dst[i] = (*[32]byte)(bl.cur[base+uint64(k+i)*abi.NodeSize:])
+			prefix[i] = &bl.prefix[k+i]
+			parents[i] = bl.uniq[k+i][:size]
+		}
+		sha2.Label4(dst, prefix, parents)
+	}
 	for ; k+1 < bl.lanes; k += 2 {
 		bl.gather(k, ps)
 		bl.gather(k+1, ps)
@@ -520,6 +533,10 @@ func (bl *batchLanes) labelNode(node uint64, ps *[abi.Degree]uint32) {
 		sha2.Label((*[32]byte)(bl.cur[base+uint64(k)*abi.NodeSize:]), &bl.prefix[k], bl.uniq[k][:size])
 	}
 }
+
+// useLabel4 hashes groups of four lanes with sha2.Label4 (else as two
+// Label2 pairs). A variable so benchmarks can compare the two.
+var useLabel4 = true
 
 // putNode sets the node index of a label prefix.
 func putNode(p *[prefixLen]byte, node uint64) {
