@@ -97,9 +97,9 @@ const (
 //
 // Why a batch: every sector of one proof shares the graph, so one read of a
 // node's parents serves the whole batch; and the labels of one node in two
-// sectors do not depend on each other, so each worker hashes two of them at
-// once (sha2.Label2), keeping the SHA unit busy where one label alone waits
-// on its own chain of 20 compressions.
+// sectors do not depend on each other, so each worker hashes four of them
+// at once (sha2.Label4) or two (sha2.Label2), keeping the SHA unit busy
+// where one label alone waits on its own chain of 20 compressions.
 //
 // Work is split layer by layer: every worker labels layer L of its sectors,
 // then each sector's layer file and manifest are written (as in RunPC1), and
@@ -391,8 +391,9 @@ func labelBatchLayer(ctx context.Context, g *Graph, src ParentSource, layer uint
 	return eg.Wait()
 }
 
-// labelGroup labels one layer of a lane group, in pairs through
-// sha2.Label2 and an odd lane alone, node by node from the shared feed.
+// labelGroup labels one layer of a lane group, four lanes at a time
+// through sha2.Label4, then pairs through sha2.Label2 and an odd lane
+// alone, node by node from the shared feed.
 func labelGroup(ctx context.Context, feed *parentFeed, gi int, nodes uint64, layer uint32, sectors []BatchSector, lg *laneGroup) error {
 	var ids []*[32]byte
 	for _, i := range lg.idx {
