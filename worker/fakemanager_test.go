@@ -43,6 +43,12 @@ type fakeManager struct {
 	// onTarget, if set, runs when a worker asks where a sector goes (the
 	// real manager pushes the sector metadata to the receiver then).
 	onTarget func(id api.SectorID) error
+	// verdict, if set, is the receiver's verdict on a sector whose
+	// delivery is not final (DeliveryStatus asks it, as the real manager
+	// asks the SP's receiver); nil accepts every uploaded sector.
+	verdict func(id api.SectorID) (api.DeliveryState, error)
+	// statusCalls counts DeliveryStatus calls.
+	statusCalls int
 	// finished receives a sector id when its delivery is confirmed.
 	finished chan api.SectorID
 	// specs records every AllocateSector request.
@@ -59,6 +65,7 @@ type fakeSector struct {
 	finalized        *api.FinalizedInfo
 	delivery         api.DeliveryState
 	reportedFinished bool
+	confirmed        bool // DeliveryStatus answered accepted
 	aborted          string
 	states           []string
 	cpu              map[string]float64
@@ -236,12 +243,38 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		first := s.delivery != api.DeliveryAccepted && r.State == api.DeliveryAccepted
-		s.delivery = r.State
-		if first {
+		f.setDelivery(id, s, r.State)
+		return api.DeliveryReportResponse{State: s.delivery, MayCleanUp: s.delivery == api.DeliveryAccepted}, nil
+	}))
+	reg(api.MethodDeliveryStatus, rpc.Func1(func(_ context.Context, id api.SectorID) (api.DeliveryReportResponse, error) {
+		s, err := f.sector(id)
+		if err != nil {
+			return api.DeliveryReportResponse{}, err
+		}
+		f.mu.Lock()
+		f.statusCalls++
+		state, verdict := s.delivery, f.verdict
+		f.mu.Unlock()
+		if state == api.DeliveryTransferring || state == api.DeliveryVerifying {
+			v := api.DeliveryAccepted
+			if verdict != nil {
+				if v, err = verdict(id); err != nil {
+					return api.DeliveryReportResponse{State: state, Desc: err.Error()}, nil
+				}
+			}
+			f.mu.Lock()
+			f.setDelivery(id, s, v)
+			state = s.delivery
+			f.mu.Unlock()
+		}
+		f.mu.Lock()
+		if state == api.DeliveryAccepted && !s.confirmed {
+			// The worker learns the verdict: its delivery is confirmed.
+			s.confirmed = true
 			f.finished <- id
 		}
-		return api.DeliveryReportResponse{State: s.delivery, MayCleanUp: s.delivery == api.DeliveryAccepted}, nil
+		f.mu.Unlock()
+		return api.DeliveryReportResponse{State: state, MayCleanUp: state == api.DeliveryAccepted}, nil
 	}))
 	reg(api.MethodWorkerPing, rpc.Func1(func(_ context.Context, p api.WorkerPing) (api.WorkerPingResponse, error) {
 		f.mu.Lock()
@@ -301,4 +334,9 @@ func (f *fakeManager) count(method string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[method]
+}
+
+// setDelivery records a sector's delivery state (f.mu held).
+func (f *fakeManager) setDelivery(_ api.SectorID, s *fakeSector, state api.DeliveryState) {
+	s.delivery = state
 }

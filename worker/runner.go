@@ -245,8 +245,8 @@ func (t *Thread) report(ctx context.Context, prev, next sectorfsm.Record, ev sec
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var resp api.ReportStateResponse
-	if err := t.exec.Manager.Call(cctx, api.MethodReportState, &resp, apiID(next.Sector), r); err != nil {
+	resp, err := t.exec.Manager.ReportState(cctx, apiID(next.Sector), r)
+	if err != nil {
 		t.log.Debug("report state failed (ignored)", "err", err)
 		return ""
 	}

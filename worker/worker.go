@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/worker/sectorfsm"
 )
@@ -54,7 +55,7 @@ type Worker struct {
 	cfg      *Config
 	log      *slog.Logger
 	threads  []*Thread
-	managers map[string]Caller
+	managers map[string]api.SealerAPI
 	pools    map[string]*Pool
 	adminURL string
 	admin    *http.Server
@@ -71,7 +72,7 @@ func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
 		log = slog.Default()
 	}
 	log = log.With("worker", cfg.Worker.Name)
-	w := &Worker{cfg: cfg, log: log, managers: map[string]Caller{}, pools: map[string]*Pool{}}
+	w := &Worker{cfg: cfg, log: log, managers: map[string]api.SealerAPI{}, pools: map[string]*Pool{}}
 	dial := o.Dial
 	if dial == nil {
 		dial = func(ctx context.Context, m ManagerSection) (Caller, error) {
@@ -84,7 +85,8 @@ func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
 				tok = strings.TrimSpace(string(b))
 			}
 			dialOnce := func(ctx context.Context) (*rpc.Client, error) {
-				return rpc.Dial(ctx, m.URL, rpc.WithToken(tok), rpc.WithCallTimeout(2*time.Minute))
+				return rpc.Dial(ctx, m.URL, rpc.WithToken(tok), rpc.WithCallTimeout(2*time.Minute),
+					rpc.WithErrorRegistry(rpcapi.Errors))
 			}
 			if strings.HasPrefix(m.URL, "ws://") || strings.HasPrefix(m.URL, "wss://") {
 				return newRedialCaller(ctx, dialOnce)
@@ -97,7 +99,7 @@ func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
 		if err != nil {
 			return nil, fmt.Errorf("worker: dial manager %s: %w", m.Name, err)
 		}
-		w.managers[m.Name] = c
+		w.managers[m.Name] = rpcapi.NewSealerClient(c)
 	}
 	limits := NewLimits(cfg.Processors.Limitation.Concurrent, cfg.Processors.ExtLocks)
 	meter := newCPUMeter()
@@ -301,9 +303,8 @@ func (w *Worker) pingLoop(ctx context.Context, manager string) {
 				threads = append(threads, t.Info())
 			}
 		}
-		var resp api.WorkerPingResponse
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := w.managers[manager].Call(cctx, api.MethodWorkerPing, &resp, api.WorkerPing{
+		resp, err := w.managers[manager].WorkerPing(cctx, api.WorkerPing{
 			Worker: w.cfg.Worker.Name, Version: Version, AdminURL: w.adminURL, Threads: threads})
 		cancel()
 		if err != nil && ctx.Err() == nil {
