@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/proofs/c2"
 	"github.com/sealant/sealant/rpc"
 )
@@ -37,6 +38,11 @@ type fakeManager struct {
 	// blockSkip lets that many calls of blockOn through before blocking.
 	blockSkip int
 	blocked   chan string
+	// failWith makes every call of a method fail with that error (a
+	// registered sentinel reaches the worker as itself).
+	failWith map[string]error
+	// abortedCh receives a sector id when the worker reports it aborted.
+	abortedCh chan api.SectorID
 	pings     []api.WorkerPing
 	// pingResp is answered (once) to the next heartbeat.
 	pingResp *api.WorkerPingResponse
@@ -74,8 +80,8 @@ type fakeSector struct {
 func newFakeManager(t testing.TB, sectors int) *fakeManager {
 	f := &fakeManager{t: t, toAlloc: sectors, next: 1, miner: 1000, proof: 5, devnet: true,
 		sectors: map[api.SectorID]*fakeSector{}, byThread: map[string]api.SectorID{}, calls: map[string]int{},
-		blocked: make(chan string, 16), finished: make(chan api.SectorID, 64)}
-	srv, err := rpc.NewServer(rpc.ServerConfig{AnonymousPerm: rpc.PermAdmin, ExposeErrors: true})
+		blocked: make(chan string, 16), finished: make(chan api.SectorID, 64), abortedCh: make(chan api.SectorID, 64)}
+	srv, err := rpc.NewServer(rpc.ServerConfig{AnonymousPerm: rpc.PermAdmin, ExposeErrors: true, Errors: rpcapi.Errors})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +90,7 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 			f.mu.Lock()
 			f.calls[name]++
 			block := f.blockOn == name
+			failErr := f.failWith[name]
 			if block && f.blockSkip > 0 {
 				f.blockSkip--
 				block = false
@@ -93,6 +100,9 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 				f.blocked <- name
 				<-ctx.Done()
 				return nil, ctx.Err()
+			}
+			if failErr != nil {
+				return nil, failErr
 			}
 			return h(ctx, params)
 		})
@@ -224,6 +234,7 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 		return struct{}{}, nil
 	}))
 	reg(api.MethodReportAborted, rpc.Func2(func(_ context.Context, id api.SectorID, reason string) (struct{}, error) {
+		f.abortedCh <- id
 		return struct{}{}, nil
 	}))
 	reg(api.MethodDeliveryTarget, rpc.Func1(func(_ context.Context, id api.SectorID) (api.DeliveryTarget, error) {
