@@ -253,8 +253,16 @@ func (w *Worker) Run(ctx context.Context) error {
 	for _, g := range w.groups {
 		g.start(ctx)
 	}
-	go func() { _ = w.admin.Serve(w.ln) }()
-	defer w.admin.Close()
+	// The admin server is stopped and waited for when Run returns.
+	adminDone := make(chan struct{})
+	go func() {
+		defer close(adminDone)
+		_ = w.admin.Serve(w.ln)
+	}()
+	defer func() {
+		w.admin.Close()
+		<-adminDone
+	}()
 	defer func() {
 		for _, p := range w.pools {
 			p.Close()
@@ -293,9 +301,15 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // pingLoop sends heartbeats to one manager and applies the pause/resume
 // commands the operator queued there.
+//
+// Commands are handed to their threads in goroutines (a thread takes a
+// command between steps, and heartbeats must not wait for that); the loop
+// owns them and waits for them before it returns.
 func (w *Worker) pingLoop(ctx context.Context, manager string) {
 	tick := time.NewTicker(time.Duration(w.cfg.Worker.PingInterval))
 	defer tick.Stop()
+	var cmds sync.WaitGroup
+	defer cmds.Wait()
 	for {
 		var threads []api.ThreadInfo
 		for _, t := range w.threads {
@@ -312,12 +326,12 @@ func (w *Worker) pingLoop(ctx context.Context, manager string) {
 		}
 		for _, name := range resp.Pause {
 			if t, err := w.Thread(name); err == nil && t.Manager == manager && slices.Contains(threadNames(threads), name) {
-				go func() { _ = t.Pause(ctx) }()
+				cmds.Go(func() { _ = t.Pause(ctx) })
 			}
 		}
 		for _, name := range resp.Resume {
 			if t, err := w.Thread(name); err == nil && t.Manager == manager {
-				go func() { _ = t.Resume(ctx, 0) }()
+				cmds.Go(func() { _ = t.Resume(ctx, 0) })
 			}
 		}
 		select {
