@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
@@ -198,9 +199,18 @@ func New(cfg Config) *Hub {
 // and at least the sign permission may call it; the tenant is taken from
 // the token, never from the hello.
 func (h *Hub) Register(srv *rpc.Server) {
-	srv.Register(api.MethodSignerHello, rpc.PermSign,
-		rpc.RequireRole(rpc.Func1(h.hello), rpc.RoleSigner))
+	for _, m := range rpcapi.SignerHubMethods(h) {
+		srv.Register(m.Name, rpc.PermSign, rpc.RequireRole(m.Handler, rpc.RoleSigner))
+	}
 }
+
+// SignerHello implements api.SignerHubAPI: a signer introduces itself on
+// the connection it dialled and proves its addresses (see hello).
+func (h *Hub) SignerHello(ctx context.Context, hello api.SignerHello) (api.SignerWelcome, error) {
+	return h.hello(ctx, hello)
+}
+
+var _ api.SignerHubAPI = (*Hub)(nil)
 
 // RegisterRPC is Register under the name the manager's RPCRegistrar
 // interface uses.
@@ -315,8 +325,8 @@ func (h *Hub) prove(ctx context.Context, peer peerConn, tenant string, hello api
 	}
 	pctx, cancel := context.WithTimeout(ctx, h.cfg.ProveTimeout)
 	defer cancel()
-	var proofs []api.AddressProof
-	if err := peer.Call(pctx, api.MethodSignerProve, &proofs, api.HexBytes(challenge)); err != nil {
+	proofs, err := (&rpcapi.SignerClient{C: peer}).ProveAddresses(pctx, api.HexBytes(challenge))
+	if err != nil {
 		return SignerInfo{}, nil, rpc.Errorf(api.CodePermission, "signhub: address proof failed: %v", err)
 	}
 	wanted := map[address.Address]bool{}
