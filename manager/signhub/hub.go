@@ -27,8 +27,9 @@ var (
 	// ErrNoSigner: no connected signer of the tenant holds the From
 	// address, and none connected within Config.WaitTimeout. It wraps
 	// commit.ErrSignerUnavailable, so the commit pipeline shows the batch
-	// as waiting for the signer and retries.
-	ErrNoSigner = fmt.Errorf("signhub: no signer connected: %w", commit.ErrSignerUnavailable)
+	// as waiting for the signer and retries, and api.ErrNoSigner, its
+	// registered wire error.
+	ErrNoSigner = fmt.Errorf("%w: %w", api.ErrNoSigner, commit.ErrSignerUnavailable)
 	// ErrRefused: the signer's policy refused the message (see
 	// RefusedError for the reason).
 	ErrRefused = errors.New("signhub: signer refused")
