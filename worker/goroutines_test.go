@@ -77,3 +77,42 @@ func TestRunOwnsGoroutines(t *testing.T) {
 		t.Fatalf("%d goroutines of the worker outlive Run:\n%s", len(gs), strings.Join(gs, "\n\n"))
 	}
 }
+
+// TestRunClosesManagerConnections: a worker on a WebSocket manager URL
+// closes its connection when Run returns, so neither its side nor the
+// manager's side of the connection keeps goroutines.
+func TestRunClosesManagerConnections(t *testing.T) {
+	f := newFakeManager(t, 0)
+	cfg, _ := testConfig(t, "ws"+strings.TrimPrefix(f.URL, "http"), 1, "")
+	cfg.Worker.PingInterval = Duration(10 * time.Millisecond)
+	w, err := New(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	for f.count(api.MethodWorkerPing) < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	rpcGoroutines := func() []string {
+		buf := make([]byte, 1<<22)
+		buf = buf[:runtime.Stack(buf, true)]
+		var out []string
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "sealant/sealant/rpc.") {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for gs := rpcGoroutines(); len(gs) > 0; gs = rpcGoroutines() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connection goroutines left after Run returned:\n%s", len(gs), strings.Join(gs, "\n\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

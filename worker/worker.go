@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -56,6 +57,8 @@ type Worker struct {
 	log      *slog.Logger
 	threads  []*Thread
 	managers map[string]api.SealerAPI
+	// conns are the manager connections, closed when Run returns.
+	conns []io.Closer
 	pools    map[string]*Pool
 	adminURL string
 	admin    *http.Server
@@ -66,13 +69,20 @@ type Worker struct {
 
 // New builds a worker from a validated config: dials its managers (HTTP
 // dials send nothing yet), opens the thread stores and the admin listener.
-func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
+func New(ctx context.Context, cfg *Config, o Options) (_ *Worker, err error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	log = log.With("worker", cfg.Worker.Name)
 	w := &Worker{cfg: cfg, log: log, managers: map[string]api.SealerAPI{}, pools: map[string]*Pool{}}
+	defer func() {
+		if err != nil { // a worker that never runs closes what it dialled
+			for _, c := range w.conns {
+				_ = c.Close()
+			}
+		}
+	}()
 	dial := o.Dial
 	if dial == nil {
 		dial = func(ctx context.Context, m ManagerSection) (Caller, error) {
@@ -100,6 +110,9 @@ func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
 			return nil, fmt.Errorf("worker: dial manager %s: %w", m.Name, err)
 		}
 		w.managers[m.Name] = rpcapi.NewSealerClient(c)
+		if cl, ok := c.(io.Closer); ok {
+			w.conns = append(w.conns, cl)
+		}
 	}
 	limits := NewLimits(cfg.Processors.Limitation.Concurrent, cfg.Processors.ExtLocks)
 	meter := newCPUMeter()
@@ -247,9 +260,16 @@ func (w *Worker) List() []api.ThreadInfo {
 }
 
 // Run runs the threads, the admin API and the heartbeats until ctx ends.
+// When it returns, everything it started has stopped and the manager
+// connections are closed (a Worker runs once).
 func (w *Worker) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer func() {
+		for _, c := range w.conns {
+			_ = c.Close()
+		}
+	}()
 	for _, g := range w.groups {
 		g.start(ctx)
 	}
