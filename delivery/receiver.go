@@ -167,7 +167,10 @@ func (r *Receiver) BytesReceived() int64 { return r.bytesIn.Load() }
 
 // Run verifies sectors until ctx ends, then commits acknowledged uploads
 // (Flush). At start it re-queues sectors whose verification a previous run
-// did not finish. Serve the Handler alongside.
+// did not finish. Serve the Handler alongside. Run owns the receiver's
+// background work (pause timers, background commits, retries): when it
+// returns none is left running or pending, and chunks that still arrive
+// are committed before they are answered.
 func (r *Receiver) Run(ctx context.Context) error {
 	list, err := ListSectors(r.cfg.Root)
 	if err != nil {
