@@ -67,6 +67,11 @@ type Assembly struct {
 	WindowPoStConfidence int64
 
 	log *slog.Logger
+	// mu guards runs and closing; idle signals runs reaching zero.
+	mu      sync.Mutex
+	idle    *sync.Cond
+	runs    int
+	closing bool
 }
 
 // Assemble builds a manager from its configuration; it is the one
@@ -113,6 +118,7 @@ func Assemble(ctx context.Context, o AssembleOptions) (*Assembly, error) {
 		return nil, err
 	}
 	a := &Assembly{Service: svc, log: log}
+	a.idle = sync.NewCond(&a.mu)
 	ok := false
 	defer func() {
 		if !ok {
@@ -208,8 +214,22 @@ func newWindowPoSt(cfg Config, chain *lotus.Client, hub *signhub.Hub, confidence
 
 // Run runs the commitment pipeline and WindowPoSt (those assembled) until
 // ctx ends, and returns once both have stopped: nil after ctx ended, or
-// the first component's failure (the others are then stopped too).
+// the first component's failure (the others are then stopped too). After
+// Close it returns at once.
 func (a *Assembly) Run(ctx context.Context) error {
+	a.mu.Lock()
+	if a.closing {
+		a.mu.Unlock()
+		return nil
+	}
+	a.runs++
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.runs--
+		a.idle.Broadcast()
+		a.mu.Unlock()
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -240,8 +260,17 @@ func (a *Assembly) Run(ctx context.Context) error {
 }
 
 // Close releases what Assemble built, in reverse order: the RPC server's
-// connections, the hub (failing waiting signs), then the service.
+// connections, the hub (failing waiting signs), then — once a Run in
+// progress has returned — the service. Cancel Run's context first.
 func (a *Assembly) Close() {
+	if a.idle != nil {
+		a.mu.Lock()
+		a.closing = true
+		for a.runs > 0 {
+			a.idle.Wait()
+		}
+		a.mu.Unlock()
+	}
 	if a.RPC != nil {
 		a.RPC.Close()
 	}
