@@ -232,9 +232,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			return nil, err
 		}
 	}
-	if err := c.startWindowPoSt(ctx); err != nil {
-		return nil, err
-	}
+	c.startManagerRun(ctx)
 	piecesDir := filepath.Join(cfg.Dir, "pieces")
 	data, err := c.queuePieces(ctx, piecesDir)
 	if err != nil {

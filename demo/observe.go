@@ -264,11 +264,11 @@ func (o *observer) postLanded(ctx context.Context, c cid.Cid) bool {
 }
 
 func (o *observer) postSubmissions() []postSub {
-	if o.c.post == nil {
+	if o.c.asm == nil || o.c.asm.WindowPoSt == nil {
 		return nil
 	}
 	var out []postSub
-	for _, s := range o.c.post.Submissions() {
+	for _, s := range o.c.asm.WindowPoSt.Submissions() {
 		out = append(out, postSub{Tenant: s.Tenant, Proven: s.Proven, Message: s.Message})
 	}
 	return out

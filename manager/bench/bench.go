@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/rand"
@@ -469,6 +470,7 @@ type thread struct {
 	maxReq    int64
 	cancel    context.CancelFunc
 
+	typed  api.SealerAPI // see sealer
 	sector *api.AllocatedSector
 	got    bool // a sector was allocated to this thread at least once
 	ticket api.Ticket
@@ -476,7 +478,18 @@ type thread struct {
 	waited int
 }
 
-func (t *thread) call(ctx context.Context, method string, result any, params ...any) error {
+// sealer is the worker API as this simulated thread calls it: the typed
+// client over the thread itself, which times every call (Call). A thread
+// is driven by one goroutine.
+func (t *thread) sealer() api.SealerAPI {
+	if t.typed == nil {
+		t.typed = rpcapi.NewSealerClient(t)
+	}
+	return t.typed
+}
+
+// Call implements rpcapi.Caller: one timed call on the thread's connection.
+func (t *thread) Call(ctx context.Context, method string, result any, params ...any) error {
 	if t.maxReq > 0 && t.rec.total.Add(1) > t.maxReq {
 		t.cancel()
 		return context.Canceled
@@ -531,20 +544,20 @@ const (
 func (t *thread) step(ctx context.Context) {
 	switch t.stage {
 	case stAllocate:
-		var a *api.AllocatedSector
-		if t.call(ctx, api.MethodAllocateSector, &a, api.AllocateSpec{Worker: t.worker, Thread: t.name, AllowedTenants: t.tenants}) == nil && a != nil {
+		a, err := t.sealer().AllocateSector(ctx, api.AllocateSpec{Worker: t.worker, Thread: t.name, AllowedTenants: t.tenants})
+		if err == nil && a != nil {
 			t.sector, t.stage, t.got = a, stPieces, true
 			if !a.Resumed {
 				t.allocated.Add(1)
 			}
 		}
 	case stPieces:
-		var ps []api.Piece
-		if t.call(ctx, api.MethodAcquirePieces, &ps, t.sector.ID) == nil {
+		if _, err := t.sealer().AcquirePieces(ctx, t.sector.ID); err == nil {
 			t.stage = stTicket
 		}
 	case stTicket:
-		if t.call(ctx, api.MethodAssignTicket, &t.ticket, t.sector.ID) == nil {
+		if tk, err := t.sealer().AssignTicket(ctx, t.sector.ID); err == nil {
+			t.ticket = tk
 			t.stage = stPreCommit
 		}
 	case stPreCommit:
@@ -552,44 +565,38 @@ func (t *thread) step(ctx context.Context) {
 		binary.BigEndian.PutUint64(r[:], t.sector.ID.Number)
 		binary.BigEndian.PutUint64(d[8:], t.sector.ID.Miner)
 		pc := api.PreCommitInfo{CommR: commp.SealedCID(r).String(), CommD: commp.PieceCID(d).String(), Ticket: t.ticket}
-		var res api.SubmitResponse
-		if t.call(ctx, api.MethodSubmitPreCommit, &res, t.sector.ID, pc, false) == nil {
+		if _, err := t.sealer().SubmitPreCommit(ctx, t.sector.ID, pc, false); err == nil {
 			t.stage, t.waited = stPollPre, -t.jitter()
 		}
 	case stPollPre:
-		var res api.PollResponse
-		if t.call(ctx, api.MethodPollPreCommitState, &res, t.sector.ID) == nil {
+		if res, err := t.sealer().PollPreCommitState(ctx, t.sector.ID); err == nil {
 			t.waited++
 			if res.State == api.OnChainLanded && t.waited >= t.polls {
 				t.stage = stSeed
 			}
 		}
 	case stSeed:
-		var res api.WaitSeedResponse
-		if t.call(ctx, api.MethodWaitSeed, &res, t.sector.ID) == nil && res.Seed != nil {
+		if res, err := t.sealer().WaitSeed(ctx, t.sector.ID); err == nil && res.Seed != nil {
 			t.stage = stProof
 		}
 	case stProof:
-		var res api.SubmitResponse
-		if t.call(ctx, api.MethodSubmitProof, &res, t.sector.ID, api.ProofInfo{Proof: make([]byte, 192)}, false) == nil {
+		if _, err := t.sealer().SubmitProof(ctx, t.sector.ID, api.ProofInfo{Proof: make([]byte, 192)}, false); err == nil {
 			t.stage, t.waited = stPollProof, -t.jitter()
 		}
 	case stPollProof:
-		var res api.PollResponse
-		if t.call(ctx, api.MethodPollProofState, &res, t.sector.ID) == nil {
+		if res, err := t.sealer().PollProofState(ctx, t.sector.ID); err == nil {
 			t.waited++
 			if res.State == api.OnChainLanded && t.waited >= t.polls {
 				t.stage = stReport
 			}
 		}
 	case stReport:
-		var res api.ReportStateResponse
 		rep := api.StateReport{Worker: t.worker, Thread: t.name, Prev: "ProofLanded", Next: "Finalized", Event: "Finalize", CPUSeconds: map[string]float64{"pc1": 1}}
-		if t.call(ctx, api.MethodReportState, &res, t.sector.ID, rep) == nil {
+		if _, err := t.sealer().ReportState(ctx, t.sector.ID, rep); err == nil {
 			t.stage = stFinalize
 		}
 	case stFinalize:
-		if t.call(ctx, api.MethodReportFinalized, nil, t.sector.ID, api.FinalizedInfo{Location: "/bench"}) == nil {
+		if _, err := t.sealer().ReportFinalized(ctx, t.sector.ID, api.FinalizedInfo{Location: "/bench"}); err == nil {
 			t.finalized.Add(1)
 			t.stage, t.sector = stAllocate, nil
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
@@ -26,8 +27,9 @@ var (
 	// ErrNoSigner: no connected signer of the tenant holds the From
 	// address, and none connected within Config.WaitTimeout. It wraps
 	// commit.ErrSignerUnavailable, so the commit pipeline shows the batch
-	// as waiting for the signer and retries.
-	ErrNoSigner = fmt.Errorf("signhub: no signer connected: %w", commit.ErrSignerUnavailable)
+	// as waiting for the signer and retries, and api.ErrNoSigner, its
+	// registered wire error.
+	ErrNoSigner = fmt.Errorf("%w: %w", api.ErrNoSigner, commit.ErrSignerUnavailable)
 	// ErrRefused: the signer's policy refused the message (see
 	// RefusedError for the reason).
 	ErrRefused = errors.New("signhub: signer refused")
@@ -198,9 +200,18 @@ func New(cfg Config) *Hub {
 // and at least the sign permission may call it; the tenant is taken from
 // the token, never from the hello.
 func (h *Hub) Register(srv *rpc.Server) {
-	srv.Register(api.MethodSignerHello, rpc.PermSign,
-		rpc.RequireRole(rpc.Func1(h.hello), rpc.RoleSigner))
+	for _, m := range rpcapi.SignerHubMethods(h) {
+		srv.Register(m.Name, rpc.PermSign, rpc.RequireRole(m.Handler, rpc.RoleSigner))
+	}
 }
+
+// SignerHello implements api.SignerHubAPI: a signer introduces itself on
+// the connection it dialled and proves its addresses (see hello).
+func (h *Hub) SignerHello(ctx context.Context, hello api.SignerHello) (api.SignerWelcome, error) {
+	return h.hello(ctx, hello)
+}
+
+var _ api.SignerHubAPI = (*Hub)(nil)
 
 // RegisterRPC is Register under the name the manager's RPCRegistrar
 // interface uses.
@@ -315,8 +326,8 @@ func (h *Hub) prove(ctx context.Context, peer peerConn, tenant string, hello api
 	}
 	pctx, cancel := context.WithTimeout(ctx, h.cfg.ProveTimeout)
 	defer cancel()
-	var proofs []api.AddressProof
-	if err := peer.Call(pctx, api.MethodSignerProve, &proofs, api.HexBytes(challenge)); err != nil {
+	proofs, err := (&rpcapi.SignerClient{C: peer}).ProveAddresses(pctx, api.HexBytes(challenge))
+	if err != nil {
 		return SignerInfo{}, nil, rpc.Errorf(api.CodePermission, "signhub: address proof failed: %v", err)
 	}
 	wanted := map[address.Address]bool{}

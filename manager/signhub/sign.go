@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
@@ -172,8 +173,7 @@ func (h *Hub) callSigner(ctx context.Context, c *conn, from address.Address, req
 	defer func() { <-c.slots }()
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.CallTimeout)
 	defer cancel()
-	var resp api.SignResponse
-	err = c.peer.Call(cctx, api.MethodSignerSign, &resp, req)
+	resp, err := (&rpcapi.SignerClient{C: c.peer}).Sign(cctx, req)
 	if err != nil {
 		var rerr *rpc.Error
 		switch {
