@@ -221,7 +221,7 @@ func (c *cluster) startManager(ctx context.Context) error {
 		// The NI tenant's devnet aggregates (vanilla proofs, ~230 KiB per
 		// sector) need more; its signer allows as much (niMessageBytes).
 		MaxNIMessageBytes: niMessageBytes,
-	}, svc.Store(), c.chain, hubSigner{hub}, log.With("component", "commit"))
+	}, svc.Store(), c.chain, signhub.CommitSigner{Hub: hub}, log.With("component", "commit"))
 	if err != nil {
 		return fmt.Errorf("demo: commit pipeline: %w", err)
 	}
@@ -246,19 +246,6 @@ func (c *cluster) startManager(ctx context.Context) error {
 	})
 	c.goRun(ctx, "commit pipeline", p.Run)
 	return nil
-}
-
-// hubSigner is the pipeline's Signer over the hub: "no signer connected"
-// becomes commit.ErrSignerUnavailable, so the batch shows that it waits
-// for the SP's signer instead of failing.
-type hubSigner struct{ h *signhub.Hub }
-
-func (s hubSigner) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
-	sig, err := s.h.Sign(ctx, tenant, from, msg)
-	if errors.Is(err, signhub.ErrNoSigner) || errors.Is(err, signhub.ErrSignerFailed) {
-		return sig, fmt.Errorf("%w: %w", commit.ErrSignerUnavailable, err)
-	}
-	return sig, err
 }
 
 // addTenant creates tenant i (sp1, sp2, …): its directory, its signer
@@ -578,7 +565,7 @@ func (c *cluster) startWindowPoSt(ctx context.Context) error {
 	if len(ts) == 0 {
 		return nil
 	}
-	s, err := wdpost.New(wdpost.Config{Chain: c.chain, Signer: hubSigner{c.hub}, Prover: wdpost.DevnetProver{},
+	s, err := wdpost.New(wdpost.Config{Chain: c.chain, Signer: c.hub, Prover: wdpost.DevnetProver{},
 		ChallengeConfidence: 1, Logger: c.log.With("component", "wdpost")}, ts...)
 	if err != nil {
 		return fmt.Errorf("demo: wdpost: %w", err)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/manager"
@@ -205,7 +204,7 @@ func wireManagerComponents(svc *manager.Service, cfg manager.Config, lc *lotus.C
 		// Devnet proofs are larger than SNARKs; the devnet accepts them.
 		pcfg.MaxMessageBytes = 16 << 20
 	}
-	p, err := commit.New(pcfg, svc.Store(), lc, hubSigner{hub}, log)
+	p, err := commit.New(pcfg, svc.Store(), lc, signhub.CommitSigner{Hub: hub}, log)
 	if err != nil {
 		log.Error("commit pipeline not started", "err", err)
 		return hub
@@ -241,19 +240,6 @@ func newWindowPoSt(cfg manager.Config, lc *lotus.Client, hub *signhub.Hub, log *
 	}
 	log.Info("window post enabled", "store", cfg.Delivery.StorePath, "prover", fmt.Sprintf("%T", prover))
 	return wp
-}
-
-// hubSigner adapts the signer hub to the pipeline's Signer: "no signer
-// connected" is the pipeline's ErrSignerUnavailable (the batch waits and
-// shows "waiting for signer").
-type hubSigner struct{ h *signhub.Hub }
-
-func (s hubSigner) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
-	sig, err := s.h.Sign(ctx, tenant, from, msg)
-	if errors.Is(err, signhub.ErrNoSigner) || errors.Is(err, signhub.ErrSignerFailed) {
-		return sig, fmt.Errorf("%w: %w", commit.ErrSignerUnavailable, err)
-	}
-	return sig, err
 }
 
 // redactedDSN hides the credentials of a database URL for logs.

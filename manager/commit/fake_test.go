@@ -379,12 +379,13 @@ type fakeSigner struct {
 	purposes    []Purpose
 }
 
-func (s *fakeSigner) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
+func (s *fakeSigner) Sign(ctx context.Context, req SignRequest) (types.Signature, error) {
+	msg := req.Message
 	s.mu.Lock()
 	s.calls++
-	pur, ok := SignPurpose(ctx)
+	pur := req.Purpose
 	s.purposes = append(s.purposes, pur)
-	if !ok {
+	if pur.Kind == "" || len(pur.Sectors) == 0 {
 		s.mu.Unlock()
 		return types.Signature{}, errors.New("fake signer: request carries no purpose")
 	}
@@ -398,7 +399,7 @@ func (s *fakeSigner) Sign(ctx context.Context, tenant string, from address.Addre
 		}
 	}
 	if unavailable {
-		return types.Signature{}, fmt.Errorf("fake hub: tenant %s has no signer connected: %w", tenant, ErrSignerUnavailable)
+		return types.Signature{}, fmt.Errorf("fake hub: tenant %s has no signer connected: %w", req.Tenant, ErrSignerUnavailable)
 	}
 	if refuse != nil {
 		return types.Signature{}, refuse

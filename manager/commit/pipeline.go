@@ -1128,11 +1128,9 @@ func (p *Pipeline) signature(ctx context.Context, t store.Tenant, b store.Batch,
 		defer cancel()
 		stop := context.AfterFunc(ctx, cancel)
 		defer stop()
-		if pur, ok := purposeOf(msg); ok {
-			sctx = context.WithValue(sctx, purposeKey{}, pur)
-		}
+		pur, _ := purposeOf(msg)
 		res := signResult{}
-		sig, err := signer.Sign(sctx, t.ID, msg.From, msg)
+		sig, err := signer.Sign(sctx, SignRequest{Tenant: t.ID, From: msg.From, Message: msg, Purpose: pur})
 		if err == nil {
 			res.sm = &types.SignedMessage{Message: *msg, Signature: sig}
 			err = verifySigned(res.sm)
