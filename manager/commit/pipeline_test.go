@@ -812,42 +812,65 @@ func TestTenantsIndependent(t *testing.T) {
 	}
 }
 
-// TestCrashMidSplit: the manager dies after recording a failed batch (the
-// store released its sectors) but before regrouping them. After the
-// restart the released sectors are adopted again, the poison is isolated
-// anew, and no sector is lost.
+// TestCrashMidSplit: the manager dies while isolating a batch that failed
+// on chain, in either window. (a) In the post-failure precheck, before the
+// receipt is recorded: the batch keeps its sectors, and the restarted
+// pipeline follows the message again and isolates the poison. (b) After
+// the receipt is recorded (the store released the sectors) but before
+// regrouping: the released sectors are adopted again and the poison is
+// isolated anew. Either way no sector is lost.
 func TestCrashMidSplit(t *testing.T) {
-	e := newEnv(t, nil)
-	ids := e.submitPreCommit(4, 5)
-	e.chain.poison[ids[1]] = true
-	e.tick()
-	e.tick()
-	e.chain.mine()
-	e.chain.height += e.cfg.Confidence
-	ctx, cancel := context.WithCancel(e.ctx)
-	e.chain.onPreCommitInfo = cancel // dies in the post-failure precheck
-	if err := e.p.Tick(ctx); err == nil {
-		t.Fatal("tick survived the crash")
-	}
-	e.chain.onPreCommitInfo = nil
-	for _, id := range ids {
-		if s := e.sector(id); s.PreCommitBatch != 0 || s.Phase != store.PhaseActive {
-			t.Fatalf("sector %s after crash: batch %d phase %s", id, s.PreCommitBatch, s.Phase)
-		}
-	}
-	e.restart()
-	e.settle(6) // the four are adopted into a full batch again, then bisected
-	for i, id := range ids {
-		s := e.sector(id)
-		if i == 1 {
-			if s.Phase != store.PhaseAborted {
-				t.Fatalf("poisoned sector %s: %s", id, s.Phase)
+	for _, window := range []string{"precheck", "after-receipt"} {
+		t.Run(window, func(t *testing.T) {
+			e := newEnv(t, nil)
+			ids := e.submitPreCommit(4, 5)
+			e.chain.poison[ids[1]] = true
+			e.tick()
+			e.tick()
+			e.chain.mine()
+			e.chain.height += e.cfg.Confidence
+			switch window {
+			case "precheck":
+				ctx, cancel := context.WithCancel(e.ctx)
+				e.chain.onPreCommitInfo = cancel // dies in the post-failure precheck
+				if err := e.p.Tick(ctx); err == nil {
+					t.Fatal("tick survived the crash")
+				}
+				e.chain.onPreCommitInfo = nil
+				sent := e.batches(store.BatchPreCommit, store.BatchSent)
+				if len(sent) != 1 || len(sent[0].Sectors) != 4 {
+					t.Fatalf("after the crash: sent batches %+v, want the failed one unrecorded with its 4 sectors", sent)
+				}
+			case "after-receipt":
+				// What the pipeline records before it regroups.
+				sent := e.batches(store.BatchPreCommit, store.BatchSent)
+				if len(sent) != 1 || sent[0].Message == nil {
+					t.Fatalf("sent batches %+v", sent)
+				}
+				if _, err := e.st.MarkMessageLanded(e.ctx, sent[0].Message.ID, int64(types.ErrIllegalArgument), e.clock.Now()); err != nil {
+					t.Fatal(err)
+				}
+				for _, id := range ids {
+					if s := e.sector(id); s.PreCommitBatch != 0 || s.Phase != store.PhaseActive {
+						t.Fatalf("sector %s after crash: batch %d phase %s", id, s.PreCommitBatch, s.Phase)
+					}
+				}
 			}
-			continue
-		}
-		if !e.landed(id, store.BatchPreCommit) {
-			t.Fatalf("sector %s lost (phase %s)", id, s.Phase)
-		}
+			e.restart()
+			e.settle(6) // isolated from the receipt, or adopted into a full batch again, then bisected
+			for i, id := range ids {
+				s := e.sector(id)
+				if i == 1 {
+					if s.Phase != store.PhaseAborted {
+						t.Fatalf("poisoned sector %s: %s", id, s.Phase)
+					}
+					continue
+				}
+				if !e.landed(id, store.BatchPreCommit) {
+					t.Fatalf("sector %s lost (phase %s)", id, s.Phase)
+				}
+			}
+			e.checkNonces()
+		})
 	}
-	e.checkNonces()
 }
