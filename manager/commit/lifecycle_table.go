@@ -70,14 +70,14 @@ var table = func() []rule {
 	t = append(t, signRules(StateSigned, always)...)
 	t = append(t, rule{From: StateSigned, Name: "re-signature differs from the recorded one",
 		When: func(f *Facts) bool { return f.Sign.AltCID }, Do: do(ActNoteAltCID)})
-	t = append(t, pushRules(StateSigned, always)...)
+	t = append(t, pushRules(StateSigned, always, true)...)
 	t = append(t,
 		rule{From: StatePushed, Name: "look for the message", When: func(f *Facts) bool { return f.Chain == nil }, Do: do(ActLookup)},
 		rule{From: StatePushed, Name: "not on chain, re-push not due", When: func(f *Facts) bool { return !f.Chain.Found && !f.RepushDue }, Do: nothing},
 	)
 	repush := func(f *Facts) bool { return !f.Chain.Found }
 	t = append(t, signRules(StatePushed, repush)...)
-	t = append(t, pushRules(StatePushed, repush)...)
+	t = append(t, pushRules(StatePushed, repush, false)...)
 	t = append(t,
 		rule{From: StatePushed, Name: "on chain, not yet Confidence deep",
 			When: func(f *Facts) bool { return f.Head-f.Chain.Height < f.Confidence },
@@ -104,9 +104,14 @@ func unsentRules(s State) []rule {
 		{From: s, Name: "no members", To: StateFailed,
 			When: func(f *Facts) bool { return len(f.Members) == 0 && released(f) },
 			Do:   func(*Facts) []Action { return []Action{{Kind: ActRelease, Reason: "empty batch"}} }},
-		{From: s, Name: "no members, nonce cannot be given back",
+	}
+	if s == StateReserved {
+		// Only a reserved nonce can make a release leave a gap.
+		rs = append(rs, rule{From: s, Name: "no members, nonce cannot be given back",
 			When: func(f *Facts) bool { return len(f.Members) == 0 },
-			Do:   func(*Facts) []Action { return wait("empty batch holds a nonce that is not its sender's highest") }},
+			Do:   func(*Facts) []Action { return wait("empty batch holds a nonce that is not its sender's highest") }})
+	}
+	rs = append(rs, []rule{
 		{From: s, Name: "precheck", When: func(f *Facts) bool { return f.Precheck == nil }, Do: do(ActPrecheck)},
 		{From: s, Name: "a member must wait",
 			When: func(f *Facts) bool { _, ok := firstWait(f.Precheck); return ok },
@@ -117,7 +122,7 @@ func unsentRules(s State) []rule {
 		{From: s, Name: "precheck removes members", To: StateFailed,
 			When: func(f *Facts) bool { return released(f) && len(keepers(f.Precheck)) < len(f.Precheck) },
 			Do:   planPrecheckRemoval},
-	}
+	}...)
 	if s == StateClosed {
 		// Only a batch without a nonce can be regrouped freely.
 		rs = append(rs,
@@ -145,15 +150,16 @@ func unsentRules(s State) []rule {
 				return f.Build.EstimateErr != "" && (!f.Build.EstimateExitOK || !SectorSpecific(f.Build.EstimateExit))
 			},
 			Do: func(f *Facts) []Action { return wait("gas estimation failed: " + f.Build.EstimateErr) }},
-		rule{From: s, Name: "unsendable as built, split would only retry",
-			When: func(f *Facts) bool { u, ok := unsendable(f); return ok && len(u.plan.Retry) > 0 },
-			Do:   func(f *Facts) []Action { u, _ := unsendable(f); return wait(u.why) }},
-		rule{From: s, Name: "unsendable as built, nonce cannot be given back",
+	)
+	if s == StateReserved {
+		rs = append(rs, rule{From: s, Name: "unsendable as built, nonce cannot be given back",
 			When: func(f *Facts) bool { _, ok := unsendable(f); return ok && !released(f) },
 			Do: func(f *Facts) []Action {
 				u, _ := unsendable(f)
 				return wait("cannot split without leaving a nonce gap: " + u.why)
-			}},
+			}})
+	}
+	rs = append(rs,
 		rule{From: s, Name: "unsendable as built (estimation predicts a sector failure, gas or size too big)", To: StateFailed,
 			When: func(f *Facts) bool { _, ok := unsendable(f); return ok },
 			Do: func(f *Facts) []Action {
@@ -198,34 +204,41 @@ func signRules(s State, cond func(*Facts) bool) []rule {
 }
 
 // pushRules are the rows that push a signed message and read the node's
-// answer, in state s when cond holds.
-func pushRules(s State, cond func(*Facts) bool) []rule {
+// answer, in state s when cond holds. "Nonce too low" makes the runner
+// search the chain again (the earlier answer is stale); a pushed message's
+// own rows read that answer, so lookRows adds the rows that do it for a
+// message not recorded as pushed.
+func pushRules(s State, cond func(*Facts) bool, lookRows bool) []rule {
 	pushed := func(f *Facts) bool { return cond(f) && f.Push != nil }
 	tooLow := func(f *Facts) bool { return pushed(f) && f.Push.Outcome == PushNonceTooLow }
-	return []rule{
+	rs := []rule{
 		{From: s, Name: "push", When: func(f *Facts) bool { return cond(f) && f.Push == nil }, Do: do(ActPush)},
 		{From: s, Name: "pushed (or already in the mpool)", To: StatePushed,
 			When: func(f *Facts) bool { return pushed(f) && f.Push.Outcome == PushKnown },
 			Do: func(f *Facts) []Action {
 				return []Action{{Kind: ActRecordPushed, Reason: f.Push.Err}}
 			}},
-		{From: s, Name: "nonce too low: look on chain", When: func(f *Facts) bool { return tooLow(f) && f.Chain == nil }, Do: do(ActLookup)},
-		{From: s, Name: "nonce too low, ours (or a replacement) on chain", To: StatePushed,
-			When: func(f *Facts) bool { return tooLow(f) && f.Chain.Found },
-			Do:   func(*Facts) []Action { return []Action{{Kind: ActRecordPushed, Reason: "nonce spent by our message"}} }},
-		{From: s, Name: "nonce consumed by another message", To: StateFailed, When: tooLow,
+	}
+	if lookRows {
+		rs = append(rs,
+			rule{From: s, Name: "nonce too low: look on chain", When: func(f *Facts) bool { return tooLow(f) && f.Chain == nil }, Do: do(ActLookup)},
+			rule{From: s, Name: "nonce too low, ours (or a replacement) on chain", To: StatePushed,
+				When: func(f *Facts) bool { return tooLow(f) && f.Chain.Found },
+				Do:   func(*Facts) []Action { return []Action{{Kind: ActRecordPushed, Reason: "nonce spent by our message"}} }})
+	}
+	return append(rs,
+		rule{From: s, Name: "nonce consumed by another message", To: StateFailed, When: tooLow,
 			Do: func(f *Facts) []Action {
 				return []Action{{Kind: ActAbandon, Reason: fmt.Sprintf("nonce %d of %s was consumed by another message", f.Nonce, f.From),
 					Groups: [][]store.SectorID{append([]store.SectorID(nil), f.Members...)}}}
 			}},
-		{From: s, Name: "node says too big", To: StateFailed,
+		rule{From: s, Name: "node says too big", To: StateFailed,
 			When: func(f *Facts) bool { return pushed(f) && f.Push.Outcome == PushTooBig && len(f.Members) > 1 },
 			Do: func(f *Facts) []Action {
 				return []Action{{Kind: ActAbandon, Reason: "mpool: " + f.Push.Err, Groups: Halves(f.Members)}}
 			}},
-		{From: s, Name: "push refused", When: pushed,
-			Do: func(f *Facts) []Action { return wait("mpool push: " + f.Push.Err) }},
-	}
+		rule{From: s, Name: "push refused", When: pushed,
+			Do: func(f *Facts) []Action { return wait("mpool push: " + f.Push.Err) }})
 }
 
 // planPrecheckRemoval gives the batch up without the sectors the precheck
@@ -312,7 +325,8 @@ type unsent struct {
 }
 
 // unsendable reports whether the built message cannot be sent: gas
-// estimation predicts a sector-specific failure, the gas limit is above
+// estimation predicts a sector-specific failure (which PlanFailure splits
+// or fails, never merely retries), the gas limit is above
 // the block's, or (with an acceptable fee) the message is too big. A
 // too-big single sector fails alone.
 func unsendable(f *Facts) (unsent, bool) {
