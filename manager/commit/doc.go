@@ -83,3 +83,5 @@
 // so one is dissolved through a message from the pseudo-sender
 // "sealant:dissolved" that is failed at once.
 package commit
+
+//go:generate go test -run TestBatchStateDoc -update .

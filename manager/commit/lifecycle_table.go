@@ -56,8 +56,10 @@ var table = func() []rule {
 	for _, s := range []State{StateClosed, StateReserved} {
 		t = append(t, unsentRules(s)...)
 	}
+	t = append(t, signRules(StatePrepared, always)...)
+	t = append(t, rule{From: StatePrepared, Name: "signature held", To: StateSigned, When: always, Do: do(ActRecordSigned)})
 	t = append(t,
-		rule{From: StateSigned, Name: "signed before a restart: look on chain first",
+		rule{From: StateSigned, Name: "signed before a restart, look on chain first",
 			When: func(f *Facts) bool { return !f.Sign.Have && f.Chain == nil }, Do: do(ActLookup)},
 		rule{From: StateSigned, Name: "found on chain after a restart", To: StatePushed,
 			When: func(f *Facts) bool { return !f.Sign.Have && f.Chain.Found },
@@ -65,8 +67,6 @@ var table = func() []rule {
 				return []Action{{Kind: ActRecordPushed, Reason: "signed message found on chain after restart"}}
 			}},
 	)
-	t = append(t, signRules(StatePrepared, always)...)
-	t = append(t, rule{From: StatePrepared, Name: "signature held", To: StateSigned, When: always, Do: do(ActRecordSigned)})
 	t = append(t, signRules(StateSigned, always)...)
 	t = append(t, rule{From: StateSigned, Name: "re-signature differs from the recorded one",
 		When: func(f *Facts) bool { return f.Sign.AltCID }, Do: do(ActNoteAltCID)})
@@ -84,9 +84,9 @@ var table = func() []rule {
 			Do:   func(*Facts) []Action { return wait("") }},
 		rule{From: StatePushed, Name: "landed", To: StateLanded,
 			When: func(f *Facts) bool { return f.Chain.Exit.IsSuccess() }, Do: planLanded},
-		rule{From: StatePushed, Name: "failed on chain: find culprits",
+		rule{From: StatePushed, Name: "failed on chain, find culprits",
 			When: func(f *Facts) bool { return f.Culprits == nil }, Do: do(ActCulprits)},
-		rule{From: StatePushed, Name: "failed on chain: isolate", To: StateFailed, When: always,
+		rule{From: StatePushed, Name: "failed on chain, isolate", To: StateFailed, When: always,
 			Do: func(f *Facts) []Action {
 				plan := PlanFailure(f.Kind, f.Members, f.Chain.Exit, "message "+f.Chain.CID, f.Culprits)
 				return []Action{{Kind: ActLand, Exit: f.Chain.Exit, Fail: plan.Fail, Retry: plan.Retry, Groups: plan.Groups,
@@ -221,7 +221,7 @@ func pushRules(s State, cond func(*Facts) bool, lookRows bool) []rule {
 	}
 	if lookRows {
 		rs = append(rs,
-			rule{From: s, Name: "nonce too low: look on chain", When: func(f *Facts) bool { return tooLow(f) && f.Chain == nil }, Do: do(ActLookup)},
+			rule{From: s, Name: "nonce too low, look on chain", When: func(f *Facts) bool { return tooLow(f) && f.Chain == nil }, Do: do(ActLookup)},
 			rule{From: s, Name: "nonce too low, ours (or a replacement) on chain", To: StatePushed,
 				When: func(f *Facts) bool { return tooLow(f) && f.Chain.Found },
 				Do:   func(*Facts) []Action { return []Action{{Kind: ActRecordPushed, Reason: "nonce spent by our message"}} }})

@@ -218,7 +218,7 @@ func planCases(t *testing.T) []planCase {
 		// Prepared and Signed: the signature.
 		{name: "prepared, signature held", f: facts(StatePrepared, pc), rule: "signature held", next: StateSigned, acts: []ActionKind{ActRecordSigned}},
 		{name: "signed after a restart: look first", f: mod(StateSigned, pc, func(f *Facts) { f.Sign.Have = false }),
-			rule: "signed before a restart: look on chain first", next: StateSigned, acts: []ActionKind{ActLookup}},
+			rule: "signed before a restart, look on chain first", next: StateSigned, acts: []ActionKind{ActLookup}},
 		{name: "signed after a restart: already on chain", f: mod(StateSigned, pc, func(f *Facts) {
 			f.Sign.Have, f.Chain = false, &ChainFacts{Found: true, Height: 999}
 		}), rule: "found on chain after a restart", next: StatePushed, acts: []ActionKind{ActRecordPushed}},
@@ -308,7 +308,7 @@ func planCases(t *testing.T) []planCase {
 		// Nonce too low: whose message spent it?
 		planCase{name: "signed: nonce too low: look", f: mod(StateSigned, pc, func(f *Facts) {
 			f.Push = &PushFacts{Outcome: PushNonceTooLow, Err: "nonce too low"}
-		}), rule: "nonce too low: look on chain", next: StateSigned, acts: []ActionKind{ActLookup}},
+		}), rule: "nonce too low, look on chain", next: StateSigned, acts: []ActionKind{ActLookup}},
 		planCase{name: "signed: nonce too low: a replacement of ours is on chain", f: mod(StateSigned, pc, func(f *Facts) {
 			f.Push = &PushFacts{Outcome: PushNonceTooLow, Err: "nonce too low"}
 			f.Chain = &ChainFacts{Found: true, Height: 999, CID: "bafyreplacement"}
@@ -350,15 +350,15 @@ func planCases(t *testing.T) []planCase {
 					t.Fatalf("land %v", a)
 				}
 			}},
-		planCase{name: "pushed: failed on chain: find culprits", f: mod(StatePushed, pc, func(f *Facts) { f.Chain.Exit = types.ErrIllegalArgument }),
-			rule: "failed on chain: find culprits", next: StatePushed, acts: []ActionKind{ActCulprits}},
+		planCase{name: "pushed: failed on chain, find culprits", f: mod(StatePushed, pc, func(f *Facts) { f.Chain.Exit = types.ErrIllegalArgument }),
+			rule: "failed on chain, find culprits", next: StatePushed, acts: []ActionKind{ActCulprits}},
 		planCase{name: "pushed: failed on chain, no culprit found: bisect", f: mod(StatePushed, pc, func(f *Facts) {
 			f.Chain.Exit, f.Culprits = types.ErrIllegalArgument, map[store.SectorID]string{}
-		}), rule: "failed on chain: isolate", next: StateFailed, acts: []ActionKind{ActLand},
+		}), rule: "failed on chain, isolate", next: StateFailed, acts: []ActionKind{ActLand},
 			check: groups([][]store.SectorID{lcIDs[:2], lcIDs[2:]})},
 		planCase{name: "pushed: failed on chain, culprit found", f: mod(StatePushed, pc, func(f *Facts) {
 			f.Chain.Exit, f.Culprits = types.ErrIllegalArgument, map[store.SectorID]string{lcIDs[1]: "ticket expired"}
-		}), rule: "failed on chain: isolate", next: StateFailed, acts: []ActionKind{ActLand}, check: func(t *testing.T, d Decision) {
+		}), rule: "failed on chain, isolate", next: StateFailed, acts: []ActionKind{ActLand}, check: func(t *testing.T, d Decision) {
 			a := d.Actions[0]
 			if len(a.Fail) != 1 || a.Fail[lcIDs[1]] == "" || !reflect.DeepEqual(a.Groups, [][]store.SectorID{{lcIDs[0], lcIDs[2], lcIDs[3]}}) {
 				t.Fatalf("land %v", a)
@@ -366,7 +366,7 @@ func planCases(t *testing.T) []planCase {
 		}},
 		planCase{name: "pushed: failed for the sender (funds): retry later", f: mod(StatePushed, pc, func(f *Facts) {
 			f.Chain.Exit, f.Culprits = types.SysErrInsufficientFunds, map[store.SectorID]string{}
-		}), rule: "failed on chain: isolate", next: StateFailed, acts: []ActionKind{ActLand}, check: func(t *testing.T, d Decision) {
+		}), rule: "failed on chain, isolate", next: StateFailed, acts: []ActionKind{ActLand}, check: func(t *testing.T, d Decision) {
 			if a := d.Actions[0]; len(a.Retry) != 4 || len(a.Groups) != 0 || len(a.Fail) != 0 {
 				t.Fatalf("land %v", a)
 			}
