@@ -11,7 +11,7 @@ import (
 // pureFiles are the decision core and the batch state machine: they must
 // stay deterministic and free of I/O, so that Plan and the rules it uses
 // can be table-tested exactly.
-var pureFiles = []string{"core.go", "lifecycle.go", "lifecycle_table.go"}
+var pureFiles = []string{"core.go", "fees.go", "failure.go", "mpool.go", "errors.go", "lifecycle.go", "lifecycle_table.go"}
 
 // pureImports is everything the pure files may import: formatting, data
 // and the value types of the chain and store packages.
