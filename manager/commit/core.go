@@ -15,8 +15,8 @@ import (
 // This file is the pure decision core: no store, chain, clock or goroutines.
 // Every function takes the facts it needs (policy, time, head epoch, chain
 // facts) and returns a decision as a value, so the rules can be table-tested
-// exactly. The runner (pipeline.go) gathers the facts and carries out the
-// decisions.
+// exactly. The batch state machine (lifecycle.go) uses them; the runner
+// (apply.go) gathers the facts and carries out the decisions.
 
 // EpochsInDay is the number of chain epochs in a "day" of actor policy. It
 // is fixed by the actors (30 s epochs), also on a devnet with faster blocks.
