@@ -3,10 +3,11 @@ package commit
 import (
 	"flag"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sealant/sealant/internal/golden"
 )
 
 var updateDoc = flag.Bool("update", false, "rewrite docs/batch-states.md from the transition table")
@@ -19,33 +20,7 @@ const batchDocPath = "../../docs/batch-states.md"
 // generates; `go generate ./manager/commit` (this test with -update)
 // rewrites it.
 func TestBatchStateDoc(t *testing.T) {
-	got := batchStateDoc(t)
-	if *updateDoc {
-		if err := os.WriteFile(batchDocPath, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(batchDocPath)
-	if err != nil {
-		t.Fatalf("%v (run go test ./manager/commit -run TestBatchStateDoc -update)", err)
-	}
-	if string(want) != got {
-		w, g := strings.Split(string(want), "\n"), strings.Split(got, "\n")
-		for i := range max(len(w), len(g)) {
-			var wl, gl string
-			if i < len(w) {
-				wl = w[i]
-			}
-			if i < len(g) {
-				gl = g[i]
-			}
-			if wl != gl {
-				t.Fatalf("%s is out of date; run go test ./manager/commit -run TestBatchStateDoc -update and review the diff.\nline %d: have %q\n         want %q",
-					batchDocPath, i+1, wl, gl)
-			}
-		}
-	}
+	golden.Check(t, batchDocPath, batchStateDoc(t), *updateDoc, "go test ./manager/commit -run TestBatchStateDoc -update")
 }
 
 // ruleActions lists, per table row, the action sequences the plan cases
