@@ -101,14 +101,17 @@ func TestCrashBeforeSigning(t *testing.T) {
 // TestCrashAfterReserveBeforeBytes: a nonce was reserved but the manager
 // died before storing the message. The restart builds it with that nonce.
 func TestCrashAfterReserveBeforeBytes(t *testing.T) {
-	e := newEnv(t, func(tn *store.Tenant) { tn.Batching.PreCommitBatchSize = 1 })
+	e := newEnv(t, func(tn *store.Tenant) {
+		tn.Batching.PreCommitBatchSize = 1
+		tn.Fees.MaxPreCommitFee = "1000000000"
+	})
 	e.submitPreCommit(1, 5)
-	e.chain.baseFee = types.NewInt(1_000_000_000) // hold it before reserving
+	e.chain.baseFee = types.NewInt(100_000) // above the fee cap: held before reserving
 	e.tick()
 	b := e.batches(store.BatchPreCommit)[0]
 	m, err := e.st.ReserveNonce(e.ctx, b.ID, e.from.Format(address.Mainnet), 0, e.clock.Now())
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || m.Unsigned != nil || m.State != store.MsgPending {
+		t.Fatalf("reservation %+v, %v: want a fresh one without bytes", m, err)
 	}
 	e.chain.baseFee = types.NewInt(100)
 	e.restart()
@@ -237,4 +240,51 @@ func TestCrashMidSplit(t *testing.T) {
 			e.checkNonces()
 		})
 	}
+}
+
+// TestReservedBatchKeepsNonceWithoutGap: a batch whose nonce was reserved
+// (then the manager died) loses a member to the operator, but a later
+// batch already holds the next nonce. Releasing it would leave a gap, so
+// store.ReleaseBatch refuses (ErrNonceGap) and the batch is sent as it is:
+// both nonces are used, in order.
+func TestReservedBatchKeepsNonceWithoutGap(t *testing.T) {
+	e := newEnv(t, func(tn *store.Tenant) {
+		tn.Batching.PreCommitBatchSize = 2
+		tn.Fees.MaxPreCommitFee = "100000000" // per sector: 2e8 for a batch
+	})
+	ids := e.submitPreCommit(4, 5)
+	e.chain.baseFee = types.NewInt(1_000) // above the cap: both batches held before reserving
+	e.tick()
+	bs := e.batches(store.BatchPreCommit, store.BatchClosed)
+	if len(bs) != 2 {
+		t.Fatalf("closed batches %+v", bs)
+	}
+	from := e.from.Format(address.Mainnet)
+	m1, err := e.st.ReserveNonce(e.ctx, bs[0].ID, from, 0, e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := e.st.ReserveNonce(e.ctx, bs[1].ID, from, 0, e.clock.Now())
+	if err != nil || m2.Nonce != m1.Nonce+1 || m1.Unsigned != nil || m2.Unsigned != nil {
+		t.Fatalf("reservations %+v, %+v, %v", m1, m2, err)
+	}
+	if err := e.st.AbortSector(e.ctx, bs[0].Sectors[0], "operator", e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.chain.baseFee = types.NewInt(100)
+	e.restart()
+	e.settle(2)
+	for i, b := range bs {
+		got, _ := e.st.GetBatch(e.ctx, b.ID)
+		want := []store.Message{m1, m2}[i]
+		if got.State != store.BatchLanded || got.Message.ID != want.ID || got.Message.Nonce != want.Nonce || len(got.Sectors) != 2 {
+			t.Fatalf("batch %d after restart: %s %+v, want landed with nonce %d and 2 sectors", b.ID, got.State, got.Message, want.Nonce)
+		}
+	}
+	for _, id := range ids[1:] {
+		if s := e.sector(id); s.Phase != store.PhaseActive {
+			t.Fatalf("sector %s: %s", id, s.Phase)
+		}
+	}
+	e.checkNonces()
 }

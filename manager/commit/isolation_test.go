@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/chain/types"
+	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/store"
 )
 
@@ -193,6 +194,47 @@ func TestProveAllFailBisect(t *testing.T) {
 	}
 	if n := len(e.chain.executed); n != 4 { // precommit, prove [0 1], prove [0], prove [1]
 		t.Fatalf("%d messages, want 4", n)
+	}
+	e.checkNonces()
+}
+
+// TestReleaseSplitsProofTypes: a ProveCommit batch whose sectors have two
+// seal proof types (the tenant changed its proof type while sectors were in
+// flight) is released without a message (store.ReleaseBatch; no
+// pseudo-sender) and regrouped into one batch per proof type, and every
+// sector lands.
+func TestReleaseSplitsProofTypes(t *testing.T) {
+	e := newEnv(t, nil)
+	ids := e.submitPreCommit(2, 5)
+	tn := e.tenant
+	tn.ProofType = abi.StackedDrg8MiBV1_1
+	if _, err := e.st.UpdateTenant(e.ctx, tn, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, e.submitPreCommit(2, 5)...)
+	if a, b := e.sector(ids[0]).ProofType, e.sector(ids[3]).ProofType; a == b {
+		t.Fatalf("proof types %d and %d, want two", a, b)
+	}
+	e.settle(1)
+	for _, id := range ids {
+		if !e.landed(id, store.BatchPreCommit) {
+			t.Fatalf("sector %s: pre-commit not landed", id)
+		}
+		e.submitProof(id, []byte("p"))
+	}
+	e.chain.height += e.cfg.Params.PreCommitChallengeDelay
+	e.settle(2)
+	for _, id := range ids {
+		if !e.chain.proven[id] || !e.landed(id, store.BatchProveCommit) {
+			t.Fatalf("sector %s not proven", id)
+		}
+	}
+	if a, b := e.sector(ids[0]).ProveCommitBatch, e.sector(ids[3]).ProveCommitBatch; a == b {
+		t.Fatalf("sectors of two proof types proven in one batch %d", a)
+	}
+	released := e.batches(store.BatchProveCommit, store.BatchFailed)
+	if len(released) != 1 || released[0].Message != nil || len(released[0].Sectors) != 0 {
+		t.Fatalf("released batches %+v, want one without a message", released)
 	}
 	e.checkNonces()
 }
