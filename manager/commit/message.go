@@ -13,6 +13,9 @@ import (
 	"github.com/sealant/sealant/store"
 )
 
+// Building a batch's message for ActBuild: params, collateral and the
+// tenant's fee cap (the pure parts are in build.go and fees.go).
+
 // build assembles the unsigned message (no nonce, no gas) and the tenant's
 // fee cap for it.
 func (p *Pipeline) build(ctx context.Context, t store.Tenant, kind store.BatchKind, from address.Address, ds []sectorData, fs []SectorFacts, head *lotus.TipSet) (*types.Message, types.TokenAmount, error) {

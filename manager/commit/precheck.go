@@ -10,6 +10,10 @@ import (
 	"github.com/sealant/sealant/store"
 )
 
+// The precheck behind ActPrecheck and ActCulprits: what the store holds
+// about a batch's members, what the chain says about them, and the verdict
+// of the pure checks (core.go); and the sender a tenant's messages use.
+
 // loadSectors reads what the store holds about a batch's members.
 func (p *Pipeline) loadSectors(ctx context.Context, ids []store.SectorID, kind store.BatchKind) ([]sectorData, error) {
 	out := make([]sectorData, 0, len(ids))

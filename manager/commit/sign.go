@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ipfs/go-cid"
-
-	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/store"
 )
+
+// Signing: the signer route of a tenant, the asynchronous request behind
+// ActSign, and what this process knows about it (signFacts).
 
 // signerFor picks the tenant's signing route.
 func (p *Pipeline) signerFor(t store.Tenant) Signer {
@@ -18,32 +18,6 @@ func (p *Pipeline) signerFor(t store.Tenant) Signer {
 		return p.cfg.WalletSigner
 	}
 	return p.signer
-}
-
-// lookup finds m (or a gas-bumped replacement of it) on chain: the first
-// CID found wins. The error is reported only if no CID was found and some
-// search failed; Lotus answers a search for a message it never received
-// with an error ("failed to load message"), so callers treat an error as
-// "not found" where re-pushing the same bytes is the safe continuation.
-func (p *Pipeline) lookup(ctx context.Context, m store.Message, head *lotus.TipSet) (*types.MsgLookup, error) {
-	if head == nil {
-		var err error
-		if head, err = p.chain.ChainHead(ctx); err != nil {
-			return nil, fmt.Errorf("commit: chain head: %w", err)
-		}
-	}
-	var errs []error
-	for _, c := range p.cidsOf(m) {
-		ml, err := p.chain.StateSearchMsg(ctx, head.Key(), c, lotus.LookbackNoLimit, true)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("commit: search message %s: %w", c, err))
-			continue
-		}
-		if ml != nil {
-			return ml, nil
-		}
-	}
-	return nil, errors.Join(errs...)
 }
 
 // startSign starts an asynchronous signing request for m through the
@@ -122,18 +96,4 @@ func (p *Pipeline) signFacts(t store.Tenant, b store.Batch, m store.Message) (Si
 		f.NoSigner = fmt.Sprintf("no signer configured for signing route %q", t.SigningRoute)
 	}
 	return f, sm
-}
-
-// cidsOf lists the CIDs a message may have on chain.
-func (p *Pipeline) cidsOf(m store.Message) []cid.Cid {
-	var out []cid.Cid
-	if c, err := cid.Decode(m.ChainCID()); err == nil {
-		out = append(out, c)
-	}
-	p.mu.Lock()
-	if c, ok := p.altCID[m.ID]; ok {
-		out = append(out, c)
-	}
-	p.mu.Unlock()
-	return out
 }
