@@ -59,6 +59,11 @@ func (p *Pipeline) pass(ctx context.Context, t store.Tenant, b store.Batch, head
 			}
 			again = again || more
 		}
+		if f.State != d.Next && !f.ReleaseRefused {
+			// The table promised another state than the actions reached: a
+			// bug in the table or here. docs/batch-states.md would be wrong.
+			log.Error("commit: batch state differs from the plan", "rule", d.Rule, "want", d.Next, "got", f.State)
+		}
 		if !again || f.State.Terminal() {
 			return nil
 		}
