@@ -24,6 +24,7 @@ func Check(t testing.TB, path, got string, update bool, rerun string) {
 	want, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("%v (run %s to create it)", err, rerun)
+		return
 	}
 	if string(want) != got {
 		t.Errorf("%s is out of date; run %s and review the diff.\n%s", path, rerun, FirstDiff(string(want), got))
