@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/rand"
 	"github.com/sealant/sealant/chain/types"
@@ -138,7 +137,7 @@ func Assemble(ctx context.Context, o AssembleOptions) (*Assembly, error) {
 	if o.Chain != nil && cfg.Commit.Enabled {
 		pc := a.CommitConfig
 		pc.WalletSigner = commit.LotusWallet{W: o.Chain}
-		if a.Pipeline, err = commit.New(pc, svc.Store(), o.Chain, HubSigner{a.Hub}, log.With("component", "commit")); err != nil {
+		if a.Pipeline, err = commit.New(pc, svc.Store(), o.Chain, signhub.CommitSigner{Hub: a.Hub}, log.With("component", "commit")); err != nil {
 			return nil, fmt.Errorf("manager: commit pipeline: %w", err)
 		}
 		svc.SetPipeline(a.Pipeline)
@@ -203,7 +202,7 @@ func newWindowPoSt(cfg Config, chain *lotus.Client, hub *signhub.Hub, confidence
 		log.Warn("window post not started: no wdpost.processor configured for a real network; architecture-1 sectors in delivery.store_path are not proven by this manager")
 		return nil, nil
 	}
-	wp, err := wdpost.New(wdpost.Config{Chain: chain, Signer: HubSigner{hub}, Prover: prover,
+	wp, err := wdpost.New(wdpost.Config{Chain: chain, Signer: hub, Prover: prover,
 		ChallengeConfidence: confidence, Logger: log.With("component", "wdpost")})
 	if err != nil {
 		return nil, fmt.Errorf("manager: window post: %w", err)
@@ -280,19 +279,4 @@ func (a *Assembly) Close() {
 	if a.Service != nil {
 		a.Service.Close()
 	}
-}
-
-// HubSigner is the pipeline's and WindowPoSt's Signer over the signer
-// hub: "no signer connected" and a failing signer become
-// commit.ErrSignerUnavailable, so a batch shows that it waits for the SP's
-// signer instead of failing.
-type HubSigner struct{ H *signhub.Hub }
-
-// Sign implements commit.Signer.
-func (s HubSigner) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
-	sig, err := s.H.Sign(ctx, tenant, from, msg)
-	if errors.Is(err, signhub.ErrNoSigner) || errors.Is(err, signhub.ErrSignerFailed) {
-		return sig, fmt.Errorf("%w: %w", commit.ErrSignerUnavailable, err)
-	}
-	return sig, err
 }
