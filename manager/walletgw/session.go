@@ -63,44 +63,48 @@ func newSession(g *Gateway, ctx context.Context, peer *rpc.Peer, tenant, name st
 // channel id, hand it to the hub, and wait for the channel to end. out is
 // the event channel's stream; run's writer closes it.
 func (s *session) run(out chan<- RequestEvent) {
-	log := s.g.log.With("tenant", s.tenant, "remote", s.peer.RemoteAddr(), "channel", s.channel)
 	go s.write(out)
 	defer func() {
 		s.g.forget(s)
 		close(s.done)
-		if s.attached {
-			log.Info("venus-wallet disconnected")
-		}
 	}()
+	if err := s.connect(); err != nil && s.ctx.Err() == nil {
+		s.kill(err.Error())
+	}
+	<-s.ctx.Done()
+	if s.attached {
+		s.g.log.Info("venus-wallet disconnected", "tenant", s.tenant, "remote", s.peer.RemoteAddr(), "channel", s.channel)
+	}
+}
+
+// connect runs the connection protocol up to attaching the wallet to the
+// hub.
+func (s *session) connect() error {
 	addrs, unproven, err := s.handshake()
 	if err != nil {
-		if s.ctx.Err() == nil {
-			s.kill(err.Error())
-		}
-		<-s.ctx.Done()
-		return
+		return err
 	}
 	payload, err := json.Marshal(ConnectedCompleted{ChannelId: s.channel})
 	if err != nil {
-		s.kill(err.Error())
-		<-s.ctx.Done()
-		return
+		return err
+	}
+	// InitConnect (not answered) goes out before the hub may route sign
+	// requests here, so the wallet knows its channel id first, and the
+	// ids drawn from Config.Rand follow the protocol's order.
+	id, err := s.g.newUUID()
+	if err != nil {
+		return err
+	}
+	if err := s.enqueue(s.ctx, RequestEvent{ID: id, Method: EventInitConnect, Payload: payload}); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	s.addrs, s.unproven, s.attached = addrs, unproven, true
 	s.mu.Unlock()
 	s.g.cfg.Hub.AttachRemote(s.tenant, s, api.SignerStatus{Kind: api.SignerKindVenusWallet, Name: s.name, Unproven: unproven}, addrs)
-	log.Info("venus-wallet connected", "addresses", len(addrs), "unproven", unproven)
-	// InitConnect is not answered; a wallet that never reads it simply
-	// cannot add addresses later.
-	id, err := s.g.newUUID()
-	if err == nil {
-		err = s.enqueue(context.Background(), RequestEvent{ID: id, Method: EventInitConnect, Payload: payload})
-	}
-	if err != nil && s.ctx.Err() == nil {
-		s.kill(err.Error())
-	}
-	<-s.ctx.Done()
+	s.g.log.Info("venus-wallet connected", "tenant", s.tenant, "remote", s.peer.RemoteAddr(), "channel", s.channel,
+		"addresses", len(addrs), "unproven", unproven)
+	return nil
 }
 
 // write pumps queued events into the stream until the channel ends, then
