@@ -40,7 +40,6 @@ type session struct {
 	channel   uuid.UUID
 	signBytes []byte
 	queue     chan RequestEvent // to the channel writer
-	done      chan struct{}     // closed when the session is over
 	killOnce  sync.Once
 
 	mu          sync.Mutex
@@ -55,7 +54,7 @@ type session struct {
 
 func newSession(g *Gateway, ctx context.Context, peer *rpc.Peer, tenant, name string, channel uuid.UUID, policy RegisterPolicy) *session {
 	return &session{g: g, ctx: ctx, peer: peer, tenant: tenant, name: name, channel: channel,
-		signBytes: slices.Clone(policy.SignBytes), queue: make(chan RequestEvent, 64), done: make(chan struct{}),
+		signBytes: slices.Clone(policy.SignBytes), queue: make(chan RequestEvent, 64),
 		pending: map[uuid.UUID]chan ResponseEvent{}, expired: map[uuid.UUID]bool{}}
 }
 
@@ -64,10 +63,7 @@ func newSession(g *Gateway, ctx context.Context, peer *rpc.Peer, tenant, name st
 // the event channel's stream; run's writer closes it.
 func (s *session) run(out chan<- RequestEvent) {
 	go s.write(out)
-	defer func() {
-		s.g.forget(s)
-		close(s.done)
-	}()
+	defer s.g.forget(s)
 	if err := s.connect(); err != nil && s.ctx.Err() == nil {
 		s.kill(err.Error())
 	}
@@ -152,6 +148,9 @@ func (s *session) enqueue(ctx context.Context, ev RequestEvent) error {
 
 // request sends one event and waits for its answer.
 func (s *session) request(ctx context.Context, method string, payload []byte) (ResponseEvent, error) {
+	if s.ctx.Err() != nil {
+		return ResponseEvent{}, s.closedErr()
+	}
 	id, err := s.g.newUUID()
 	if err != nil {
 		return ResponseEvent{}, err
@@ -456,8 +455,10 @@ func (s *session) Call(ctx context.Context, method string, result any, params ..
 	return nil
 }
 
-// Done implements signhub.Remote: closed when the session is over.
-func (s *session) Done() <-chan struct{} { return s.done }
+// Done implements signhub.Remote: closed as soon as the event channel
+// ends (the wallet left or was disconnected), so the hub stops routing
+// here at once.
+func (s *session) Done() <-chan struct{} { return s.ctx.Done() }
 
 // RemoteAddr implements signhub.Remote.
 func (s *session) RemoteAddr() string { return s.peer.RemoteAddr() }
