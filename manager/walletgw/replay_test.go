@@ -196,13 +196,14 @@ type replayer struct {
 	// alter, if set, may replace a wallet message before it is sent;
 	// last is the latest event the gateway sent on that connection.
 	alter func(i int, f recordedFrame, last RequestEvent) []byte
+	last  map[int]RequestEvent // per connection
 }
 
 func newReplayer(t *testing.T, waitTimeout time.Duration) *replayer {
 	h, frames := loadRecording(t)
 	e := newEnv(t, envOpts{seed: h.Seed, waitTimeout: waitTimeout})
 	return &replayer{t: t, e: e, h: h, frames: frames, token: signerToken(t, h.Tenant),
-		signs: map[string]*signCall{}, conns: map[int]*wsWallet{}}
+		signs: map[string]*signCall{}, conns: map[int]*wsWallet{}, last: map[int]RequestEvent{}}
 }
 
 // chainSign decodes a WalletSign event for a chain message.
@@ -240,7 +241,7 @@ func (r *replayer) startSign(m *types.Message) *signCall {
 // expected to send is first requested from the hub, as the commit
 // pipeline would; a cut message closes the connection once received.
 func (r *replayer) play(from, to int) error {
-	last := map[int]RequestEvent{}
+	last := r.last
 	for i := from; i < to; i++ {
 		f := r.frames[i]
 		w := r.conns[f.Conn]
@@ -294,6 +295,19 @@ func (r *replayer) index(n int, match func(recordedFrame) bool) int {
 	}
 	r.t.Fatalf("the recording has no such frame")
 	return -1
+}
+
+// cut reports whether the recording cut the connection on the chain
+// message with CID c.
+func (r *replayer) cut(c string) bool {
+	for _, f := range r.frames {
+		if ev, ok := channelEvent(f.Frame); ok && f.Cut {
+			if m, ok := chainSign(ev); ok && m.Cid().String() == c {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // recordedOutcome is what the recording says the wallet answered last
