@@ -23,8 +23,10 @@ import (
 	"github.com/sealant/sealant/manager"
 	"github.com/sealant/sealant/manager/commit"
 	"github.com/sealant/sealant/manager/signhub"
+	"github.com/sealant/sealant/manager/walletgw"
 	"github.com/sealant/sealant/manager/wdpost"
 	"github.com/sealant/sealant/proofs/abi"
+	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/signer"
 	"github.com/sealant/sealant/store"
 	"github.com/sealant/sealant/worker"
@@ -44,6 +46,12 @@ type cluster struct {
 	post       *wdpost.Service
 	managerURL string
 	storePath  string // Architecture 1: the provider's long-term store
+
+	// gatewayAddr is the manager's venus-gateway wallet API as
+	// venus-wallet's --gateway-api takes it; vw is sp1's venus-wallet
+	// (Config.VenusWallet), nil when sp1 runs `sealant signer`.
+	gatewayAddr string
+	vw          *venusWallet
 
 	tenants []*tenant
 
@@ -235,8 +243,17 @@ func (c *cluster) startManager(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("demo: manager listen: %w", err)
 	}
-	hs := &http.Server{Handler: svc.Handler(srv), ReadHeaderTimeout: 10 * time.Second}
+	// Issue 20 hook: venus-wallets sign through the venus-gateway wallet
+	// API at /rpc/v1, routed by the same hub as `sealant signer`.
+	handler, closeGateway, err := walletgw.Mount(svc.Handler(srv), walletgw.Config{Hub: hub, Logger: log.With("component", "walletgw")},
+		rpc.ServerConfig{Secret: secret, Revoked: svc.Revoked, Errors: manager.Errors, Logger: log})
+	if err != nil {
+		return fmt.Errorf("demo: wallet gateway: %w", err)
+	}
+	c.closers = append(c.closers, closeGateway)
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	c.managerURL = "http://" + ln.Addr().String() + manager.RPCPath
+	c.gatewayAddr = walletgw.Multiaddr(ln.Addr().String())
 	c.goRun(ctx, "manager http", func(context.Context) error { return hs.Serve(ln) })
 	c.closers = append(c.closers, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -22,7 +22,9 @@ import (
 	"github.com/sealant/sealant/manager"
 	"github.com/sealant/sealant/manager/commit"
 	"github.com/sealant/sealant/manager/signhub"
+	"github.com/sealant/sealant/manager/walletgw"
 	"github.com/sealant/sealant/manager/wdpost"
+	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/store"
 )
 
@@ -132,7 +134,15 @@ func runManager(ctx context.Context, cfg manager.Config, log *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{Handler: svc.Handler(srv), ReadHeaderTimeout: 10 * time.Second}
+	// Issue 20 hook: SPs' venus-wallets sign through the venus-gateway
+	// wallet API at /rpc/v1, routed by the same hub as `sealant signer`.
+	handler, closeGateway, err := walletgw.Mount(svc.Handler(srv), walletgw.Config{Hub: hub, Logger: log},
+		rpc.ServerConfig{Secret: secret, Revoked: svc.Revoked, Errors: manager.Errors, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer closeGateway()
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 	pctx, cancelPipeline := context.WithCancel(ctx)
@@ -151,7 +161,8 @@ func runManager(ctx context.Context, cfg manager.Config, log *slog.Logger) error
 			}
 		}()
 	}
-	log.Info("manager serving", "rpc", "http://"+ln.Addr().String()+manager.RPCPath, "store", redactedDSN(cfg.Database),
+	log.Info("manager serving", "rpc", "http://"+ln.Addr().String()+manager.RPCPath,
+		"venus_wallet_gateway", walletgw.Multiaddr(ln.Addr().String()), "store", redactedDSN(cfg.Database),
 		"admin_token_file", filepath.Join(cfg.DataDir, manager.AdminTokenFile))
 	select {
 	case <-ctx.Done():

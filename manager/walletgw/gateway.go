@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -353,4 +354,21 @@ func (g *Gateway) supportAccount(ctx context.Context, channel uuid.UUID, account
 	return rpc.Errorf(rpc.CodeInvalidParams,
 		"walletgw: Sealant has no gateway accounts: this connection serves tenant %s, named by its signer token; to sign for another tenant (%q), connect with that tenant's signer token",
 		s.tenant, account)
+}
+
+// Multiaddr returns the multiaddr venus-wallet's --gateway-api takes for
+// a listener address host:port (/ip4/…/tcp/…, /ip6/… or /dns/…).
+func Multiaddr(hostport string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	proto := "dns"
+	if ip := net.ParseIP(host); ip != nil {
+		proto = "ip6"
+		if ip.To4() != nil {
+			proto = "ip4"
+		}
+	}
+	return "/" + proto + "/" + host + "/tcp/" + port
 }
