@@ -280,7 +280,7 @@ func (s *session) prove(a address.Address) error {
 	if err != nil {
 		return err
 	}
-	toSign := proofDigest(rnd, s.signBytes)
+	toSign := ProofDigest(rnd, s.signBytes)
 	payload, err := json.Marshal(WalletSignRequest{Signer: a, ToSign: toSign, Meta: MsgMeta{Type: MetaVerifyAddress, Extra: rnd}})
 	if err != nil {
 		return err
@@ -300,9 +300,9 @@ func (s *session) prove(a address.Address) error {
 	return nil
 }
 
-// proofDigest is what a verifyaddress request signs: sha256(gateway
+// ProofDigest is what a verifyaddress request signs: sha256(gateway
 // random ‖ wallet SignBytes), as venus-shared's GetSignData.
-func proofDigest(rnd, signBytes []byte) []byte {
+func ProofDigest(rnd, signBytes []byte) []byte {
 	h := sha256.New()
 	h.Write(rnd)
 	h.Write(signBytes)
