@@ -100,24 +100,12 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Hub == nil {
 		return nil, errors.New("walletgw: Config.Hub is required")
 	}
-	if cfg.ProveTimeout <= 0 {
-		cfg.ProveTimeout = DefaultProveTimeout
-	}
-	if cfg.MaxAddresses <= 0 {
-		cfg.MaxAddresses = signhub.MaxAddresses
-	}
-	if cfg.MaxPayload <= 0 {
-		cfg.MaxPayload = DefaultMaxPayload
-	}
-	if cfg.MaxUnsolicited <= 0 {
-		cfg.MaxUnsolicited = DefaultMaxUnsolicited
-	}
-	if cfg.MaxAddressChanges <= 0 {
-		cfg.MaxAddressChanges = DefaultMaxAddressChanges
-	}
-	if cfg.MaxSessions <= 0 {
-		cfg.MaxSessions = DefaultMaxSessions
-	}
+	positive(&cfg.ProveTimeout, DefaultProveTimeout)
+	positive(&cfg.MaxAddresses, signhub.MaxAddresses)
+	positive(&cfg.MaxPayload, DefaultMaxPayload)
+	positive(&cfg.MaxUnsolicited, DefaultMaxUnsolicited)
+	positive(&cfg.MaxAddressChanges, DefaultMaxAddressChanges)
+	positive(&cfg.MaxSessions, DefaultMaxSessions)
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Reader
 	}
@@ -130,6 +118,13 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	return &Gateway{cfg: cfg, log: log.With("component", "walletgw"),
 		byPeer: map[*rpc.Peer]*session{}, byChannel: map[uuid.UUID]*session{}, perTenant: map[string]int{}}, nil
+}
+
+// positive sets *v to def unless it is positive.
+func positive[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // Register adds the wallet-event methods to srv. Each needs a signer-role
