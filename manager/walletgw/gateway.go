@@ -90,8 +90,7 @@ type Gateway struct {
 
 	mu        sync.Mutex
 	closed    bool
-	byPeer    map[*rpc.Peer]*session
-	byChannel map[uuid.UUID]*session
+	byPeer    map[*rpc.Peer]*session // the open event channel of each connection
 	perTenant map[string]int
 }
 
@@ -117,7 +116,7 @@ func New(cfg Config) (*Gateway, error) {
 		log = slog.Default()
 	}
 	return &Gateway{cfg: cfg, log: log.With("component", "walletgw"),
-		byPeer: map[*rpc.Peer]*session{}, byChannel: map[uuid.UUID]*session{}, perTenant: map[string]int{}}, nil
+		byPeer: map[*rpc.Peer]*session{}, perTenant: map[string]int{}}, nil
 }
 
 // positive sets *v to def unless it is positive.
@@ -264,7 +263,6 @@ func (g *Gateway) listen(ctx context.Context, policy RegisterPolicy) (*rpc.Strea
 		return nil, rpc.Errorf(rpc.CodeOverloaded, "walletgw: tenant %s already has %d wallet connections", tenant, g.cfg.MaxSessions)
 	}
 	g.byPeer[peer] = s
-	g.byChannel[channel] = s
 	g.perTenant[tenant]++
 	g.mu.Unlock()
 	if len(policy.SupportAccounts) > 0 {
@@ -282,9 +280,6 @@ func (g *Gateway) forget(s *session) {
 	defer g.mu.Unlock()
 	if g.byPeer[s.peer] == s {
 		delete(g.byPeer, s.peer)
-	}
-	if g.byChannel[s.channel] == s {
-		delete(g.byChannel, s.channel)
 	}
 	if g.perTenant[s.tenant]--; g.perTenant[s.tenant] <= 0 {
 		delete(g.perTenant, s.tenant)
