@@ -362,3 +362,9 @@ func Multiaddr(hostport string) string {
 	}
 	return "/" + proto + "/" + host + "/tcp/" + port
 }
+
+// Interface guards.
+var (
+	_ Hub            = (*signhub.Hub)(nil)
+	_ signhub.Remote = (*session)(nil)
+)
