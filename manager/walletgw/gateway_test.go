@@ -29,7 +29,7 @@ type harness struct {
 	url string // ws://…/rpc/v1
 }
 
-func newHarness(t *testing.T, wait time.Duration) *harness {
+func newHarness(t testing.TB, wait time.Duration) *harness {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	hub := signhub.New(signhub.Config{Logger: log, WaitTimeout: wait,
@@ -49,7 +49,7 @@ func newHarness(t *testing.T, wait time.Duration) *harness {
 	return &harness{hub: hub, url: "ws" + strings.TrimPrefix(ts.URL, "http") + walletgw.Path}
 }
 
-func token(t *testing.T, role rpc.Role, tenant string) string {
+func token(t testing.TB, role rpc.Role, tenant string) string {
 	t.Helper()
 	tok, err := rpc.IssueToken(secret, rpc.Claims{Allow: rpc.AllowList(rpc.PermSign), Role: role, Tenant: tenant,
 		RegisteredClaims: jwt.RegisteredClaims{Subject: tenant + "-wallet"}})
@@ -262,6 +262,32 @@ func TestMultiaddr(t *testing.T) {
 	} {
 		if got := walletgw.Multiaddr(in); got != want {
 			t.Errorf("Multiaddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// BenchmarkSignThroughGateway measures one chain-message signature
+// through the hub, the gateway and a connected wallet stand-in over a
+// loopback WebSocket (event out, answer back, both signature checks),
+// with a secp256k1 key.
+func BenchmarkSignThroughGateway(b *testing.B) {
+	h := newHarness(b, time.Second)
+	k, err := walletgwtest.NewKey(types.SigTypeSecp256k1, 9)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	w, err := walletgwtest.Connect(ctx, h.url, token(b, rpc.RoleSigner, "sp1"), k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		m := msg(k.Addr, 28, uint64(i))
+		if _, err := h.hub.Sign(ctx, "sp1", k.Addr, m); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
