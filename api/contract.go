@@ -89,3 +89,10 @@ type SignerAPI interface {
 type SignerHubAPI interface {
 	SignerHello(ctx context.Context, h SignerHello) (SignerWelcome, error)
 }
+
+// SignerAdminAPI is the operator's view of the SPs' signers connected to
+// the manager's hub (MethodAdminSigners, admin role): `sealant signer`
+// processes and venus-wallets alike, each with the addresses it proved.
+type SignerAdminAPI interface {
+	ConnectedSigners(ctx context.Context, tenant string) ([]SignerStatus, error)
+}

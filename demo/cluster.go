@@ -20,6 +20,7 @@ import (
 	"github.com/sealant/sealant/delivery"
 	"github.com/sealant/sealant/devnet"
 	"github.com/sealant/sealant/manager"
+	"github.com/sealant/sealant/manager/walletgw"
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/signer"
 	"github.com/sealant/sealant/store"
@@ -39,6 +40,12 @@ type cluster struct {
 	svc        *manager.Service
 	managerURL string
 	storePath  string // Architecture 1: the provider's long-term store
+
+	// gatewayAddr is the manager's venus-gateway wallet API as
+	// venus-wallet's --gateway-api takes it; vw is sp1's venus-wallet
+	// (Config.VenusWallet), nil when sp1 runs `sealant signer`.
+	gatewayAddr string
+	vw          *venusWallet
 
 	tenants []*tenant
 
@@ -61,6 +68,7 @@ type tenant struct {
 	receiver  *delivery.Receiver // Architecture 2
 	storePath string             // where its delivered sectors end up
 	ni        bool               // seals with NI-PoRep (CC only)
+	signer    string             // api.SignerKindSealant or api.SignerKindVenusWallet
 }
 
 // porep is the tenant's PoRep kind as the summary spells it.
@@ -125,7 +133,11 @@ func Genesis(blockTime time.Duration, wpostWindow int64) *devnet.Genesis {
 func (c *cluster) startChain(ctx context.Context) error {
 	dir := filepath.Join(c.cfg.Dir, "chain")
 	if _, err := os.Stat(filepath.Join(dir, devnet.GenesisFileName)); errors.Is(err, os.ErrNotExist) {
-		if err := devnet.Init(ctx, dir, Genesis(c.cfg.BlockTime, c.cfg.WPoStChallengeWindow)); err != nil {
+		g := Genesis(c.cfg.BlockTime, c.cfg.WPoStChallengeWindow)
+		if c.vw != nil {
+			c.vw.fundAtGenesis(g)
+		}
+		if err := devnet.Init(ctx, dir, g); err != nil {
 			return fmt.Errorf("demo: devnet init: %w", err)
 		}
 	}
@@ -176,6 +188,7 @@ func (c *cluster) startManager(ctx context.Context) error {
 	}
 	hs := &http.Server{Handler: asm.Handler, ReadHeaderTimeout: 10 * time.Second}
 	c.managerURL = "http://" + ln.Addr().String() + manager.RPCPath
+	c.gatewayAddr = walletgw.Multiaddr(ln.Addr().String())
 	c.goRun(ctx, "manager http", func(context.Context) error { return hs.Serve(ln) })
 	c.closers = append(c.closers, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -247,12 +260,21 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture, n
 	}
 
 	// The miner's worker address, from the devnet's key files (the keys
-	// themselves go to the tenant's signer below).
-	keys, err := readOwnerKeys(filepath.Join(c.cfg.Dir, "chain"), t.Name)
-	if err != nil {
-		return nil, err
+	// themselves go to the tenant's signer below), or from its
+	// venus-wallet, whose keys stay inside it.
+	var keys []ownerKey
+	if c.vw != nil && name == venusWalletTenant {
+		if _, err := devnet.LoadOwnerKey(filepath.Join(c.cfg.Dir, "chain"), name+"-worker"); err == nil {
+			return nil, fmt.Errorf("demo: %s was created without a venus-wallet (its genesis has devnet keys for %s); use a new directory", c.cfg.Dir, name)
+		}
+		t.Owner, t.Worker, t.signer = c.vw.owner, c.vw.worker, api.SignerKindVenusWallet
+	} else {
+		keys, err = readOwnerKeys(filepath.Join(c.cfg.Dir, "chain"), t.Name)
+		if err != nil {
+			return nil, err
+		}
+		t.Owner, t.Worker, t.signer = keys[0].addr, keys[1].addr, api.SignerKindSealant
 	}
-	t.Owner, t.Worker = keys[0].addr, keys[1].addr
 
 	// Batches sized so that each tenant's sectors go in a few messages;
 	// the wait bounds the latency of a partial batch.
@@ -282,8 +304,13 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture, n
 		return nil, fmt.Errorf("demo: update tenant %s: %w", name, err)
 	}
 	// The SP's signer: keys out of the devnet's owners/ into the tenant's
-	// own keystore; the manager learns addresses only.
-	if err := c.startSigner(ctx, t, keys); err != nil {
+	// own keystore, or its venus-wallet; the manager learns addresses only.
+	if t.signer == api.SignerKindVenusWallet {
+		err = c.startVenusWallet(ctx, t)
+	} else {
+		err = c.startSigner(ctx, t, keys)
+	}
+	if err != nil {
 		return nil, err
 	}
 	c.tenants = append(c.tenants, t)

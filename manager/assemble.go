@@ -14,6 +14,7 @@ import (
 	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/manager/commit"
 	"github.com/sealant/sealant/manager/signhub"
+	"github.com/sealant/sealant/manager/walletgw"
 	"github.com/sealant/sealant/manager/wdpost"
 	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/store"
@@ -55,8 +56,11 @@ type Assembly struct {
 	Pipeline   *commit.Pipeline // nil without a chain or with commit disabled
 	WindowPoSt *wdpost.Service  // nil when it does not run here
 	RPC        *rpc.Server
-	// Handler serves JSON-RPC, the dashboard, /metrics and /healthz.
+	// Handler serves JSON-RPC, the dashboard, /metrics and /healthz, and
+	// the venus-gateway wallet API at walletgw.Path for SPs' venus-wallets.
 	Handler http.Handler
+	// closeGateway disconnects the venus-wallets and closes their server.
+	closeGateway func()
 
 	// CommitConfig, WindowPoStTick and WindowPoStConfidence are the knobs
 	// chosen for the pipeline and WindowPoSt (see Assemble), kept for
@@ -151,7 +155,14 @@ func Assemble(ctx context.Context, o AssembleOptions) (*Assembly, error) {
 	for _, r := range o.Registrars {
 		r.RegisterRPC(a.RPC)
 	}
-	a.Handler = svc.Handler(a.RPC)
+	// SPs' venus-wallets sign through the venus-gateway wallet API, routed
+	// by the same hub as `sealant signer` and authorised by the same tokens.
+	a.Handler, a.closeGateway, err = walletgw.Mount(svc.Handler(a.RPC),
+		walletgw.Config{Hub: a.Hub, Logger: log.With("component", "walletgw")},
+		rpc.ServerConfig{Secret: secret, Revoked: svc.Revoked, Errors: Errors, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("manager: wallet gateway: %w", err)
+	}
 	ok = true
 	return a, nil
 }
@@ -269,6 +280,9 @@ func (a *Assembly) Close() {
 			a.idle.Wait()
 		}
 		a.mu.Unlock()
+	}
+	if a.closeGateway != nil {
+		a.closeGateway()
 	}
 	if a.RPC != nil {
 		a.RPC.Close()

@@ -49,3 +49,21 @@ var (
 	_ api.SignerAPI    = (*SignerClient)(nil)
 	_ api.SignerHubAPI = (*SignerHubClient)(nil)
 )
+
+var _ api.SignerAdminAPI = (*SignerAdminClient)(nil)
+
+// SignerAdminMethods is the server table of api.SignerAdminAPI.
+func SignerAdminMethods(impl api.SignerAdminAPI) []Method {
+	return []Method{
+		{Name: api.MethodAdminSigners, Handler: rpc.Func1(impl.ConnectedSigners)},
+	}
+}
+
+// SignerAdminClient is the hub's admin API, as `sealant admin signers`
+// calls it.
+type SignerAdminClient struct{ C Caller }
+
+// ConnectedSigners implements api.SignerAdminAPI; tenant "" lists every tenant's.
+func (s *SignerAdminClient) ConnectedSigners(ctx context.Context, tenant string) ([]api.SignerStatus, error) {
+	return call[[]api.SignerStatus](ctx, s.C, api.MethodAdminSigners, tenant)
+}

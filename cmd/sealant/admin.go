@@ -98,7 +98,7 @@ func init() {
 	f.bind(admin)
 
 	tenant := &cobra.Command{Use: "tenant", Short: "Manage tenants (storage providers)"}
-	admin.AddCommand(tenant, newAdminUsageCmd(&f), newAdminWorkersCmd(&f), newAdminTokenCmd(&f), newAdminExpiredCmd(&f))
+	admin.AddCommand(tenant, newAdminUsageCmd(&f), newAdminWorkersCmd(&f), newAdminTokenCmd(&f), newAdminExpiredCmd(&f), newAdminSignersCmd(&f))
 	tenant.AddCommand(newTenantAddCmd(&f), newTenantListCmd(&f), newTenantPauseCmd(&f, true), newTenantPauseCmd(&f, false),
 		newTenantTokenCmd(&f), newTenantDeleteCmd(&f))
 	extraRootCmds = append(extraRootCmds, admin)

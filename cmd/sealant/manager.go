@@ -19,6 +19,7 @@ import (
 
 	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/manager"
+	"github.com/sealant/sealant/manager/walletgw"
 )
 
 func init() {
@@ -133,7 +134,8 @@ func runManager(ctx context.Context, cfg manager.Config, log *slog.Logger) error
 			errc <- err
 		}
 	}()
-	log.Info("manager serving", "rpc", "http://"+ln.Addr().String()+manager.RPCPath, "store", redactedDSN(cfg.Database),
+	log.Info("manager serving", "rpc", "http://"+ln.Addr().String()+manager.RPCPath,
+		"venus_wallet_gateway", walletgw.Multiaddr(ln.Addr().String()), "store", redactedDSN(cfg.Database),
 		"admin_token_file", filepath.Join(cfg.DataDir, manager.AdminTokenFile))
 	select {
 	case <-ctx.Done():

@@ -98,20 +98,9 @@ type Config struct {
 	Now func() time.Time
 }
 
-// SignerInfo describes one connected signer for the API and dashboard.
-type SignerInfo struct {
-	ID          string    `json:"id"` // hub-assigned connection id
-	Tenant      string    `json:"tenant"`
-	Name        string    `json:"name"`
-	Version     string    `json:"version"`
-	Addresses   []string  `json:"addresses"`          // proven addresses
-	Unproven    []string  `json:"unproven,omitempty"` // announced but not proven
-	Remote      string    `json:"remote"`
-	ConnectedAt time.Time `json:"connected_at"`
-	InFlight    int       `json:"in_flight"`
-	Signed      uint64    `json:"signed"`
-	Refused     uint64    `json:"refused"`
-}
+// SignerInfo describes one connected signer for the API and dashboard
+// (the wire type api.SignerStatus).
+type SignerInfo = api.SignerStatus
 
 // PendingSign is a sign request the hub holds: queued, waiting for a
 // signer, or being signed.
@@ -130,7 +119,8 @@ type PendingSign struct {
 	Attempts int    `json:"attempts"`
 }
 
-// peerConn is what the hub needs from a connection; *rpc.Peer has it.
+// peerConn is what the hub needs from a connection; *rpc.Peer has it, and
+// so does every Remote.
 type peerConn interface {
 	Call(ctx context.Context, method string, result any, params ...any) error
 	Done() <-chan struct{}
@@ -198,11 +188,13 @@ func New(cfg Config) *Hub {
 
 // Register adds Sealant.SignerHello to srv. Only tokens with role signer
 // and at least the sign permission may call it; the tenant is taken from
-// the token, never from the hello.
+// the token, never from the hello. It also adds api.MethodAdminSigners
+// for admin tokens.
 func (h *Hub) Register(srv *rpc.Server) {
 	for _, m := range rpcapi.SignerHubMethods(h) {
 		srv.Register(m.Name, rpc.PermSign, rpc.RequireRole(m.Handler, rpc.RoleSigner))
 	}
+	h.registerAdmin(srv)
 }
 
 // SignerHello implements api.SignerHubAPI: a signer introduces itself on
@@ -345,7 +337,7 @@ func (h *Hub) prove(ctx context.Context, peer peerConn, tenant string, hello api
 			proven[a] = true
 		}
 	}
-	info := SignerInfo{Tenant: tenant, Name: hello.Name, Version: hello.Version,
+	info := SignerInfo{Tenant: tenant, Kind: api.SignerKindSealant, Name: hello.Name, Version: hello.Version,
 		Remote: peer.RemoteAddr(), ConnectedAt: h.cfg.Now()}
 	for _, a := range announced {
 		if proven[a] {
