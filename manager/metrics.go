@@ -111,7 +111,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if secs, err := s.st.ExpiredLeases(ctx, s.now()); err == nil {
 		ch <- prometheus.MustNewConstMetric(expiredDesc, prometheus.GaugeValue, float64(len(secs)))
 	}
-	if n, err := s.side.queuedPieces(ctx, ""); err == nil {
+	if n, err := s.st.QueuedPieces(ctx, ""); err == nil {
 		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n))
 	}
 }

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -191,11 +192,8 @@ func (s *Service) loadWorkerSector(ctx context.Context, id api.SectorID, cached 
 	if err != nil {
 		return store.Sector{}, mapStoreErr(err)
 	}
-	if !c.canSeeTenant(sec.TenantID) {
-		return store.Sector{}, fmt.Errorf("%w: sector %s", ErrPermission, id)
-	}
-	if w, _ := workerOf(sec.WorkerID); w != c.subject {
-		return store.Sector{}, fmt.Errorf("%w: sector %s is leased by %s", ErrNotLeaseHolder, id, w)
+	if err := c.mayWork(sec); err != nil {
+		return store.Sector{}, err
 	}
 	now := s.now()
 	if sec.Phase == store.PhaseActive && sec.LeaseExpires.Sub(now) < s.ttl*3/4 {
@@ -211,55 +209,54 @@ func (s *Service) loadWorkerSector(ctx context.Context, id api.SectorID, cached 
 	return sec, nil
 }
 
-// activeSector is workerSector for calls that only make sense before the
-// sector is finalized or aborted.
-func (s *Service) activeSector(ctx context.Context, id api.SectorID) (store.Sector, error) {
-	sec, err := s.workerSector(ctx, id)
+// holder is the calling worker's claim on a sector for a store worker
+// call (one transaction that checks it, renews the lease when it runs
+// low, and does the call's work).
+func (s *Service) holder(ctx context.Context) (store.Holder, error) {
+	c, err := callerFrom(ctx)
 	if err != nil {
-		return sec, err
+		return store.Holder{}, err
 	}
-	if sec.Phase != store.PhaseActive {
-		return sec, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
+	return store.Holder{Check: c.mayWork, Now: s.now(), TTL: s.ttl}, nil
+}
+
+// mayWork checks that the caller may act on a sector for a worker: see its
+// tenant and hold its lease (any thread of the same worker).
+func (c caller) mayWork(sec store.Sector) error {
+	if !c.canSeeTenant(sec.TenantID) {
+		return fmt.Errorf("%w: sector %s", ErrPermission, sec.ID)
 	}
-	return sec, nil
+	if w, _ := workerOf(sec.WorkerID); w != c.subject {
+		return fmt.Errorf("%w: sector %s is leased by %s", ErrNotLeaseHolder, sec.ID, w)
+	}
+	return nil
 }
 
 // AcquirePieces returns a sector's pieces, deciding them on the first call
-// from the tenant's piece queue (empty: a CC sector). Repeats return the
-// same pieces.
+// from the tenant's piece queue (empty: a CC sector; NI-PoRep sectors are
+// always CC, as ProveCommitSectorsNI activates no data). Repeats return the
+// same pieces. One transaction.
 func (s *Service) AcquirePieces(ctx context.Context, id api.SectorID) ([]api.Piece, error) {
-	sec, err := s.workerSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if e, ok, err := s.side.getExtra(ctx, sec.ID); err != nil {
-		return nil, err
-	} else if ok && e.Pieces != nil {
-		return e.Pieces, nil
-	}
-	if sec.Phase != store.PhaseActive {
-		return nil, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
-	}
-	var pieces []api.Piece
-	if !sec.ProofType.IsNI() {
-		// NI-PoRep sectors are CC only (ProveCommitSectorsNI activates no
-		// data): deals wait for the tenant's interactive sectors.
-		if pieces, err = s.side.acquirePieces(ctx, sec.ID, sec.TenantID, sec.SectorSize); err != nil {
-			return nil, err
-		}
-	}
-	sp := make([]store.Piece, len(pieces))
-	for i, p := range pieces {
-		sp[i] = store.Piece{CID: p.PieceCID, Size: p.Size}
-	}
-	res, err := s.st.SetPieces(ctx, sec.ID, sec.WorkerID, sp, s.now())
+	sid := toStoreID(id)
+	ps, err := s.st.WorkerAcquirePieces(ctx, sid, h)
 	if err != nil {
 		return nil, mapStoreErr(err)
 	}
-	if res == store.SubmitMismatch {
-		return nil, fmt.Errorf("%w: sector %s: stored pieces differ from the queue's decision", ErrConflict, id)
+	s.sectors.forget(sid)
+	return apiPieces(ps), nil
+}
+
+// apiPieces converts stored pieces (none: an empty list).
+func apiPieces(ps []store.Piece) []api.Piece {
+	out := make([]api.Piece, len(ps))
+	for i, p := range ps {
+		out[i] = api.Piece{PieceCID: p.CID, Size: p.Size, PayloadSize: p.PayloadSize, SourceURL: p.SourceURL}
 	}
-	return pieces, nil
+	return out
 }
 
 // AssignTicket returns the sector's ticket, drawing it on the first call:
@@ -267,37 +264,46 @@ func (s *Service) AcquirePieces(ctx context.Context, id api.SectorID) ([]api.Pie
 // and the miner's ID address (CBOR) as entropy. The first ticket stored
 // wins, so a repeat (or a second manager) returns the same ticket.
 func (s *Service) AssignTicket(ctx context.Context, id api.SectorID) (api.Ticket, error) {
-	sec, err := s.workerSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return api.Ticket{}, err
 	}
-	if sec.Ticket != nil {
-		return storeTicket(*sec.Ticket)
+	// The chain is asked before the one transaction, which then keeps a
+	// stored ticket or stores this one; a draw that failed is reported
+	// only when no ticket is stored.
+	drawn, drawErr := s.drawTicket(ctx, id)
+	sid := toStoreID(id)
+	t, ok, err := s.st.WorkerRandomness(ctx, sid, h, false, drawn)
+	if err != nil {
+		return api.Ticket{}, mapStoreErr(err)
 	}
-	if sec.Phase != store.PhaseActive {
-		return api.Ticket{}, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
+	s.sectors.forget(sid)
+	if !ok {
+		return api.Ticket{}, drawErr
 	}
+	return storeTicket(t)
+}
+
+// drawTicket draws a sector's ticket from the chain (nil and why when it
+// cannot).
+func (s *Service) drawTicket(ctx context.Context, id api.SectorID) (*store.Ticket, error) {
 	if s.chain == nil {
-		return api.Ticket{}, fmt.Errorf("%w: cannot draw a ticket", ErrNoChain)
+		return nil, fmt.Errorf("%w: cannot draw a ticket", ErrNoChain)
 	}
 	head, err := s.chain.ChainHead(ctx)
 	if err != nil {
-		return api.Ticket{}, fmt.Errorf("manager: sector %s: chain head: %w", id, err)
+		return nil, fmt.Errorf("manager: sector %s: chain head: %w", id, err)
 	}
 	epoch := max(s.policy.TicketEpoch(int64(head.Height)), 0)
 	entropy, err := rand.SealEntropyForID(id.Miner)
 	if err != nil {
-		return api.Ticket{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	r, err := s.chain.StateGetRandomnessFromTickets(ctx, rand.TagSealRandomness, types.ChainEpoch(epoch), entropy, head.Key())
 	if err != nil {
-		return api.Ticket{}, fmt.Errorf("manager: sector %s: ticket randomness: %w", id, err)
+		return nil, fmt.Errorf("manager: sector %s: ticket randomness: %w", id, err)
 	}
-	t, err := s.st.AssignTicket(ctx, sec.ID, sec.WorkerID, store.Ticket{Value: r[:], Epoch: epoch}, s.now())
-	if err != nil {
-		return api.Ticket{}, mapStoreErr(err)
-	}
-	return storeTicket(t)
+	return &store.Ticket{Value: r[:], Epoch: epoch}, nil
 }
 
 func storeTicket(t store.Ticket) (api.Ticket, error) {
@@ -311,70 +317,77 @@ func storeTicket(t store.Ticket) (api.Ticket, error) {
 }
 
 // SubmitPreCommit records a sector's PC2 result once and queues it for the
-// tenant's PreCommit batch. A repeat with the same values is Duplicate (and
-// re-queues it if its last batch failed and reset is set); different values
-// are Mismatched, permanently.
+// tenant's PreCommit batch, in one transaction. A repeat with the same
+// values is Duplicate (and re-queues it if its last batch failed and reset
+// is set); different values are Mismatched, permanently.
 func (s *Service) SubmitPreCommit(ctx context.Context, id api.SectorID, pc api.PreCommitInfo, reset bool) (api.SubmitResponse, error) {
-	sec, err := s.activeSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return api.SubmitResponse{}, err
 	}
-	commR, err := commp.ParseSealedCID(pc.CommR)
-	if err != nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "comm_r: " + err.Error()}, nil
+	c, refused := commitments(pc)
+	if refused != "" {
+		return api.SubmitResponse{Result: api.SubmitRejected, Desc: refused}, nil
 	}
-	commD, err := commp.ParsePieceCID(pc.CommD)
-	if err != nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "comm_d: " + err.Error()}, nil
-	}
-	if sec.Ticket == nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "no ticket assigned: call AssignTicket first"}, nil
-	}
-	if sec.CommR == nil && s.chain != nil {
+	if s.chain != nil {
 		// A ticket too old for the actor would make the whole batch fail;
-		// refuse it here, once, before it can poison a batch.
+		// a first submission with one is refused here, before it can
+		// poison a batch.
 		if head, err := s.chain.ChainHead(ctx); err == nil {
 			if err := s.policy.CheckTicket(pc.Ticket.Epoch, int64(head.Height)+1); err != nil {
-				return api.SubmitResponse{Result: api.SubmitRejected, Desc: "ticket expired: " + err.Error()}, nil
+				c.Refusal = "ticket expired: " + err.Error()
 			}
 		}
 	}
-	res, err := s.st.SubmitPreCommit(ctx, sec.ID, sec.WorkerID, store.PreCommitInfo{
-		CommR: commR[:], CommD: commD[:], Ticket: store.Ticket{Value: pc.Ticket.Ticket[:], Epoch: pc.Ticket.Epoch},
-	}, s.now())
+	sid := toStoreID(id)
+	out, err := s.st.WorkerSubmitPreCommit(ctx, sid, h, c, reset)
 	if err != nil {
 		return api.SubmitResponse{}, mapStoreErr(err)
 	}
-	if res == store.SubmitMismatch {
-		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "differs from the earlier submission (comm_r, comm_d or ticket)"}, nil
-	}
-	same, err := s.side.setCommitments(ctx, sec.ID, sec.TenantID, pc.CommC.String(), pc.CommRLast.String())
+	s.sectors.forget(sid)
+	return s.submitted(out, store.BatchPreCommit), nil
+}
+
+// commitments parses a worker's PC2 result; refused says what is wrong
+// with it.
+func commitments(pc api.PreCommitInfo) (c store.Commitments, refused string) {
+	commR, err := commp.ParseSealedCID(pc.CommR)
 	if err != nil {
-		return api.SubmitResponse{}, err
+		return c, "comm_r: " + err.Error()
 	}
-	if !same {
-		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "comm_c or comm_r_last differ from the earlier submission"}, nil
+	commD, err := commp.ParsePieceCID(pc.CommD)
+	if err != nil {
+		return c, "comm_d: " + err.Error()
 	}
-	if res == store.SubmitAccepted || reset || sec.PreCommitBatch == 0 && sec.PreCommitMsg == "" {
-		if err := s.enqueue(ctx, sec, store.BatchPreCommit); err != nil {
-			return api.SubmitResponse{}, err
-		}
+	return store.Commitments{
+		PreCommitInfo: store.PreCommitInfo{CommR: commR[:], CommD: commD[:], Ticket: store.Ticket{Value: pc.Ticket.Ticket[:], Epoch: pc.Ticket.Epoch}},
+		CommC:         pc.CommC.String(), CommRLast: pc.CommRLast.String(),
+	}, ""
+}
+
+// submitted answers a submission and wakes the pipeline for a sector the
+// call queued.
+func (s *Service) submitted(out store.Outcome, kind store.BatchKind) api.SubmitResponse {
+	if out.Batch != 0 && s.pipeline != nil {
+		s.pipeline.Wake(out.Tenant, kind)
 	}
-	if res == store.SubmitDuplicate {
-		return api.SubmitResponse{Result: api.SubmitDuplicate}, nil
+	switch out.Result {
+	case store.SubmitAccepted:
+		return api.SubmitResponse{Result: api.SubmitAccepted}
+	case store.SubmitDuplicate:
+		return api.SubmitResponse{Result: api.SubmitDuplicate}
+	case store.SubmitMismatch:
+		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: out.Reason}
+	default:
+		return api.SubmitResponse{Result: api.SubmitRejected, Desc: out.Reason}
 	}
-	return api.SubmitResponse{Result: api.SubmitAccepted}, nil
 }
 
 // enqueue puts a sector into its tenant's open batch of kind and wakes the
 // pipeline. Idempotent: a sector already in a live batch stays there.
 func (s *Service) enqueue(ctx context.Context, sec store.Sector, kind store.BatchKind) error {
-	b, err := s.st.AddToBatch(ctx, sec.ID, kind, s.now())
-	if err != nil {
+	if _, err := s.st.AddToBatch(ctx, sec.ID, kind, s.now()); err != nil {
 		return mapStoreErr(err)
-	}
-	if err := s.side.noteBatch(ctx, sec.ID, sec.TenantID, kind, b); err != nil {
-		return err
 	}
 	if s.pipeline != nil {
 		s.pipeline.Wake(sec.TenantID, kind)
@@ -439,15 +452,11 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 	if batchID == 0 {
 		// Not in a batch: either never queued, or its batch failed (the
 		// store detaches the sectors of a failed batch).
-		e, ok, err := s.side.getExtra(ctx, sec.ID)
-		if err != nil {
-			return api.PollResponse{}, err
-		}
-		last := e.PCBatch
+		last := sec.LastPreCommitBatch
 		if kind == store.BatchProveCommit {
-			last = e.PRBatch
+			last = sec.LastProveCommitBatch
 		}
-		if ok && last != 0 {
+		if last != 0 {
 			b, err := s.st.GetBatch(ctx, last)
 			if err == nil && b.State == store.BatchFailed {
 				desc := fmt.Sprintf("batch %d failed", b.ID)
@@ -554,60 +563,41 @@ func (s *Service) waitingForSigner(ctx context.Context, tenant string) bool {
 // WaitSeed returns the interactive seed once the chain has settled it
 // (SeedReadyAt = precommit epoch + PreCommitChallengeDelay +
 // InteractivePoRepConfidence), else how long to wait. The pre-commit epoch
-// is read from StateSectorPreCommitInfo. The first seed stored wins.
+// is read from StateSectorPreCommitInfo. The first seed stored wins. The
+// chain is asked first; a seed it settled is stored (or the stored one
+// kept) in one transaction, and otherwise one read answers: a stored seed,
+// or how long to wait.
 func (s *Service) WaitSeed(ctx context.Context, id api.SectorID) (api.WaitSeedResponse, error) {
-	sec, err := s.workerSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return api.WaitSeedResponse{}, err
 	}
-	if sec.Seed != nil {
-		t, err := storeTicket(*sec.Seed)
+	wait, drawn, drawErr := s.drawSeed(ctx, id)
+	if drawn == nil {
+		sec, err := s.workerSector(ctx, id)
 		if err != nil {
 			return api.WaitSeedResponse{}, err
 		}
-		return api.WaitSeedResponse{Seed: &api.Seed{Seed: t.Ticket, Epoch: t.Epoch}}, nil
+		switch {
+		case sec.Seed != nil:
+			return seedResponse(*sec.Seed)
+		case sec.Phase != store.PhaseActive:
+			return api.WaitSeedResponse{}, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
+		case drawErr != nil:
+			return api.WaitSeedResponse{}, drawErr
+		}
+		return wait, nil
 	}
-	if sec.Phase != store.PhaseActive {
-		return api.WaitSeedResponse{}, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
-	}
-	if s.chain == nil {
-		return api.WaitSeedResponse{}, fmt.Errorf("%w: cannot draw a seed", ErrNoChain)
-	}
-	wait := func(epochs int64) api.WaitSeedResponse {
-		d := time.Duration(max(epochs, 1)) * s.block
-		return api.WaitSeedResponse{ShouldWait: true, DelaySeconds: int(max(d/time.Second, 1))}
-	}
-	head, err := s.chain.ChainHead(ctx)
-	if err != nil {
-		return api.WaitSeedResponse{}, fmt.Errorf("manager: sector %s: chain head: %w", id, err)
-	}
-	maddr := address.NewIDAddress(id.Miner)
-	pci, err := s.chain.StateSectorPreCommitInfo(ctx, maddr, id.Number, head.Key())
-	if err != nil {
-		return api.WaitSeedResponse{}, fmt.Errorf("manager: sector %s: precommit info: %w", id, err)
-	}
-	if pci == nil {
-		// Not on chain yet: wait about one epoch and ask again.
-		return wait(1), nil
-	}
-	pcEpoch := int64(pci.PreCommitEpoch)
-	ready := s.policy.SeedReadyAt(pcEpoch)
-	if int64(head.Height) < ready {
-		return wait(ready - int64(head.Height)), nil
-	}
-	seedEpoch := s.policy.SeedEpoch(pcEpoch)
-	entropy, err := rand.SealEntropyForID(id.Miner)
-	if err != nil {
-		return api.WaitSeedResponse{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	r, err := s.chain.StateGetRandomnessFromBeacon(ctx, rand.TagInteractiveSealChallengeSeed, types.ChainEpoch(seedEpoch), entropy, head.Key())
-	if err != nil {
-		return api.WaitSeedResponse{}, fmt.Errorf("manager: sector %s: seed randomness: %w", id, err)
-	}
-	t, err := s.st.AssignSeed(ctx, sec.ID, sec.WorkerID, store.Ticket{Value: r[:], Epoch: seedEpoch}, s.now())
+	sid := toStoreID(id)
+	t, _, err := s.st.WorkerRandomness(ctx, sid, h, true, drawn)
 	if err != nil {
 		return api.WaitSeedResponse{}, mapStoreErr(err)
 	}
+	s.sectors.forget(sid)
+	return seedResponse(t)
+}
+
+func seedResponse(t store.Ticket) (api.WaitSeedResponse, error) {
 	st, err := storeTicket(t)
 	if err != nil {
 		return api.WaitSeedResponse{}, err
@@ -615,123 +605,97 @@ func (s *Service) WaitSeed(ctx context.Context, id api.SectorID) (api.WaitSeedRe
 	return api.WaitSeedResponse{Seed: &api.Seed{Seed: st.Ticket, Epoch: st.Epoch}}, nil
 }
 
-// SubmitProof records a sector's proof once and queues it for the tenant's
-// ProveCommit batch; see SubmitPreCommit for the result rules.
+// drawSeed asks the chain for a sector's seed: the seed when it is
+// settled, else how long to wait, or why the chain could not say.
+func (s *Service) drawSeed(ctx context.Context, id api.SectorID) (api.WaitSeedResponse, *store.Ticket, error) {
+	if s.chain == nil {
+		return api.WaitSeedResponse{}, nil, fmt.Errorf("%w: cannot draw a seed", ErrNoChain)
+	}
+	wait := func(epochs int64) api.WaitSeedResponse {
+		d := time.Duration(max(epochs, 1)) * s.block
+		return api.WaitSeedResponse{ShouldWait: true, DelaySeconds: int(max(d/time.Second, 1))}
+	}
+	head, err := s.chain.ChainHead(ctx)
+	if err != nil {
+		return api.WaitSeedResponse{}, nil, fmt.Errorf("manager: sector %s: chain head: %w", id, err)
+	}
+	maddr := address.NewIDAddress(id.Miner)
+	pci, err := s.chain.StateSectorPreCommitInfo(ctx, maddr, id.Number, head.Key())
+	if err != nil {
+		return api.WaitSeedResponse{}, nil, fmt.Errorf("manager: sector %s: precommit info: %w", id, err)
+	}
+	if pci == nil {
+		// Not on chain yet: wait about one epoch and ask again.
+		return wait(1), nil, nil
+	}
+	pcEpoch := int64(pci.PreCommitEpoch)
+	ready := s.policy.SeedReadyAt(pcEpoch)
+	if int64(head.Height) < ready {
+		return wait(ready - int64(head.Height)), nil, nil
+	}
+	seedEpoch := s.policy.SeedEpoch(pcEpoch)
+	entropy, err := rand.SealEntropyForID(id.Miner)
+	if err != nil {
+		return api.WaitSeedResponse{}, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	r, err := s.chain.StateGetRandomnessFromBeacon(ctx, rand.TagInteractiveSealChallengeSeed, types.ChainEpoch(seedEpoch), entropy, head.Key())
+	if err != nil {
+		return api.WaitSeedResponse{}, nil, fmt.Errorf("manager: sector %s: seed randomness: %w", id, err)
+	}
+	return api.WaitSeedResponse{}, &store.Ticket{Value: r[:], Epoch: seedEpoch}, nil
+}
+
+// SubmitProof records a sector's proof once (an NI-PoRep sector's
+// commitments and ticket with it, as it has no PreCommit) and queues it
+// for the tenant's ProveCommit batch, in one transaction; see
+// SubmitPreCommit for the result rules.
 func (s *Service) SubmitProof(ctx context.Context, id api.SectorID, p api.ProofInfo, reset bool) (api.SubmitResponse, error) {
-	sec, err := s.activeSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return api.SubmitResponse{}, err
 	}
 	if len(p.Proof) == 0 {
 		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "empty proof"}, nil
 	}
-	if sec.ProofType.IsNI() {
-		if resp, ok, err := s.submitNICommitments(ctx, sec, p.NI); err != nil || !ok {
-			return resp, err
-		}
-	} else if sec.Seed == nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "no seed assigned: call WaitSeed first"}, nil
+	sub := store.ProofSubmission{Proof: p.Proof}
+	if p.NI != nil {
+		c, refused := commitments(*p.NI)
+		sub.NI, sub.NIRefusal = &c, refused
 	}
-	res, err := s.st.SubmitProof(ctx, sec.ID, sec.WorkerID, p.Proof, s.now())
+	sid := toStoreID(id)
+	out, err := s.st.WorkerSubmitProof(ctx, sid, h, sub, reset)
 	if err != nil {
 		return api.SubmitResponse{}, mapStoreErr(err)
 	}
-	if res == store.SubmitMismatch {
-		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "differs from the earlier proof"}, nil
-	}
-	if res == store.SubmitAccepted || reset || sec.ProveCommitBatch == 0 && sec.ProveCommitMsg == "" {
-		if err := s.enqueue(ctx, sec, store.BatchProveCommit); err != nil {
-			return api.SubmitResponse{}, err
-		}
-	}
-	if res == store.SubmitDuplicate {
-		return api.SubmitResponse{Result: api.SubmitDuplicate}, nil
-	}
-	return api.SubmitResponse{Result: api.SubmitAccepted}, nil
-}
-
-// submitNICommitments records an NI-PoRep sector's commitments and ticket,
-// which it submits with its proof instead of in a PreCommit (no PreCommit
-// batch is queued). ok is false when the submission is refused (resp says
-// why).
-func (s *Service) submitNICommitments(ctx context.Context, sec store.Sector, ni *api.PreCommitInfo) (api.SubmitResponse, bool, error) {
-	if ni == nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "NI-PoRep sector: the proof must carry its commitments and ticket (ni)"}, false, nil
-	}
-	commR, err := commp.ParseSealedCID(ni.CommR)
-	if err != nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "comm_r: " + err.Error()}, false, nil
-	}
-	commD, err := commp.ParsePieceCID(ni.CommD)
-	if err != nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "comm_d: " + err.Error()}, false, nil
-	}
-	if sec.Ticket == nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "no ticket assigned: call AssignTicket first"}, false, nil
-	}
-	res, err := s.st.SubmitPreCommit(ctx, sec.ID, sec.WorkerID, store.PreCommitInfo{
-		CommR: commR[:], CommD: commD[:], Ticket: store.Ticket{Value: ni.Ticket.Ticket[:], Epoch: ni.Ticket.Epoch},
-	}, s.now())
-	if err != nil {
-		return api.SubmitResponse{}, false, mapStoreErr(err)
-	}
-	if res == store.SubmitMismatch {
-		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "NI commitments differ from the earlier submission (comm_r, comm_d or ticket)"}, false, nil
-	}
-	same, err := s.side.setCommitments(ctx, sec.ID, sec.TenantID, ni.CommC.String(), ni.CommRLast.String())
-	if err != nil {
-		return api.SubmitResponse{}, false, err
-	}
-	if !same {
-		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "comm_c or comm_r_last differ from the earlier submission"}, false, nil
-	}
-	return api.SubmitResponse{}, true, nil
+	s.sectors.forget(sid)
+	return s.submitted(out, store.BatchProveCommit), nil
 }
 
 // ReportState records a worker state change in the sector's history,
-// renews the lease and meters the CPU time the step used. A report equal to
-// the last recorded one (a resend after a worker restart) renews the lease
-// only. The answer carries an abort order when the sector was aborted.
+// renews the lease and meters the CPU time the step used, in one
+// transaction. A report equal to the last recorded one (a resend after a
+// worker restart) renews the lease only. The answer carries an abort order
+// when the sector was aborted.
 func (s *Service) ReportState(ctx context.Context, id api.SectorID, r api.StateReport) (api.ReportStateResponse, error) {
-	sec, err := s.workerSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return api.ReportStateResponse{}, err
 	}
-	if sec.Phase == store.PhaseAborted {
-		return api.ReportStateResponse{AbortReason: nonEmpty(sec.AbortReason, "aborted")}, nil
-	}
-	hist, err := s.st.SectorHistory(ctx, sec.ID)
-	if err != nil {
-		return api.ReportStateResponse{}, mapStoreErr(err)
-	}
-	if n := len(hist); n > 0 {
-		last := hist[n-1]
-		if last.Prev == r.Prev && last.Next == r.Next && last.Event == r.Event && last.WorkerID == sec.WorkerID {
-			return api.ReportStateResponse{}, nil // a resend
-		}
-	}
-	if err := checkReport(sec.State, r); err != nil {
-		return api.ReportStateResponse{}, fmt.Errorf("sector %s: %w", sec.ID, err)
-	}
-	rep := store.StateReport{ID: sec.ID, WorkerID: sec.WorkerID, Prev: r.Prev, Next: r.Next, Event: r.Event}
+	sid := toStoreID(id)
+	rep := store.StateReport{ID: sid, Prev: r.Prev, Next: r.Next, Event: r.Event}
 	if r.Failure != nil {
 		rep.Failure = &store.Failure{Level: string(r.Failure.Level), Desc: r.Failure.Desc}
 	}
-	res, err := s.st.ReportState(ctx, rep, s.now(), s.ttl)
+	res, err := s.st.WorkerReport(ctx, h, rep, r.CPUSeconds, func(sec store.Sector) error {
+		if err := checkReport(sec.State, r); err != nil {
+			return fmt.Errorf("sector %s: %w", sec.ID, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return api.ReportStateResponse{}, mapStoreErr(err)
 	}
-	// The attempt number is the history position of this report, so a
-	// retried stage is billed again while a resent report is not (above).
-	attempt := len(hist)
-	for stage, cpu := range r.CPUSeconds {
-		if cpu < 0 || stage == store.StageAllocated || stage == store.StageFinalized {
-			continue
-		}
-		if _, err := s.st.RecordUsage(ctx, store.UsageReport{Sector: sec.ID, Stage: stage, Attempt: attempt, WorkerID: sec.WorkerID, CPUSeconds: cpu}, s.now()); err != nil {
-			s.log.Warn("usage not recorded", "sector", sec.ID, "stage", stage, "err", err)
-		}
-	}
+	s.sectors.forget(sid)
 	if res.Phase == store.PhaseAborted {
 		return api.ReportStateResponse{AbortReason: nonEmpty(res.AbortReason, "aborted")}, nil
 	}
@@ -739,31 +703,24 @@ func (s *Service) ReportState(ctx context.Context, id api.SectorID, r api.StateR
 }
 
 // ReportFinalized marks the sector finalized (its lease ends), records where
-// its files are, and opens its delivery record.
+// its files are, and opens its delivery record, in one transaction.
 func (s *Service) ReportFinalized(ctx context.Context, id api.SectorID, fi api.FinalizedInfo) (struct{}, error) {
-	sec, err := s.workerSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return struct{}{}, err
 	}
-	if err := s.side.setFinalized(ctx, sec.ID, sec.TenantID, fi); err != nil {
-		return struct{}{}, err
+	files, err := json.Marshal(fi.Files)
+	if err != nil {
+		return struct{}{}, fmt.Errorf("%w: files: %v", ErrInvalid, err)
 	}
-	if err := s.st.FinalizeSector(ctx, sec.ID, sec.WorkerID, s.now()); err != nil {
-		return struct{}{}, mapStoreErr(err)
-	}
-	t, err := s.st.GetTenant(ctx, sec.TenantID)
+	sid := toStoreID(id)
+	sec, target, err := s.st.WorkerFinalize(ctx, sid, h, fi.Location, string(files), s.delivery.StorePath)
 	if err != nil {
 		return struct{}{}, mapStoreErr(err)
 	}
-	target := t.DeliveryTarget
-	if target == "" {
-		target = s.delivery.StorePath
-	}
-	if _, err := s.st.CreateDelivery(ctx, sec.ID, target, s.now()); err != nil {
-		return struct{}{}, mapStoreErr(err)
-	}
-	s.log.Info("sector finalized", "sector", sec.ID, "tenant", sec.TenantID, "worker", sec.WorkerID)
-	if t.DeliveryTarget != "" {
+	s.sectors.forget(sid)
+	s.log.Info("sector finalized", "sector", sid, "tenant", sec.TenantID, "worker", sec.WorkerID)
+	if target != "" {
 		// Architecture 2: the metadata goes to the receiver now, while the
 		// worker starts its transfer (the receiver verifies once both are
 		// there).
@@ -773,21 +730,25 @@ func (s *Service) ReportFinalized(ctx context.Context, id api.SectorID, fi api.F
 }
 
 // ReportAborted records that the worker gave the sector up. Its number
-// stays used. Idempotent.
+// stays used. Idempotent. One transaction.
 func (s *Service) ReportAborted(ctx context.Context, id api.SectorID, reason string) (struct{}, error) {
-	sec, err := s.workerSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return struct{}{}, err
 	}
-	if err := s.st.AbortSector(ctx, sec.ID, nonEmpty(reason, "aborted by worker"), s.now()); err != nil {
+	sid := toStoreID(id)
+	if err := s.st.WorkerAbort(ctx, sid, h, nonEmpty(reason, "aborted by worker")); err != nil {
 		return struct{}{}, mapStoreErr(err)
 	}
-	s.log.Info("sector aborted by worker", "sector", sec.ID, "worker", sec.WorkerID, "reason", reason)
+	s.sectors.forget(sid)
+	s.log.Info("sector aborted by worker", "sector", sid, "reason", reason)
 	return struct{}{}, nil
 }
 
 // WorkerPing records a worker's heartbeat and hands it the operator's
-// pending pause/resume orders (each delivered once).
+// pending pause/resume orders (each delivered once). Heartbeats are
+// information (the worker is the authority on its own threads), so they
+// are kept in memory and written together now and then (see heartbeats).
 func (s *Service) WorkerPing(ctx context.Context, p api.WorkerPing) (api.WorkerPingResponse, error) {
 	c, err := callerFrom(ctx)
 	if err != nil {
@@ -806,7 +767,7 @@ func (s *Service) WorkerPing(ctx context.Context, p api.WorkerPing) (api.WorkerP
 		delete(s.commands, name)
 	}
 	s.cmdMu.Unlock()
-	if err := s.side.putWorker(ctx, info, now); err != nil {
+	if err := s.beats.note(ctx, info); err != nil {
 		return api.WorkerPingResponse{}, err
 	}
 	return resp, nil

@@ -69,6 +69,19 @@ type Sector struct {
 	ProveCommitBatch int64  `json:"provecommit_batch,omitempty"`
 	PreCommitMsg     string `json:"precommit_msg,omitempty"`
 	ProveCommitMsg   string `json:"provecommit_msg,omitempty"`
+	// LastPreCommitBatch / LastProveCommitBatch are the last batch of each
+	// kind the sector joined; unlike the fields above they stay set after
+	// a failed batch detaches its sectors (0 = never batched).
+	LastPreCommitBatch   int64 `json:"last_precommit_batch,omitempty"`
+	LastProveCommitBatch int64 `json:"last_provecommit_batch,omitempty"`
+	// CommC and CommRLast are the worker's PC2 outputs in hex, set once
+	// with the PreCommit ("" until then).
+	CommC     string `json:"comm_c,omitempty"`
+	CommRLast string `json:"comm_r_last,omitempty"`
+	// Location and Files say where the finalized sector's files are; Files
+	// is JSON written by the manager and kept verbatim.
+	Location string `json:"location,omitempty"`
+	Files    string `json:"files,omitempty"`
 }
 
 // LeaseExpired reports whether the lease has lapsed at now.
@@ -78,7 +91,8 @@ func (s Sector) LeaseExpired(now time.Time) bool {
 
 const sectorCols = `miner_id, number, tenant_id, proof_type, sector_size, state, phase, abort_reason,
 	worker_id, lease_expires_ms, allocated_ms, updated_ms, done_ms, ticket, ticket_epoch, seed, seed_epoch,
-	comm_r, comm_d, proof IS NOT NULL, precommit_batch, provecommit_batch, precommit_msg, provecommit_msg`
+	comm_r, comm_d, proof IS NOT NULL, precommit_batch, provecommit_batch, precommit_msg, provecommit_msg,
+	last_precommit_batch, last_provecommit_batch, comm_c, comm_r_last, location, files`
 
 func scanSector(sc interface{ Scan(...any) error }) (Sector, error) {
 	var (
@@ -91,7 +105,8 @@ func scanSector(sc interface{ Scan(...any) error }) (Sector, error) {
 	)
 	err := sc.Scan(&miner, &num, &s.TenantID, &pt, &size, &s.State, &phase, &s.AbortReason,
 		&s.WorkerID, &lease, &alloc, &upd, &done, &ticket, &tEpoch, &seed, &sEpoch,
-		&s.CommR, &s.CommD, &s.HasProof, &pcb, &prb, &s.PreCommitMsg, &s.ProveCommitMsg)
+		&s.CommR, &s.CommD, &s.HasProof, &pcb, &prb, &s.PreCommitMsg, &s.ProveCommitMsg,
+		&s.LastPreCommitBatch, &s.LastProveCommitBatch, &s.CommC, &s.CommRLast, &s.Location, &s.Files)
 	if err != nil {
 		return Sector{}, err
 	}
@@ -627,22 +642,27 @@ func (s *Store) ReportState(ctx context.Context, r StateReport, now time.Time, t
 		if err != nil {
 			return err
 		}
-		nowMS := ms(now)
-		if err := d.appendHistory(ctx, r.ID, nowMS, r.WorkerID, r.Prev, r.Next, r.Event, r.Failure); err != nil {
-			return err
-		}
-		lease := ms(sec.LeaseExpires)
-		if sec.Phase == PhaseActive {
-			lease = ms(now.Add(ttl))
-		}
-		if _, err := d.exec(ctx, `UPDATE sectors SET state = ?, lease_expires_ms = ?, updated_ms = ?
-			WHERE miner_id = ? AND number = ?`, r.Next, lease, nowMS, int64(r.ID.Miner), int64(r.ID.Number)); err != nil {
-			return fmt.Errorf("store: report state of sector %s: %w", r.ID, err)
-		}
-		out = ReportResult{Phase: sec.Phase, AbortReason: sec.AbortReason, LeaseExpires: fromMS(lease)}
-		return nil
+		out, err = d.report(ctx, sec, r, now, ttl)
+		return err
 	})
 	return out, err
+}
+
+// report is ReportState on a locked sector.
+func (d db) report(ctx context.Context, sec Sector, r StateReport, now time.Time, ttl time.Duration) (ReportResult, error) {
+	nowMS := ms(now)
+	if err := d.appendHistory(ctx, r.ID, nowMS, r.WorkerID, r.Prev, r.Next, r.Event, r.Failure); err != nil {
+		return ReportResult{}, err
+	}
+	lease := ms(sec.LeaseExpires)
+	if sec.Phase == PhaseActive {
+		lease = ms(now.Add(ttl))
+	}
+	if _, err := d.exec(ctx, `UPDATE sectors SET state = ?, lease_expires_ms = ?, updated_ms = ?
+		WHERE miner_id = ? AND number = ?`, r.Next, lease, nowMS, int64(r.ID.Miner), int64(r.ID.Number)); err != nil {
+		return ReportResult{}, fmt.Errorf("store: report state of sector %s: %w", r.ID, err)
+	}
+	return ReportResult{Phase: sec.Phase, AbortReason: sec.AbortReason, LeaseExpires: fromMS(lease)}, nil
 }
 
 // FinalizeSector marks a sector finalized (sealed and handed over): the
@@ -654,24 +674,30 @@ func (s *Store) FinalizeSector(ctx context.Context, id SectorID, workerID string
 		if err != nil {
 			return err
 		}
-		switch sec.Phase {
-		case PhaseFinalized:
-			return nil
-		case PhaseAborted:
-			return fmt.Errorf("store: finalize sector %s: aborted: %w", id, ErrConflict)
-		}
-		nowMS := ms(now)
-		if _, err := d.exec(ctx, `UPDATE sectors SET phase = 'finalized', done_ms = ?, updated_ms = ?
-			WHERE miner_id = ? AND number = ?`, nowMS, nowMS, int64(id.Miner), int64(id.Number)); err != nil {
-			return fmt.Errorf("store: finalize sector %s: %w", id, err)
-		}
-		if _, err := d.exec(ctx, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, bytes, at_ms)
-			VALUES (?, ?, ?, 'finalized', 0, ?, ?, ?) ON CONFLICT (miner_id, number, stage, attempt) DO NOTHING`,
-			sec.TenantID, int64(id.Miner), int64(id.Number), workerID, int64(sec.SectorSize), nowMS); err != nil {
-			return fmt.Errorf("store: finalize sector %s: usage: %w", id, err)
-		}
-		return d.appendHistory(ctx, id, nowMS, workerID, sec.State, sec.State, eventFinalized, nil)
+		return d.finalize(ctx, sec, now)
 	})
+}
+
+// finalize is FinalizeSector on a locked sector.
+func (d db) finalize(ctx context.Context, sec Sector, now time.Time) error {
+	id := sec.ID
+	switch sec.Phase {
+	case PhaseFinalized:
+		return nil
+	case PhaseAborted:
+		return fmt.Errorf("store: finalize sector %s: aborted: %w", id, ErrConflict)
+	}
+	nowMS := ms(now)
+	if _, err := d.exec(ctx, `UPDATE sectors SET phase = 'finalized', done_ms = ?, updated_ms = ?
+		WHERE miner_id = ? AND number = ?`, nowMS, nowMS, int64(id.Miner), int64(id.Number)); err != nil {
+		return fmt.Errorf("store: finalize sector %s: %w", id, err)
+	}
+	if _, err := d.exec(ctx, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, bytes, at_ms)
+		VALUES (?, ?, ?, 'finalized', 0, ?, ?, ?) ON CONFLICT (miner_id, number, stage, attempt) DO NOTHING`,
+		sec.TenantID, int64(id.Miner), int64(id.Number), sec.WorkerID, int64(sec.SectorSize), nowMS); err != nil {
+		return fmt.Errorf("store: finalize sector %s: usage: %w", id, err)
+	}
+	return d.appendHistory(ctx, id, nowMS, sec.WorkerID, sec.State, sec.State, eventFinalized, nil)
 }
 
 // AbortSector gives a sector up (operator or worker decision). Its number
@@ -683,19 +709,25 @@ func (s *Store) AbortSector(ctx context.Context, id SectorID, reason string, now
 		if err != nil {
 			return err
 		}
-		switch sec.Phase {
-		case PhaseAborted:
-			return nil
-		case PhaseFinalized:
-			return fmt.Errorf("store: abort sector %s: finalized: %w", id, ErrConflict)
-		}
-		nowMS := ms(now)
-		if _, err := d.exec(ctx, `UPDATE sectors SET phase = 'aborted', abort_reason = ?, done_ms = ?, updated_ms = ?
-			WHERE miner_id = ? AND number = ?`, reason, nowMS, nowMS, int64(id.Miner), int64(id.Number)); err != nil {
-			return fmt.Errorf("store: abort sector %s: %w", id, err)
-		}
-		return d.appendHistory(ctx, id, nowMS, "", sec.State, sec.State, eventAborted, &Failure{Level: "abort", Desc: reason})
+		return d.abort(ctx, sec, reason, now)
 	})
+}
+
+// abort is AbortSector on a locked sector.
+func (d db) abort(ctx context.Context, sec Sector, reason string, now time.Time) error {
+	id := sec.ID
+	switch sec.Phase {
+	case PhaseAborted:
+		return nil
+	case PhaseFinalized:
+		return fmt.Errorf("store: abort sector %s: finalized: %w", id, ErrConflict)
+	}
+	nowMS := ms(now)
+	if _, err := d.exec(ctx, `UPDATE sectors SET phase = 'aborted', abort_reason = ?, done_ms = ?, updated_ms = ?
+		WHERE miner_id = ? AND number = ?`, reason, nowMS, nowMS, int64(id.Miner), int64(id.Number)); err != nil {
+		return fmt.Errorf("store: abort sector %s: %w", id, err)
+	}
+	return d.appendHistory(ctx, id, nowMS, "", sec.State, sec.State, eventAborted, &Failure{Level: "abort", Desc: reason})
 }
 
 // DeleteSector removes a finalized or aborted sector and its history,
@@ -831,25 +863,42 @@ func (s *Store) assignRandomness(ctx context.Context, id SectorID, workerID stri
 		if err != nil {
 			return err
 		}
-		cur := sec.Ticket
-		if col == "seed" {
-			cur = sec.Seed
+		var ok bool
+		out, ok, err = d.assignRandomness(ctx, sec, &t, now, col == "seed")
+		if err == nil && !ok {
+			err = fmt.Errorf("store: assign %s for sector %s: not stored", col, id)
 		}
-		if cur != nil {
-			out = *cur
-			return nil
-		}
-		if sec.Phase != PhaseActive {
-			return fmt.Errorf("store: assign %s for sector %s: %s: %w", col, id, sec.Phase, ErrSectorDone)
-		}
-		if _, err := d.exec(ctx, `UPDATE sectors SET `+col+` = ?, `+epochCol+` = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
-			t.Value, t.Epoch, ms(now), int64(id.Miner), int64(id.Number)); err != nil {
-			return fmt.Errorf("store: assign %s for sector %s: %w", col, id, err)
-		}
-		out = t
-		return nil
+		return err
 	})
 	return out, err
+}
+
+// assignRandomness is AssignTicket (seed false) or AssignSeed on a locked
+// sector: it returns the stored value, else stores t and returns it. With
+// t nil it only reads: ok is false when nothing is stored.
+func (d db) assignRandomness(ctx context.Context, sec Sector, t *Ticket, now time.Time, seed bool) (out Ticket, ok bool, err error) {
+	col, epochCol, cur := "ticket", "ticket_epoch", sec.Ticket
+	if seed {
+		col, epochCol, cur = "seed", "seed_epoch", sec.Seed
+	}
+	id := sec.ID
+	if cur != nil {
+		return *cur, true, nil
+	}
+	if sec.Phase != PhaseActive {
+		return Ticket{}, false, fmt.Errorf("store: assign %s for sector %s: %s: %w", col, id, sec.Phase, ErrSectorDone)
+	}
+	if t == nil {
+		return Ticket{}, false, nil
+	}
+	if len(t.Value) != 32 {
+		return Ticket{}, false, fmt.Errorf("store: assign %s for sector %s: need 32 bytes, got %d: %w", col, id, len(t.Value), ErrInvalid)
+	}
+	if _, err := d.exec(ctx, `UPDATE sectors SET `+col+` = ?, `+epochCol+` = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
+		t.Value, t.Epoch, ms(now), int64(id.Miner), int64(id.Number)); err != nil {
+		return Ticket{}, false, fmt.Errorf("store: assign %s for sector %s: %w", col, id, err)
+	}
+	return *t, true, nil
 }
 
 // PreCommitInfo is what a worker submits after PC2.
@@ -915,6 +964,10 @@ type Piece struct {
 	CID    string `json:"cid"`
 	Size   uint64 `json:"size"`
 	DealID uint64 `json:"deal_id,omitempty"`
+	// PayloadSize is the unpadded payload and SourceURL where the worker
+	// fetches it (empty for pieces recorded without them).
+	PayloadSize uint64 `json:"payload_size,omitempty"`
+	SourceURL   string `json:"source_url,omitempty"`
 }
 
 // SetPieces stores a sector's pieces once (same semantics as
@@ -922,7 +975,7 @@ type Piece struct {
 // a committed-capacity sector; a later non-empty list is then a mismatch.
 func (s *Store) SetPieces(ctx context.Context, id SectorID, workerID string, pieces []Piece, now time.Time) (SubmitResult, error) {
 	for i, p := range pieces {
-		if p.CID == "" || p.Size == 0 || p.Size > 1<<63-1 || p.DealID > 1<<63-1 {
+		if p.CID == "" || p.Size == 0 || p.Size > 1<<63-1 || p.DealID > 1<<63-1 || p.PayloadSize > p.Size {
 			return 0, fmt.Errorf("store: set pieces for sector %s: piece %d: empty cid or bad size: %w", id, i, ErrInvalid)
 		}
 	}
@@ -958,15 +1011,8 @@ func (s *Store) SetPieces(ctx context.Context, id SectorID, workerID string, pie
 			}
 			return nil
 		}
-		for i, p := range pieces {
-			if _, err := d.exec(ctx, `INSERT INTO sector_pieces (miner_id, number, idx, piece_cid, size, deal_id)
-				VALUES (?, ?, ?, ?, ?, ?)`, int64(id.Miner), int64(id.Number), i, p.CID, int64(p.Size), int64(p.DealID)); err != nil {
-				return fmt.Errorf("store: set pieces for sector %s: %w", id, err)
-			}
-		}
-		if _, err := d.exec(ctx, `UPDATE sectors SET pieces_set = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
-			true, ms(now), int64(id.Miner), int64(id.Number)); err != nil {
-			return fmt.Errorf("store: set pieces for sector %s: %w", id, err)
+		if err := d.recordPieces(ctx, id, pieces, now); err != nil {
+			return err
 		}
 		out = SubmitAccepted
 		return nil
@@ -974,8 +1020,25 @@ func (s *Store) SetPieces(ctx context.Context, id SectorID, workerID string, pie
 	return out, err
 }
 
+// recordPieces stores a sector's pieces (none: committed capacity) and
+// marks them decided.
+func (d db) recordPieces(ctx context.Context, id SectorID, pieces []Piece, now time.Time) error {
+	for i, p := range pieces {
+		if _, err := d.exec(ctx, `INSERT INTO sector_pieces (miner_id, number, idx, piece_cid, size, deal_id, payload_size, source_url)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, int64(id.Miner), int64(id.Number), i, p.CID, int64(p.Size), int64(p.DealID),
+			int64(p.PayloadSize), p.SourceURL); err != nil {
+			return fmt.Errorf("store: set pieces for sector %s: %w", id, err)
+		}
+	}
+	if _, err := d.exec(ctx, `UPDATE sectors SET pieces_set = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
+		true, ms(now), int64(id.Miner), int64(id.Number)); err != nil {
+		return fmt.Errorf("store: set pieces for sector %s: %w", id, err)
+	}
+	return nil
+}
+
 func (d db) pieces(ctx context.Context, id SectorID) ([]Piece, error) {
-	rows, err := d.query(ctx, `SELECT piece_cid, size, deal_id FROM sector_pieces WHERE miner_id = ? AND number = ? ORDER BY idx`,
+	rows, err := d.query(ctx, `SELECT piece_cid, size, deal_id, payload_size, source_url FROM sector_pieces WHERE miner_id = ? AND number = ? ORDER BY idx`,
 		int64(id.Miner), int64(id.Number))
 	if err != nil {
 		return nil, fmt.Errorf("store: pieces of sector %s: %w", id, err)
@@ -984,11 +1047,11 @@ func (d db) pieces(ctx context.Context, id SectorID) ([]Piece, error) {
 	var out []Piece
 	for rows.Next() {
 		var p Piece
-		var size, deal int64
-		if err := rows.Scan(&p.CID, &size, &deal); err != nil {
+		var size, deal, payload int64
+		if err := rows.Scan(&p.CID, &size, &deal, &payload, &p.SourceURL); err != nil {
 			return nil, fmt.Errorf("store: pieces of sector %s: %w", id, err)
 		}
-		p.Size, p.DealID = uint64(size), uint64(deal)
+		p.Size, p.DealID, p.PayloadSize = uint64(size), uint64(deal), uint64(payload)
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {

@@ -217,6 +217,10 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.importSidecarFile(ctx, path); err != nil {
+		s.Close()
+		return nil, err
+	}
 	ck, err := sql.Open("sqlite", base)
 	if err != nil {
 		s.Close()
