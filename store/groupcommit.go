@@ -48,10 +48,21 @@ type committer struct {
 	ops  chan *groupOp
 	stop chan struct{}
 	done chan struct{}
+	// runGroup runs one group and answers every operation in it; a group
+	// holds at most max operations.
+	runGroup func(*Store, []*groupOp)
+	max      int
 }
 
+// newCommitter starts SQLite's committer.
 func newCommitter(s *Store) *committer {
-	c := &committer{s: s, ops: make(chan *groupOp), stop: make(chan struct{}), done: make(chan struct{})}
+	return newLane(s, maxGroup, func(s *Store, group []*groupOp) { s.group.commit(group) })
+}
+
+// newLane starts a committer that runs groups of up to max operations with
+// runGroup.
+func newLane(s *Store, max int, runGroup func(*Store, []*groupOp)) *committer {
+	c := &committer{s: s, ops: make(chan *groupOp), stop: make(chan struct{}), done: make(chan struct{}), runGroup: runGroup, max: max}
 	go c.loop()
 	return c
 }
@@ -78,7 +89,7 @@ func (c *committer) close() {
 
 func (c *committer) loop() {
 	defer close(c.done)
-	group := make([]*groupOp, 0, maxGroup)
+	group := make([]*groupOp, 0, c.max)
 	for {
 		select {
 		case op := <-c.ops:
@@ -88,7 +99,7 @@ func (c *committer) loop() {
 		}
 		// Take whatever else is already waiting, without waiting for more.
 	fill:
-		for len(group) < maxGroup {
+		for len(group) < c.max {
 			select {
 			case op := <-c.ops:
 				group = append(group, op)
@@ -96,7 +107,7 @@ func (c *committer) loop() {
 				break fill
 			}
 		}
-		c.commit(group)
+		c.runGroup(c.s, group)
 	}
 }
 

@@ -289,18 +289,12 @@ func (s *Store) AllocateSector(ctx context.Context, workerID string, f AllocateF
 		return Allocation{}, fmt.Errorf("store: allocate sector: empty worker id: %w", ErrInvalid)
 	}
 	p = p.withDefaults()
-	if s.allocGate != nil {
-		// PostgreSQL: allocations lock the eligible tenants' rows, so
-		// they run one at a time anyway; queued here, a waiting
-		// allocation holds no pool connection, which under a burst of
-		// allocations would otherwise leave none for anything else.
-		if err := s.allocGate.Acquire(ctx, 1); err != nil {
-			return Allocation{}, err
-		}
-		defer s.allocGate.Release(1)
-	}
+	// PostgreSQL: allocations lock the eligible tenants' rows, so they run
+	// one at a time anyway; they are queued for one lane (pggroup.go),
+	// where a waiting allocation holds no pool connection and a burst of
+	// them shares one commit.
 	var out Allocation
-	err := s.tx(ctx, func(d db) error {
+	err := s.allocTx(ctx, func(d db) error {
 		a, err := d.allocate(ctx, workerID, f, now, p)
 		out = a
 		return err

@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	"golang.org/x/sync/semaphore"
 	"modernc.org/sqlite"
 )
 
@@ -95,9 +94,9 @@ type Store struct {
 	// group runs SQLite write transactions (see committer); nil on
 	// PostgreSQL.
 	group *committer
-	// allocGate serializes this process's allocations on PostgreSQL (see
-	// AllocateSector); nil on SQLite, where group commit batches them.
-	allocGate *semaphore.Weighted
+	// pg groups worker calls' transactions on PostgreSQL (see
+	// pggroup.go); nil on SQLite, where group commit batches them all.
+	pg *pgGroup
 
 	// checkpoints is the SQLite checkpointer's connection (see
 	// checkpointLoop); nil on PostgreSQL.
@@ -309,7 +308,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{dialect: dialectPostgres, w: db, r: db, rebinds: map[string]string{}, allocGate: semaphore.NewWeighted(1)}
+	s := &Store{dialect: dialectPostgres, w: db, r: db, rebinds: map[string]string{}}
 	if err := db.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: open postgres %s: %w", redactDSN(dsn), err)
@@ -318,6 +317,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.pg = newPGGroup(s)
 	return s, nil
 }
 
@@ -337,6 +337,9 @@ func (s *Store) Close() error {
 		}
 		if s.group != nil {
 			s.group.close()
+		}
+		if s.pg != nil {
+			s.pg.close()
 		}
 		s.wStmts.close()
 		s.rStmts.close()
