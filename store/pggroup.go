@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"hash/maphash"
 )
 
 // Group commit for PostgreSQL worker calls.
@@ -25,71 +24,63 @@ import (
 // transaction with the usual retries (calls may run more than once, as
 // with Store.tx). A commit that fails does the same.
 //
-// Allocations have a lane of their own (they lock the eligible tenants'
-// rows and so run one at a time anyway); other calls are spread over
-// pgLanes lanes by sector, so one sector's calls stay in order in one lane
-// and lanes rarely wait for each other's row locks.
+// Lanes are per tenant, so that calls of different lanes never wait for
+// each other's row locks: a call locks its sector and its tenant's open
+// batch rows, which only that tenant's calls touch (a tenant is one miner
+// actor, so the lane follows from the sector id alone). Allocations, which
+// span tenants, have a lane of their own; they lock the eligible tenants'
+// rows FOR NO KEY UPDATE, which does not stop a tenant lane's new batch
+// from taking its key-share lock on the tenant. Two groups waiting for
+// each other would be a deadlock that costs PostgreSQL's deadlock_timeout
+// to break.
 
-// pgLanes is the number of lanes for calls other than allocations.
+// pgLanes is the number of tenant lanes (tenants share them by miner id).
 const pgLanes = 4
 
 // maxPGGroup bounds the calls in one PostgreSQL group. A call costs a few
 // round trips to the server (a fraction of a millisecond each), many times
 // what a SQLite call costs in process, so the first call of a group waits
 // for fewer others than on SQLite.
-const maxPGGroup = 32
+const maxPGGroup = 64
 
-// pgGroup is the PostgreSQL lanes of a Store.
-type pgGroup struct {
-	alloc *committer
-	lanes [pgLanes]*committer
-	seed  maphash.Seed
+// pgLaneSet is a Store's PostgreSQL lanes.
+type pgLaneSet struct {
+	alloc   *committer
+	tenants [pgLanes]*committer
 }
 
-func newPGGroup(s *Store) *pgGroup {
-	g := &pgGroup{alloc: newLane(s, maxPGGroup, runPGGroup), seed: maphash.MakeSeed()}
-	for i := range g.lanes {
-		g.lanes[i] = newLane(s, maxPGGroup, runPGGroup)
+func newPGLanes(s *Store) *pgLaneSet {
+	l := &pgLaneSet{alloc: newLane(s, maxPGGroup, runPGGroup)}
+	for i := range l.tenants {
+		l.tenants[i] = newLane(s, maxPGGroup, runPGGroup)
 	}
-	return g
+	return l
 }
 
-func (g *pgGroup) close() {
-	g.alloc.close()
-	for _, l := range g.lanes {
-		l.close()
+func (l *pgLaneSet) close() {
+	l.alloc.close()
+	for _, c := range l.tenants {
+		c.close()
 	}
 }
 
-// lane picks a sector's lane.
-func (g *pgGroup) lane(id SectorID) *committer {
-	var h maphash.Hash
-	h.SetSeed(g.seed)
-	var b [16]byte
-	for i := range 8 {
-		b[i], b[8+i] = byte(id.Miner>>(8*i)), byte(id.Number>>(8*i))
-	}
-	h.Write(b[:])
-	return g.lanes[h.Sum64()%pgLanes]
-}
-
-// callTx runs a worker call's transaction fn for sector id: on PostgreSQL
-// in the sector's lane, on SQLite through the group commit like any
+// callTx runs a worker call's transaction fn on sector id: on PostgreSQL
+// in its tenant's lane, on SQLite through the group commit like any
 // transaction. fn has Store.tx's contract, and a returned error must mean
 // nothing that matters was written (see above).
 func (s *Store) callTx(ctx context.Context, id SectorID, fn func(db) error) error {
-	if s.pg == nil {
+	if s.lanes == nil {
 		return s.tx(ctx, fn)
 	}
-	return s.pg.lane(id).run(ctx, fn)
+	return s.lanes.tenants[id.Miner%pgLanes].run(ctx, fn)
 }
 
 // allocTx is callTx for allocations.
 func (s *Store) allocTx(ctx context.Context, fn func(db) error) error {
-	if s.pg == nil {
+	if s.lanes == nil {
 		return s.tx(ctx, fn)
 	}
-	return s.pg.alloc.run(ctx, fn)
+	return s.lanes.alloc.run(ctx, fn)
 }
 
 // runPGGroup runs one lane's group in one PostgreSQL transaction and

@@ -290,7 +290,7 @@ func (s *Store) AllocateSector(ctx context.Context, workerID string, f AllocateF
 	}
 	p = p.withDefaults()
 	// PostgreSQL: allocations lock the eligible tenants' rows, so they run
-	// one at a time anyway; they are queued for one lane (pggroup.go),
+	// one at a time anyway; they have a lane of their own (pggroup.go),
 	// where a waiting allocation holds no pool connection and a burst of
 	// them shares one commit.
 	var out Allocation
@@ -372,7 +372,7 @@ func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now
 	// 2. Lock and load the eligible tenants.
 	fs, fargs := filterSQL(f, "id", "miner_id", "proof_type")
 	rows, err := d.query(ctx, `SELECT id, miner_id, proof_type, sector_size, weight, quota_per_day, quota_concurrent
-		FROM tenants WHERE paused = ?`+fs+` ORDER BY id`+d.forUpdate(), append([]any{false}, fargs...)...)
+		FROM tenants WHERE paused = ?`+fs+` ORDER BY id`+d.forNoKeyUpdate(), append([]any{false}, fargs...)...)
 	if err != nil {
 		return Allocation{}, fmt.Errorf("store: allocate sector: load tenants: %w", err)
 	}

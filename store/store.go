@@ -94,9 +94,9 @@ type Store struct {
 	// group runs SQLite write transactions (see committer); nil on
 	// PostgreSQL.
 	group *committer
-	// pg groups worker calls' transactions on PostgreSQL (see
+	// lanes group worker calls' transactions on PostgreSQL (see
 	// pggroup.go); nil on SQLite, where group commit batches them all.
-	pg *pgGroup
+	lanes *pgLaneSet
 
 	// checkpoints is the SQLite checkpointer's connection (see
 	// checkpointLoop); nil on PostgreSQL.
@@ -317,7 +317,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.pg = newPGGroup(s)
+	s.lanes = newPGLanes(s)
 	return s, nil
 }
 
@@ -338,8 +338,8 @@ func (s *Store) Close() error {
 		if s.group != nil {
 			s.group.close()
 		}
-		if s.pg != nil {
-			s.pg.close()
+		if s.lanes != nil {
+			s.lanes.close()
 		}
 		s.wStmts.close()
 		s.rStmts.close()
@@ -449,6 +449,16 @@ func (d db) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 func (d db) forUpdate() string {
 	if d.s.dialect == dialectPostgres {
 		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// forNoKeyUpdate is forUpdate for a row whose key the transaction does not
+// change: on PostgreSQL it still excludes other writers of the row but
+// not the key-share locks of foreign-key checks on rows that reference it.
+func (d db) forNoKeyUpdate() string {
+	if d.s.dialect == dialectPostgres {
+		return " FOR NO KEY UPDATE"
 	}
 	return ""
 }
