@@ -41,6 +41,9 @@ type groupOp struct {
 	ctx  context.Context
 	fn   func(db) error
 	done chan error
+	// alloc is the allocation an allocation-lane operation asks for
+	// (allocgroup.go); fn does the same alone.
+	alloc *allocReq
 }
 
 type committer struct {
@@ -71,7 +74,12 @@ func newLane(s *Store, max int, runGroup func(*Store, []*groupOp)) *committer {
 // the operation it always answers, even if ctx ends meanwhile (the caller
 // must know whether it was committed).
 func (c *committer) run(ctx context.Context, fn func(db) error) error {
-	op := &groupOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return c.submit(&groupOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// submit is run for a prepared operation.
+func (c *committer) submit(op *groupOp) error {
+	ctx := op.ctx
 	select {
 	case c.ops <- op:
 	case <-ctx.Done():

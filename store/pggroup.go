@@ -50,7 +50,7 @@ type pgLaneSet struct {
 }
 
 func newPGLanes(s *Store) *pgLaneSet {
-	l := &pgLaneSet{alloc: newLane(s, maxPGGroup, runPGGroup)}
+	l := &pgLaneSet{alloc: newLane(s, maxPGGroup, runAllocGroup)}
 	for i := range l.tenants {
 		l.tenants[i] = newLane(s, maxPGGroup, runPGGroup)
 	}
@@ -75,12 +75,14 @@ func (s *Store) callTx(ctx context.Context, id SectorID, fn func(db) error) erro
 	return s.lanes.tenants[id.Miner%pgLanes].run(ctx, fn)
 }
 
-// allocTx is callTx for allocations.
-func (s *Store) allocTx(ctx context.Context, fn func(db) error) error {
+// allocTx runs an allocation: on PostgreSQL in the allocation lane, where
+// a group of them is decided together (allocgroup.go); fn does the same
+// allocation alone (on SQLite, and when a group fails).
+func (s *Store) allocTx(ctx context.Context, fn func(db) error, req *allocReq) error {
 	if s.lanes == nil {
 		return s.tx(ctx, fn)
 	}
-	return s.lanes.alloc.run(ctx, fn)
+	return s.lanes.alloc.submit(&groupOp{ctx: ctx, fn: fn, done: make(chan error, 1), alloc: req})
 }
 
 // runPGGroup runs one lane's group in one PostgreSQL transaction and

@@ -293,13 +293,16 @@ func (s *Store) AllocateSector(ctx context.Context, workerID string, f AllocateF
 	// one at a time anyway; they have a lane of their own (pggroup.go),
 	// where a waiting allocation holds no pool connection and a burst of
 	// them shares one commit.
-	var out Allocation
+	req := &allocReq{workerID: workerID, f: f, now: now, p: p}
 	err := s.allocTx(ctx, func(d db) error {
 		a, err := d.allocate(ctx, workerID, f, now, p)
-		out = a
+		req.out = a
 		return err
-	})
-	return out, err
+	}, req)
+	if err != nil {
+		return Allocation{}, err
+	}
+	return req.out, nil
 }
 
 // filterSQL renders f as AND clauses over columns prefixed by col (tenant
