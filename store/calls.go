@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -61,12 +62,7 @@ func (s *Store) WorkerAcquirePieces(ctx context.Context, id SectorID, h Holder) 
 		if err != nil {
 			return err
 		}
-		var set bool
-		if err := d.queryRow(ctx, `SELECT pieces_set FROM sectors WHERE miner_id = ? AND number = ?`,
-			int64(id.Miner), int64(id.Number)).Scan(&set); err != nil {
-			return fmt.Errorf("store: acquire pieces for sector %s: %w", id, err)
-		}
-		if set {
+		if sec.PiecesSet {
 			out, err = d.pieces(ctx, id)
 			return err
 		}
@@ -177,30 +173,32 @@ func (d db) commitments(ctx context.Context, sec Sector, c Commitments, now time
 	if sec.CommR == nil && c.Refusal != "" {
 		return Outcome{Result: SubmitRefused, Reason: c.Refusal}, nil
 	}
-	r, err := d.setOnce(ctx, sec.ID, sec.WorkerID, "submit precommit", []string{"comm_r", "comm_d"}, [][]byte{c.CommR, c.CommD}, now,
-		func(sec Sector) (SubmitResult, bool) {
-			if sec.Ticket.Epoch != c.Ticket.Epoch || string(sec.Ticket.Value) != string(c.Ticket.Value) {
-				return SubmitMismatch, true
-			}
-			return 0, false
-		})
-	if err != nil {
-		return Outcome{}, err
-	}
-	if r == SubmitMismatch {
+	if sec.Ticket.Epoch != c.Ticket.Epoch || !bytes.Equal(sec.Ticket.Value, c.Ticket.Value) {
 		return Outcome{Result: SubmitMismatch, Reason: mismatch}, nil
 	}
-	if sec.CommC != "" {
-		if sec.CommC != c.CommC || sec.CommRLast != c.CommRLast {
+	// The locked row already holds what a repeat is compared with, so a
+	// first submission is one UPDATE and a repeat none.
+	if sec.CommR != nil {
+		switch {
+		case !bytes.Equal(sec.CommR, c.CommR) || !bytes.Equal(sec.CommD, c.CommD):
+			return Outcome{Result: SubmitMismatch, Reason: mismatch}, nil
+		case sec.CommC != "" && (sec.CommC != c.CommC || sec.CommRLast != c.CommRLast):
 			return Outcome{Result: SubmitMismatch, Reason: "comm_c or comm_r_last differ from the earlier submission"}, nil
+		case sec.CommC != "":
+			return Outcome{Result: SubmitDuplicate}, nil
 		}
-		return Outcome{Result: r}, nil
+		// Stored before comm_c was kept beside it: complete it.
+		if _, err := d.exec(ctx, `UPDATE sectors SET comm_c = ?, comm_r_last = ? WHERE miner_id = ? AND number = ?`,
+			c.CommC, c.CommRLast, int64(sec.ID.Miner), int64(sec.ID.Number)); err != nil {
+			return Outcome{}, fmt.Errorf("store: submit commitments for sector %s: %w", sec.ID, err)
+		}
+		return Outcome{Result: SubmitDuplicate}, nil
 	}
-	if _, err := d.exec(ctx, `UPDATE sectors SET comm_c = ?, comm_r_last = ? WHERE miner_id = ? AND number = ?`,
-		c.CommC, c.CommRLast, int64(sec.ID.Miner), int64(sec.ID.Number)); err != nil {
+	if _, err := d.exec(ctx, `UPDATE sectors SET comm_r = ?, comm_d = ?, comm_c = ?, comm_r_last = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
+		c.CommR, c.CommD, c.CommC, c.CommRLast, ms(now), int64(sec.ID.Miner), int64(sec.ID.Number)); err != nil {
 		return Outcome{}, fmt.Errorf("store: submit commitments for sector %s: %w", sec.ID, err)
 	}
-	return Outcome{Result: r}, nil
+	return Outcome{Result: SubmitAccepted}, nil
 }
 
 // ProofSubmission is a worker's proof.
@@ -246,9 +244,19 @@ func (s *Store) WorkerSubmitProof(ctx context.Context, id SectorID, h Holder, p 
 			out = Outcome{Result: SubmitRefused, Reason: "no seed assigned: call WaitSeed first"}
 			return nil
 		}
-		r, err := d.setOnce(ctx, id, sec.WorkerID, "submit proof", []string{"proof"}, [][]byte{p.Proof}, h.Now, nil)
-		if err != nil {
-			return err
+		r := SubmitAccepted
+		if sec.HasProof {
+			var cur []byte
+			if err := d.queryRow(ctx, `SELECT proof FROM sectors WHERE miner_id = ? AND number = ?`, int64(id.Miner), int64(id.Number)).Scan(&cur); err != nil {
+				return fmt.Errorf("store: submit proof for sector %s: %w", id, err)
+			}
+			r = SubmitDuplicate
+			if !bytes.Equal(cur, p.Proof) {
+				r = SubmitMismatch
+			}
+		} else if _, err := d.exec(ctx, `UPDATE sectors SET proof = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
+			p.Proof, ms(h.Now), int64(id.Miner), int64(id.Number)); err != nil {
+			return fmt.Errorf("store: submit proof for sector %s: %w", id, err)
 		}
 		out = Outcome{Result: r}
 		if r == SubmitMismatch {

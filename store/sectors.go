@@ -64,6 +64,9 @@ type Sector struct {
 	CommR        []byte    `json:"comm_r,omitempty"`
 	CommD        []byte    `json:"comm_d,omitempty"`
 	HasProof     bool      `json:"has_proof"`
+	// PiecesSet: the sector's pieces are decided (none: committed
+	// capacity).
+	PiecesSet bool `json:"pieces_set,omitempty"`
 	// PreCommitBatch / ProveCommitBatch are batch ids (0 = none).
 	PreCommitBatch   int64  `json:"precommit_batch,omitempty"`
 	ProveCommitBatch int64  `json:"provecommit_batch,omitempty"`
@@ -92,7 +95,7 @@ func (s Sector) LeaseExpired(now time.Time) bool {
 const sectorCols = `miner_id, number, tenant_id, proof_type, sector_size, state, phase, abort_reason,
 	worker_id, lease_expires_ms, allocated_ms, updated_ms, done_ms, ticket, ticket_epoch, seed, seed_epoch,
 	comm_r, comm_d, proof IS NOT NULL, precommit_batch, provecommit_batch, precommit_msg, provecommit_msg,
-	last_precommit_batch, last_provecommit_batch, comm_c, comm_r_last, location, files`
+	last_precommit_batch, last_provecommit_batch, comm_c, comm_r_last, location, files, pieces_set`
 
 func scanSector(sc interface{ Scan(...any) error }) (Sector, error) {
 	var (
@@ -106,7 +109,7 @@ func scanSector(sc interface{ Scan(...any) error }) (Sector, error) {
 	err := sc.Scan(&miner, &num, &s.TenantID, &pt, &size, &s.State, &phase, &s.AbortReason,
 		&s.WorkerID, &lease, &alloc, &upd, &done, &ticket, &tEpoch, &seed, &sEpoch,
 		&s.CommR, &s.CommD, &s.HasProof, &pcb, &prb, &s.PreCommitMsg, &s.ProveCommitMsg,
-		&s.LastPreCommitBatch, &s.LastProveCommitBatch, &s.CommC, &s.CommRLast, &s.Location, &s.Files)
+		&s.LastPreCommitBatch, &s.LastProveCommitBatch, &s.CommC, &s.CommRLast, &s.Location, &s.Files, &s.PiecesSet)
 	if err != nil {
 		return Sector{}, err
 	}
