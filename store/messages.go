@@ -160,8 +160,9 @@ func (d db) addToBatch(ctx context.Context, sec Sector, kind BatchKind, now time
 	// before our SELECT runs: the SELECT finds no open batch. Insert
 	// again in that case; each round either creates the open batch or
 	// locks one that exists.
-	var bid int64
-	for attempt := 0; ; attempt++ {
+	key := openKey{sec.TenantID, kind}
+	bid, known := d.open[key]
+	for attempt := 0; !known; attempt++ {
 		if _, err := d.exec(ctx, `INSERT INTO batches (tenant_id, kind, state, created_ms) VALUES (?, ?, 'open', ?)
 			ON CONFLICT (tenant_id, kind) WHERE state = 'open' DO NOTHING`, sec.TenantID, string(kind), ms(now)); err != nil {
 			return 0, fmt.Errorf("store: add sector %s to batch: %w", id, err)
@@ -174,6 +175,9 @@ func (d db) addToBatch(ctx context.Context, sec Sector, kind BatchKind, now time
 		if !errors.Is(err, sql.ErrNoRows) || attempt >= 16 {
 			return 0, fmt.Errorf("store: add sector %s to batch: %w", id, err)
 		}
+	}
+	if d.open != nil {
+		d.open[key] = bid
 	}
 	if _, err := d.exec(ctx, `UPDATE sectors SET `+kind.sectorCol()+` = ?, last_`+kind.sectorCol()+` = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
 		bid, bid, ms(now), int64(id.Miner), int64(id.Number)); err != nil {

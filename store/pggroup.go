@@ -103,7 +103,7 @@ func runPGGroup(s *Store, group []*groupOp) {
 		alone()
 		return
 	}
-	d := db{s: s, q: t, tx: t}
+	d := db{s: s, q: t, tx: t, open: map[openKey]int64{}}
 	results := make([]error, len(group))
 	for i, op := range group {
 		if err := op.ctx.Err(); err != nil {

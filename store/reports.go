@@ -37,14 +37,13 @@ func (s *Store) WorkerReport(ctx context.Context, h Holder, r StateReport, cpu m
 		if sec.Phase == PhaseAborted {
 			return nil
 		}
+		// The last line and the number of lines, in one round trip.
 		var n int64
-		if err := d.queryRow(ctx, `SELECT COUNT(*) FROM sector_history WHERE miner_id = ? AND number = ?`,
-			int64(r.ID.Miner), int64(r.ID.Number)).Scan(&n); err != nil {
-			return fmt.Errorf("store: report state of sector %s: %w", r.ID, err)
-		}
 		var last HistoryEntry
-		err = d.queryRow(ctx, `SELECT prev_state, next_state, event, worker_id FROM sector_history
-			WHERE miner_id = ? AND number = ? ORDER BY id DESC LIMIT 1`, int64(r.ID.Miner), int64(r.ID.Number)).Scan(&last.Prev, &last.Next, &last.Event, &last.WorkerID)
+		err = d.queryRow(ctx, `SELECT prev_state, next_state, event, worker_id,
+			(SELECT COUNT(*) FROM sector_history WHERE miner_id = ? AND number = ?)
+			FROM sector_history WHERE miner_id = ? AND number = ? ORDER BY id DESC LIMIT 1`,
+			int64(r.ID.Miner), int64(r.ID.Number), int64(r.ID.Miner), int64(r.ID.Number)).Scan(&last.Prev, &last.Next, &last.Event, &last.WorkerID, &n)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: report state of sector %s: %w", r.ID, err)
 		}

@@ -402,6 +402,17 @@ type db struct {
 	// the pool q belongs to (nil: no caching).
 	tx    *sql.Tx
 	stmts *stmtCache
+	// open, when set, remembers the open batches this transaction has
+	// locked (a PostgreSQL group, pggroup.go): no one else can close them
+	// before it commits, so later calls of the group need not find them
+	// again.
+	open map[openKey]int64
+}
+
+// openKey names a tenant's open batch of one kind.
+type openKey struct {
+	tenant string
+	kind   BatchKind
 }
 
 // stmt returns a prepared statement for q usable on d, or nil to run q
