@@ -37,47 +37,25 @@ type allocReq struct {
 
 // runAllocGroup runs the allocation lane's group.
 func runAllocGroup(s *Store, group []*groupOp) {
-	bg := context.Background()
-	alone := func() {
-		for _, op := range group {
-			op.done <- s.tx(op.ctx, op.fn)
-		}
-	}
-	var reqs []*allocReq
 	var live []*groupOp
 	for _, op := range group {
 		if err := op.ctx.Err(); err != nil {
 			op.done <- err
 			continue
 		}
-		reqs, live = append(reqs, op.alloc), append(live, op)
+		live = append(live, op)
 	}
 	if len(live) == 0 {
 		return
 	}
-	group = live
-	if len(group) == 1 {
-		alone()
-		return
-	}
-	t, err := s.w.BeginTx(bg, nil)
-	if err != nil {
-		alone()
-		return
-	}
-	errs, err := db{s: s, q: t, tx: t}.allocateGroup(bg, reqs)
-	if err != nil {
-		_ = t.Rollback()
-		alone()
-		return
-	}
-	if err := t.Commit(); err != nil {
-		alone()
-		return
-	}
-	for i, op := range group {
-		op.done <- errs[i]
-	}
+	runGroupTx(s, live, func(d db) ([]error, bool) {
+		reqs := make([]*allocReq, len(live))
+		for i, op := range live {
+			reqs[i] = op.alloc
+		}
+		errs, err := d.allocateGroup(context.Background(), reqs)
+		return errs, err == nil
+	})
 }
 
 // allocateGroup allocates for reqs in order, in the transaction d; errs[i]

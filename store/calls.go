@@ -49,6 +49,19 @@ func (d db) lockFor(ctx context.Context, id SectorID, h Holder) (Sector, error) 
 	return sec, nil
 }
 
+// lockActive is lockFor for calls that need an active sector (else
+// ErrSectorDone).
+func (d db) lockActive(ctx context.Context, id SectorID, h Holder, what string) (Sector, error) {
+	sec, err := d.lockFor(ctx, id, h)
+	if err != nil {
+		return Sector{}, err
+	}
+	if sec.Phase != PhaseActive {
+		return Sector{}, fmt.Errorf("store: %s for sector %s: %s: %w", what, id, sec.Phase, ErrSectorDone)
+	}
+	return sec, nil
+}
+
 // WorkerAcquirePieces returns a sector's pieces, deciding them on the first
 // call: the tenant's queued pieces that fit (see takePieces), none for an
 // NI-PoRep sector (its commit activates no data) or an empty queue. The
@@ -141,12 +154,9 @@ const SubmitRefused SubmitResult = SubmitMismatch + 1
 func (s *Store) WorkerSubmitPreCommit(ctx context.Context, id SectorID, h Holder, c Commitments, requeue bool) (Outcome, error) {
 	var out Outcome
 	err := s.callTx(ctx, id, func(d db) error {
-		sec, err := d.lockFor(ctx, id, h)
+		sec, err := d.lockActive(ctx, id, h, "submit precommit")
 		if err != nil {
 			return err
-		}
-		if sec.Phase != PhaseActive {
-			return fmt.Errorf("store: submit precommit for sector %s: %s: %w", id, sec.Phase, ErrSectorDone)
 		}
 		if out, err = d.commitments(ctx, sec, c, h.Now, "differs from the earlier submission (comm_r, comm_d or ticket)"); err != nil || out.Result == SubmitMismatch || out.Result == SubmitRefused {
 			return err
@@ -221,12 +231,9 @@ func (s *Store) WorkerSubmitProof(ctx context.Context, id SectorID, h Holder, p 
 	}
 	var out Outcome
 	err := s.callTx(ctx, id, func(d db) error {
-		sec, err := d.lockFor(ctx, id, h)
+		sec, err := d.lockActive(ctx, id, h, "submit proof")
 		if err != nil {
 			return err
-		}
-		if sec.Phase != PhaseActive {
-			return fmt.Errorf("store: submit proof for sector %s: %s: %w", id, sec.Phase, ErrSectorDone)
 		}
 		switch {
 		case sec.ProofType.IsNI() && (p.NI == nil || p.NIRefusal != ""):

@@ -89,6 +89,34 @@ func (s *Store) allocTx(ctx context.Context, fn func(db) error, req *allocReq) e
 // answers every call in it.
 func runPGGroup(s *Store, group []*groupOp) {
 	bg := context.Background()
+	runGroupTx(s, group, func(d db) ([]error, bool) {
+		d.open = map[openKey]int64{}
+		results := make([]error, len(group))
+		for i, op := range group {
+			if err := op.ctx.Err(); err != nil {
+				results[i] = err
+				continue
+			}
+			if err := runOp(op.fn, d); err != nil {
+				results[i] = err
+				// The call's error is its answer only if the transaction
+				// is still usable, i.e. no statement failed.
+				if _, perr := d.tx.ExecContext(bg, "SELECT 1"); perr != nil {
+					return nil, false
+				}
+			}
+		}
+		return results, true
+	})
+}
+
+// runGroupTx runs a group's calls in one transaction with body, which
+// returns each call's answer, or false when the transaction failed. Then,
+// or when the transaction cannot begin or commit, every call runs alone in
+// a transaction of its own (Store.tx, with its retries). A group of one
+// runs alone at once.
+func runGroupTx(s *Store, group []*groupOp, body func(d db) ([]error, bool)) {
+	bg := context.Background()
 	alone := func() {
 		for _, op := range group {
 			op.done <- s.tx(op.ctx, op.fn)
@@ -103,23 +131,11 @@ func runPGGroup(s *Store, group []*groupOp) {
 		alone()
 		return
 	}
-	d := db{s: s, q: t, tx: t, open: map[openKey]int64{}}
-	results := make([]error, len(group))
-	for i, op := range group {
-		if err := op.ctx.Err(); err != nil {
-			results[i] = err
-			continue
-		}
-		if err := runOp(op.fn, d); err != nil {
-			results[i] = err
-			// The call's error is its answer only if the transaction
-			// is still usable, i.e. no statement failed.
-			if _, perr := t.ExecContext(bg, "SELECT 1"); perr != nil {
-				_ = t.Rollback()
-				alone()
-				return
-			}
-		}
+	results, ok := body(db{s: s, q: t, tx: t})
+	if !ok {
+		_ = t.Rollback()
+		alone()
+		return
 	}
 	if err := t.Commit(); err != nil {
 		alone()
