@@ -24,17 +24,22 @@ import (
 // transaction with the usual retries (calls may run more than once, as
 // with Store.tx). A commit that fails does the same.
 //
-// Lanes are per tenant, so that calls of different lanes never wait for
-// each other's row locks: a call locks its sector and its tenant's open
-// batch rows, which only that tenant's calls touch (a tenant is one miner
-// actor, so the lane follows from the sector id alone). Allocations, which
-// span tenants, have a lane of their own; they lock the eligible tenants'
-// rows FOR NO KEY UPDATE, which does not stop a tenant lane's new batch
-// from taking its key-share lock on the tenant. Two groups waiting for
-// each other would be a deadlock that costs PostgreSQL's deadlock_timeout
-// to break.
+// Calls of different lanes must not wait for each other's row locks for
+// a whole group: two groups waiting for each other are a deadlock that
+// costs PostgreSQL's deadlock_timeout to break. So a call's lane follows
+// from what it locks. Most calls lock only their sector's row: they are
+// spread over sector lanes by sector, so one sector's calls stay in order
+// in one lane. Submissions also lock their tenant's open batch rows: they
+// go to their tenant's batch lane (a tenant is one miner actor, so the
+// lane follows from the sector id alone), so a batch row is only ever
+// locked by one lane. Allocations, which span tenants, have a lane of
+// their own; they lock the eligible tenants' rows FOR NO KEY UPDATE, which
+// does not stop a new batch from taking its key-share lock on its tenant.
+// A cycle is left only when a worker makes two calls on one sector at the
+// same time, which its state machine does not do; PostgreSQL then breaks
+// it and the groups' calls run alone.
 
-// pgLanes is the number of tenant lanes (tenants share them by miner id).
+// pgLanes is the number of sector lanes and of batch lanes.
 const pgLanes = 4
 
 // maxPGGroup bounds the calls in one PostgreSQL group. A call costs a few
@@ -46,33 +51,42 @@ const maxPGGroup = 64
 // pgLaneSet is a Store's PostgreSQL lanes.
 type pgLaneSet struct {
 	alloc   *committer
-	tenants [pgLanes]*committer
+	sectors [pgLanes]*committer
+	batches [pgLanes]*committer
 }
 
 func newPGLanes(s *Store) *pgLaneSet {
 	l := &pgLaneSet{alloc: newLane(s, maxPGGroup, runAllocGroup)}
-	for i := range l.tenants {
-		l.tenants[i] = newLane(s, maxPGGroup, runPGGroup)
+	for i := range pgLanes {
+		l.sectors[i] = newLane(s, maxPGGroup, runPGGroup)
+		l.batches[i] = newLane(s, maxPGGroup, runPGGroup)
 	}
 	return l
 }
 
 func (l *pgLaneSet) close() {
 	l.alloc.close()
-	for _, c := range l.tenants {
-		c.close()
+	for i := range pgLanes {
+		l.sectors[i].close()
+		l.batches[i].close()
 	}
 }
 
-// callTx runs a worker call's transaction fn on sector id: on PostgreSQL
-// in its tenant's lane, on SQLite through the group commit like any
-// transaction. fn has Store.tx's contract, and a returned error must mean
-// nothing that matters was written (see above).
-func (s *Store) callTx(ctx context.Context, id SectorID, fn func(db) error) error {
+// callTx runs a worker call's transaction fn on sector id, which locks
+// that sector's row and, when batch is set, its tenant's open batch rows:
+// on PostgreSQL in the lane that follows, on SQLite through the group
+// commit like any transaction. fn has Store.tx's contract, and a returned
+// error must mean nothing that matters was written (see above).
+func (s *Store) callTx(ctx context.Context, id SectorID, batch bool, fn func(db) error) error {
 	if s.lanes == nil {
 		return s.tx(ctx, fn)
 	}
-	return s.lanes.tenants[id.Miner%pgLanes].run(ctx, fn)
+	if batch {
+		return s.lanes.batches[id.Miner%pgLanes].run(ctx, fn)
+	}
+	// A miner's numbers are consecutive; mixing in the miner spreads
+	// several tenants' sectors too.
+	return s.lanes.sectors[(id.Number+id.Miner*7)%pgLanes].run(ctx, fn)
 }
 
 // allocTx runs an allocation: on PostgreSQL in the allocation lane, where
