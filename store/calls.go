@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -158,22 +159,27 @@ func (s *Store) WorkerSubmitPreCommit(ctx context.Context, id SectorID, h Holder
 		if err != nil {
 			return err
 		}
-		if out, err = d.commitments(ctx, sec, c, h.Now, "differs from the earlier submission (comm_r, comm_d or ticket)"); err != nil || out.Result == SubmitMismatch || out.Result == SubmitRefused {
+		var u sets
+		if out, err = d.commitments(sec, c, h.Now, "differs from the earlier submission (comm_r, comm_d or ticket)", &u); err != nil ||
+			out.Result == SubmitMismatch || out.Result == SubmitRefused {
 			return err
 		}
 		if out.Result == SubmitAccepted || requeue || sec.PreCommitBatch == 0 && sec.PreCommitMsg == "" {
-			out.Batch, err = d.addToBatch(ctx, sec, BatchPreCommit, h.Now)
+			if out.Batch, err = d.addToBatch(ctx, sec, BatchPreCommit, h.Now, &u); err != nil {
+				return err
+			}
 			out.Tenant = sec.TenantID
 		}
-		return err
+		return d.writeSets(ctx, id, u)
 	})
 	return out, err
 }
 
 // commitments stores comm_r, comm_d (with the stored ticket's check) and
-// comm_c, comm_r_last once on a locked active sector; mismatch is the
-// reason given when comm_r, comm_d or the ticket differ from stored ones.
-func (d db) commitments(ctx context.Context, sec Sector, c Commitments, now time.Time, mismatch string) (Outcome, error) {
+// comm_c, comm_r_last once on a locked active sector, adding what to write
+// to u; mismatch is the reason given when comm_r, comm_d or the ticket
+// differ from stored ones.
+func (d db) commitments(sec Sector, c Commitments, now time.Time, mismatch string, u *sets) (Outcome, error) {
 	if len(c.CommR) != 32 || len(c.CommD) != 32 {
 		return Outcome{}, fmt.Errorf("store: submit commitments for sector %s: commitments must be 32 bytes: %w", sec.ID, ErrInvalid)
 	}
@@ -198,17 +204,45 @@ func (d db) commitments(ctx context.Context, sec Sector, c Commitments, now time
 			return Outcome{Result: SubmitDuplicate}, nil
 		}
 		// Stored before comm_c was kept beside it: complete it.
-		if _, err := d.exec(ctx, `UPDATE sectors SET comm_c = ?, comm_r_last = ? WHERE miner_id = ? AND number = ?`,
-			c.CommC, c.CommRLast, int64(sec.ID.Miner), int64(sec.ID.Number)); err != nil {
-			return Outcome{}, fmt.Errorf("store: submit commitments for sector %s: %w", sec.ID, err)
-		}
+		u.add("comm_c", c.CommC)
+		u.add("comm_r_last", c.CommRLast)
 		return Outcome{Result: SubmitDuplicate}, nil
 	}
-	if _, err := d.exec(ctx, `UPDATE sectors SET comm_r = ?, comm_d = ?, comm_c = ?, comm_r_last = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
-		c.CommR, c.CommD, c.CommC, c.CommRLast, ms(now), int64(sec.ID.Miner), int64(sec.ID.Number)); err != nil {
-		return Outcome{}, fmt.Errorf("store: submit commitments for sector %s: %w", sec.ID, err)
-	}
+	u.add("comm_r", c.CommR)
+	u.add("comm_d", c.CommD)
+	u.add("comm_c", c.CommC)
+	u.add("comm_r_last", c.CommRLast)
+	u.add("updated_ms", ms(now))
 	return Outcome{Result: SubmitAccepted}, nil
+}
+
+// sets collects assignments to one sector row, so that a call's changes
+// are one UPDATE (one round trip); a column set twice keeps the last value.
+type sets struct {
+	cols []string
+	args []any
+}
+
+func (u *sets) add(col string, v any) {
+	for i, c := range u.cols {
+		if c == col {
+			u.args[i] = v
+			return
+		}
+	}
+	u.cols, u.args = append(u.cols, col), append(u.args, v)
+}
+
+// writeSets writes u to sector id (nothing when u is empty).
+func (d db) writeSets(ctx context.Context, id SectorID, u sets) error {
+	if len(u.cols) == 0 {
+		return nil
+	}
+	q := `UPDATE sectors SET ` + strings.Join(u.cols, " = ?, ") + ` = ? WHERE miner_id = ? AND number = ?`
+	if _, err := d.exec(ctx, q, append(u.args, int64(id.Miner), int64(id.Number))...); err != nil {
+		return fmt.Errorf("store: update sector %s: %w", id, err)
+	}
+	return nil
 }
 
 // ProofSubmission is a worker's proof.
@@ -235,6 +269,7 @@ func (s *Store) WorkerSubmitProof(ctx context.Context, id SectorID, h Holder, p 
 		if err != nil {
 			return err
 		}
+		var u sets
 		switch {
 		case sec.ProofType.IsNI() && (p.NI == nil || p.NIRefusal != ""):
 			out = Outcome{Result: SubmitRefused, Reason: p.NIRefusal}
@@ -243,7 +278,7 @@ func (s *Store) WorkerSubmitProof(ctx context.Context, id SectorID, h Holder, p 
 			}
 			return nil
 		case sec.ProofType.IsNI():
-			if out, err = d.commitments(ctx, sec, *p.NI, h.Now, "NI commitments differ from the earlier submission (comm_r, comm_d or ticket)"); err != nil ||
+			if out, err = d.commitments(sec, *p.NI, h.Now, "NI commitments differ from the earlier submission (comm_r, comm_d or ticket)", &u); err != nil ||
 				out.Result == SubmitMismatch || out.Result == SubmitRefused {
 				return err
 			}
@@ -261,20 +296,23 @@ func (s *Store) WorkerSubmitProof(ctx context.Context, id SectorID, h Holder, p 
 			if !bytes.Equal(cur, p.Proof) {
 				r = SubmitMismatch
 			}
-		} else if _, err := d.exec(ctx, `UPDATE sectors SET proof = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
-			p.Proof, ms(h.Now), int64(id.Miner), int64(id.Number)); err != nil {
-			return fmt.Errorf("store: submit proof for sector %s: %w", id, err)
+		} else {
+			u.add("proof", p.Proof)
+			u.add("updated_ms", ms(h.Now))
 		}
 		out = Outcome{Result: r}
 		if r == SubmitMismatch {
+			// The NI commitments of a first submission stay unwritten too.
 			out.Reason = "differs from the earlier proof"
 			return nil
 		}
 		if r == SubmitAccepted || requeue || sec.ProveCommitBatch == 0 && sec.ProveCommitMsg == "" {
-			out.Batch, err = d.addToBatch(ctx, sec, BatchProveCommit, h.Now)
+			if out.Batch, err = d.addToBatch(ctx, sec, BatchProveCommit, h.Now, &u); err != nil {
+				return err
+			}
 			out.Tenant = sec.TenantID
 		}
-		return err
+		return d.writeSets(ctx, id, u)
 	})
 	return out, err
 }

@@ -139,7 +139,7 @@ func (s *Store) AddToBatch(ctx context.Context, id SectorID, kind BatchKind, now
 		if err != nil {
 			return err
 		}
-		bid, err = d.addToBatch(ctx, sec, kind, now)
+		bid, err = d.addToBatch(ctx, sec, kind, now, nil)
 		return err
 	})
 	return bid, err
@@ -147,7 +147,10 @@ func (s *Store) AddToBatch(ctx context.Context, id SectorID, kind BatchKind, now
 
 // addToBatch is AddToBatch on a sector already read with its row locked.
 // It also records the batch as the sector's last of its kind.
-func (d db) addToBatch(ctx context.Context, sec Sector, kind BatchKind, now time.Time) (int64, error) {
+//
+// With u set, the sector's new columns are added to u for the caller to
+// write with its own changes; otherwise they are written here.
+func (d db) addToBatch(ctx context.Context, sec Sector, kind BatchKind, now time.Time, u *sets) (int64, error) {
 	id := sec.ID
 	if cur := batchOf(sec, kind); cur != 0 {
 		return cur, nil
@@ -179,8 +182,17 @@ func (d db) addToBatch(ctx context.Context, sec Sector, kind BatchKind, now time
 	if d.open != nil {
 		d.open[key] = bid
 	}
-	if _, err := d.exec(ctx, `UPDATE sectors SET `+kind.sectorCol()+` = ?, last_`+kind.sectorCol()+` = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
-		bid, bid, ms(now), int64(id.Miner), int64(id.Number)); err != nil {
+	set := u
+	if set == nil {
+		set = &sets{}
+	}
+	set.add(kind.sectorCol(), bid)
+	set.add("last_"+kind.sectorCol(), bid)
+	set.add("updated_ms", ms(now))
+	if u != nil {
+		return bid, nil // the caller writes u
+	}
+	if err := d.writeSets(ctx, id, *set); err != nil {
 		return 0, fmt.Errorf("store: add sector %s to batch: %w", id, err)
 	}
 	return bid, nil
