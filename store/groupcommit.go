@@ -171,6 +171,7 @@ func (c *committer) commit(group []*groupOp) {
 		answer(fmt.Errorf("store: commit: %w", err))
 		return
 	}
+	s.commits.Add(1)
 	answer(nil)
 }
 

@@ -155,6 +155,7 @@ func runGroupTx(s *Store, group []*groupOp, body func(d db) ([]error, bool)) {
 		alone()
 		return
 	}
+	s.commits.Add(1)
 	for i, op := range group {
 		op.done <- results[i]
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -107,9 +108,19 @@ type Store struct {
 	ckFailures      int   // checkpoint rounds failed in a row
 	ckErr           error // the last round's error
 
+	// commits counts committed write transactions (see
+	// WriteTransactions).
+	commits atomic.Uint64
+
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// WriteTransactions returns how many write transactions this Store has
+// committed: a group commit (several calls in one transaction) counts
+// once. Operators see it as a metric; tests use it to check that a call
+// costs one transaction.
+func (s *Store) WriteTransactions() uint64 { return s.commits.Load() }
 
 // Open opens (creating if needed) and migrates the database named by dsn:
 //
@@ -523,6 +534,7 @@ func (s *Store) tx1(ctx context.Context, fn func(db) error) error {
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	s.commits.Add(1)
 	return nil
 }
 
