@@ -72,6 +72,7 @@ func (d db) lockActive(ctx context.Context, id SectorID, h Holder, what string) 
 func (s *Store) WorkerAcquirePieces(ctx context.Context, id SectorID, h Holder) ([]Piece, error) {
 	var out []Piece
 	err := s.callTx(ctx, id, false, func(d db) error {
+		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockFor(ctx, id, h)
 		if err != nil {
 			return err
@@ -107,6 +108,7 @@ func (s *Store) WorkerAcquirePieces(ctx context.Context, id SectorID, h Holder) 
 // ErrSectorDone.
 func (s *Store) WorkerRandomness(ctx context.Context, id SectorID, h Holder, seed bool, t *Ticket) (out Ticket, ok bool, err error) {
 	err = s.callTx(ctx, id, false, func(d db) error {
+		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockFor(ctx, id, h)
 		if err != nil {
 			return err
@@ -155,6 +157,7 @@ const SubmitRefused SubmitResult = SubmitMismatch + 1
 func (s *Store) WorkerSubmitPreCommit(ctx context.Context, id SectorID, h Holder, c Commitments, requeue bool) (Outcome, error) {
 	var out Outcome
 	err := s.callTx(ctx, id, true, func(d db) error {
+		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockActive(ctx, id, h, "submit precommit")
 		if err != nil {
 			return err
@@ -265,6 +268,7 @@ func (s *Store) WorkerSubmitProof(ctx context.Context, id SectorID, h Holder, p 
 	}
 	var out Outcome
 	err := s.callTx(ctx, id, true, func(d db) error {
+		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockActive(ctx, id, h, "submit proof")
 		if err != nil {
 			return err
@@ -327,6 +331,7 @@ func (s *Store) WorkerFinalize(ctx context.Context, id SectorID, h Holder, locat
 	var tenantTarget string
 	var sec Sector
 	err := s.callTx(ctx, id, false, func(d db) error {
+		ctx := context.WithoutCancel(ctx) // see callTx
 		var err error
 		if sec, err = d.lockFor(ctx, id, h); err != nil {
 			return err
@@ -355,6 +360,7 @@ func (s *Store) WorkerFinalize(ctx context.Context, id SectorID, h Holder, locat
 // in one transaction.
 func (s *Store) WorkerAbort(ctx context.Context, id SectorID, h Holder, reason string) error {
 	return s.callTx(ctx, id, false, func(d db) error {
+		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockFor(ctx, id, h)
 		if err != nil {
 			return err

@@ -76,7 +76,11 @@ func (l *pgLaneSet) close() {
 // that sector's row and, when batch is set, its tenant's open batch rows:
 // on PostgreSQL in the lane that follows, on SQLite through the group
 // commit like any transaction. fn has Store.tx's contract, and a returned
-// error must mean nothing that matters was written (see above).
+// error must mean nothing that matters was written (see above). fn's
+// statements must not stop when the caller goes away
+// (context.WithoutCancel): once a lane has taken a call it completes and
+// answers it, and on PostgreSQL a cancelled statement would abort the
+// transaction of the whole group, making every call in it run again.
 func (s *Store) callTx(ctx context.Context, id SectorID, batch bool, fn func(db) error) error {
 	if s.lanes == nil {
 		return s.tx(ctx, fn)

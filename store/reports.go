@@ -29,6 +29,7 @@ func (s *Store) WorkerReport(ctx context.Context, h Holder, r StateReport, cpu m
 	ttl := AllocatePolicy{LeaseTTL: h.TTL}.withDefaults().LeaseTTL
 	var out ReportOutcome
 	err := s.callTx(ctx, r.ID, false, func(d db) error {
+		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockFor(ctx, r.ID, h)
 		if err != nil {
 			return err
