@@ -232,9 +232,6 @@ func (s *Service) DeleteTenant(ctx context.Context, id string) (struct{}, error)
 	if err := s.st.DeleteTenant(ctx, id, s.now()); err != nil {
 		return struct{}{}, mapStoreErr(err)
 	}
-	if err := s.side.deleteTenant(ctx, id); err != nil {
-		return struct{}{}, err
-	}
 	s.revoked.mu.Lock()
 	clear(s.revoked.entries)
 	s.revoked.mu.Unlock()
@@ -257,7 +254,7 @@ func (s *Service) ListTokens(ctx context.Context, tenant string) ([]api.TokenInf
 
 // Workers lists workers by their last heartbeat, with undelivered orders.
 func (s *Service) Workers(ctx context.Context) ([]api.WorkerInfo, error) {
-	ws, err := s.side.workers(ctx)
+	ws, err := s.beats.list(ctx)
 	if err != nil {
 		return nil, err
 	}

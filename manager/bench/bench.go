@@ -76,7 +76,10 @@ type Config struct {
 	// MaxRequests stops the run early after this many calls (0 = no
 	// bound beyond Duration).
 	MaxRequests int64
-	Logger      *slog.Logger
+	// PGStats reports PostgreSQL's own transaction counts over the run
+	// (Report.PG; PostgreSQL only, see PGStats).
+	PGStats bool
+	Logger  *slog.Logger
 }
 
 // MethodStats is one method's figures.
@@ -120,6 +123,8 @@ type Report struct {
 	// ThreadsWithoutSector is the number of threads that never got a
 	// sector: allocations that were queued for the whole run.
 	ThreadsWithoutSector int64 `json:"threads_without_sector"`
+	// PG is PostgreSQL's count of the run's transactions (Config.PGStats).
+	PG *PGStats `json:"pg,omitempty"`
 }
 
 func (c *Config) provision() error {
@@ -287,7 +292,7 @@ func (r *recorder) record(method string, start time.Time, d time.Duration, err e
 }
 
 // Run performs a benchmark run and returns its report.
-func Run(ctx context.Context, cfg Config) (Report, error) {
+func Run(ctx context.Context, cfg Config) (rep Report, err error) {
 	if err := cfg.provision(); err != nil {
 		return Report{}, err
 	}
@@ -307,6 +312,25 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	svc, err := manager.NewService(ctx, manager.Options{DSN: dsn, Chain: benchChain{}, Secret: secret, Logger: cfg.Logger, LeaseTTL: 10 * time.Minute})
 	if err != nil {
 		return Report{}, err
+	}
+	var pg *pgCounter
+	if cfg.PGStats {
+		if svc.Store().Dialect() != "postgres" {
+			svc.Close()
+			return Report{}, fmt.Errorf("%w: pg-stats needs a PostgreSQL database", ErrLimits)
+		}
+		if pg, err = openPGCounter(ctx, dsn); err != nil {
+			svc.Close()
+			return Report{}, err
+		}
+		// Deferred before svc.Close, so it runs after it: the manager's
+		// connections report their last statistics as they end.
+		defer func() {
+			if err == nil {
+				rep.PG, err = pg.finish(ctx, rep.Sectors)
+			}
+			pg.close()
+		}()
 	}
 	defer svc.Close()
 	pipe := &simPipeline{st: svc.Store(), wake: make(chan struct{}, 1)}
@@ -369,6 +393,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 	}
 
+	if pg != nil {
+		if err := pg.begin(ctx); err != nil {
+			return Report{}, err
+		}
+	}
 	start := time.Now()
 	rec := &recorder{from: start.Add(cfg.Warmup), lat: map[string][]time.Duration{}, errs: map[string]int{}, firstErr: map[string]string{}}
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Warmup+cfg.Duration)
@@ -421,7 +450,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		c.Close()
 	}
 
-	rep := Report{Threads: cfg.Threads, Duration: elapsed, Warmup: cfg.Warmup, Store: svc.Store().Dialect(), Transport: cfg.Transport, Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
+	rep = Report{Threads: cfg.Threads, Duration: elapsed, Warmup: cfg.Warmup, Store: svc.Store().Dialect(), Transport: cfg.Transport, Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
 		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load(), Unfinished: rec.unfinished.Load(),
 		UnansweredAtEnd: rec.unansweredAll.Load(), ThreadsWithoutSector: withoutSector.Load()}
 	var all []time.Duration
