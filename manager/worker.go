@@ -325,9 +325,11 @@ func (s *Service) SubmitPreCommit(ctx context.Context, id api.SectorID, pc api.P
 	}
 	c, refused := commitments(pc)
 	if refused != "" {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: refused}, nil
+		// Still through the store: a finished sector answers ErrSectorDone
+		// before its payload is judged.
+		c.Invalid = refused
 	}
-	if s.chain != nil {
+	if s.chain != nil && refused == "" {
 		// A ticket too old for the actor would make the whole batch fail;
 		// a first submission with one is refused here, before it can
 		// poison a batch.

@@ -129,6 +129,11 @@ type Commitments struct {
 	// stored one) with this reason: the manager's check of the ticket's
 	// age against the chain.
 	Refusal string
+	// Invalid, when set, refuses the submission whatever is stored: the
+	// manager could not parse the worker's payload. It is checked after
+	// the sector's state, so a finished sector still answers ErrSectorDone
+	// (terminal for the worker) rather than a refusal it would retry.
+	Invalid string
 }
 
 // Outcome is the answer to a submission.
@@ -183,6 +188,9 @@ func (s *Store) WorkerSubmitPreCommit(ctx context.Context, id SectorID, h Holder
 // to u; mismatch is the reason given when comm_r, comm_d or the ticket
 // differ from stored ones.
 func (d db) commitments(sec Sector, c Commitments, now time.Time, mismatch string, u *sets) (Outcome, error) {
+	if c.Invalid != "" {
+		return Outcome{Result: SubmitRefused, Reason: c.Invalid}, nil
+	}
 	if len(c.CommR) != 32 || len(c.CommD) != 32 {
 		return Outcome{}, fmt.Errorf("store: submit commitments for sector %s: commitments must be 32 bytes: %w", sec.ID, ErrInvalid)
 	}

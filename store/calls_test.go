@@ -56,6 +56,7 @@ func TestWorkerSubmissions(t *testing.T) {
 			{"repeat after a failed batch", pc, true, SubmitDuplicate, "", true},
 			{"refusal ignored on a repeat", withC(func(c *Commitments) { c.Refusal = "late" }), false, SubmitDuplicate, "", false},
 			{"other comm_r", withC(func(c *Commitments) { c.CommR = b32(9) }), false, SubmitMismatch, "m", false},
+			{"unparsable payload, even on a repeat", Commitments{Invalid: "comm_r: bad"}, false, SubmitRefused, "comm_r: bad", false},
 			{"other comm_c", withC(func(c *Commitments) { c.CommC = "c2" }), false, SubmitMismatch, "comm_c or comm_r_last differ from the earlier submission", false},
 		} {
 			o, err := s.WorkerSubmitPreCommit(bg, id, h, step.c, step.requeue)
