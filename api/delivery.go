@@ -44,7 +44,17 @@ const (
 	// MethodDeliveryTarget: (SectorID) → DeliveryTarget.
 	MethodDeliveryTarget = "Sealant.DeliveryTarget"
 	// MethodReportDelivery: (SectorID, DeliveryReport) → DeliveryReportResponse.
+	// The worker reports what it did: "verifying" once its upload is done
+	// and the receiver was asked to verify (Architecture 2), "accepted"
+	// once the files are in the provider's store (Architecture 1),
+	// "rejected" when the receiver refused them.
 	MethodReportDelivery = "Sealant.ReportDelivery"
+	// MethodDeliveryStatus: (SectorID) → DeliveryReportResponse. The
+	// delivery's verdict as the manager knows it, asking the SP's receiver
+	// when no verdict is recorded yet. It records no claim of the worker
+	// (only a verdict the receiver gave), so a worker waiting for the
+	// verdict polls it, as often as it likes.
+	MethodDeliveryStatus = "Sealant.DeliveryStatus"
 )
 
 // Architecture says who keeps and proves a tenant's sectors.

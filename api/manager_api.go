@@ -226,15 +226,3 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	*d = Duration(v)
 	return nil
 }
-
-// Error codes of the manager's APIs beyond those in signer.go.
-const (
-	// CodeConflict: the request contradicts stored state.
-	CodeConflict = 1010
-	// CodeInvalid: a malformed argument.
-	CodeInvalid = 1011
-	// CodeNoChain: the manager has no chain connection for this call.
-	CodeNoChain = 1012
-	// CodeSectorDone: the sector is finalized or aborted.
-	CodeSectorDone = 1013
-)

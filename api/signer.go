@@ -63,19 +63,3 @@ type SignRequest struct {
 type SignResponse struct {
 	Signature SignatureJSON `json:"signature"`
 }
-
-// Error codes shared across the wire (rpc.RegisterError).
-const (
-	// CodeSignRefused: the signer's policy refused the request.
-	CodeSignRefused = 1001
-	// CodeNoSigner: no signer of the tenant is connected.
-	CodeNoSigner = 1002
-	// CodePermission: the token may not touch that tenant or sector.
-	CodePermission = 1003
-	// CodeNotFound: no such sector, tenant or object.
-	CodeNotFound = 1004
-	// CodeNotLeaseHolder: another worker identity holds the sector.
-	CodeNotLeaseHolder = 1005
-	// CodeTenantPaused: the tenant is paused.
-	CodeTenantPaused = 1006
-)

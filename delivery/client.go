@@ -36,8 +36,8 @@ type Client struct {
 	// ChunkSize is the upload unit (default DefaultChunkSize).
 	ChunkSize int64
 	// MaxRetries bounds consecutive failed attempts without progress on
-	// one file before Transfer gives up (default 8); the caller retries
-	// the whole Transfer later, which resumes.
+	// one file before Upload gives up (default 8); the caller retries
+	// the whole Upload later, which resumes.
 	MaxRetries int
 	// RetryDelay is the first back-off between attempts (default 500ms,
 	// doubling up to 30s).
@@ -248,55 +248,44 @@ func (c *Client) Status(ctx context.Context, e Endpoint, id api.SectorID) (api.R
 	return out, err
 }
 
-// Transfer uploads the files the receiver still lacks and waits for its
-// verdict. It returns nil once the receiver accepted the sector, an error
-// wrapping ErrRejected (and RejectedError) when it rejected it, and any
-// other error for a delivery worth retrying later: ErrNoMetadata until
-// the manager pushed the metadata, ErrDiskFull while the SP is out of
-// space, transport errors. Calling it again resumes; nothing the receiver
-// has committed is sent twice.
-func (c *Client) Transfer(ctx context.Context, target api.DeliveryTarget, id api.SectorID, files []api.LocalFile) error {
+// Upload sends the files the receiver still lacks and asks it to verify
+// the sector, without waiting for the verdict. It returns the receiver's
+// state then: DeliveryVerifying (the verdict comes later; Status reads
+// it) or DeliveryAccepted (an earlier call's upload was already
+// verified). A rejected sector is an error wrapping ErrRejected (and
+// RejectedError); any other error is a delivery worth retrying later:
+// ErrNoMetadata until the manager pushed the metadata, ErrDiskFull while
+// the SP is out of space, transport errors. Calling it again resumes;
+// nothing the receiver has committed is sent twice.
+func (c *Client) Upload(ctx context.Context, target api.DeliveryTarget, id api.SectorID, files []api.LocalFile) (api.DeliveryState, error) {
 	e, err := EndpointOf(target)
 	if err != nil {
-		return err
+		return "", err
 	}
 	limit := NewLimiter(target.BandwidthLimit)
 	rounds := 0
-	wait := c.VerifyWait
-	if wait <= 0 {
-		wait = 6 * time.Hour
-	}
-	deadline := time.Now().Add(wait)
 	for {
 		st, err := c.Status(ctx, e, id)
 		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("%w: sector %s (the manager pushes it after finalize)", ErrNoMetadata, id)
+			return "", fmt.Errorf("%w: sector %s (the manager pushes it after finalize)", ErrNoMetadata, id)
 		}
 		if err != nil {
-			return err
+			return "", err
 		}
 		switch st.State {
-		case api.DeliveryAccepted:
-			return nil
+		case api.DeliveryAccepted, api.DeliveryVerifying:
+			return st.State, nil
 		case api.DeliveryRejected:
-			return c.rejected(st)
-		case api.DeliveryVerifying:
-			if time.Now().After(deadline) {
-				return fmt.Errorf("delivery: sector %s: receiver still verifying after %s", id, wait)
-			}
-			if err := sleepCtx(ctx, c.pollInterval()); err != nil {
-				return err
-			}
-			continue
+			return st.State, c.rejected(st)
 		}
 		if rounds++; rounds > 3 {
-			return fmt.Errorf("delivery: sector %s: receiver still %s after %d upload rounds", id, st.State, rounds-1)
+			return "", fmt.Errorf("delivery: sector %s: receiver still %s after %d upload rounds", id, st.State, rounds-1)
 		}
 		if err := c.uploadAll(ctx, e, id, st, files, limit); err != nil {
 			if errors.Is(err, ErrRejected) {
 				continue // the status carries the reason
 			}
-			return err
+			return "", err
 		}
 		var after api.ReceiverSector
 		err = c.retry(ctx, func() error {
@@ -304,6 +293,31 @@ func (c *Client) Transfer(ctx context.Context, target api.DeliveryTarget, id api
 			return err
 		})
 		if err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrRejected) {
+			return "", err
+		}
+	}
+}
+
+// Transfer is Upload followed by waiting for the receiver's verdict, for
+// callers that want the end result in one call (tests, `sealant bench
+// transfer`); a worker uses Upload and waits in its sector state machine.
+// It returns nil once the receiver accepted the sector, an error wrapping
+// ErrRejected when it rejected it, a retryable error past VerifyWait.
+func (c *Client) Transfer(ctx context.Context, target api.DeliveryTarget, id api.SectorID, files []api.LocalFile) error {
+	wait := c.VerifyWait
+	if wait <= 0 {
+		wait = 6 * time.Hour
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		state, err := c.Upload(ctx, target, id, files)
+		if err != nil || state == api.DeliveryAccepted {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("delivery: sector %s: receiver still verifying after %s", id, wait)
+		}
+		if err := sleepCtx(ctx, c.pollInterval()); err != nil {
 			return err
 		}
 	}

@@ -92,6 +92,8 @@ type Receiver struct {
 
 	queue chan api.SectorID
 	wg    sync.WaitGroup
+	// bg is the asynchronous work Run owns (background.go).
+	bg background
 
 	// bytesIn counts chunk body bytes read from the network.
 	bytesIn atomic.Int64
@@ -105,6 +107,8 @@ type sectorSlot struct {
 	// live holds the acknowledged progress of files ahead of the record,
 	// which has only the committed progress (upload.go).
 	live map[string]*liveFile
+	// bg is the receiver's background work (pause timers).
+	bg *background
 }
 
 // NewReceiver prepares the directories and loads nothing else: records are
@@ -163,7 +167,10 @@ func (r *Receiver) BytesReceived() int64 { return r.bytesIn.Load() }
 
 // Run verifies sectors until ctx ends, then commits acknowledged uploads
 // (Flush). At start it re-queues sectors whose verification a previous run
-// did not finish. Serve the Handler alongside.
+// did not finish. Serve the Handler alongside. Run owns the receiver's
+// background work (pause timers, background commits, retries): when it
+// returns none is left running or pending, and chunks that still arrive
+// are committed before they are answered.
 func (r *Receiver) Run(ctx context.Context) error {
 	list, err := ListSectors(r.cfg.Root)
 	if err != nil {
@@ -190,6 +197,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	r.wg.Wait()
+	r.bg.close()
 	// Make what was acknowledged durable, so a clean restart re-sends
 	// nothing. Chunks still arriving commit on their own or by timer.
 	return r.Flush()
@@ -210,7 +218,7 @@ func (r *Receiver) slot(id api.SectorID) *sectorSlot {
 	defer r.mu.Unlock()
 	s := r.sectors[id]
 	if s == nil {
-		s = &sectorSlot{uploading: map[string]bool{}, live: map[string]*liveFile{}}
+		s = &sectorSlot{uploading: map[string]bool{}, live: map[string]*liveFile{}, bg: &r.bg}
 		r.sectors[id] = s
 	}
 	return s
@@ -581,9 +589,10 @@ func (r *Receiver) verifySector(ctx context.Context, id api.SectorID) {
 	if err := importSector(r.cfg.Store, r.incomingDir(id), id, files); err != nil {
 		if errors.Is(err, ErrDiskFull) {
 			// Verified but no room to import: stay verifying and try
-			// again in a minute (the provider keeps polling).
+			// again in a minute (the provider keeps polling); a stopped
+			// receiver re-queues it when it starts again.
 			r.log.Error("import: store full, retrying in a minute", "sector", id, "err", err)
-			time.AfterFunc(time.Minute, func() { r.enqueue(id) })
+			r.bg.after(time.Minute, func() { r.enqueue(id) })
 			return
 		}
 		r.reject(s, rec, "import: "+err.Error(), res.Checks)

@@ -114,7 +114,7 @@ func (s *sectorSlot) drop(name string, lf *liveFile) {
 		delete(s.live, name)
 	}
 	if lf.timer != nil {
-		lf.timer.Stop()
+		s.bg.stop(lf.timer)
 		lf.timer = nil
 	}
 	if lf.syncing {
@@ -227,7 +227,7 @@ func (r *Receiver) putChunk(w http.ResponseWriter, req *http.Request, provider s
 	}
 	s.live[name] = lf
 	if lf.timer != nil {
-		lf.timer.Stop()
+		s.bg.stop(lf.timer)
 		lf.timer = nil
 	}
 	s.uploading[name] = true
@@ -475,8 +475,9 @@ func (r *Receiver) startCommit(s *sectorSlot, id api.SectorID, name string, lf *
 		return err
 	}
 	off, done := lf.acked, make(chan struct{})
+	prevDirty := lf.dirtySince
 	lf.syncing, lf.syncTo, lf.syncDone, lf.dirtySince = true, off, done, time.Time{}
-	go func() {
+	started := r.bg.goFunc(func() {
 		defer close(done)
 		err := lf.f.Sync()
 		s.mu.Lock()
@@ -498,7 +499,13 @@ func (r *Receiver) startCommit(s *sectorSlot, id api.SectorID, name string, lf *
 			lf.syncErr = err
 			r.log.Warn("commit failed; the upload resumes from the last commit", "sector", id, "file", name, "err", err)
 		}
-	}()
+	})
+	if !started {
+		// Run has stopped: commit here, before the chunk is answered.
+		lf.syncing, lf.syncDone, lf.dirtySince = false, nil, prevDirty
+		_, err := r.commitOwned(s, id, name, lf)
+		return err
+	}
 	return nil
 }
 
@@ -605,7 +612,7 @@ func (r *Receiver) armIdle(s *sectorSlot, id api.SectorID, name string, lf *live
 	if lf.timer != nil {
 		return
 	}
-	lf.timer = time.AfterFunc(r.cfg.CommitInterval, func() {
+	t := r.bg.after(r.cfg.CommitInterval, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if s.live[name] != lf {
@@ -619,12 +626,22 @@ func (r *Receiver) armIdle(s *sectorSlot, id api.SectorID, name string, lf *live
 			r.armIdle(s, id, name, lf)
 			return
 		}
-		if err := r.commitIdle(s, id, name, lf); err != nil {
-			r.log.Error("commit of a paused upload failed; the sender resumes from the last commit", "sector", id, "file", name, "err", err)
-			return
-		}
-		s.drop(name, lf)
+		r.commitPaused(s, id, name, lf)
 	})
+	if t == nil && !s.uploading[name] && !lf.syncing {
+		// Run has stopped: no timer, commit the paused upload now.
+		r.commitPaused(s, id, name, lf)
+	}
+	lf.timer = t
+}
+
+// commitPaused commits and forgets a paused upload (s.mu held).
+func (r *Receiver) commitPaused(s *sectorSlot, id api.SectorID, name string, lf *liveFile) {
+	if err := r.commitIdle(s, id, name, lf); err != nil {
+		r.log.Error("commit of a paused upload failed; the sender resumes from the last commit", "sector", id, "file", name, "err", err)
+		return
+	}
+	s.drop(name, lf)
 }
 
 // commitAllLocked commits and forgets every live file of a sector that

@@ -17,13 +17,10 @@ import (
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/sigs"
-	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/delivery"
 	"github.com/sealant/sealant/devnet"
 	"github.com/sealant/sealant/manager"
-	"github.com/sealant/sealant/manager/commit"
-	"github.com/sealant/sealant/manager/signhub"
-	"github.com/sealant/sealant/manager/wdpost"
+	"github.com/sealant/sealant/manager/walletgw"
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/signer"
 	"github.com/sealant/sealant/store"
@@ -39,11 +36,16 @@ type cluster struct {
 	node  *devnet.Node
 	chain *lotus.Client
 
+	asm        *manager.Assembly
 	svc        *manager.Service
-	hub        *signhub.Hub
-	post       *wdpost.Service
 	managerURL string
 	storePath  string // Architecture 1: the provider's long-term store
+
+	// gatewayAddr is the manager's venus-gateway wallet API as
+	// venus-wallet's --gateway-api takes it; vw is sp1's venus-wallet
+	// (Config.VenusWallet), nil when sp1 runs `sealant signer`.
+	gatewayAddr string
+	vw          *venusWallet
 
 	tenants []*tenant
 
@@ -66,6 +68,7 @@ type tenant struct {
 	receiver  *delivery.Receiver // Architecture 2
 	storePath string             // where its delivered sectors end up
 	ni        bool               // seals with NI-PoRep (CC only)
+	signer    string             // api.SignerKindSealant or api.SignerKindVenusWallet
 }
 
 // porep is the tenant's PoRep kind as the summary spells it.
@@ -130,7 +133,11 @@ func Genesis(blockTime time.Duration, wpostWindow int64) *devnet.Genesis {
 func (c *cluster) startChain(ctx context.Context) error {
 	dir := filepath.Join(c.cfg.Dir, "chain")
 	if _, err := os.Stat(filepath.Join(dir, devnet.GenesisFileName)); errors.Is(err, os.ErrNotExist) {
-		if err := devnet.Init(ctx, dir, Genesis(c.cfg.BlockTime, c.cfg.WPoStChallengeWindow)); err != nil {
+		g := Genesis(c.cfg.BlockTime, c.cfg.WPoStChallengeWindow)
+		if c.vw != nil {
+			c.vw.fundAtGenesis(g)
+		}
+		if err := devnet.Init(ctx, dir, g); err != nil {
 			return fmt.Errorf("demo: devnet init: %w", err)
 		}
 	}
@@ -162,103 +169,61 @@ func (c *cluster) startManager(ctx context.Context) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	mcfg := manager.DefaultConfig()
-	mcfg.DataDir = dataDir
-	mcfg.Chain.Network = "devnet"
-	mcfg.Chain.Devnet = true
-	mcfg.Chain.BlockTime = manager.Duration(c.cfg.BlockTime)
-	mcfg.Chain.PreCommitChallengeDelay = 10
-	mcfg.Delivery.StorePath = c.storePath
-	if err := mcfg.Provision(""); err != nil {
-		return fmt.Errorf("demo: manager config: %w", err)
-	}
-	policy, err := mcfg.Policy()
-	if err != nil {
-		return fmt.Errorf("demo: manager policy: %w", err)
-	}
-	secret, err := manager.LoadOrCreateSecret(dataDir)
+	mcfg, err := ManagerConfig(dataDir, c.storePath, c.cfg.BlockTime)
 	if err != nil {
 		return err
 	}
-	log := c.log.With("component", "manager")
-	svc, err := manager.NewService(ctx, manager.Options{
-		DSN: mcfg.Database, Chain: c.chain, Policy: policy, BlockTime: c.cfg.BlockTime,
-		Devnet: true, Delivery: mcfg.Delivery, Secret: secret, Logger: log,
-	})
+	// The same composition root as `sealant manager run`; it also writes
+	// the operator's bootstrap token (DIR/manager/admin.token, mode 0600)
+	// for `sealant admin …`, the dashboard and --keep-running users.
+	asm, err := manager.Assemble(ctx, manager.AssembleOptions{Config: mcfg, Chain: c.chain, Logger: c.log.With("component", "manager")})
 	if err != nil {
 		return fmt.Errorf("demo: manager: %w", err)
 	}
-	c.svc = svc
-	c.closers = append(c.closers, func() { svc.Close() })
-
-	hub := signhub.New(signhub.Config{
-		Logger: log.With("component", "signhub"),
-		Tenant: func(ctx context.Context, name string) (uint64, error) {
-			t, err := svc.Store().GetTenant(ctx, name)
-			if errors.Is(err, store.ErrNotFound) {
-				return 0, fmt.Errorf("%w: tenant %s", manager.ErrNotFound, name)
-			}
-			return t.Miner, err
-		},
-	})
-	// The operator's bootstrap token, for `sealant admin …`, the dashboard
-	// and --keep-running users (DIR/manager/admin.token, mode 0600).
-	if _, err := svc.EnsureAdminToken(ctx, dataDir); err != nil {
-		return fmt.Errorf("demo: admin token: %w", err)
-	}
-	c.hub = hub
-	c.closers = append(c.closers, func() { hub.Close() })
-	svc.SetSigners(hub)
-
-	params := commit.DevnetParams()
-	params.PreCommitChallengeDelay = types.ChainEpoch(policy.PreCommitChallengeDelay)
-	p, err := commit.New(commit.Config{
-		Params: params, PollInterval: c.cfg.BlockTime, Confidence: 1,
-		// Lotus's 64 KiB limit, not the devnet's larger one: the SPs'
-		// signers judge messages by mainnet rules and refuse bigger ones,
-		// so the pipeline splits batches to fit.
-		MaxMessageBytes: types.MaxMessageSize, RetryBackoff: 5 * time.Second, RepushAfter: 30 * time.Second,
-		// The NI tenant's devnet aggregates (vanilla proofs, ~230 KiB per
-		// sector) need more; its signer allows as much (niMessageBytes).
-		MaxNIMessageBytes: niMessageBytes,
-	}, svc.Store(), c.chain, hubSigner{hub}, log.With("component", "commit"))
-	if err != nil {
-		return fmt.Errorf("demo: commit pipeline: %w", err)
-	}
-	svc.SetPipeline(p)
-
-	srv, err := svc.NewRPCServer()
-	if err != nil {
-		return fmt.Errorf("demo: manager rpc: %w", err)
-	}
+	c.asm, c.svc = asm, asm.Service
+	c.closers = append(c.closers, asm.Close)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("demo: manager listen: %w", err)
 	}
-	hs := &http.Server{Handler: svc.Handler(srv), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: asm.Handler, ReadHeaderTimeout: 10 * time.Second}
 	c.managerURL = "http://" + ln.Addr().String() + manager.RPCPath
+	c.gatewayAddr = walletgw.Multiaddr(ln.Addr().String())
 	c.goRun(ctx, "manager http", func(context.Context) error { return hs.Serve(ln) })
 	c.closers = append(c.closers, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		srv.Close()
+		asm.RPC.Close()
 		hs.Shutdown(sctx)
 	})
-	c.goRun(ctx, "commit pipeline", p.Run)
 	return nil
 }
 
-// hubSigner is the pipeline's Signer over the hub: "no signer connected"
-// becomes commit.ErrSignerUnavailable, so the batch shows that it waits
-// for the SP's signer instead of failing.
-type hubSigner struct{ h *signhub.Hub }
-
-func (s hubSigner) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
-	sig, err := s.h.Sign(ctx, tenant, from, msg)
-	if errors.Is(err, signhub.ErrNoSigner) || errors.Is(err, signhub.ErrSignerFailed) {
-		return sig, fmt.Errorf("%w: %w", commit.ErrSignerUnavailable, err)
+// ManagerConfig is the demo manager's configuration, as an operator would
+// write it for `sealant manager run` on the devnet: the defaults with the
+// devnet's timing, SQLite in dataDir and the provider's store at
+// storePath; provisioned and validated.
+func ManagerConfig(dataDir, storePath string, blockTime time.Duration) (manager.Config, error) {
+	mcfg := manager.DefaultConfig()
+	mcfg.DataDir = dataDir
+	mcfg.Chain.Network = "devnet"
+	mcfg.Chain.Devnet = true
+	mcfg.Chain.BlockTime = manager.Duration(blockTime)
+	mcfg.Chain.PreCommitChallengeDelay = 10
+	mcfg.Delivery.StorePath = storePath
+	if err := mcfg.Provision(""); err != nil {
+		return manager.Config{}, fmt.Errorf("demo: manager config: %w", err)
 	}
-	return sig, err
+	if err := mcfg.Validate(); err != nil {
+		return manager.Config{}, fmt.Errorf("demo: manager config: %w", err)
+	}
+	return mcfg, nil
+}
+
+// startManagerRun runs the manager's commitment pipeline and WindowPoSt
+// once the tenants exist (WindowPoSt reads its tenants from the store).
+func (c *cluster) startManagerRun(ctx context.Context) {
+	c.goRun(ctx, "manager", c.asm.Run)
 }
 
 // addTenant creates tenant i (sp1, sp2, …): its directory, its signer
@@ -295,12 +260,21 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture, n
 	}
 
 	// The miner's worker address, from the devnet's key files (the keys
-	// themselves go to the tenant's signer below).
-	keys, err := readOwnerKeys(filepath.Join(c.cfg.Dir, "chain"), t.Name)
-	if err != nil {
-		return nil, err
+	// themselves go to the tenant's signer below), or from its
+	// venus-wallet, whose keys stay inside it.
+	var keys []ownerKey
+	if c.vw != nil && name == venusWalletTenant {
+		if _, err := devnet.LoadOwnerKey(filepath.Join(c.cfg.Dir, "chain"), name+"-worker"); err == nil {
+			return nil, fmt.Errorf("demo: %s was created without a venus-wallet (its genesis has devnet keys for %s); use a new directory", c.cfg.Dir, name)
+		}
+		t.Owner, t.Worker, t.signer = c.vw.owner, c.vw.worker, api.SignerKindVenusWallet
+	} else {
+		keys, err = readOwnerKeys(filepath.Join(c.cfg.Dir, "chain"), t.Name)
+		if err != nil {
+			return nil, err
+		}
+		t.Owner, t.Worker, t.signer = keys[0].addr, keys[1].addr, api.SignerKindSealant
 	}
-	t.Owner, t.Worker = keys[0].addr, keys[1].addr
 
 	// Batches sized so that each tenant's sectors go in a few messages;
 	// the wait bounds the latency of a partial batch.
@@ -310,7 +284,13 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture, n
 		proof = abi.StackedDrg2KiBV1_2_Feat_NiPoRep
 	}
 	tc := api.TenantConfig{
-		ID: name, Miner: mid, ProofType: int64(proof), Senders: []string{t.Worker.String()},
+		// Two senders: the pipeline sends from the first (the worker
+		// key), WindowPoSt (Architecture 1) from the last (the owner
+		// key). The pipeline reserves its nonces in the manager's store
+		// while WindowPoSt takes the next nonce from the node, so two
+		// senders on one key would race for a nonce; the actor accepts
+		// SubmitWindowedPoSt from the owner, worker or control addresses.
+		ID: name, Miner: mid, ProofType: int64(proof), Senders: []string{t.Worker.String(), t.Owner.String()},
 		SigningRoute:       "signer",
 		PreCommitBatchSize: batch, PreCommitMaxWait: api.Duration(c.cfg.BatchWait),
 		ProveCommitMode: string(store.ProveAggregate), ProveCommitBatchSize: batch, ProveCommitMaxWait: api.Duration(c.cfg.BatchWait),
@@ -324,8 +304,13 @@ func (c *cluster) addTenant(ctx context.Context, i int, arch api.Architecture, n
 		return nil, fmt.Errorf("demo: update tenant %s: %w", name, err)
 	}
 	// The SP's signer: keys out of the devnet's owners/ into the tenant's
-	// own keystore; the manager learns addresses only.
-	if err := c.startSigner(ctx, t, keys); err != nil {
+	// own keystore, or its venus-wallet; the manager learns addresses only.
+	if t.signer == api.SignerKindVenusWallet {
+		err = c.startVenusWallet(ctx, t)
+	} else {
+		err = c.startSigner(ctx, t, keys)
+	}
+	if err != nil {
 		return nil, err
 	}
 	c.tenants = append(c.tenants, t)
@@ -393,7 +378,7 @@ type SignerSetup struct {
 
 // niMessageBytes is the size cap of the NI tenant's messages: its devnet
 // aggregate carries every sector's vanilla proofs.
-const niMessageBytes = 8 << 20
+const niMessageBytes = manager.DevnetNIMessageBytes
 
 // WriteSignerDir creates (or completes) a signer directory as an SP would
 // with `sealant signer init` and `sealant signer import`: the tenant's
@@ -556,36 +541,6 @@ func (c *cluster) startReceiver(ctx context.Context, t *tenant) (string, error) 
 	t.receiver = r
 	t.storePath = st
 	return "http://" + ln.Addr().String() + "#token=" + tok, nil
-}
-
-// startWindowPoSt runs the provider's WindowPoSt (manager/wdpost) for the
-// Architecture 1 tenants; the proofs are signed by the tenants' own
-// signers through the hub.
-//
-// The WindowPoSt is sent from the miner's owner address, not from the
-// worker address the commit pipeline sends from: the pipeline reserves its
-// nonces in the manager's store while wdpost takes the next nonce from the
-// node, so two senders on one key race for the same nonce (a PreCommit
-// batch then waits behind a WindowPoSt that took its nonce). The actor
-// accepts SubmitWindowedPoSt from the owner, worker or control addresses.
-func (c *cluster) startWindowPoSt(ctx context.Context) error {
-	var ts []wdpost.Tenant
-	for _, t := range c.tenants {
-		if t.Architecture == api.ArchProviderProves {
-			ts = append(ts, wdpost.Tenant{Name: t.Name, Miner: t.MinerID, Store: wdpost.LayoutStore{Root: c.storePath}, Sender: t.Owner})
-		}
-	}
-	if len(ts) == 0 {
-		return nil
-	}
-	s, err := wdpost.New(wdpost.Config{Chain: c.chain, Signer: hubSigner{c.hub}, Prover: wdpost.DevnetProver{},
-		ChallengeConfidence: 1, Logger: c.log.With("component", "wdpost")}, ts...)
-	if err != nil {
-		return fmt.Errorf("demo: wdpost: %w", err)
-	}
-	c.post = s
-	c.goRun(ctx, "wdpost", func(ctx context.Context) error { return s.Run(ctx, c.cfg.BlockTime) })
-	return nil
 }
 
 // workerTemplate is the worker config the demo starts its workers from,

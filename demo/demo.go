@@ -81,6 +81,12 @@ type Config struct {
 	// OnSummary, if set, receives the summary as soon as the run is
 	// decided, before KeepRunning keeps the components up.
 	OnSummary func(*Summary, error)
+	// VenusWallet, if set, is a venus-wallet binary: sp1's signer is then
+	// that unmodified venus-wallet, connected to the manager's gateway
+	// wallet API, with its keys created inside it and funded at genesis
+	// (demo/venuswallet.go), instead of `sealant signer`. Give it on the
+	// first run of a directory: the genesis names the wallet's keys.
+	VenusWallet string
 }
 
 // Endpoints are the running demo's addresses, for --keep-running users.
@@ -170,6 +176,9 @@ type TenantSummary struct {
 	Failed     int `json:"failed"`
 	// Failures gives each failed sector's reason.
 	Failures []string `json:"failures,omitempty"`
+	// Signer is the kind of signer the tenant's messages went through:
+	// "sealant" (`sealant signer`) or "venus-wallet".
+	Signer string `json:"signer"`
 	// Messages are the tenant's chain messages (PreCommit and ProveCommit
 	// batches, WindowPoSt) and FeesAttoFIL the gas they burned and paid
 	// (GasUsed × base fee + premium), in attoFIL.
@@ -215,6 +224,13 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
+	if cfg.VenusWallet != "" {
+		vw, err := prepareVenusWallet(ctx, cfg.VenusWallet, cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		c.vw = vw
+	}
 	if err := c.startChain(ctx); err != nil {
 		return nil, err
 	}
@@ -232,9 +248,7 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 			return nil, err
 		}
 	}
-	if err := c.startWindowPoSt(ctx); err != nil {
-		return nil, err
-	}
+	c.startManagerRun(ctx)
 	piecesDir := filepath.Join(cfg.Dir, "pieces")
 	data, err := c.queuePieces(ctx, piecesDir)
 	if err != nil {

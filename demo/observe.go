@@ -264,11 +264,11 @@ func (o *observer) postLanded(ctx context.Context, c cid.Cid) bool {
 }
 
 func (o *observer) postSubmissions() []postSub {
-	if o.c.post == nil {
+	if o.c.asm == nil || o.c.asm.WindowPoSt == nil {
 		return nil
 	}
 	var out []postSub
-	for _, s := range o.c.post.Submissions() {
+	for _, s := range o.c.asm.WindowPoSt.Submissions() {
 		out = append(out, postSub{Tenant: s.Tenant, Proven: s.Proven, Message: s.Message})
 	}
 	return out
@@ -309,7 +309,7 @@ func (o *observer) summary(ctx context.Context, elapsed, sealing time.Duration) 
 	total := 0
 	for _, t := range o.c.tenants {
 		_, proven, delivered, verified, failed := o.counts(t)
-		ts := TenantSummary{Tenant: t.Name, Miner: t.Miner.String(), Architecture: int(t.Architecture), PoRep: t.porep(), Sectors: o.c.cfg.Sectors,
+		ts := TenantSummary{Tenant: t.Name, Miner: t.Miner.String(), Architecture: int(t.Architecture), PoRep: t.porep(), Signer: t.signer, Sectors: o.c.cfg.Sectors,
 			DataSectors: o.data[t.Name], Proven: proven, Delivered: delivered, Verified: verified, Failed: failed,
 			WindowPoSt: len(o.wpost[t.Name])}
 		nums := make([]uint64, 0, len(o.sectors[t.Name]))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/proofs/abi"
@@ -231,9 +232,6 @@ func (s *Service) DeleteTenant(ctx context.Context, id string) (struct{}, error)
 	if err := s.st.DeleteTenant(ctx, id, s.now()); err != nil {
 		return struct{}{}, mapStoreErr(err)
 	}
-	if err := s.side.deleteTenant(ctx, id); err != nil {
-		return struct{}{}, err
-	}
 	s.revoked.mu.Lock()
 	clear(s.revoked.entries)
 	s.revoked.mu.Unlock()
@@ -256,7 +254,7 @@ func (s *Service) ListTokens(ctx context.Context, tenant string) ([]api.TokenInf
 
 // Workers lists workers by their last heartbeat, with undelivered orders.
 func (s *Service) Workers(ctx context.Context) ([]api.WorkerInfo, error) {
-	ws, err := s.side.workers(ctx)
+	ws, err := s.beats.list(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -353,6 +351,26 @@ func (s *Service) UsageCSV(ctx context.Context, req api.UsageRequest) (string, e
 	return b.String(), nil
 }
 
+// attachedWorkerMethods are the worker-API methods answered on the
+// caller's context: polls and reads, whose work is worth nothing once the
+// caller is gone. Every other worker method (a new one too, by default)
+// finishes detached.
+var attachedWorkerMethods = map[string]bool{
+	api.MethodPollPreCommitState: true,
+	api.MethodPollProofState:     true,
+	api.MethodWorkerPing:         true,
+	api.MethodDeliveryTarget:     true,
+	api.MethodDeliveryStatus:     true,
+}
+
+// The manager serves the typed contract of package api; a handler whose
+// signature drifts from it fails to compile here.
+var (
+	_ api.SealerAPI = (*Service)(nil)
+	_ api.TenantAPI = (*Service)(nil)
+	_ api.AdminAPI  = (*Service)(nil)
+)
+
 // mutationTimeout bounds a state-changing call that outlives its caller.
 const mutationTimeout = 30 * time.Second
 
@@ -382,47 +400,31 @@ func (s *Service) Register(srv *rpc.Server) {
 	// idempotent, but a submission half recorded and half queued would
 	// wait for the worker's retry to be completed.
 	mutating := func(name string, h rpc.Handler) { worker(name, detached(h)) }
-	mutating(api.MethodAllocateSector, rpc.Func1(s.AllocateSector))
-	mutating(api.MethodAcquirePieces, rpc.Func1(s.AcquirePieces))
-	mutating(api.MethodAssignTicket, rpc.Func1(s.AssignTicket))
-	mutating(api.MethodSubmitPreCommit, rpc.Func3(s.SubmitPreCommit))
-	worker(api.MethodPollPreCommitState, rpc.Func1(s.PollPreCommitState))
-	mutating(api.MethodWaitSeed, rpc.Func1(s.WaitSeed))
-	mutating(api.MethodSubmitProof, rpc.Func3(s.SubmitProof))
-	worker(api.MethodPollProofState, rpc.Func1(s.PollProofState))
-	mutating(api.MethodReportState, rpc.Func2(s.ReportState))
-	mutating(api.MethodReportFinalized, rpc.Func2(s.ReportFinalized))
-	mutating(api.MethodReportAborted, rpc.Func2(s.ReportAborted))
-	worker(api.MethodWorkerPing, rpc.Func1(s.WorkerPing))
-	worker(api.MethodDeliveryTarget, rpc.Func1(s.DeliveryTarget))
-	mutating(api.MethodReportDelivery, rpc.Func2(s.ReportDelivery))
+	for _, m := range rpcapi.SealerMethods(s) {
+		if attachedWorkerMethods[m.Name] {
+			worker(m.Name, m.Handler)
+		} else {
+			mutating(m.Name, m.Handler)
+		}
+	}
 
 	tenant := func(name string, perm rpc.Perm, h rpc.Handler) {
 		srv.Register(name, perm, s.metrics.instrument(name, rpc.RequireRole(checkText(h), rpc.RoleTenant, rpc.RoleAdmin)))
 	}
-	tenant(api.MethodSubmitPieces, rpc.PermWrite, rpc.Func1(s.SubmitPieces))
-	tenant(api.MethodListSectors, rpc.PermRead, rpc.Func1(s.ListSectors))
-	tenant(api.MethodShowSector, rpc.PermRead, rpc.Func1(s.ShowSector))
-	tenant(api.MethodExportSector, rpc.PermRead, rpc.Func1(s.ExportSector))
-	tenant(api.MethodTenantUsage, rpc.PermRead, rpc.Func1(s.Usage))
+	for _, m := range rpcapi.TenantMethods(s) {
+		perm := rpc.PermRead
+		if m.Name == api.MethodSubmitPieces {
+			perm = rpc.PermWrite
+		}
+		tenant(m.Name, perm, m.Handler)
+	}
 
 	admin := func(name string, h rpc.Handler) {
 		srv.Register(name, rpc.PermAdmin, s.metrics.instrument(name, rpc.RequireRole(checkText(h), rpc.RoleAdmin)))
 	}
-	admin(api.MethodAdminTenantCreate, rpc.Func1(s.CreateTenant))
-	admin(api.MethodAdminTenantUpdate, rpc.Func1(s.UpdateTenant))
-	admin(api.MethodAdminTenantGet, rpc.Func1(s.GetTenant))
-	admin(api.MethodAdminTenantList, rpc.Func0(s.ListTenants))
-	admin(api.MethodAdminTenantPause, rpc.Func2(s.PauseTenant))
-	admin(api.MethodAdminTenantDelete, rpc.Func1(s.DeleteTenant))
-	admin(api.MethodAdminTokenIssue, rpc.Func1(s.IssueToken))
-	admin(api.MethodAdminTokenRevoke, rpc.Proc1(func(ctx context.Context, id string) error { return s.RevokeToken(ctx, id) }))
-	admin(api.MethodAdminTokenList, rpc.Func1(s.ListTokens))
-	admin(api.MethodAdminWorkers, rpc.Func0(s.Workers))
-	admin(api.MethodAdminThreadPause, rpc.Func3(s.PauseThread))
-	admin(api.MethodAdminSectorAbort, rpc.Func2(s.AbortSector))
-	admin(api.MethodAdminExpired, rpc.Func0(s.ExpiredLeases))
-	admin(api.MethodAdminUsageCSV, rpc.Func1(s.UsageCSV))
+	for _, m := range rpcapi.AdminMethods(s) {
+		admin(m.Name, m.Handler)
+	}
 
 	for _, c := range []any{s.pipeline, s.signers} {
 		if r, ok := c.(RPCRegistrar); ok {

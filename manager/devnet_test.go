@@ -78,8 +78,8 @@ func TestDevnetPreCommitAndSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	signer := commit.SignerFunc(func(_ context.Context, _ string, from address.Address, msg *types.Message) (types.Signature, error) {
-		b, err := sigs.SigningBytes(msg)
+	signer := commit.SignerFunc(func(_ context.Context, req commit.SignRequest) (types.Signature, error) {
+		b, err := sigs.SigningBytes(req.Message)
 		if err != nil {
 			return types.Signature{}, err
 		}

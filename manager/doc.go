@@ -15,7 +15,7 @@
 // database: every decision that must be unique — which tenant gets the next
 // sector, its number, its ticket and seed, a submission, which queued
 // pieces go into which sector — is taken inside one database transaction
-// (package store, plus the small sidecar tables of this package).
+// (package store).
 //
 // # Tenants, fairness, isolation
 //
@@ -45,24 +45,34 @@
 // if the chain already has it (the SP sealed elsewhere) the sector is
 // recorded aborted and the counter jumps past the allocated run.
 //
-// # Persistence beyond package store
+// # One store, one transaction per worker call
 //
-// A few facts have no store column yet (pieces' source URLs, comm_c and
-// comm_r_last, finalized file locations, worker heartbeats, the last batch
-// of a sector); they live in sidecar tables (mgr_*) in the store's own
-// database, written through store.RunTx (so on SQLite they share the
-// store's single writer and its group commit). Older managers kept them
-// on SQLite in a file of their own (manager.sidecar.sqlite); its rows are
-// imported at start and the file renamed to *.imported.
+// Everything the manager keeps is in package store's schema: besides the
+// sectors, the tenants' piece queue, comm_c and comm_r_last, finalized
+// file locations, the last batch of each kind a sector joined, the
+// metadata handoff's progress and worker heartbeats (migration 0003 moved
+// them from the tables older managers created themselves, mgr_*, and the
+// store imports an even older manager's separate sidecar file when it
+// opens). Each worker-API call that writes is one store method, one
+// transaction (store/calls.go): the caller's right to the sector is
+// checked on the locked row inside it (store.Holder), and the lease is
+// renewed there when it runs low, so a call pays no separate read or
+// heartbeat. Chain reads a call needs (a ticket, a seed, the head for the
+// ticket's age) happen before it, so no transaction waits on the chain.
+// Worker pings are kept in memory and written together now and then
+// (heartbeats.go): the worker is the authority on its own threads.
 //
 // # Load
 //
 // A fleet of sealing threads mostly polls. Poll answers may come from a
 // five-second cache of the sector and batch rows (Options.PollCacheTTL), so
-// a poll costs no database read most of the time; every other call reads
-// and writes the database. Lease renewals are written only when a quarter
-// of the TTL has passed, not on every call. On SQLite, concurrent writes
-// are group-committed by the store (one transaction, a savepoint each).
+// a poll costs no database read most of the time; every other call is one
+// transaction. Lease renewals are written only when a quarter of the TTL
+// has passed, not on every call. Concurrent worker calls are
+// group-committed by the store: on SQLite all writes (one transaction, a
+// savepoint each), on PostgreSQL in lanes per tenant and one for
+// allocations, which decides a whole group of allocations together
+// (store/pggroup.go, store/allocgroup.go).
 //
 // # Handing sectors over (handoff.go, windowpost.go)
 //

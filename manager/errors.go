@@ -1,48 +1,34 @@
 package manager
 
 import (
-	"errors"
-
 	"github.com/sealant/sealant/api"
-	"github.com/sealant/sealant/rpc"
+	"github.com/sealant/sealant/api/rpcapi"
 )
 
-// Sentinel errors of the manager's APIs. Each has a wire code (see
-// Errors), so a client using that registry can test them with errors.Is.
+// Sentinel errors of the manager's APIs. They are package api's (the
+// error registry, api.ErrorCodes, owns them and their wire codes); the
+// names here keep the manager's code and its callers readable. A client
+// dialled with rpc.WithErrorRegistry(Errors) gets them back, so
+// errors.Is works across the wire.
 var (
 	// ErrPermission: the token may not touch that tenant, sector or method.
-	ErrPermission = errors.New("manager: permission denied")
+	ErrPermission = api.ErrPermission
 	// ErrNotFound: no such sector, tenant, token or worker.
-	ErrNotFound = errors.New("manager: not found")
+	ErrNotFound = api.ErrNotFound
 	// ErrNotLeaseHolder: another worker identity holds the sector's lease.
-	ErrNotLeaseHolder = errors.New("manager: sector leased by another worker")
+	ErrNotLeaseHolder = api.ErrNotLeaseHolder
 	// ErrTenantPaused: the tenant is paused.
-	ErrTenantPaused = errors.New("manager: tenant paused")
+	ErrTenantPaused = api.ErrTenantPaused
 	// ErrConflict: the request contradicts stored state.
-	ErrConflict = errors.New("manager: conflict")
+	ErrConflict = api.ErrConflict
 	// ErrInvalid: a malformed argument.
-	ErrInvalid = errors.New("manager: invalid argument")
+	ErrInvalid = api.ErrInvalid
 	// ErrNoChain: the manager has no chain connection for this call.
-	ErrNoChain = errors.New("manager: no chain connection")
+	ErrNoChain = api.ErrNoChain
 	// ErrSectorDone: the sector is finalized or aborted.
-	ErrSectorDone = errors.New("manager: sector finalized or aborted")
+	ErrSectorDone = api.ErrSectorDone
 )
 
-// Errors is the error registry of the manager's RPC server. Clients of the
-// manager (worker, CLI) dial with rpc.WithErrorRegistry(manager.Errors) to
-// get the sentinels back. It is a private registry rather than
-// rpc.DefaultErrors so that other services in the same binary can map the
-// shared api codes to their own sentinels without a duplicate
-// registration.
-var Errors = rpc.NewErrorRegistry()
-
-func init() {
-	Errors.Register(api.CodePermission, ErrPermission)
-	Errors.Register(api.CodeNotFound, ErrNotFound)
-	Errors.Register(api.CodeNotLeaseHolder, ErrNotLeaseHolder)
-	Errors.Register(api.CodeTenantPaused, ErrTenantPaused)
-	Errors.Register(api.CodeConflict, ErrConflict)
-	Errors.Register(api.CodeInvalid, ErrInvalid)
-	Errors.Register(api.CodeNoChain, ErrNoChain)
-	Errors.Register(api.CodeSectorDone, ErrSectorDone)
-}
+// Errors is the error registry of the manager's RPC server and of its
+// clients (worker, CLI, signer): the one built from api.ErrorCodes.
+var Errors = rpcapi.Errors

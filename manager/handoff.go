@@ -132,7 +132,7 @@ func (s *Service) PushPendingMetadata(ctx context.Context) (int, error) {
 // receiver's state. force ignores the back-off (a worker is about to
 // transfer and waits for the answer).
 func (s *Service) handOff(ctx context.Context, d store.Delivery, t store.Tenant, force bool) (bool, error) {
-	h, _, err := s.side.getHandoff(ctx, d.Sector)
+	h, _, err := s.st.GetHandoff(ctx, d.Sector)
 	if err != nil {
 		return false, err
 	}
@@ -146,7 +146,7 @@ func (s *Service) handOff(ctx context.Context, d store.Delivery, t store.Tenant,
 		h.Failures++
 		h.Next = now.Add(handoffBackoff(h.Failures))
 		h.LastError = err.Error()
-		if perr := s.side.putHandoff(ctx, d.Sector, h); perr != nil {
+		if perr := s.st.PutHandoff(ctx, d.Sector, h); perr != nil {
 			return false, errors.Join(err, perr)
 		}
 		return false, err
@@ -188,8 +188,8 @@ func (s *Service) handOff(ctx context.Context, d store.Delivery, t store.Tenant,
 		if err != nil {
 			return fail(fmt.Errorf("manager: push metadata of sector %s to %s: %w", sec.ID, ep.URL, err))
 		}
-		h = handoffRow{Hash: hash, Attempt: d.Attempts, Pushed: now, Next: now.Add(handoffStatusInterval)}
-		if err := s.side.putHandoff(ctx, d.Sector, h); err != nil {
+		h = store.Handoff{Hash: hash, Attempt: d.Attempts, Pushed: now, Next: now.Add(handoffStatusInterval)}
+		if err := s.st.PutHandoff(ctx, d.Sector, h); err != nil {
 			return false, err
 		}
 		pushed = true
@@ -199,7 +199,7 @@ func (s *Service) handOff(ctx context.Context, d store.Delivery, t store.Tenant,
 		if errors.Is(err, delivery.ErrNotFound) {
 			// The receiver lost the record (reinstalled root): push again.
 			h.Pushed = time.Time{}
-			if err := s.side.putHandoff(ctx, d.Sector, h); err != nil {
+			if err := s.st.PutHandoff(ctx, d.Sector, h); err != nil {
 				return false, err
 			}
 			return false, nil
@@ -208,7 +208,7 @@ func (s *Service) handOff(ctx context.Context, d store.Delivery, t store.Tenant,
 			return fail(fmt.Errorf("manager: receiver status of sector %s: %w", sec.ID, err))
 		}
 		h.Failures, h.Next, h.LastError = 0, now.Add(handoffStatusInterval), ""
-		if err := s.side.putHandoff(ctx, d.Sector, h); err != nil {
+		if err := s.st.PutHandoff(ctx, d.Sector, h); err != nil {
 			return pushed, err
 		}
 	}

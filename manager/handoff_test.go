@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -407,7 +408,8 @@ func TestHandoffChangedMetadataRepushed(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := []api.SectorFile{{Name: "sealed/s-t01000-0", Size: 2048, SHA256: api.Hex32{9}}}
-	if err := s.side.setFinalized(ctx, sec.ID, sec.TenantID, api.FinalizedInfo{Location: "/persist", Files: files}); err != nil {
+	raw, _ := json.Marshal(files)
+	if _, _, err := s.st.WorkerFinalize(ctx, sec.ID, store.Holder{Now: e.clock.Now()}, "/persist", string(raw), ""); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(handoffStatusInterval)

@@ -86,12 +86,14 @@ var (
 	sectorsDesc = prometheus.NewDesc("sealant_manager_sectors", "Sectors by tenant and phase (first 1000 per phase and tenant).", []string{"tenant", "phase"}, nil)
 	expiredDesc = prometheus.NewDesc("sealant_manager_expired_leases", "Active sectors whose lease lapsed.", nil, nil)
 	queueDesc   = prometheus.NewDesc("sealant_manager_queued_pieces", "Pieces waiting for a data sector.", nil, nil)
+	commitsDesc = prometheus.NewDesc("sealant_store_write_transactions_total", "Write transactions this manager's store committed (a group commit counts once).", nil, nil)
 )
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- sectorsDesc
 	ch <- expiredDesc
 	ch <- queueDesc
+	ch <- commitsDesc
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -111,7 +113,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if secs, err := s.st.ExpiredLeases(ctx, s.now()); err == nil {
 		ch <- prometheus.MustNewConstMetric(expiredDesc, prometheus.GaugeValue, float64(len(secs)))
 	}
-	if n, err := s.side.queuedPieces(ctx, ""); err == nil {
+	if n, err := s.st.QueuedPieces(ctx, ""); err == nil {
 		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n))
 	}
+	ch <- prometheus.MustNewConstMetric(commitsDesc, prometheus.CounterValue, float64(s.st.WriteTransactions()))
 }

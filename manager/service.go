@@ -117,7 +117,7 @@ const DefaultPollCacheTTL = 5 * time.Second
 // transaction, not in memory.
 type Service struct {
 	st       *store.Store
-	side     *sidecar
+	beats    *heartbeats
 	chain    Chain
 	pipeline CommitPipeline
 	signers  SignerPresence
@@ -212,7 +212,7 @@ func (c *ttlCache[K, V]) forget(k K) {
 
 type threadCommands struct{ pause, resume []string }
 
-// NewService opens the store and the sidecar tables and returns a Service.
+// NewService opens (and migrates) the store and returns a Service.
 func NewService(ctx context.Context, o Options) (*Service, error) {
 	if o.DSN == "" {
 		return nil, fmt.Errorf("%w: empty database dsn", ErrConfig)
@@ -224,13 +224,8 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manager: %w", err)
 	}
-	side, err := openSidecar(ctx, st, o.DSN)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
 	s := &Service{
-		st: st, side: side, chain: o.Chain, pipeline: o.Pipeline, signers: o.Signers,
+		st: st, beats: newHeartbeats(st), chain: o.Chain, pipeline: o.Pipeline, signers: o.Signers,
 		policy: o.Policy, block: o.BlockTime, ttl: o.LeaseTTL, window: o.FairShareWindow,
 		devnet: o.Devnet, delivery: o.Delivery, receiver: o.Receiver, secret: o.Secret, log: o.Logger, now: o.Now,
 		commands: map[string]*threadCommands{}, handoffWake: make(chan struct{}, 1),
@@ -301,6 +296,12 @@ func (s *Service) Close() error {
 	if s.stopHandoff != nil {
 		s.stopHandoff()
 		<-s.handoffDone
+	}
+	// Heartbeats not written yet: worth one write, not a failed Close.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.beats.flush(ctx); err != nil {
+		s.log.Warn("worker heartbeats not written at close", "err", err)
 	}
 	return s.st.Close()
 }

@@ -77,7 +77,7 @@ func takeSnapshot(t *testing.T, s *Service) snapshot {
 		sn.History[sec.ID.String()] = h
 	}
 	sn.Usage, _ = s.st.Usage(ctx, t0.Add(-1e15), t0.Add(1e15))
-	sn.Queue, _ = s.side.queuedPieces(ctx, "")
+	sn.Queue, _ = s.st.QueuedPieces(ctx, "")
 	sn.Tenants, _ = s.st.ListTenants(ctx)
 	for _, ten := range []string{"", "a", "b"} {
 		tk, _ := s.st.ListTokens(ctx, ten)
@@ -380,8 +380,8 @@ func testTwoManagers(t *testing.T, e *env) {
 func TestTwoManagersSQLite(t *testing.T)   { testTwoManagers(t, newEnv(t)) }
 func TestTwoManagersPostgres(t *testing.T) { testTwoManagers(t, newPGEnv(t)) }
 
-// TestPostgresWorkerLifecycleSubset runs the sidecar paths (piece queue,
-// commitments, workers) on PostgreSQL.
+// TestPostgresSidecar runs what the manager's own tables once held (piece
+// queue, commitments, workers) on PostgreSQL.
 func TestPostgresSidecar(t *testing.T) {
 	e := newPGEnv(t)
 	s := e.open()

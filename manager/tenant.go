@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"time"
@@ -43,9 +44,13 @@ func (s *Service) SubmitPieces(ctx context.Context, pieces []api.PieceSubmission
 			return api.SubmitPiecesResponse{}, fmt.Errorf("%w: piece %d: %v", ErrInvalid, i, err)
 		}
 	}
-	ids, err := s.side.enqueuePieces(ctx, c.tenant, pieces, s.now())
+	ps := make([]store.Piece, len(pieces))
+	for i, p := range pieces {
+		ps[i] = store.Piece{CID: p.PieceCID, Size: p.Size, PayloadSize: p.PayloadSize, SourceURL: p.SourceURL}
+	}
+	ids, err := s.st.EnqueuePieces(ctx, c.tenant, ps, s.now())
 	if err != nil {
-		return api.SubmitPiecesResponse{}, err
+		return api.SubmitPiecesResponse{}, mapStoreErr(err)
 	}
 	return api.SubmitPiecesResponse{Queued: ids}, nil
 }
@@ -157,14 +162,15 @@ func (s *Service) ShowSector(ctx context.Context, id api.SectorID) (api.SectorDe
 	if err != nil {
 		return api.SectorDetail{}, mapStoreErr(err)
 	}
-	e, _, err := s.side.getExtra(ctx, sec.ID)
+	ps, err := s.st.Pieces(ctx, sec.ID)
+	if err != nil {
+		return api.SectorDetail{}, mapStoreErr(err)
+	}
+	files, err := sectorFiles(sec)
 	if err != nil {
 		return api.SectorDetail{}, err
 	}
-	d := api.SectorDetail{Sector: sectorInfo(sec, s.now()), Pieces: e.Pieces, Location: e.Location, Files: e.Files}
-	if d.Pieces == nil {
-		d.Pieces = []api.Piece{}
-	}
+	d := api.SectorDetail{Sector: sectorInfo(sec, s.now()), Pieces: apiPieces(ps), Location: sec.Location, Files: files}
 	for _, h := range hist {
 		he := api.HistoryEntry{At: h.At, Worker: h.WorkerID, Prev: h.Prev, Next: h.Next, Event: h.Event}
 		if h.Failure != nil {
@@ -187,12 +193,16 @@ func (s *Service) ExportSector(ctx context.Context, id api.SectorID) (api.Sector
 }
 
 // sectorMetadata assembles a sector's api.SectorMetadata from the store and
-// the sidecar (ExportSector and the metadata handoff share it, so what an
+// its pieces (ExportSector and the metadata handoff share it, so what an
 // operator exports is exactly what the receiver is sent, minus the
 // provider-only unsealed copy).
 func (s *Service) sectorMetadata(ctx context.Context, sec store.Sector) (api.SectorMetadata, error) {
 	id := toAPIID(sec.ID)
-	e, _, err := s.side.getExtra(ctx, sec.ID)
+	ps, err := s.st.Pieces(ctx, sec.ID)
+	if err != nil {
+		return api.SectorMetadata{}, mapStoreErr(err)
+	}
+	files, err := sectorFiles(sec)
 	if err != nil {
 		return api.SectorMetadata{}, err
 	}
@@ -204,13 +214,10 @@ func (s *Service) sectorMetadata(ctx context.Context, sec store.Sector) (api.Sec
 	m := api.SectorMetadata{
 		ID: id, ProofType: int64(sec.ProofType), CommR: info.CommR, CommD: info.CommD,
 		PreCommitMessage: sec.PreCommitMsg, ProveCommitMessage: sec.ProveCommitMsg,
-		Pieces: e.Pieces, Files: e.Files,
+		Pieces: apiPieces(ps), Files: files,
 	}
-	if m.Pieces == nil {
-		m.Pieces = []api.Piece{}
-	}
-	m.CommC, _ = parseHex32(e.CommC)
-	m.CommRLast, _ = parseHex32(e.CommRLast)
+	m.CommC, _ = parseHex32(sec.CommC)
+	m.CommRLast, _ = parseHex32(sec.CommRLast)
 	if info.Ticket != nil {
 		m.Ticket = *info.Ticket
 	}
@@ -223,6 +230,18 @@ func (s *Service) sectorMetadata(ctx context.Context, sec store.Sector) (api.Sec
 		m.Expiration = info.Seed.Epoch + int64(t.ExpirationDays)*2880
 	}
 	return m, nil
+}
+
+// sectorFiles decodes the finalized files the store keeps as JSON.
+func sectorFiles(sec store.Sector) ([]api.SectorFile, error) {
+	if sec.Files == "" {
+		return nil, nil
+	}
+	var files []api.SectorFile
+	if err := json.Unmarshal([]byte(sec.Files), &files); err != nil {
+		return nil, fmt.Errorf("manager: sector %s files: %w", sec.ID, err)
+	}
+	return files, nil
 }
 
 func parseHex32(s string) (api.Hex32, error) {

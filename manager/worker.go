@@ -13,7 +13,6 @@ import (
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/proofs/commp"
 	"github.com/sealant/sealant/store"
-	"github.com/sealant/sealant/worker/sectorfsm"
 )
 
 // maxNumberRetries bounds how many freshly allocated numbers AllocateSector
@@ -191,11 +190,8 @@ func (s *Service) loadWorkerSector(ctx context.Context, id api.SectorID, cached 
 	if err != nil {
 		return store.Sector{}, mapStoreErr(err)
 	}
-	if !c.canSeeTenant(sec.TenantID) {
-		return store.Sector{}, fmt.Errorf("%w: sector %s", ErrPermission, id)
-	}
-	if w, _ := workerOf(sec.WorkerID); w != c.subject {
-		return store.Sector{}, fmt.Errorf("%w: sector %s is leased by %s", ErrNotLeaseHolder, id, w)
+	if err := c.mayWork(sec); err != nil {
+		return store.Sector{}, err
 	}
 	now := s.now()
 	if sec.Phase == store.PhaseActive && sec.LeaseExpires.Sub(now) < s.ttl*3/4 {
@@ -211,55 +207,54 @@ func (s *Service) loadWorkerSector(ctx context.Context, id api.SectorID, cached 
 	return sec, nil
 }
 
-// activeSector is workerSector for calls that only make sense before the
-// sector is finalized or aborted.
-func (s *Service) activeSector(ctx context.Context, id api.SectorID) (store.Sector, error) {
-	sec, err := s.workerSector(ctx, id)
+// holder is the calling worker's claim on a sector for a store worker
+// call (one transaction that checks it, renews the lease when it runs
+// low, and does the call's work).
+func (s *Service) holder(ctx context.Context) (store.Holder, error) {
+	c, err := callerFrom(ctx)
 	if err != nil {
-		return sec, err
+		return store.Holder{}, err
 	}
-	if sec.Phase != store.PhaseActive {
-		return sec, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
+	return store.Holder{Check: c.mayWork, Now: s.now(), TTL: s.ttl}, nil
+}
+
+// mayWork checks that the caller may act on a sector for a worker: see its
+// tenant and hold its lease (any thread of the same worker).
+func (c caller) mayWork(sec store.Sector) error {
+	if !c.canSeeTenant(sec.TenantID) {
+		return fmt.Errorf("%w: sector %s", ErrPermission, sec.ID)
 	}
-	return sec, nil
+	if w, _ := workerOf(sec.WorkerID); w != c.subject {
+		return fmt.Errorf("%w: sector %s is leased by %s", ErrNotLeaseHolder, sec.ID, w)
+	}
+	return nil
 }
 
 // AcquirePieces returns a sector's pieces, deciding them on the first call
-// from the tenant's piece queue (empty: a CC sector). Repeats return the
-// same pieces.
+// from the tenant's piece queue (empty: a CC sector; NI-PoRep sectors are
+// always CC, as ProveCommitSectorsNI activates no data). Repeats return the
+// same pieces. One transaction.
 func (s *Service) AcquirePieces(ctx context.Context, id api.SectorID) ([]api.Piece, error) {
-	sec, err := s.workerSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if e, ok, err := s.side.getExtra(ctx, sec.ID); err != nil {
-		return nil, err
-	} else if ok && e.Pieces != nil {
-		return e.Pieces, nil
-	}
-	if sec.Phase != store.PhaseActive {
-		return nil, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
-	}
-	var pieces []api.Piece
-	if !sec.ProofType.IsNI() {
-		// NI-PoRep sectors are CC only (ProveCommitSectorsNI activates no
-		// data): deals wait for the tenant's interactive sectors.
-		if pieces, err = s.side.acquirePieces(ctx, sec.ID, sec.TenantID, sec.SectorSize); err != nil {
-			return nil, err
-		}
-	}
-	sp := make([]store.Piece, len(pieces))
-	for i, p := range pieces {
-		sp[i] = store.Piece{CID: p.PieceCID, Size: p.Size}
-	}
-	res, err := s.st.SetPieces(ctx, sec.ID, sec.WorkerID, sp, s.now())
+	sid := toStoreID(id)
+	ps, err := s.st.WorkerAcquirePieces(ctx, sid, h)
 	if err != nil {
 		return nil, mapStoreErr(err)
 	}
-	if res == store.SubmitMismatch {
-		return nil, fmt.Errorf("%w: sector %s: stored pieces differ from the queue's decision", ErrConflict, id)
+	s.sectors.forget(sid)
+	return apiPieces(ps), nil
+}
+
+// apiPieces converts stored pieces (none: an empty list).
+func apiPieces(ps []store.Piece) []api.Piece {
+	out := make([]api.Piece, len(ps))
+	for i, p := range ps {
+		out[i] = api.Piece{PieceCID: p.CID, Size: p.Size, PayloadSize: p.PayloadSize, SourceURL: p.SourceURL}
 	}
-	return pieces, nil
+	return out
 }
 
 // AssignTicket returns the sector's ticket, drawing it on the first call:
@@ -267,37 +262,46 @@ func (s *Service) AcquirePieces(ctx context.Context, id api.SectorID) ([]api.Pie
 // and the miner's ID address (CBOR) as entropy. The first ticket stored
 // wins, so a repeat (or a second manager) returns the same ticket.
 func (s *Service) AssignTicket(ctx context.Context, id api.SectorID) (api.Ticket, error) {
-	sec, err := s.workerSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return api.Ticket{}, err
 	}
-	if sec.Ticket != nil {
-		return storeTicket(*sec.Ticket)
+	// The chain is asked before the one transaction, which then keeps a
+	// stored ticket or stores this one; a draw that failed is reported
+	// only when no ticket is stored.
+	drawn, drawErr := s.drawTicket(ctx, id)
+	sid := toStoreID(id)
+	t, ok, err := s.st.WorkerRandomness(ctx, sid, h, false, drawn)
+	if err != nil {
+		return api.Ticket{}, mapStoreErr(err)
 	}
-	if sec.Phase != store.PhaseActive {
-		return api.Ticket{}, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
+	s.sectors.forget(sid)
+	if !ok {
+		return api.Ticket{}, drawErr
 	}
+	return storeTicket(t)
+}
+
+// drawTicket draws a sector's ticket from the chain (nil and why when it
+// cannot).
+func (s *Service) drawTicket(ctx context.Context, id api.SectorID) (*store.Ticket, error) {
 	if s.chain == nil {
-		return api.Ticket{}, fmt.Errorf("%w: cannot draw a ticket", ErrNoChain)
+		return nil, fmt.Errorf("%w: cannot draw a ticket", ErrNoChain)
 	}
 	head, err := s.chain.ChainHead(ctx)
 	if err != nil {
-		return api.Ticket{}, fmt.Errorf("manager: sector %s: chain head: %w", id, err)
+		return nil, fmt.Errorf("manager: sector %s: chain head: %w", id, err)
 	}
 	epoch := max(s.policy.TicketEpoch(int64(head.Height)), 0)
 	entropy, err := rand.SealEntropyForID(id.Miner)
 	if err != nil {
-		return api.Ticket{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	r, err := s.chain.StateGetRandomnessFromTickets(ctx, rand.TagSealRandomness, types.ChainEpoch(epoch), entropy, head.Key())
 	if err != nil {
-		return api.Ticket{}, fmt.Errorf("manager: sector %s: ticket randomness: %w", id, err)
+		return nil, fmt.Errorf("manager: sector %s: ticket randomness: %w", id, err)
 	}
-	t, err := s.st.AssignTicket(ctx, sec.ID, sec.WorkerID, store.Ticket{Value: r[:], Epoch: epoch}, s.now())
-	if err != nil {
-		return api.Ticket{}, mapStoreErr(err)
-	}
-	return storeTicket(t)
+	return &store.Ticket{Value: r[:], Epoch: epoch}, nil
 }
 
 func storeTicket(t store.Ticket) (api.Ticket, error) {
@@ -311,70 +315,79 @@ func storeTicket(t store.Ticket) (api.Ticket, error) {
 }
 
 // SubmitPreCommit records a sector's PC2 result once and queues it for the
-// tenant's PreCommit batch. A repeat with the same values is Duplicate (and
-// re-queues it if its last batch failed and reset is set); different values
-// are Mismatched, permanently.
+// tenant's PreCommit batch, in one transaction. A repeat with the same
+// values is Duplicate (and re-queues it if its last batch failed and reset
+// is set); different values are Mismatched, permanently.
 func (s *Service) SubmitPreCommit(ctx context.Context, id api.SectorID, pc api.PreCommitInfo, reset bool) (api.SubmitResponse, error) {
-	sec, err := s.activeSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return api.SubmitResponse{}, err
 	}
-	commR, err := commp.ParseSealedCID(pc.CommR)
-	if err != nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "comm_r: " + err.Error()}, nil
+	c, refused := commitments(pc)
+	if refused != "" {
+		// Still through the store: a finished sector answers ErrSectorDone
+		// before its payload is judged.
+		c.Invalid = refused
 	}
-	commD, err := commp.ParsePieceCID(pc.CommD)
-	if err != nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "comm_d: " + err.Error()}, nil
-	}
-	if sec.Ticket == nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "no ticket assigned: call AssignTicket first"}, nil
-	}
-	if sec.CommR == nil && s.chain != nil {
+	if s.chain != nil && refused == "" {
 		// A ticket too old for the actor would make the whole batch fail;
-		// refuse it here, once, before it can poison a batch.
+		// a first submission with one is refused here, before it can
+		// poison a batch.
 		if head, err := s.chain.ChainHead(ctx); err == nil {
 			if err := s.policy.CheckTicket(pc.Ticket.Epoch, int64(head.Height)+1); err != nil {
-				return api.SubmitResponse{Result: api.SubmitRejected, Desc: "ticket expired: " + err.Error()}, nil
+				c.Refusal = "ticket expired: " + err.Error()
 			}
 		}
 	}
-	res, err := s.st.SubmitPreCommit(ctx, sec.ID, sec.WorkerID, store.PreCommitInfo{
-		CommR: commR[:], CommD: commD[:], Ticket: store.Ticket{Value: pc.Ticket.Ticket[:], Epoch: pc.Ticket.Epoch},
-	}, s.now())
+	sid := toStoreID(id)
+	out, err := s.st.WorkerSubmitPreCommit(ctx, sid, h, c, reset)
 	if err != nil {
 		return api.SubmitResponse{}, mapStoreErr(err)
 	}
-	if res == store.SubmitMismatch {
-		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "differs from the earlier submission (comm_r, comm_d or ticket)"}, nil
-	}
-	same, err := s.side.setCommitments(ctx, sec.ID, sec.TenantID, pc.CommC.String(), pc.CommRLast.String())
+	s.sectors.forget(sid)
+	return s.submitted(out, store.BatchPreCommit), nil
+}
+
+// commitments parses a worker's PC2 result; refused says what is wrong
+// with it.
+func commitments(pc api.PreCommitInfo) (c store.Commitments, refused string) {
+	commR, err := commp.ParseSealedCID(pc.CommR)
 	if err != nil {
-		return api.SubmitResponse{}, err
+		return c, "comm_r: " + err.Error()
 	}
-	if !same {
-		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "comm_c or comm_r_last differ from the earlier submission"}, nil
+	commD, err := commp.ParsePieceCID(pc.CommD)
+	if err != nil {
+		return c, "comm_d: " + err.Error()
 	}
-	if res == store.SubmitAccepted || reset || sec.PreCommitBatch == 0 && sec.PreCommitMsg == "" {
-		if err := s.enqueue(ctx, sec, store.BatchPreCommit); err != nil {
-			return api.SubmitResponse{}, err
-		}
+	return store.Commitments{
+		PreCommitInfo: store.PreCommitInfo{CommR: commR[:], CommD: commD[:], Ticket: store.Ticket{Value: pc.Ticket.Ticket[:], Epoch: pc.Ticket.Epoch}},
+		CommC:         pc.CommC.String(), CommRLast: pc.CommRLast.String(),
+	}, ""
+}
+
+// submitted answers a submission and wakes the pipeline for a sector the
+// call queued.
+func (s *Service) submitted(out store.Outcome, kind store.BatchKind) api.SubmitResponse {
+	if out.Batch != 0 && s.pipeline != nil {
+		s.pipeline.Wake(out.Tenant, kind)
 	}
-	if res == store.SubmitDuplicate {
-		return api.SubmitResponse{Result: api.SubmitDuplicate}, nil
+	switch out.Result {
+	case store.SubmitAccepted:
+		return api.SubmitResponse{Result: api.SubmitAccepted}
+	case store.SubmitDuplicate:
+		return api.SubmitResponse{Result: api.SubmitDuplicate}
+	case store.SubmitMismatch:
+		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: out.Reason}
+	default:
+		return api.SubmitResponse{Result: api.SubmitRejected, Desc: out.Reason}
 	}
-	return api.SubmitResponse{Result: api.SubmitAccepted}, nil
 }
 
 // enqueue puts a sector into its tenant's open batch of kind and wakes the
 // pipeline. Idempotent: a sector already in a live batch stays there.
 func (s *Service) enqueue(ctx context.Context, sec store.Sector, kind store.BatchKind) error {
-	b, err := s.st.AddToBatch(ctx, sec.ID, kind, s.now())
-	if err != nil {
+	if _, err := s.st.AddToBatch(ctx, sec.ID, kind, s.now()); err != nil {
 		return mapStoreErr(err)
-	}
-	if err := s.side.noteBatch(ctx, sec.ID, sec.TenantID, kind, b); err != nil {
-		return err
 	}
 	if s.pipeline != nil {
 		s.pipeline.Wake(sec.TenantID, kind)
@@ -382,232 +395,44 @@ func (s *Service) enqueue(ctx context.Context, sec store.Sector, kind store.Batc
 	return nil
 }
 
-// PollPreCommitState reports the PreCommit's progress from the store's
-// batch and message records (which the pipeline keeps current).
-func (s *Service) PollPreCommitState(ctx context.Context, id api.SectorID) (api.PollResponse, error) {
-	sec, err := s.pollSector(ctx, id)
-	if err != nil {
-		return api.PollResponse{}, err
-	}
-	if sec.CommR == nil {
-		return api.PollResponse{State: api.OnChainNotFound, Desc: "no precommit submitted"}, nil
-	}
-	return s.pollBatch(ctx, sec, store.BatchPreCommit, sec.PreCommitBatch, sec.PreCommitMsg)
-}
-
-// PollProofState reports the ProveCommit's progress; see PollPreCommitState.
-func (s *Service) PollProofState(ctx context.Context, id api.SectorID) (api.PollResponse, error) {
-	sec, err := s.pollSector(ctx, id)
-	if err != nil {
-		return api.PollResponse{}, err
-	}
-	if !sec.HasProof {
-		return api.PollResponse{State: api.OnChainNotFound, Desc: "no proof submitted"}, nil
-	}
-	resp, err := s.pollBatch(ctx, sec, store.BatchProveCommit, sec.ProveCommitBatch, sec.ProveCommitMsg)
-	if err != nil || resp.State != api.OnChainLanded {
-		return resp, err
-	}
-	// An aggregate can land while one of its sectors failed; when the
-	// chain can tell, only an activated sector counts as landed.
-	if r, ok := s.chain.(SectorInfoReader); ok && s.chain != nil {
-		head, err := s.chain.ChainHead(ctx)
-		if err != nil {
-			return api.PollResponse{State: api.OnChainPacked, Desc: "landed; confirming with chain: " + err.Error(), MessageCID: resp.MessageCID}, nil
-		}
-		info, err := r.StateSectorGetInfo(ctx, address.NewIDAddress(id.Miner), id.Number, head.Key())
-		if err != nil {
-			return api.PollResponse{State: api.OnChainPacked, Desc: "landed; confirming with chain: " + err.Error(), MessageCID: resp.MessageCID}, nil
-		}
-		if info == nil {
-			return api.PollResponse{State: api.OnChainFailed, Desc: "message landed but the sector is not active on chain", MessageCID: resp.MessageCID}, nil
-		}
-	}
-	return resp, nil
-}
-
-// pollBatch maps the store's batch and message records to an OnChainState.
-// The pipeline owns retries: a batch that failed for a transient reason
-// gives its sectors back to batching after a pause (and poison isolation
-// regroups them), so such a sector is still Pending (Desc says why); a
-// sector the pipeline gave up on is aborted in the store and reported
-// PermFailed with the pipeline's reason.
-func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.BatchKind, batchID int64, msgCID string) (api.PollResponse, error) {
-	if sec.Phase == store.PhaseAborted {
-		return api.PollResponse{State: api.OnChainPermFailed, Desc: nonEmpty(sec.AbortReason, "sector aborted"), MessageCID: msgCID}, nil
-	}
-	if batchID == 0 {
-		// Not in a batch: either never queued, or its batch failed (the
-		// store detaches the sectors of a failed batch).
-		e, ok, err := s.side.getExtra(ctx, sec.ID)
-		if err != nil {
-			return api.PollResponse{}, err
-		}
-		last := e.PCBatch
-		if kind == store.BatchProveCommit {
-			last = e.PRBatch
-		}
-		if ok && last != 0 {
-			b, err := s.st.GetBatch(ctx, last)
-			if err == nil && b.State == store.BatchFailed {
-				desc := fmt.Sprintf("batch %d failed", b.ID)
-				if b.Message != nil && b.Message.Error != "" {
-					desc += ": " + b.Message.Error
-				} else if b.Message != nil && b.Message.ExitCode != nil {
-					desc += fmt.Sprintf(": exit code %d", *b.Message.ExitCode)
-				}
-				// Not re-queued here: the pipeline re-batches it after its
-				// retry pause (or the worker resubmits with reset).
-				return api.PollResponse{State: api.OnChainPending, Desc: desc + "; waiting to be re-batched"}, nil
-			}
-			if err == nil && b.State == store.BatchLanded {
-				return api.PollResponse{State: api.OnChainLanded, MessageCID: msgCID}, nil
-			}
-		}
-		if msgCID != "" {
-			return api.PollResponse{State: api.OnChainLanded, MessageCID: msgCID}, nil
-		}
-		// Queue it (idempotent) so a sector is never stranded outside a
-		// batch, e.g. after a crash between the submission and AddToBatch.
-		// sec may come from the poll cache and the pipeline may have
-		// batched it since: decide on a fresh read, not a cached one.
-		fresh, err := s.st.GetSector(ctx, sec.ID)
-		if err != nil {
-			return api.PollResponse{}, mapStoreErr(err)
-		}
-		s.sectors.forget(sec.ID)
-		if fresh.Phase != sec.Phase || batchOf(fresh, kind) != 0 {
-			return s.pollBatch(ctx, fresh, kind, batchOf(fresh, kind), msgOf(fresh, kind))
-		}
-		if err := s.enqueue(ctx, sec, kind); err != nil {
-			return api.PollResponse{}, err
-		}
-		return api.PollResponse{State: api.OnChainPending, Desc: "queued for a batch"}, nil
-	}
-	b, err := s.batches.get(batchID, func() (store.BatchHead, error) { return s.st.GetBatchHead(ctx, batchID) })
-	if err != nil {
-		return api.PollResponse{}, mapStoreErr(err)
-	}
-	resp := api.PollResponse{MessageCID: msgCID}
-	if b.Message != nil && resp.MessageCID == "" {
-		resp.MessageCID = b.Message.ChainCID()
-	}
-	switch b.State {
-	case store.BatchOpen:
-		resp.State, resp.Desc = api.OnChainPending, fmt.Sprintf("in open batch %d (%d sectors)", b.ID, b.Size)
-	case store.BatchClosed:
-		resp.State, resp.Desc = api.OnChainPending, fmt.Sprintf("batch %d closed, message being prepared", b.ID)
-		if b.Message == nil || b.Message.State == store.MsgPending {
-			resp.WaitingForSigner = s.waitingForSigner(ctx, sec.TenantID)
-		}
-		if r, ok := s.pipeline.(BatchStatusReporter); ok {
-			if st, ok := r.BatchStatus(b.ID); ok {
-				resp.WaitingForSigner = resp.WaitingForSigner || st.WaitingForSigner
-				if st.Reason != "" {
-					resp.Desc += ": " + st.Reason
-				}
-			}
-		}
-	case store.BatchSent:
-		resp.State, resp.Desc = api.OnChainPacked, fmt.Sprintf("batch %d message pushed", b.ID)
-	case store.BatchLanded:
-		resp.State = api.OnChainLanded
-	case store.BatchFailed:
-		resp.State, resp.Desc = api.OnChainFailed, "batch failed"
-	default:
-		resp.State = api.OnChainUnknown
-	}
-	return resp, nil
-}
-
-// batchOf and msgOf are the sector's batch and message for kind.
-func batchOf(sec store.Sector, kind store.BatchKind) int64 {
-	if kind == store.BatchProveCommit {
-		return sec.ProveCommitBatch
-	}
-	return sec.PreCommitBatch
-}
-
-func msgOf(sec store.Sector, kind store.BatchKind) string {
-	if kind == store.BatchProveCommit {
-		return sec.ProveCommitMsg
-	}
-	return sec.PreCommitMsg
-}
-
-// waitingForSigner is true when the tenant signs with its own signer and
-// none is connected.
-func (s *Service) waitingForSigner(ctx context.Context, tenant string) bool {
-	if s.signers == nil {
-		return false
-	}
-	if w, ok := s.signers.(interface{ Waiting(tenant string) bool }); ok && w.Waiting(tenant) {
-		return true
-	}
-	t, err := s.st.GetTenant(ctx, tenant)
-	if err != nil || t.SigningRoute != store.SignerRoute {
-		return false
-	}
-	return !s.signers.Connected(tenant)
-}
-
 // WaitSeed returns the interactive seed once the chain has settled it
 // (SeedReadyAt = precommit epoch + PreCommitChallengeDelay +
 // InteractivePoRepConfidence), else how long to wait. The pre-commit epoch
-// is read from StateSectorPreCommitInfo. The first seed stored wins.
+// is read from StateSectorPreCommitInfo. The first seed stored wins. The
+// chain is asked first; a seed it settled is stored (or the stored one
+// kept) in one transaction, and otherwise one read answers: a stored seed,
+// or how long to wait.
 func (s *Service) WaitSeed(ctx context.Context, id api.SectorID) (api.WaitSeedResponse, error) {
-	sec, err := s.workerSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return api.WaitSeedResponse{}, err
 	}
-	if sec.Seed != nil {
-		t, err := storeTicket(*sec.Seed)
+	wait, drawn, drawErr := s.drawSeed(ctx, id)
+	if drawn == nil {
+		sec, err := s.workerSector(ctx, id)
 		if err != nil {
 			return api.WaitSeedResponse{}, err
 		}
-		return api.WaitSeedResponse{Seed: &api.Seed{Seed: t.Ticket, Epoch: t.Epoch}}, nil
+		switch {
+		case sec.Seed != nil:
+			return seedResponse(*sec.Seed)
+		case sec.Phase != store.PhaseActive:
+			return api.WaitSeedResponse{}, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
+		case drawErr != nil:
+			return api.WaitSeedResponse{}, drawErr
+		}
+		return wait, nil
 	}
-	if sec.Phase != store.PhaseActive {
-		return api.WaitSeedResponse{}, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
-	}
-	if s.chain == nil {
-		return api.WaitSeedResponse{}, fmt.Errorf("%w: cannot draw a seed", ErrNoChain)
-	}
-	wait := func(epochs int64) api.WaitSeedResponse {
-		d := time.Duration(max(epochs, 1)) * s.block
-		return api.WaitSeedResponse{ShouldWait: true, DelaySeconds: int(max(d/time.Second, 1))}
-	}
-	head, err := s.chain.ChainHead(ctx)
-	if err != nil {
-		return api.WaitSeedResponse{}, fmt.Errorf("manager: sector %s: chain head: %w", id, err)
-	}
-	maddr := address.NewIDAddress(id.Miner)
-	pci, err := s.chain.StateSectorPreCommitInfo(ctx, maddr, id.Number, head.Key())
-	if err != nil {
-		return api.WaitSeedResponse{}, fmt.Errorf("manager: sector %s: precommit info: %w", id, err)
-	}
-	if pci == nil {
-		// Not on chain yet: wait about one epoch and ask again.
-		return wait(1), nil
-	}
-	pcEpoch := int64(pci.PreCommitEpoch)
-	ready := s.policy.SeedReadyAt(pcEpoch)
-	if int64(head.Height) < ready {
-		return wait(ready - int64(head.Height)), nil
-	}
-	seedEpoch := s.policy.SeedEpoch(pcEpoch)
-	entropy, err := rand.SealEntropyForID(id.Miner)
-	if err != nil {
-		return api.WaitSeedResponse{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	r, err := s.chain.StateGetRandomnessFromBeacon(ctx, rand.TagInteractiveSealChallengeSeed, types.ChainEpoch(seedEpoch), entropy, head.Key())
-	if err != nil {
-		return api.WaitSeedResponse{}, fmt.Errorf("manager: sector %s: seed randomness: %w", id, err)
-	}
-	t, err := s.st.AssignSeed(ctx, sec.ID, sec.WorkerID, store.Ticket{Value: r[:], Epoch: seedEpoch}, s.now())
+	sid := toStoreID(id)
+	t, _, err := s.st.WorkerRandomness(ctx, sid, h, true, drawn)
 	if err != nil {
 		return api.WaitSeedResponse{}, mapStoreErr(err)
 	}
+	s.sectors.forget(sid)
+	return seedResponse(t)
+}
+
+func seedResponse(t store.Ticket) (api.WaitSeedResponse, error) {
 	st, err := storeTicket(t)
 	if err != nil {
 		return api.WaitSeedResponse{}, err
@@ -615,304 +440,70 @@ func (s *Service) WaitSeed(ctx context.Context, id api.SectorID) (api.WaitSeedRe
 	return api.WaitSeedResponse{Seed: &api.Seed{Seed: st.Ticket, Epoch: st.Epoch}}, nil
 }
 
-// SubmitProof records a sector's proof once and queues it for the tenant's
-// ProveCommit batch; see SubmitPreCommit for the result rules.
+// drawSeed asks the chain for a sector's seed: the seed when it is
+// settled, else how long to wait, or why the chain could not say.
+func (s *Service) drawSeed(ctx context.Context, id api.SectorID) (api.WaitSeedResponse, *store.Ticket, error) {
+	if s.chain == nil {
+		return api.WaitSeedResponse{}, nil, fmt.Errorf("%w: cannot draw a seed", ErrNoChain)
+	}
+	wait := func(epochs int64) api.WaitSeedResponse {
+		d := time.Duration(max(epochs, 1)) * s.block
+		return api.WaitSeedResponse{ShouldWait: true, DelaySeconds: int(max(d/time.Second, 1))}
+	}
+	head, err := s.chain.ChainHead(ctx)
+	if err != nil {
+		return api.WaitSeedResponse{}, nil, fmt.Errorf("manager: sector %s: chain head: %w", id, err)
+	}
+	maddr := address.NewIDAddress(id.Miner)
+	pci, err := s.chain.StateSectorPreCommitInfo(ctx, maddr, id.Number, head.Key())
+	if err != nil {
+		return api.WaitSeedResponse{}, nil, fmt.Errorf("manager: sector %s: precommit info: %w", id, err)
+	}
+	if pci == nil {
+		// Not on chain yet: wait about one epoch and ask again.
+		return wait(1), nil, nil
+	}
+	pcEpoch := int64(pci.PreCommitEpoch)
+	ready := s.policy.SeedReadyAt(pcEpoch)
+	if int64(head.Height) < ready {
+		return wait(ready - int64(head.Height)), nil, nil
+	}
+	seedEpoch := s.policy.SeedEpoch(pcEpoch)
+	entropy, err := rand.SealEntropyForID(id.Miner)
+	if err != nil {
+		return api.WaitSeedResponse{}, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	r, err := s.chain.StateGetRandomnessFromBeacon(ctx, rand.TagInteractiveSealChallengeSeed, types.ChainEpoch(seedEpoch), entropy, head.Key())
+	if err != nil {
+		return api.WaitSeedResponse{}, nil, fmt.Errorf("manager: sector %s: seed randomness: %w", id, err)
+	}
+	return api.WaitSeedResponse{}, &store.Ticket{Value: r[:], Epoch: seedEpoch}, nil
+}
+
+// SubmitProof records a sector's proof once (an NI-PoRep sector's
+// commitments and ticket with it, as it has no PreCommit) and queues it
+// for the tenant's ProveCommit batch, in one transaction; see
+// SubmitPreCommit for the result rules.
 func (s *Service) SubmitProof(ctx context.Context, id api.SectorID, p api.ProofInfo, reset bool) (api.SubmitResponse, error) {
-	sec, err := s.activeSector(ctx, id)
+	h, err := s.holder(ctx)
 	if err != nil {
 		return api.SubmitResponse{}, err
 	}
 	if len(p.Proof) == 0 {
 		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "empty proof"}, nil
 	}
-	if sec.ProofType.IsNI() {
-		if resp, ok, err := s.submitNICommitments(ctx, sec, p.NI); err != nil || !ok {
-			return resp, err
-		}
-	} else if sec.Seed == nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "no seed assigned: call WaitSeed first"}, nil
+	sub := store.ProofSubmission{Proof: p.Proof}
+	if p.NI != nil {
+		c, refused := commitments(*p.NI)
+		sub.NI, sub.NIRefusal = &c, refused
 	}
-	res, err := s.st.SubmitProof(ctx, sec.ID, sec.WorkerID, p.Proof, s.now())
+	sid := toStoreID(id)
+	out, err := s.st.WorkerSubmitProof(ctx, sid, h, sub, reset)
 	if err != nil {
 		return api.SubmitResponse{}, mapStoreErr(err)
 	}
-	if res == store.SubmitMismatch {
-		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "differs from the earlier proof"}, nil
-	}
-	if res == store.SubmitAccepted || reset || sec.ProveCommitBatch == 0 && sec.ProveCommitMsg == "" {
-		if err := s.enqueue(ctx, sec, store.BatchProveCommit); err != nil {
-			return api.SubmitResponse{}, err
-		}
-	}
-	if res == store.SubmitDuplicate {
-		return api.SubmitResponse{Result: api.SubmitDuplicate}, nil
-	}
-	return api.SubmitResponse{Result: api.SubmitAccepted}, nil
-}
-
-// submitNICommitments records an NI-PoRep sector's commitments and ticket,
-// which it submits with its proof instead of in a PreCommit (no PreCommit
-// batch is queued). ok is false when the submission is refused (resp says
-// why).
-func (s *Service) submitNICommitments(ctx context.Context, sec store.Sector, ni *api.PreCommitInfo) (api.SubmitResponse, bool, error) {
-	if ni == nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "NI-PoRep sector: the proof must carry its commitments and ticket (ni)"}, false, nil
-	}
-	commR, err := commp.ParseSealedCID(ni.CommR)
-	if err != nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "comm_r: " + err.Error()}, false, nil
-	}
-	commD, err := commp.ParsePieceCID(ni.CommD)
-	if err != nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "comm_d: " + err.Error()}, false, nil
-	}
-	if sec.Ticket == nil {
-		return api.SubmitResponse{Result: api.SubmitRejected, Desc: "no ticket assigned: call AssignTicket first"}, false, nil
-	}
-	res, err := s.st.SubmitPreCommit(ctx, sec.ID, sec.WorkerID, store.PreCommitInfo{
-		CommR: commR[:], CommD: commD[:], Ticket: store.Ticket{Value: ni.Ticket.Ticket[:], Epoch: ni.Ticket.Epoch},
-	}, s.now())
-	if err != nil {
-		return api.SubmitResponse{}, false, mapStoreErr(err)
-	}
-	if res == store.SubmitMismatch {
-		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "NI commitments differ from the earlier submission (comm_r, comm_d or ticket)"}, false, nil
-	}
-	same, err := s.side.setCommitments(ctx, sec.ID, sec.TenantID, ni.CommC.String(), ni.CommRLast.String())
-	if err != nil {
-		return api.SubmitResponse{}, false, err
-	}
-	if !same {
-		return api.SubmitResponse{Result: api.SubmitMismatched, Desc: "comm_c or comm_r_last differ from the earlier submission"}, false, nil
-	}
-	return api.SubmitResponse{}, true, nil
-}
-
-// ReportState records a worker state change in the sector's history,
-// renews the lease and meters the CPU time the step used. A report equal to
-// the last recorded one (a resend after a worker restart) renews the lease
-// only. The answer carries an abort order when the sector was aborted.
-func (s *Service) ReportState(ctx context.Context, id api.SectorID, r api.StateReport) (api.ReportStateResponse, error) {
-	sec, err := s.workerSector(ctx, id)
-	if err != nil {
-		return api.ReportStateResponse{}, err
-	}
-	if sec.Phase == store.PhaseAborted {
-		return api.ReportStateResponse{AbortReason: nonEmpty(sec.AbortReason, "aborted")}, nil
-	}
-	hist, err := s.st.SectorHistory(ctx, sec.ID)
-	if err != nil {
-		return api.ReportStateResponse{}, mapStoreErr(err)
-	}
-	if n := len(hist); n > 0 {
-		last := hist[n-1]
-		if last.Prev == r.Prev && last.Next == r.Next && last.Event == r.Event && last.WorkerID == sec.WorkerID {
-			return api.ReportStateResponse{}, nil // a resend
-		}
-	}
-	if err := checkReport(sec.State, r); err != nil {
-		return api.ReportStateResponse{}, fmt.Errorf("sector %s: %w", sec.ID, err)
-	}
-	rep := store.StateReport{ID: sec.ID, WorkerID: sec.WorkerID, Prev: r.Prev, Next: r.Next, Event: r.Event}
-	if r.Failure != nil {
-		rep.Failure = &store.Failure{Level: string(r.Failure.Level), Desc: r.Failure.Desc}
-	}
-	res, err := s.st.ReportState(ctx, rep, s.now(), s.ttl)
-	if err != nil {
-		return api.ReportStateResponse{}, mapStoreErr(err)
-	}
-	// The attempt number is the history position of this report, so a
-	// retried stage is billed again while a resent report is not (above).
-	attempt := len(hist)
-	for stage, cpu := range r.CPUSeconds {
-		if cpu < 0 || stage == store.StageAllocated || stage == store.StageFinalized {
-			continue
-		}
-		if _, err := s.st.RecordUsage(ctx, store.UsageReport{Sector: sec.ID, Stage: stage, Attempt: attempt, WorkerID: sec.WorkerID, CPUSeconds: cpu}, s.now()); err != nil {
-			s.log.Warn("usage not recorded", "sector", sec.ID, "stage", stage, "err", err)
-		}
-	}
-	if res.Phase == store.PhaseAborted {
-		return api.ReportStateResponse{AbortReason: nonEmpty(res.AbortReason, "aborted")}, nil
-	}
-	return api.ReportStateResponse{}, nil
-}
-
-// ReportFinalized marks the sector finalized (its lease ends), records where
-// its files are, and opens its delivery record.
-func (s *Service) ReportFinalized(ctx context.Context, id api.SectorID, fi api.FinalizedInfo) (struct{}, error) {
-	sec, err := s.workerSector(ctx, id)
-	if err != nil {
-		return struct{}{}, err
-	}
-	if err := s.side.setFinalized(ctx, sec.ID, sec.TenantID, fi); err != nil {
-		return struct{}{}, err
-	}
-	if err := s.st.FinalizeSector(ctx, sec.ID, sec.WorkerID, s.now()); err != nil {
-		return struct{}{}, mapStoreErr(err)
-	}
-	t, err := s.st.GetTenant(ctx, sec.TenantID)
-	if err != nil {
-		return struct{}{}, mapStoreErr(err)
-	}
-	target := t.DeliveryTarget
-	if target == "" {
-		target = s.delivery.StorePath
-	}
-	if _, err := s.st.CreateDelivery(ctx, sec.ID, target, s.now()); err != nil {
-		return struct{}{}, mapStoreErr(err)
-	}
-	s.log.Info("sector finalized", "sector", sec.ID, "tenant", sec.TenantID, "worker", sec.WorkerID)
-	if t.DeliveryTarget != "" {
-		// Architecture 2: the metadata goes to the receiver now, while the
-		// worker starts its transfer (the receiver verifies once both are
-		// there).
-		s.wakeHandoff()
-	}
-	return struct{}{}, nil
-}
-
-// ReportAborted records that the worker gave the sector up. Its number
-// stays used. Idempotent.
-func (s *Service) ReportAborted(ctx context.Context, id api.SectorID, reason string) (struct{}, error) {
-	sec, err := s.workerSector(ctx, id)
-	if err != nil {
-		return struct{}{}, err
-	}
-	if err := s.st.AbortSector(ctx, sec.ID, nonEmpty(reason, "aborted by worker"), s.now()); err != nil {
-		return struct{}{}, mapStoreErr(err)
-	}
-	s.log.Info("sector aborted by worker", "sector", sec.ID, "worker", sec.WorkerID, "reason", reason)
-	return struct{}{}, nil
-}
-
-// WorkerPing records a worker's heartbeat and hands it the operator's
-// pending pause/resume orders (each delivered once).
-func (s *Service) WorkerPing(ctx context.Context, p api.WorkerPing) (api.WorkerPingResponse, error) {
-	c, err := callerFrom(ctx)
-	if err != nil {
-		return api.WorkerPingResponse{}, err
-	}
-	name := nonEmpty(p.Worker, c.subject)
-	if name != c.subject {
-		return api.WorkerPingResponse{}, fmt.Errorf("%w: token is for worker %q, not %q", ErrPermission, c.subject, name)
-	}
-	now := s.now()
-	info := api.WorkerInfo{Name: name, Version: p.Version, AdminURL: p.AdminURL, LastSeen: now, Threads: p.Threads}
-	s.cmdMu.Lock()
-	var resp api.WorkerPingResponse
-	if tc := s.commands[name]; tc != nil {
-		resp.Pause, resp.Resume = tc.pause, tc.resume
-		delete(s.commands, name)
-	}
-	s.cmdMu.Unlock()
-	if err := s.side.putWorker(ctx, info, now); err != nil {
-		return api.WorkerPingResponse{}, err
-	}
-	return resp, nil
-}
-
-// DeliveryTarget tells the worker where a finalized sector goes: the
-// tenant's receiver (architecture 2) or the provider's store (1).
-func (s *Service) DeliveryTarget(ctx context.Context, id api.SectorID) (api.DeliveryTarget, error) {
-	sec, err := s.workerSector(ctx, id)
-	if err != nil {
-		return api.DeliveryTarget{}, err
-	}
-	t, err := s.st.GetTenant(ctx, sec.TenantID)
-	if err != nil {
-		return api.DeliveryTarget{}, mapStoreErr(err)
-	}
-	if t.DeliveryTarget != "" {
-		s.prepareHandoff(ctx, sec, t)
-		return api.DeliveryTarget{Architecture: api.ArchSPProves, ReceiverURL: t.DeliveryTarget, BandwidthLimit: s.delivery.BandwidthLimit}, nil
-	}
-	if s.delivery.StorePath == "" {
-		return api.DeliveryTarget{}, fmt.Errorf("%w: tenant %s has no delivery target and the manager no store_path", ErrNotFound, t.ID)
-	}
-	return api.DeliveryTarget{Architecture: api.ArchProviderProves, StorePath: s.delivery.StorePath, BandwidthLimit: s.delivery.BandwidthLimit}, nil
-}
-
-// deliveryOrder is the forward path of a delivery; a report may skip steps
-// (a fast transfer reports accepted directly) and is walked through them.
-var deliveryOrder = []store.DeliveryState{store.DeliveryPending, store.DeliveryTransferring, store.DeliveryVerifying}
-
-// ReportDelivery records a delivery step. The worker may drop its copy only
-// once the answer says MayCleanUp (the sector was accepted).
-//
-// For an Architecture-2 tenant the receiver, not the worker, has the last
-// word: a final report (accepted or rejected) is checked against the
-// receiver's state, which is what gets recorded and answered — accepted
-// only when the receiver accepted, rejected with the receiver's reason,
-// otherwise the receiver's progress (the worker then polls again). When
-// the receiver cannot be reached an "accepted" claim is not recorded; a
-// "rejected" one is (it lets nothing be deleted).
-func (s *Service) ReportDelivery(ctx context.Context, id api.SectorID, r api.DeliveryReport) (api.DeliveryReportResponse, error) {
-	sec, err := s.workerSector(ctx, id)
-	if err != nil {
-		return api.DeliveryReportResponse{}, err
-	}
-	to := store.DeliveryState(r.State)
-	switch to {
-	case store.DeliveryPending, store.DeliveryTransferring, store.DeliveryVerifying, store.DeliveryAccepted, store.DeliveryRejected:
-	default:
-		return api.DeliveryReportResponse{}, fmt.Errorf("%w: delivery state %q", ErrInvalid, r.State)
-	}
-	now := s.now()
-	d, err := s.st.GetDelivery(ctx, sec.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		d, err = s.st.CreateDelivery(ctx, sec.ID, "", now)
-	}
-	if err != nil {
-		return api.DeliveryReportResponse{}, mapStoreErr(err)
-	}
-	if d.State == store.DeliveryAccepted {
-		return api.DeliveryReportResponse{State: api.DeliveryAccepted, MayCleanUp: true, Desc: nonEmpty(d.Reason, "already accepted")}, nil
-	}
-	desc := r.Desc
-	if to == store.DeliveryAccepted || to == store.DeliveryRejected {
-		t, err := s.st.GetTenant(ctx, sec.TenantID)
-		if err != nil {
-			return api.DeliveryReportResponse{}, mapStoreErr(err)
-		}
-		if t.DeliveryTarget != "" {
-			rs, verr := s.receiverVerdict(ctx, t, sec.ID)
-			switch {
-			case verr != nil && to == store.DeliveryAccepted:
-				s.log.Warn("delivery not confirmed", "sector", sec.ID, "err", verr)
-				return api.DeliveryReportResponse{State: api.DeliveryState(d.State), Desc: "not confirmed by the receiver yet: " + verr.Error()}, nil
-			case verr != nil:
-				// A rejection the receiver cannot be asked about is
-				// recorded as reported.
-			case rs.State == api.DeliveryAccepted:
-				to, desc = store.DeliveryAccepted, "accepted by receiver"
-			case rs.State == api.DeliveryRejected:
-				to, desc = store.DeliveryRejected, receiverReason(rs)
-			default:
-				// Still in progress at the receiver: record its progress,
-				// not the worker's claim.
-				if d, err = s.applyReceiverState(ctx, d, rs); err != nil {
-					return api.DeliveryReportResponse{}, err
-				}
-				return api.DeliveryReportResponse{State: api.DeliveryState(d.State), Desc: "receiver: " + nonEmpty(string(rs.State), "no record")}, nil
-			}
-		}
-	}
-	if d.State != to {
-		if d, err = s.walkDelivery(ctx, d, to, desc); err != nil {
-			return api.DeliveryReportResponse{}, err
-		}
-	}
-	return api.DeliveryReportResponse{State: api.DeliveryState(d.State), MayCleanUp: d.State == store.DeliveryAccepted, Desc: d.Reason}, nil
-}
-
-func indexOf(xs []store.DeliveryState, x store.DeliveryState) int {
-	for i, v := range xs {
-		if v == x {
-			return i
-		}
-	}
-	return -1
+	s.sectors.forget(sid)
+	return s.submitted(out, store.BatchProveCommit), nil
 }
 
 func contains[T comparable](xs []T, x T) bool {
@@ -929,37 +520,4 @@ func nonEmpty(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// checkReport validates a state report against the worker state machine's
-// names and the stored state. Prev and Next must be state names. Prev
-// normally equals the stored state; reports are best effort, so after a
-// lost report Prev may be ahead of it (the worker's machine is the
-// authority going forward), but a Prev behind the stored state is a stale
-// or replayed report and is refused. Paused and Aborted can be entered
-// from, and left to, any state.
-func checkReport(stored string, r api.StateReport) error {
-	prev, err := sectorfsm.ParseState(r.Prev)
-	if err != nil {
-		return fmt.Errorf("%w: prev: %v", ErrInvalid, err)
-	}
-	if _, err := sectorfsm.ParseState(r.Next); err != nil {
-		return fmt.Errorf("%w: next: %v", ErrInvalid, err)
-	}
-	if r.Failure != nil {
-		switch r.Failure.Level {
-		case api.FailureTemporary, api.FailureAbort, api.FailurePermanent:
-		default:
-			return fmt.Errorf("%w: failure level %q", ErrInvalid, r.Failure.Level)
-		}
-	}
-	cur, err := sectorfsm.ParseState(stored)
-	if stored == "" || err != nil {
-		return nil // nothing reported yet (or a name from an older version)
-	}
-	special := func(s sectorfsm.State) bool { return s == sectorfsm.StatePaused || s == sectorfsm.StateAborted }
-	if prev < cur && !special(prev) && !special(cur) {
-		return fmt.Errorf("%w: report from %s, but the sector is already in %s", ErrConflict, prev, cur)
-	}
-	return nil
 }

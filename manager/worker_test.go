@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/chain/rand"
 	"github.com/sealant/sealant/proofs/commp"
 	"github.com/sealant/sealant/rpc"
@@ -542,5 +543,12 @@ func TestTerminalErrorOnTheWire(t *testing.T) {
 	}
 	if err := dial(t, url, tok).Call(context.Background(), api.MethodAssignTicket, &tk, a.ID); !errors.Is(err, ErrSectorDone) {
 		t.Fatalf("with the registry: %v, want ErrSectorDone", err)
+	}
+	// The worker's typed client: SubmitPreCommit for the finished sector
+	// is the sentinel, with its documented code.
+	sealer := rpcapi.NewSealerClient(dial(t, url, tok))
+	_, err = sealer.SubmitPreCommit(context.Background(), a.ID, api.PreCommitInfo{}, false)
+	if !errors.Is(err, api.ErrSectorDone) || !errors.As(err, &re) || re.Code != api.CodeSectorDone {
+		t.Fatalf("typed SubmitPreCommit on an aborted sector: %v, want ErrSectorDone with code %d", err, api.CodeSectorDone)
 	}
 }

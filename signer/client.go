@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/rpc"
 )
 
@@ -183,22 +184,12 @@ func (r *Runner) session(ctx context.Context, ep Endpoint) error {
 	opts := []rpc.DialOption{
 		rpc.WithToken(ep.Token),
 		rpc.WithLogger(r.s.log),
+		rpc.WithErrorRegistry(rpcapi.Errors),
 		rpc.WithOverloadHook(func(string) { tally.add(reasonOverloaded, time.Now()) }),
-		rpc.WithHandler(api.MethodSignerProve, rpc.Func1(func(_ context.Context, ch api.HexBytes) ([]api.AddressProof, error) {
-			return r.s.ProveAddresses(conn, ch)
-		})),
-		rpc.WithHandler(api.MethodSignerSign, rpc.Func1(func(ctx context.Context, req api.SignRequest) (api.SignResponse, error) {
-			if !limit.allow(time.Now()) {
-				tally.add(rateReason, time.Now())
-				return api.SignResponse{}, rpc.Errorf(api.CodeSignRefused, "%s", rateReason)
-			}
-			resp, err := r.s.Sign(ctx, conn, req)
-			var ref *Refusal
-			if errors.As(err, &ref) {
-				return resp, rpc.Errorf(api.CodeSignRefused, "%s", ref.Reason)
-			}
-			return resp, err
-		})),
+	}
+	served := connSigner{s: r.s, conn: conn, limit: limit, tally: &tally, rateReason: rateReason}
+	for _, m := range rpcapi.SignerMethods(served) {
+		opts = append(opts, rpc.WithHandler(m.Name, m.Handler))
 	}
 	if ep.TLS != nil {
 		opts = append(opts, rpc.WithTLSConfig(ep.TLS))
@@ -211,9 +202,8 @@ func (r *Runner) session(ctx context.Context, ep Endpoint) error {
 	}
 	defer c.Close()
 	hello := api.SignerHello{Name: r.s.name, Version: Version, Addresses: r.s.Addresses()}
-	var welcome api.SignerWelcome
 	hctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	err = c.Call(hctx, api.MethodSignerHello, &welcome, hello)
+	welcome, err := (&rpcapi.SignerHubClient{C: c}).SignerHello(hctx, hello)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("signer: hello to %s: %w", ep.URL, err)
@@ -233,3 +223,37 @@ func (r *Runner) session(ctx context.Context, ep Endpoint) error {
 	_ = r.s.audit.Write(AuditEntry{Time: r.s.now().UTC(), Event: EventDisconnect, Manager: ep.URL, Tenant: welcome.Tenant})
 	return nil
 }
+
+// connSigner is the signer API (api.SignerAPI) served to one manager
+// over the connection the signer dialled: requests over the connection's
+// rate are refused unevaluated (and tallied for the audit log), the
+// others go to the signer's policy. A refusal is api.ErrSignRefused's code
+// with the reason as the message.
+type connSigner struct {
+	s          *Signer
+	conn       Conn
+	limit      *bucket
+	tally      *refusalTally
+	rateReason string
+}
+
+// ProveAddresses implements api.SignerAPI.
+func (c connSigner) ProveAddresses(_ context.Context, challenge api.HexBytes) ([]api.AddressProof, error) {
+	return c.s.ProveAddresses(c.conn, challenge)
+}
+
+// Sign implements api.SignerAPI.
+func (c connSigner) Sign(ctx context.Context, req api.SignRequest) (api.SignResponse, error) {
+	if !c.limit.allow(time.Now()) {
+		c.tally.add(c.rateReason, time.Now())
+		return api.SignResponse{}, rpc.Errorf(api.CodeSignRefused, "%s", c.rateReason)
+	}
+	resp, err := c.s.Sign(ctx, c.conn, req)
+	var ref *Refusal
+	if errors.As(err, &ref) {
+		return resp, rpc.Errorf(api.CodeSignRefused, "%s", ref.Reason)
+	}
+	return resp, err
+}
+
+var _ api.SignerAPI = connSigner{}

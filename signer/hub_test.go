@@ -91,8 +91,7 @@ func TestHubRoundTrip(t *testing.T) {
 	for _, ki := range f.keys {
 		from := keyAddr(t, ki)
 		msg := defaultMsg(from).build(t)
-		ctx := signhub.WithPurpose(context.Background(), "precommit-batch", 100, 101)
-		sig, err := m.hub.Sign(ctx, "acme", from, msg)
+		sig, err := m.hub.SignRequest(context.Background(), signhub.Request{Tenant: "acme", From: from, Message: msg, Purpose: "precommit-batch", Sectors: []uint64{100, 101}})
 		if err != nil {
 			t.Fatalf("%s: %v", from, err)
 		}

@@ -98,15 +98,21 @@ func (s *Store) CreateDelivery(ctx context.Context, id SectorID, target string, 
 		if err != nil {
 			return err
 		}
-		if _, err := d.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, 'pending', ?, '', 1, ?, ?)
-			ON CONFLICT (miner_id, number) DO NOTHING`,
-			int64(id.Miner), int64(id.Number), sec.TenantID, target, ms(now), ms(now)); err != nil {
-			return fmt.Errorf("store: create delivery of sector %s: %w", id, err)
-		}
-		out, err = d.getDelivery(ctx, id, false)
+		out, err = d.createDelivery(ctx, sec, target, now)
 		return err
 	})
 	return out, err
+}
+
+// createDelivery is CreateDelivery for a sector already read.
+func (d db) createDelivery(ctx context.Context, sec Sector, target string, now time.Time) (Delivery, error) {
+	id := sec.ID
+	if _, err := d.exec(ctx, `INSERT INTO deliveries (`+deliveryCols+`) VALUES (?, ?, ?, 'pending', ?, '', 1, ?, ?)
+		ON CONFLICT (miner_id, number) DO NOTHING`,
+		int64(id.Miner), int64(id.Number), sec.TenantID, target, ms(now), ms(now)); err != nil {
+		return Delivery{}, fmt.Errorf("store: create delivery of sector %s: %w", id, err)
+	}
+	return d.getDelivery(ctx, id, false)
 }
 
 // UpdateDelivery moves a delivery to state `to` following the transition

@@ -1,7 +1,10 @@
 // Package store is the sealing manager's persistence: tenants, API token
 // records, sectors (leases, state history, pieces, ticket/seed,
-// commitments), PreCommit/ProveCommit batches and their chain messages,
-// deliveries and usage metering.
+// commitments, finalized files), the tenants' piece queue,
+// PreCommit/ProveCommit batches and their chain messages, deliveries and
+// their metadata handoff, worker heartbeats and usage metering. The
+// manager's worker-API calls each have one method here that does all the
+// call writes in one transaction (calls.go, reports.go).
 //
 // # Why a database, and why these rules
 //
@@ -49,7 +52,10 @@
 // PostgreSQL transactions run at READ COMMITTED and take row locks (SELECT
 // … FOR UPDATE) on what they decide on; transient serialization and
 // deadlock errors (and SQLITE_BUSY) are retried by re-running the whole
-// transaction.
+// transaction. Worker calls on PostgreSQL are group-committed too, in
+// lanes that never wait for each other's locks (pggroup.go); allocations
+// in a lane that decides a whole group with a fixed number of statements
+// (allocgroup.go).
 //
 // Migrations (migrations/NNNN_name.sql) are embedded, numbered and
 // forward-only, applied in one transaction and recorded in schema_version.

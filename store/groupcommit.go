@@ -41,6 +41,9 @@ type groupOp struct {
 	ctx  context.Context
 	fn   func(db) error
 	done chan error
+	// alloc is the allocation an allocation-lane operation asks for
+	// (allocgroup.go); fn does the same alone.
+	alloc *allocReq
 }
 
 type committer struct {
@@ -48,10 +51,21 @@ type committer struct {
 	ops  chan *groupOp
 	stop chan struct{}
 	done chan struct{}
+	// runGroup runs one group and answers every operation in it; a group
+	// holds at most max operations.
+	runGroup func(*Store, []*groupOp)
+	max      int
 }
 
+// newCommitter starts SQLite's committer.
 func newCommitter(s *Store) *committer {
-	c := &committer{s: s, ops: make(chan *groupOp), stop: make(chan struct{}), done: make(chan struct{})}
+	return newLane(s, maxGroup, func(s *Store, group []*groupOp) { s.group.commit(group) })
+}
+
+// newLane starts a committer that runs groups of up to max operations with
+// runGroup.
+func newLane(s *Store, max int, runGroup func(*Store, []*groupOp)) *committer {
+	c := &committer{s: s, ops: make(chan *groupOp), stop: make(chan struct{}), done: make(chan struct{}), runGroup: runGroup, max: max}
 	go c.loop()
 	return c
 }
@@ -60,7 +74,12 @@ func newCommitter(s *Store) *committer {
 // the operation it always answers, even if ctx ends meanwhile (the caller
 // must know whether it was committed).
 func (c *committer) run(ctx context.Context, fn func(db) error) error {
-	op := &groupOp{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	return c.submit(&groupOp{ctx: ctx, fn: fn, done: make(chan error, 1)})
+}
+
+// submit is run for a prepared operation.
+func (c *committer) submit(op *groupOp) error {
+	ctx := op.ctx
 	select {
 	case c.ops <- op:
 	case <-ctx.Done():
@@ -78,7 +97,7 @@ func (c *committer) close() {
 
 func (c *committer) loop() {
 	defer close(c.done)
-	group := make([]*groupOp, 0, maxGroup)
+	group := make([]*groupOp, 0, c.max)
 	for {
 		select {
 		case op := <-c.ops:
@@ -88,7 +107,7 @@ func (c *committer) loop() {
 		}
 		// Take whatever else is already waiting, without waiting for more.
 	fill:
-		for len(group) < maxGroup {
+		for len(group) < c.max {
 			select {
 			case op := <-c.ops:
 				group = append(group, op)
@@ -96,7 +115,7 @@ func (c *committer) loop() {
 				break fill
 			}
 		}
-		c.commit(group)
+		c.runGroup(c.s, group)
 	}
 }
 
@@ -152,6 +171,7 @@ func (c *committer) commit(group []*groupOp) {
 		answer(fmt.Errorf("store: commit: %w", err))
 		return
 	}
+	s.commits.Add(1)
 	answer(nil)
 }
 

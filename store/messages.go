@@ -139,43 +139,71 @@ func (s *Store) AddToBatch(ctx context.Context, id SectorID, kind BatchKind, now
 		if err != nil {
 			return err
 		}
-		cur := sec.PreCommitBatch
-		if kind == BatchProveCommit {
-			cur = sec.ProveCommitBatch
-		}
-		if cur != 0 {
-			bid = cur
-			return nil
-		}
-		if sec.Phase != PhaseActive {
-			return fmt.Errorf("store: add sector %s to batch: %s: %w", id, sec.Phase, ErrSectorDone)
-		}
-		// Under READ COMMITTED (PostgreSQL) the INSERT can see another
-		// transaction's open batch, which that transaction then closes
-		// before our SELECT runs: the SELECT finds no open batch. Insert
-		// again in that case; each round either creates the open batch or
-		// locks one that exists.
-		for attempt := 0; ; attempt++ {
-			if _, err := d.exec(ctx, `INSERT INTO batches (tenant_id, kind, state, created_ms) VALUES (?, ?, 'open', ?)
-			ON CONFLICT (tenant_id, kind) WHERE state = 'open' DO NOTHING`, sec.TenantID, string(kind), ms(now)); err != nil {
-				return fmt.Errorf("store: add sector %s to batch: %w", id, err)
-			}
-			err := d.queryRow(ctx, `SELECT id FROM batches WHERE tenant_id = ? AND kind = ? AND state = 'open'`+d.forUpdate(),
-				sec.TenantID, string(kind)).Scan(&bid)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, sql.ErrNoRows) || attempt >= 16 {
-				return fmt.Errorf("store: add sector %s to batch: %w", id, err)
-			}
-		}
-		if _, err := d.exec(ctx, `UPDATE sectors SET `+kind.sectorCol()+` = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
-			bid, ms(now), int64(id.Miner), int64(id.Number)); err != nil {
-			return fmt.Errorf("store: add sector %s to batch: %w", id, err)
-		}
-		return nil
+		bid, err = d.addToBatch(ctx, sec, kind, now, nil)
+		return err
 	})
 	return bid, err
+}
+
+// addToBatch is AddToBatch on a sector already read with its row locked.
+// It also records the batch as the sector's last of its kind.
+//
+// With u set, the sector's new columns are added to u for the caller to
+// write with its own changes; otherwise they are written here.
+func (d db) addToBatch(ctx context.Context, sec Sector, kind BatchKind, now time.Time, u *sets) (int64, error) {
+	id := sec.ID
+	if cur := batchOf(sec, kind); cur != 0 {
+		return cur, nil
+	}
+	if sec.Phase != PhaseActive {
+		return 0, fmt.Errorf("store: add sector %s to batch: %s: %w", id, sec.Phase, ErrSectorDone)
+	}
+	// Under READ COMMITTED (PostgreSQL) the INSERT can see another
+	// transaction's open batch, which that transaction then closes
+	// before our SELECT runs: the SELECT finds no open batch. Insert
+	// again in that case; each round either creates the open batch or
+	// locks one that exists.
+	key := openKey{sec.TenantID, kind}
+	bid, known := d.open[key]
+	for attempt := 0; !known; attempt++ {
+		if _, err := d.exec(ctx, `INSERT INTO batches (tenant_id, kind, state, created_ms) VALUES (?, ?, 'open', ?)
+			ON CONFLICT (tenant_id, kind) WHERE state = 'open' DO NOTHING`, sec.TenantID, string(kind), ms(now)); err != nil {
+			return 0, fmt.Errorf("store: add sector %s to batch: %w", id, err)
+		}
+		err := d.queryRow(ctx, `SELECT id FROM batches WHERE tenant_id = ? AND kind = ? AND state = 'open'`+d.forUpdate(),
+			sec.TenantID, string(kind)).Scan(&bid)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, sql.ErrNoRows) || attempt >= 16 {
+			return 0, fmt.Errorf("store: add sector %s to batch: %w", id, err)
+		}
+	}
+	if d.open != nil {
+		d.open[key] = bid
+	}
+	set := u
+	if set == nil {
+		set = &sets{}
+	}
+	set.add(kind.sectorCol(), bid)
+	set.add("last_"+kind.sectorCol(), bid)
+	set.add("updated_ms", ms(now))
+	if u != nil {
+		return bid, nil // the caller writes u
+	}
+	if err := d.writeSets(ctx, id, *set); err != nil {
+		return 0, fmt.Errorf("store: add sector %s to batch: %w", id, err)
+	}
+	return bid, nil
+}
+
+// batchOf is the sector's current batch of kind (0: none).
+func batchOf(sec Sector, kind BatchKind) int64 {
+	if kind == BatchProveCommit {
+		return sec.ProveCommitBatch
+	}
+	return sec.PreCommitBatch
 }
 
 const batchCols = `id, tenant_id, kind, state, created_ms, closed_ms, done_ms`

@@ -59,6 +59,13 @@ func loadMigrations() ([]migration, error) {
 	return ms, nil
 }
 
+// migrationSteps are Go steps that run, in the same transaction, right
+// after the SQL of the migration with that version: for data moves plain
+// SQL cannot write once for both backends (JSON parsing differs).
+var migrationSteps = map[int]func(context.Context, db) error{
+	3: foldLegacy,
+}
+
 // render substitutes the dialect tokens in a migration.
 func (d dialect) render(q string) string {
 	id, blob := "INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"
@@ -119,6 +126,11 @@ func (s *Store) migrateTo(ctx context.Context, target int) error {
 		for _, m := range todo {
 			if _, err := d.exec(ctx, s.dialect.render(m.sql)); err != nil {
 				return fmt.Errorf("store: migrate: apply %s: %w", m.name, err)
+			}
+			if step := migrationSteps[m.version]; step != nil {
+				if err := step(ctx, d); err != nil {
+					return fmt.Errorf("store: migrate: apply %s: %w", m.name, err)
+				}
 			}
 			if _, err := d.exec(ctx, "INSERT INTO schema_version (version, name, applied_ms) VALUES (?, ?, ?)",
 				m.version, m.name, time.Now().UnixMilli()); err != nil {

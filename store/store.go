@@ -10,11 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	"golang.org/x/sync/semaphore"
 	"modernc.org/sqlite"
 )
 
@@ -95,9 +95,9 @@ type Store struct {
 	// group runs SQLite write transactions (see committer); nil on
 	// PostgreSQL.
 	group *committer
-	// allocGate serializes this process's allocations on PostgreSQL (see
-	// AllocateSector); nil on SQLite, where group commit batches them.
-	allocGate *semaphore.Weighted
+	// lanes group worker calls' transactions on PostgreSQL (see
+	// pggroup.go); nil on SQLite, where group commit batches them all.
+	lanes *pgLaneSet
 
 	// checkpoints is the SQLite checkpointer's connection (see
 	// checkpointLoop); nil on PostgreSQL.
@@ -108,9 +108,19 @@ type Store struct {
 	ckFailures      int   // checkpoint rounds failed in a row
 	ckErr           error // the last round's error
 
+	// commits counts committed write transactions (see
+	// WriteTransactions).
+	commits atomic.Uint64
+
 	closeOnce sync.Once
 	closeErr  error
 }
+
+// WriteTransactions returns how many write transactions this Store has
+// committed: a group commit (several calls in one transaction) counts
+// once. Operators see it as a metric; tests use it to check that a call
+// costs one transaction.
+func (s *Store) WriteTransactions() uint64 { return s.commits.Load() }
 
 // Open opens (creating if needed) and migrates the database named by dsn:
 //
@@ -217,6 +227,10 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.importSidecarFile(ctx, path); err != nil {
+		s.Close()
+		return nil, err
+	}
 	ck, err := sql.Open("sqlite", base)
 	if err != nil {
 		s.Close()
@@ -305,7 +319,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{dialect: dialectPostgres, w: db, r: db, rebinds: map[string]string{}, allocGate: semaphore.NewWeighted(1)}
+	s := &Store{dialect: dialectPostgres, w: db, r: db, rebinds: map[string]string{}}
 	if err := db.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("store: open postgres %s: %w", redactDSN(dsn), err)
@@ -314,6 +328,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	s.lanes = newPGLanes(s)
 	return s, nil
 }
 
@@ -333,6 +348,9 @@ func (s *Store) Close() error {
 		}
 		if s.group != nil {
 			s.group.close()
+		}
+		if s.lanes != nil {
+			s.lanes.close()
 		}
 		s.wStmts.close()
 		s.rStmts.close()
@@ -395,6 +413,17 @@ type db struct {
 	// the pool q belongs to (nil: no caching).
 	tx    *sql.Tx
 	stmts *stmtCache
+	// open, when set, remembers the open batches this transaction has
+	// locked (a PostgreSQL group, pggroup.go): no one else can close them
+	// before it commits, so later calls of the group need not find them
+	// again.
+	open map[openKey]int64
+}
+
+// openKey names a tenant's open batch of one kind.
+type openKey struct {
+	tenant string
+	kind   BatchKind
 }
 
 // stmt returns a prepared statement for q usable on d, or nil to run q
@@ -442,6 +471,16 @@ func (d db) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 func (d db) forUpdate() string {
 	if d.s.dialect == dialectPostgres {
 		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// forNoKeyUpdate is forUpdate for a row whose key the transaction does not
+// change: on PostgreSQL it still excludes other writers of the row but
+// not the key-share locks of foreign-key checks on rows that reference it.
+func (d db) forNoKeyUpdate() string {
+	if d.s.dialect == dialectPostgres {
+		return " FOR NO KEY UPDATE"
 	}
 	return ""
 }
@@ -495,6 +534,7 @@ func (s *Store) tx1(ctx context.Context, fn func(db) error) error {
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	s.commits.Add(1)
 	return nil
 }
 

@@ -48,36 +48,11 @@ func pgFactory(t testing.TB) dbFactory {
 	}
 	return func(t testing.TB) func() *Store {
 		t.Helper()
-		admin, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatalf("open %s: %v", pgEnv, err)
-		}
-		t.Cleanup(func() { admin.Close() })
-		var rnd [6]byte
-		if _, err := rand.Read(rnd[:]); err != nil {
-			t.Fatal(err)
-		}
-		schema := "sealant_test_" + hex.EncodeToString(rnd[:])
+		u := pgSchemaDSN(t, dsn)
 		ctx := context.Background()
-		if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-			t.Fatalf("create schema: %v", err)
-		}
-		// Registered first, so it runs after the handles' Close below.
-		t.Cleanup(func() {
-			if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("parse %s: %v", pgEnv, err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
 		return func() *Store {
 			t.Helper()
-			s, err := Open(ctx, u.String())
+			s, err := Open(ctx, u)
 			if err != nil {
 				t.Fatalf("open postgres: %v", err)
 			}
@@ -85,6 +60,39 @@ func pgFactory(t testing.TB) dbFactory {
 			return s
 		}
 	}
+}
+
+// pgSchemaDSN creates a schema of its own for one test in the database at
+// dsn (dropped when the test ends) and returns a DSN confined to it.
+func pgSchemaDSN(t testing.TB, dsn string) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatalf("open %s: %v", pgEnv, err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		t.Fatal(err)
+	}
+	schema := "sealant_test_" + hex.EncodeToString(rnd[:])
+	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	// Registered first, so it runs after the handles' Close.
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("parse %s: %v", pgEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func TestSQLite(t *testing.T) {

@@ -306,8 +306,8 @@ func (s *Store) SetTenantPaused(ctx context.Context, id string, paused bool, now
 	})
 }
 
-// DeleteTenant removes a tenant with its sectors, batches, messages and
-// deliveries, and revokes all its tokens. It refuses (ErrConflict) while the
+// DeleteTenant removes a tenant with its sectors, batches, messages,
+// deliveries and queued pieces, and revokes all its tokens. It refuses (ErrConflict) while the
 // tenant has active sectors: abort or finalize them first. Usage records
 // and the miner's sector-number counter are kept, so bills survive and a
 // re-created tenant for the same miner continues the numbering.
@@ -335,6 +335,9 @@ func (s *Store) DeleteTenant(ctx context.Context, id string, now time.Time) erro
 		// (and through them messages) cascade from the tenant.
 		if _, err := d.exec(ctx, `DELETE FROM deliveries WHERE tenant_id = ?`, id); err != nil {
 			return fmt.Errorf("store: delete tenant %q: %w", id, err)
+		}
+		if _, err := d.exec(ctx, `DELETE FROM piece_queue WHERE tenant_id = ?`, id); err != nil {
+			return fmt.Errorf("store: delete tenant %q: queued pieces: %w", id, err)
 		}
 		if _, err := d.exec(ctx, `DELETE FROM tenants WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("store: delete tenant %q: %w", id, err)

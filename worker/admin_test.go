@@ -91,22 +91,22 @@ type fakeTransferer struct {
 	files  []LocalFile
 }
 
-func (f *fakeTransferer) Transfer(_ context.Context, target api.DeliveryTarget, _ api.SectorID, files []LocalFile) error {
+func (f *fakeTransferer) Upload(_ context.Context, target api.DeliveryTarget, _ api.SectorID, files []LocalFile) (api.DeliveryState, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	f.target, f.files = target, files
 	for _, lf := range files {
 		if _, err := os.Stat(lf.Path); err != nil {
-			return err
+			return "", err
 		}
 	}
 	if len(f.fail) > 0 {
 		err := f.fail[0]
 		f.fail = f.fail[1:]
-		return err
+		return "", err
 	}
-	return nil
+	return api.DeliveryVerifying, nil
 }
 
 // TestDeliverArch2 delivers to an SP receiver through the Transferer: a

@@ -270,8 +270,8 @@ func (x *Executor) allocate(ctx context.Context, only *api.AllocatedSector) (sec
 		spec.AllowedTenants = []string{only.Tenant}
 		spec.AllowedProofTypes = []int64{only.ProofType}
 	}
-	var got *api.AllocatedSector
-	if err := x.Manager.Call(ctx, api.MethodAllocateSector, &got, spec); err != nil {
+	got, err := x.Manager.AllocateSector(ctx, spec)
+	if err != nil {
 		return nil, nil, err
 	}
 	if got == nil {

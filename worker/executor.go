@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/proofs/c2"
 	"github.com/sealant/sealant/proofs/commp"
@@ -23,10 +24,10 @@ import (
 	"github.com/sealant/sealant/worker/sectorfsm"
 )
 
-// Caller is the manager connection a thread uses: rpc.Client satisfies it.
-type Caller interface {
-	Call(ctx context.Context, method string, result any, params ...any) error
-}
+// Caller is a connection to a manager (*rpc.Client satisfies it); the
+// worker speaks the typed worker API (api.SealerAPI) over it through
+// rpcapi.SealerClient.
+type Caller = rpcapi.Caller
 
 // LocalFile is a finalized file on this worker: its lotus-layout name,
 // size and checksum, and where it is read from (shared with package
@@ -34,14 +35,18 @@ type Caller interface {
 type LocalFile = api.LocalFile
 
 // Transferer uploads a finalized sector to an SP's receiver
-// (architecture 2). It returns nil once the receiver has verified and
-// accepted the files, ErrDeliveryRejected (wrapped) when it refused them,
-// and any other error for a transfer that may be retried. Uploading the
-// same files again must be harmless. Package delivery provides the HTTP
-// implementation (*delivery.Client); a [[processors.transfer]] program, when
-// configured, takes precedence over it.
+// (architecture 2) and asks it to verify the files, without waiting for
+// the verdict (the thread's state machine waits for it, polling the
+// manager, so a worker killed meanwhile resumes waiting, not uploading).
+// It returns the receiver's state once the upload and the verify request
+// are done — api.DeliveryVerifying, or api.DeliveryAccepted when an
+// earlier upload was already verified — ErrDeliveryRejected (wrapped)
+// when the receiver refused the files, and any other error for an upload
+// that may be retried. Uploading the same files again must be harmless.
+// Package delivery provides the HTTP implementation (*delivery.Client); a
+// [[processors.transfer]] program, when configured, takes precedence.
 type Transferer interface {
-	Transfer(ctx context.Context, target api.DeliveryTarget, id api.SectorID, files []LocalFile) error
+	Upload(ctx context.Context, target api.DeliveryTarget, id api.SectorID, files []LocalFile) (api.DeliveryState, error)
 }
 
 // ErrDeliveryRejected reports files a receiver refused after verification.
@@ -78,33 +83,49 @@ func Level(err error) sectorfsm.Level {
 		errors.Is(err, porep.ErrCommDMismatch), errors.Is(err, porep.ErrPiecesTooLarge):
 		return sectorfsm.LevelPermanent
 	}
-	var re *rpc.Error
-	if errors.As(err, &re) {
-		if l, ok := managerErrorLevels[re.Code]; ok {
+	if e, ok := managerError(err); ok {
+		if l, ok := managerErrorLevels[e.Err]; ok {
 			return l
 		}
 	}
 	return sectorfsm.LevelTemporary
 }
 
-// managerErrorLevels classifies the manager's application errors by their
-// wire code (api.Code*; the manager maps each of its sentinels to one), so
-// that a worker does not retry what cannot succeed:
+// managerError finds the registered API error err carries: by sentinel
+// (the worker dials with the registry, rpcapi.Errors), or by wire code
+// when it arrived undecoded (a caller dialled without the registry).
+func managerError(err error) (api.ErrorCode, bool) {
+	if e, ok := api.ErrorOf(err); ok {
+		return e, true
+	}
+	var re *rpc.Error
+	if errors.As(err, &re) {
+		return api.ErrorByCode(re.Code)
+	}
+	return api.ErrorCode{}, false
+}
+
+// managerErrorLevels classifies every sentinel of the API error registry
+// (api.ErrorCodes; a test fails when one is missing), so that a worker
+// does not retry what cannot succeed:
 //   - the sector is finalized or aborted, or another worker holds its
-//     lease: this thread gives the sector up at once (abort);
+//     lease: this thread gives the sector up at once (abort, terminal);
 //   - the request is refused as it stands (invalid, conflicting, not
-//     permitted, unknown sector): the thread pauses for an operator;
-//   - the tenant is paused or the manager has no chain: retried with
-//     backoff, as any other error.
-var managerErrorLevels = map[int]sectorfsm.Level{
-	api.CodeSectorDone:     sectorfsm.LevelAbort,
-	api.CodeNotLeaseHolder: sectorfsm.LevelAbort,
-	api.CodeInvalid:        sectorfsm.LevelPermanent,
-	api.CodeConflict:       sectorfsm.LevelPermanent,
-	api.CodePermission:     sectorfsm.LevelPermanent,
-	api.CodeNotFound:       sectorfsm.LevelPermanent,
-	api.CodeTenantPaused:   sectorfsm.LevelTemporary,
-	api.CodeNoChain:        sectorfsm.LevelTemporary,
+//     permitted, unknown sector, refused by the SP's signer): the thread
+//     pauses for an operator;
+//   - the tenant is paused, the manager has no chain or no signer: retried
+//     with backoff, as any other error.
+var managerErrorLevels = map[error]sectorfsm.Level{
+	api.ErrSectorDone:     sectorfsm.LevelAbort,
+	api.ErrNotLeaseHolder: sectorfsm.LevelAbort,
+	api.ErrInvalid:        sectorfsm.LevelPermanent,
+	api.ErrConflict:       sectorfsm.LevelPermanent,
+	api.ErrPermission:     sectorfsm.LevelPermanent,
+	api.ErrNotFound:       sectorfsm.LevelPermanent,
+	api.ErrSignRefused:    sectorfsm.LevelPermanent,
+	api.ErrTenantPaused:   sectorfsm.LevelTemporary,
+	api.ErrNoChain:        sectorfsm.LevelTemporary,
+	api.ErrNoSigner:       sectorfsm.LevelTemporary,
 }
 
 // Executor performs a thread's actions: the I/O edge of the state machine.
@@ -113,7 +134,7 @@ var managerErrorLevels = map[int]sectorfsm.Level{
 // meant for concurrent use.
 type Executor struct {
 	Worker, Thread string
-	Manager        Caller
+	Manager        api.SealerAPI
 	Store          *Store
 	Sealing        Sealing
 	Limits         *Limits
@@ -168,8 +189,8 @@ func (x *Executor) Do(ctx context.Context, rec sectorfsm.Record, a sectorfsm.Act
 		ev, _, err := x.allocate(ctx, nil)
 		return ev, err
 	case sectorfsm.AcquirePieces:
-		var pieces []api.Piece
-		if err := x.Manager.Call(ctx, api.MethodAcquirePieces, &pieces, id); err != nil {
+		pieces, err := x.Manager.AcquirePieces(ctx, id)
+		if err != nil {
 			return nil, err
 		}
 		if len(pieces) > 0 && !x.Sealing.EnableDeals {
@@ -203,8 +224,8 @@ func (x *Executor) Do(ctx context.Context, rec sectorfsm.Record, a sectorfsm.Act
 		}
 		return sectorfsm.TreeDBuilt{CommD: sectorfsm.Bytes32(r.CommD)}, nil
 	case sectorfsm.AssignTicket:
-		var t api.Ticket
-		if err := x.Manager.Call(ctx, api.MethodAssignTicket, &t, id); err != nil {
+		t, err := x.Manager.AssignTicket(ctx, id)
+		if err != nil {
 			return nil, err
 		}
 		return sectorfsm.TicketAssigned{Ticket: sectorfsm.Randomness{Value: sectorfsm.Bytes32(t.Ticket), Epoch: t.Epoch}}, nil
@@ -226,8 +247,8 @@ func (x *Executor) Do(ctx context.Context, rec sectorfsm.Record, a sectorfsm.Act
 			CommC: api.Hex32(rec.CommC), CommRLast: api.Hex32(rec.CommRLast),
 			Ticket: api.Ticket{Ticket: api.Hex32(rec.Ticket.Value), Epoch: rec.Ticket.Epoch},
 		}
-		var resp api.SubmitResponse
-		if err := x.Manager.Call(ctx, api.MethodSubmitPreCommit, &resp, id, info, a.Reset); err != nil {
+		resp, err := x.Manager.SubmitPreCommit(ctx, id, info, a.Reset)
+		if err != nil {
 			return nil, err
 		}
 		r, err := submitResult(resp)
@@ -236,8 +257,8 @@ func (x *Executor) Do(ctx context.Context, rec sectorfsm.Record, a sectorfsm.Act
 		}
 		return sectorfsm.PreCommitSubmitted{Result: r, Desc: resp.Desc}, nil
 	case sectorfsm.PollPreCommit:
-		var resp api.PollResponse
-		if err := x.Manager.Call(ctx, api.MethodPollPreCommitState, &resp, id); err != nil {
+		resp, err := x.Manager.PollPreCommitState(ctx, id)
+		if err != nil {
 			return nil, err
 		}
 		s, err := chainState(resp)
@@ -246,8 +267,8 @@ func (x *Executor) Do(ctx context.Context, rec sectorfsm.Record, a sectorfsm.Act
 		}
 		return sectorfsm.PreCommitState{State: s, Desc: resp.Desc}, nil
 	case sectorfsm.WaitSeed:
-		var resp api.WaitSeedResponse
-		if err := x.Manager.Call(ctx, api.MethodWaitSeed, &resp, id); err != nil {
+		resp, err := x.Manager.WaitSeed(ctx, id)
+		if err != nil {
 			return nil, err
 		}
 		if resp.ShouldWait || resp.Seed == nil {
@@ -280,8 +301,8 @@ func (x *Executor) Do(ctx context.Context, rec sectorfsm.Record, a sectorfsm.Act
 				Ticket: api.Ticket{Ticket: api.Hex32(rec.Ticket.Value), Epoch: rec.Ticket.Epoch},
 			}
 		}
-		var resp api.SubmitResponse
-		if err := x.Manager.Call(ctx, api.MethodSubmitProof, &resp, id, info, a.Reset); err != nil {
+		resp, err := x.Manager.SubmitProof(ctx, id, info, a.Reset)
+		if err != nil {
 			return nil, err
 		}
 		r, err := submitResult(resp)
@@ -290,8 +311,8 @@ func (x *Executor) Do(ctx context.Context, rec sectorfsm.Record, a sectorfsm.Act
 		}
 		return sectorfsm.ProofSubmitted{Result: r, Desc: resp.Desc}, nil
 	case sectorfsm.PollProof:
-		var resp api.PollResponse
-		if err := x.Manager.Call(ctx, api.MethodPollProofState, &resp, id); err != nil {
+		resp, err := x.Manager.PollProofState(ctx, id)
+		if err != nil {
 			return nil, err
 		}
 		s, err := chainState(resp)
@@ -306,13 +327,14 @@ func (x *Executor) Do(ctx context.Context, rec sectorfsm.Record, a sectorfsm.Act
 	case sectorfsm.ConfirmDelivery:
 		return x.confirmDelivery(ctx, rec)
 	case sectorfsm.ReportFinished:
-		return nil, x.Manager.Call(ctx, api.MethodReportState, nil, id, api.StateReport{
+		_, err := x.Manager.ReportState(ctx, id, api.StateReport{
 			Worker: x.Worker, Thread: x.Thread, Prev: rec.State.String(), Next: rec.State.String(), Event: "finished"})
+		return nil, err
 	case sectorfsm.ReportAborted:
 		if rec.Sector == (sectorfsm.SectorID{}) {
 			return nil, nil
 		}
-		err := x.Manager.Call(ctx, api.MethodReportAborted, nil, id, a.Reason)
+		_, err := x.Manager.ReportAborted(ctx, id, a.Reason)
 		return nil, err
 	case sectorfsm.Cleanup:
 		return nil, x.cleanup(rec, a)

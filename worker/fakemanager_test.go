@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/proofs/c2"
 	"github.com/sealant/sealant/rpc"
 )
@@ -37,12 +38,23 @@ type fakeManager struct {
 	// blockSkip lets that many calls of blockOn through before blocking.
 	blockSkip int
 	blocked   chan string
+	// failWith makes every call of a method fail with that error (a
+	// registered sentinel reaches the worker as itself).
+	failWith map[string]error
+	// abortedCh receives a sector id when the worker reports it aborted.
+	abortedCh chan api.SectorID
 	pings     []api.WorkerPing
 	// pingResp is answered (once) to the next heartbeat.
 	pingResp *api.WorkerPingResponse
 	// onTarget, if set, runs when a worker asks where a sector goes (the
 	// real manager pushes the sector metadata to the receiver then).
 	onTarget func(id api.SectorID) error
+	// verdict, if set, is the receiver's verdict on a sector whose
+	// delivery is not final (DeliveryStatus asks it, as the real manager
+	// asks the SP's receiver); nil accepts every uploaded sector.
+	verdict func(id api.SectorID) (api.DeliveryState, error)
+	// statusCalls counts DeliveryStatus calls.
+	statusCalls int
 	// finished receives a sector id when its delivery is confirmed.
 	finished chan api.SectorID
 	// specs records every AllocateSector request.
@@ -59,6 +71,7 @@ type fakeSector struct {
 	finalized        *api.FinalizedInfo
 	delivery         api.DeliveryState
 	reportedFinished bool
+	confirmed        bool // DeliveryStatus answered accepted
 	aborted          string
 	states           []string
 	cpu              map[string]float64
@@ -67,8 +80,8 @@ type fakeSector struct {
 func newFakeManager(t testing.TB, sectors int) *fakeManager {
 	f := &fakeManager{t: t, toAlloc: sectors, next: 1, miner: 1000, proof: 5, devnet: true,
 		sectors: map[api.SectorID]*fakeSector{}, byThread: map[string]api.SectorID{}, calls: map[string]int{},
-		blocked: make(chan string, 16), finished: make(chan api.SectorID, 64)}
-	srv, err := rpc.NewServer(rpc.ServerConfig{AnonymousPerm: rpc.PermAdmin, ExposeErrors: true})
+		blocked: make(chan string, 16), finished: make(chan api.SectorID, 64), abortedCh: make(chan api.SectorID, 64)}
+	srv, err := rpc.NewServer(rpc.ServerConfig{AnonymousPerm: rpc.PermAdmin, ExposeErrors: true, Errors: rpcapi.Errors})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +90,7 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 			f.mu.Lock()
 			f.calls[name]++
 			block := f.blockOn == name
+			failErr := f.failWith[name]
 			if block && f.blockSkip > 0 {
 				f.blockSkip--
 				block = false
@@ -86,6 +100,9 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 				f.blocked <- name
 				<-ctx.Done()
 				return nil, ctx.Err()
+			}
+			if failErr != nil {
+				return nil, failErr
 			}
 			return h(ctx, params)
 		})
@@ -217,6 +234,7 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 		return struct{}{}, nil
 	}))
 	reg(api.MethodReportAborted, rpc.Func2(func(_ context.Context, id api.SectorID, reason string) (struct{}, error) {
+		f.abortedCh <- id
 		return struct{}{}, nil
 	}))
 	reg(api.MethodDeliveryTarget, rpc.Func1(func(_ context.Context, id api.SectorID) (api.DeliveryTarget, error) {
@@ -236,12 +254,38 @@ func newFakeManager(t testing.TB, sectors int) *fakeManager {
 		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		first := s.delivery != api.DeliveryAccepted && r.State == api.DeliveryAccepted
-		s.delivery = r.State
-		if first {
+		f.setDelivery(id, s, r.State)
+		return api.DeliveryReportResponse{State: s.delivery, MayCleanUp: s.delivery == api.DeliveryAccepted}, nil
+	}))
+	reg(api.MethodDeliveryStatus, rpc.Func1(func(_ context.Context, id api.SectorID) (api.DeliveryReportResponse, error) {
+		s, err := f.sector(id)
+		if err != nil {
+			return api.DeliveryReportResponse{}, err
+		}
+		f.mu.Lock()
+		f.statusCalls++
+		state, verdict := s.delivery, f.verdict
+		f.mu.Unlock()
+		if state == api.DeliveryTransferring || state == api.DeliveryVerifying {
+			v := api.DeliveryAccepted
+			if verdict != nil {
+				if v, err = verdict(id); err != nil {
+					return api.DeliveryReportResponse{State: state, Desc: err.Error()}, nil
+				}
+			}
+			f.mu.Lock()
+			f.setDelivery(id, s, v)
+			state = s.delivery
+			f.mu.Unlock()
+		}
+		f.mu.Lock()
+		if state == api.DeliveryAccepted && !s.confirmed {
+			// The worker learns the verdict: its delivery is confirmed.
+			s.confirmed = true
 			f.finished <- id
 		}
-		return api.DeliveryReportResponse{State: s.delivery, MayCleanUp: s.delivery == api.DeliveryAccepted}, nil
+		f.mu.Unlock()
+		return api.DeliveryReportResponse{State: state, MayCleanUp: state == api.DeliveryAccepted}, nil
 	}))
 	reg(api.MethodWorkerPing, rpc.Func1(func(_ context.Context, p api.WorkerPing) (api.WorkerPingResponse, error) {
 		f.mu.Lock()
@@ -301,4 +345,9 @@ func (f *fakeManager) count(method string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[method]
+}
+
+// setDelivery records a sector's delivery state (f.mu held).
+func (f *fakeManager) setDelivery(_ api.SectorID, s *fakeSector, state api.DeliveryState) {
+	s.delivery = state
 }

@@ -96,7 +96,7 @@ func (x *Executor) finalize(ctx context.Context, rec sectorfsm.Record, a sectorf
 		files = append(files, sectorfsm.File{Name: filepath.ToSlash(rel), Size: size, SHA256: sum})
 	}
 	info := api.FinalizedInfo{Location: x.Persist, Files: apiFiles(files)}
-	if err := x.Manager.Call(ctx, api.MethodReportFinalized, nil, apiID(rec.Sector), info); err != nil {
+	if _, err := x.Manager.ReportFinalized(ctx, apiID(rec.Sector), info); err != nil {
 		return nil, err
 	}
 	return sectorfsm.Finalized{Location: x.Persist, Files: files}, nil
@@ -186,20 +186,26 @@ func (x *Executor) localFiles(rec sectorfsm.Record) []LocalFile {
 func (x *Executor) deliver(ctx context.Context, rec sectorfsm.Record) (sectorfsm.Event, error) {
 	x.stage("deliver")
 	id := apiID(rec.Sector)
-	var target api.DeliveryTarget
-	if err := x.Manager.Call(ctx, api.MethodDeliveryTarget, &target, id); err != nil {
+	target, err := x.Manager.DeliveryTarget(ctx, id)
+	if err != nil {
 		return nil, err
 	}
 	files := x.localFiles(rec)
 	d := deliveryRecord{Target: target, Report: api.DeliveryReport{State: api.DeliveryAccepted, Files: apiFiles(rec.Files)}}
 	switch target.Architecture {
 	case api.ArchSPProves:
-		err := x.transfer(ctx, target, id, files)
+		// The upload is done and verification asked for: the verdict is
+		// the receiver's, which ConfirmDelivery waits for.
+		state, err := x.transfer(ctx, target, id, files)
 		switch {
 		case errors.Is(err, ErrDeliveryRejected):
 			d.Report.State, d.Report.Desc = api.DeliveryRejected, err.Error()
 		case err != nil:
 			return nil, err
+		case state == "":
+			d.Report.State = api.DeliveryVerifying
+		default:
+			d.Report.State = state
 		}
 	case api.ArchProviderProves:
 		if target.StorePath == "" {
@@ -225,8 +231,8 @@ func (x *Executor) deliver(ctx context.Context, rec sectorfsm.Record) (sectorfsm
 	if err := writeFileSync(filepath.Join(x.Store.SectorDir(), deliveryFile), data); err != nil {
 		return nil, err
 	}
-	var resp api.DeliveryReportResponse
-	if err := x.Manager.Call(ctx, api.MethodReportDelivery, &resp, id, d.Report); err != nil {
+	resp, err := x.Manager.ReportDelivery(ctx, id, d.Report)
+	if err != nil {
 		return nil, err
 	}
 	if d.Report.State == api.DeliveryRejected || resp.State == api.DeliveryRejected {
@@ -235,10 +241,10 @@ func (x *Executor) deliver(ctx context.Context, rec sectorfsm.Record) (sectorfsm
 	return sectorfsm.Delivered{Result: sectorfsm.SubmitAccepted, Desc: resp.Desc}, nil
 }
 
-func (x *Executor) transfer(ctx context.Context, target api.DeliveryTarget, id api.SectorID, files []LocalFile) error {
+func (x *Executor) transfer(ctx context.Context, target api.DeliveryTarget, id api.SectorID, files []LocalFile) (api.DeliveryState, error) {
 	release, err := x.Limits.acquire(ctx, StageTransfer, nil)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer release()
 	if pool := x.Pools[StageTransfer]; pool != nil {
@@ -249,16 +255,21 @@ func (x *Executor) transfer(ctx context.Context, target api.DeliveryTarget, id a
 			task.Routes = append(task.Routes, TransferRoute{Src: TransferEnd{URI: f.Path},
 				Dest: TransferEnd{StoreName: &store, URI: f.Name}})
 		}
+		// A transfer program moves the files; the receiver's verdict is
+		// read through the manager afterwards, as for the built-in client.
 		var ok bool
-		return pool.Run(ctx, task, &ok)
+		return api.DeliveryVerifying, pool.Run(ctx, task, &ok)
 	}
 	if x.Transferer != nil {
-		return x.Transferer.Transfer(ctx, target, id, files)
+		return x.Transferer.Upload(ctx, target, id, files)
 	}
-	return fmt.Errorf("%w: sector goes to receiver %s but this worker has no transfer (delivery client or [[processors.transfer]])",
+	return "", fmt.Errorf("%w: sector goes to receiver %s but this worker has no transfer (delivery client or [[processors.transfer]])",
 		ErrPermanent, target.ReceiverURL)
 }
 
+// confirmDelivery reads the delivery's verdict (DeliveryStatus, which
+// records nothing the worker claims); while there is none the state
+// machine sleeps and asks again.
 func (x *Executor) confirmDelivery(ctx context.Context, rec sectorfsm.Record) (sectorfsm.Event, error) {
 	data, err := os.ReadFile(filepath.Join(x.Store.SectorDir(), deliveryFile))
 	if err != nil {
@@ -268,8 +279,8 @@ func (x *Executor) confirmDelivery(ctx context.Context, rec sectorfsm.Record) (s
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, fmt.Errorf("worker: confirm delivery: %w", err)
 	}
-	var resp api.DeliveryReportResponse
-	if err := x.Manager.Call(ctx, api.MethodReportDelivery, &resp, apiID(rec.Sector), d.Report); err != nil {
+	resp, err := x.Manager.DeliveryStatus(ctx, apiID(rec.Sector))
+	if err != nil {
 		return nil, err
 	}
 	switch resp.State {

@@ -109,7 +109,9 @@ func TestKill9Resume(t *testing.T) {
 		{name: "ProofSubmitted", method: api.MethodPollProofState},
 		{name: "ProofLanded", method: api.MethodReportFinalized},
 		{name: "Finalized", method: api.MethodDeliveryTarget},
-		{name: "Delivered", method: api.MethodReportDelivery, skip: 1},
+		// Killed while waiting for the verdict: the restart resumes
+		// waiting (checked below: no second delivery report).
+		{name: "Delivered", method: api.MethodDeliveryStatus},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -172,6 +174,14 @@ func TestKill9Resume(t *testing.T) {
 			for _, st := range doneBefore {
 				if rerun[st] {
 					t.Errorf("killed in %s: stage %s was done before the kill and ran again", killedIn, st)
+				}
+			}
+			if tc.name == "Delivered" {
+				f.mu.Lock()
+				n := f.calls[api.MethodReportDelivery]
+				f.mu.Unlock()
+				if n != 1 {
+					t.Errorf("killed in %s: %d delivery reports, want 1 (the restart must resume waiting, not deliver again)", killedIn, n)
 				}
 			}
 			t.Logf("killed in %s (porep done %v); restart ran stages %v", killedIn, doneBefore, keys(rerun))

@@ -83,6 +83,16 @@ func TestDeliverToReceiver(t *testing.T) {
 		_, err = delivery.NewClient().PushMetadata(context.Background(), ep, md)
 		return err
 	}
+	// The verdict reaches the worker through the manager, which asks the
+	// receiver (the real manager's DeliveryStatus does the same).
+	f.verdict = func(id api.SectorID) (api.DeliveryState, error) {
+		ep, err := delivery.EndpointOf(f.target)
+		if err != nil {
+			return "", err
+		}
+		st, err := delivery.NewClient().Status(context.Background(), ep, id)
+		return st.State, err
+	}
 	client := &delivery.Client{RejectedError: ErrDeliveryRejected, PollInterval: 20 * time.Millisecond, RetryDelay: 20 * time.Millisecond}
 	w, _, _ := runWorker(t, cfg, Options{Transferer: client})
 	select {

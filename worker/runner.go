@@ -245,8 +245,8 @@ func (t *Thread) report(ctx context.Context, prev, next sectorfsm.Record, ev sec
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	var resp api.ReportStateResponse
-	if err := t.exec.Manager.Call(cctx, api.MethodReportState, &resp, apiID(next.Sector), r); err != nil {
+	resp, err := t.exec.Manager.ReportState(cctx, apiID(next.Sector), r)
+	if err != nil {
 		t.log.Debug("report state failed (ignored)", "err", err)
 		return ""
 	}
@@ -254,7 +254,9 @@ func (t *Thread) report(ctx context.Context, prev, next sectorfsm.Record, ev sec
 }
 
 // act runs a working state's action and returns the event it yields.
-// Operator commands interrupt it.
+// Operator commands interrupt it. The action runs in its own goroutine so
+// that commands are seen while it runs; act owns that goroutine and never
+// returns before it has ended (a cancelled action is waited for).
 func (t *Thread) act(ctx context.Context, rec sectorfsm.Record, acts []sectorfsm.Action) (sectorfsm.Event, *command, error) {
 	a := acts[len(acts)-1]
 	actx, cancel := context.WithCancel(ctx)
@@ -320,6 +322,8 @@ func (t *Thread) act(ctx context.Context, rec sectorfsm.Record, acts []sectorfsm
 		<-done
 		return c.event(), &c, nil
 	case <-ctx.Done():
+		cancel()
+		<-done
 		return nil, nil, ctx.Err()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/worker/sectorfsm"
 )
@@ -54,7 +56,9 @@ type Worker struct {
 	cfg      *Config
 	log      *slog.Logger
 	threads  []*Thread
-	managers map[string]Caller
+	managers map[string]api.SealerAPI
+	// conns are the manager connections, closed when Run returns.
+	conns []io.Closer
 	pools    map[string]*Pool
 	adminURL string
 	admin    *http.Server
@@ -65,13 +69,20 @@ type Worker struct {
 
 // New builds a worker from a validated config: dials its managers (HTTP
 // dials send nothing yet), opens the thread stores and the admin listener.
-func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
+func New(ctx context.Context, cfg *Config, o Options) (_ *Worker, err error) {
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	log = log.With("worker", cfg.Worker.Name)
-	w := &Worker{cfg: cfg, log: log, managers: map[string]Caller{}, pools: map[string]*Pool{}}
+	w := &Worker{cfg: cfg, log: log, managers: map[string]api.SealerAPI{}, pools: map[string]*Pool{}}
+	defer func() {
+		if err != nil { // a worker that never runs closes what it dialled
+			for _, c := range w.conns {
+				_ = c.Close()
+			}
+		}
+	}()
 	dial := o.Dial
 	if dial == nil {
 		dial = func(ctx context.Context, m ManagerSection) (Caller, error) {
@@ -84,7 +95,8 @@ func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
 				tok = strings.TrimSpace(string(b))
 			}
 			dialOnce := func(ctx context.Context) (*rpc.Client, error) {
-				return rpc.Dial(ctx, m.URL, rpc.WithToken(tok), rpc.WithCallTimeout(2*time.Minute))
+				return rpc.Dial(ctx, m.URL, rpc.WithToken(tok), rpc.WithCallTimeout(2*time.Minute),
+					rpc.WithErrorRegistry(rpcapi.Errors))
 			}
 			if strings.HasPrefix(m.URL, "ws://") || strings.HasPrefix(m.URL, "wss://") {
 				return newRedialCaller(ctx, dialOnce)
@@ -97,7 +109,10 @@ func New(ctx context.Context, cfg *Config, o Options) (*Worker, error) {
 		if err != nil {
 			return nil, fmt.Errorf("worker: dial manager %s: %w", m.Name, err)
 		}
-		w.managers[m.Name] = c
+		w.managers[m.Name] = rpcapi.NewSealerClient(c)
+		if cl, ok := c.(io.Closer); ok {
+			w.conns = append(w.conns, cl)
+		}
 	}
 	limits := NewLimits(cfg.Processors.Limitation.Concurrent, cfg.Processors.ExtLocks)
 	meter := newCPUMeter()
@@ -245,14 +260,29 @@ func (w *Worker) List() []api.ThreadInfo {
 }
 
 // Run runs the threads, the admin API and the heartbeats until ctx ends.
+// When it returns, everything it started has stopped and the manager
+// connections are closed (a Worker runs once).
 func (w *Worker) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer func() {
+		for _, c := range w.conns {
+			_ = c.Close()
+		}
+	}()
 	for _, g := range w.groups {
 		g.start(ctx)
 	}
-	go func() { _ = w.admin.Serve(w.ln) }()
-	defer w.admin.Close()
+	// The admin server is stopped and waited for when Run returns.
+	adminDone := make(chan struct{})
+	go func() {
+		defer close(adminDone)
+		_ = w.admin.Serve(w.ln)
+	}()
+	defer func() {
+		w.admin.Close()
+		<-adminDone
+	}()
 	defer func() {
 		for _, p := range w.pools {
 			p.Close()
@@ -291,9 +321,15 @@ func (w *Worker) Run(ctx context.Context) error {
 
 // pingLoop sends heartbeats to one manager and applies the pause/resume
 // commands the operator queued there.
+//
+// Commands are handed to their threads in goroutines (a thread takes a
+// command between steps, and heartbeats must not wait for that); the loop
+// owns them and waits for them before it returns.
 func (w *Worker) pingLoop(ctx context.Context, manager string) {
 	tick := time.NewTicker(time.Duration(w.cfg.Worker.PingInterval))
 	defer tick.Stop()
+	var cmds sync.WaitGroup
+	defer cmds.Wait()
 	for {
 		var threads []api.ThreadInfo
 		for _, t := range w.threads {
@@ -301,9 +337,8 @@ func (w *Worker) pingLoop(ctx context.Context, manager string) {
 				threads = append(threads, t.Info())
 			}
 		}
-		var resp api.WorkerPingResponse
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := w.managers[manager].Call(cctx, api.MethodWorkerPing, &resp, api.WorkerPing{
+		resp, err := w.managers[manager].WorkerPing(cctx, api.WorkerPing{
 			Worker: w.cfg.Worker.Name, Version: Version, AdminURL: w.adminURL, Threads: threads})
 		cancel()
 		if err != nil && ctx.Err() == nil {
@@ -311,12 +346,12 @@ func (w *Worker) pingLoop(ctx context.Context, manager string) {
 		}
 		for _, name := range resp.Pause {
 			if t, err := w.Thread(name); err == nil && t.Manager == manager && slices.Contains(threadNames(threads), name) {
-				go func() { _ = t.Pause(ctx) }()
+				cmds.Go(func() { _ = t.Pause(ctx) })
 			}
 		}
 		for _, name := range resp.Resume {
 			if t, err := w.Thread(name); err == nil && t.Manager == manager {
-				go func() { _ = t.Resume(ctx, 0) }()
+				cmds.Go(func() { _ = t.Resume(ctx, 0) })
 			}
 		}
 		select {

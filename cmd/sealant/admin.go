@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/manager"
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/rpc"
@@ -62,18 +63,33 @@ func (f *managerAPIFlags) resolve() (url, token string, err error) {
 	return url, token, nil
 }
 
-// call dials the manager and calls one method.
-func (f *managerAPIFlags) call(ctx context.Context, method string, result any, params ...any) error {
+// dial connects to the manager (one command, one connection).
+func (f *managerAPIFlags) dial(ctx context.Context) (*rpc.Client, error) {
 	url, token, err := f.resolve()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c, err := rpc.Dial(ctx, url, rpc.WithToken(token), rpc.WithErrorRegistry(manager.Errors), rpc.WithCallTimeout(60*time.Second))
+	return rpc.Dial(ctx, url, rpc.WithToken(token), rpc.WithErrorRegistry(manager.Errors), rpc.WithCallTimeout(60*time.Second))
+}
+
+// admin runs fn against the manager's typed admin API.
+func (f *managerAPIFlags) admin(ctx context.Context, fn func(api.AdminAPI) error) error {
+	c, err := f.dial(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	return c.Call(ctx, method, result, params...)
+	return fn(&rpcapi.AdminClient{C: c})
+}
+
+// tenant runs fn against the manager's typed tenant API.
+func (f *managerAPIFlags) tenant(ctx context.Context, fn func(api.TenantAPI) error) error {
+	c, err := f.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(&rpcapi.TenantClient{C: c})
 }
 
 func init() {
@@ -82,7 +98,7 @@ func init() {
 	f.bind(admin)
 
 	tenant := &cobra.Command{Use: "tenant", Short: "Manage tenants (storage providers)"}
-	admin.AddCommand(tenant, newAdminUsageCmd(&f), newAdminWorkersCmd(&f), newAdminTokenCmd(&f), newAdminExpiredCmd(&f))
+	admin.AddCommand(tenant, newAdminUsageCmd(&f), newAdminWorkersCmd(&f), newAdminTokenCmd(&f), newAdminExpiredCmd(&f), newAdminSignersCmd(&f))
 	tenant.AddCommand(newTenantAddCmd(&f), newTenantListCmd(&f), newTenantPauseCmd(&f, true), newTenantPauseCmd(&f, false),
 		newTenantTokenCmd(&f), newTenantDeleteCmd(&f))
 	extraRootCmds = append(extraRootCmds, admin)
@@ -115,7 +131,7 @@ func newTenantAddCmd(f *managerAPIFlags) *cobra.Command {
 				}
 			}
 			var out api.TenantConfig
-			if err := f.call(cmd.Context(), api.MethodAdminTenantCreate, &out, tc); err != nil {
+			if err := f.admin(cmd.Context(), func(a api.AdminAPI) (err error) { out, err = a.CreateTenant(cmd.Context(), tc); return err }); err != nil {
 				return err
 			}
 			if asJSON {
@@ -157,7 +173,7 @@ func newTenantListCmd(f *managerAPIFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var ts []api.TenantConfig
-			if err := f.call(cmd.Context(), api.MethodAdminTenantList, &ts); err != nil {
+			if err := f.admin(cmd.Context(), func(a api.AdminAPI) (err error) { ts, err = a.ListTenants(cmd.Context()); return err }); err != nil {
 				return err
 			}
 			if asJSON {
@@ -186,7 +202,7 @@ func newTenantPauseCmd(f *managerAPIFlags, pause bool) *cobra.Command {
 	return &cobra.Command{
 		Use: use, Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.call(cmd.Context(), api.MethodAdminTenantPause, nil, args[0], pause); err != nil {
+			if err := f.admin(cmd.Context(), func(a api.AdminAPI) (err error) { _, err = a.PauseTenant(cmd.Context(), args[0], pause); return err }); err != nil {
 				return err
 			}
 			state := "paused"
@@ -203,7 +219,7 @@ func newTenantDeleteCmd(f *managerAPIFlags) *cobra.Command {
 	return &cobra.Command{
 		Use: "delete ID", Short: "Delete a tenant without active sectors (revokes its tokens)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.call(cmd.Context(), api.MethodAdminTenantDelete, nil, args[0]); err != nil {
+			if err := f.admin(cmd.Context(), func(a api.AdminAPI) (err error) { _, err = a.DeleteTenant(cmd.Context(), args[0]); return err }); err != nil {
 				return err
 			}
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "tenant %s deleted\n", args[0])
@@ -220,7 +236,7 @@ func issueToken(cmd *cobra.Command, f *managerAPIFlags, req api.TokenRequest, tt
 		}
 	}
 	var it api.IssuedToken
-	if err := f.call(cmd.Context(), api.MethodAdminTokenIssue, &it, req); err != nil {
+	if err := f.admin(cmd.Context(), func(a api.AdminAPI) (err error) { it, err = a.IssueToken(cmd.Context(), req); return err }); err != nil {
 		return err
 	}
 	if asJSON {
@@ -274,7 +290,7 @@ func newAdminTokenCmd(f *managerAPIFlags) *cobra.Command {
 	revoke := &cobra.Command{
 		Use: "revoke ID", Short: "Revoke a token by id (jti)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := f.call(cmd.Context(), api.MethodAdminTokenRevoke, nil, args[0]); err != nil {
+			if err := f.admin(cmd.Context(), func(a api.AdminAPI) error { return a.RevokeToken(cmd.Context(), args[0]) }); err != nil {
 				return err
 			}
 			_, err := fmt.Fprintf(cmd.OutOrStdout(), "token %s revoked\n", args[0])
@@ -290,7 +306,7 @@ func newAdminTokenCmd(f *managerAPIFlags) *cobra.Command {
 				tenant = args[0]
 			}
 			var ts []api.TokenInfo
-			if err := f.call(cmd.Context(), api.MethodAdminTokenList, &ts, tenant); err != nil {
+			if err := f.admin(cmd.Context(), func(a api.AdminAPI) (err error) { ts, err = a.ListTokens(cmd.Context(), tenant); return err }); err != nil {
 				return err
 			}
 			if listJSON {
@@ -343,14 +359,14 @@ func newAdminUsageCmd(f *managerAPIFlags) *cobra.Command {
 			}
 			if asCSV {
 				var csv string
-				if err := f.call(cmd.Context(), api.MethodAdminUsageCSV, &csv, req); err != nil {
+				if err := f.admin(cmd.Context(), func(a api.AdminAPI) (err error) { csv, err = a.UsageCSV(cmd.Context(), req); return err }); err != nil {
 					return err
 				}
 				_, err := io.WriteString(cmd.OutOrStdout(), csv)
 				return err
 			}
 			var us []api.TenantUsage
-			if err := f.call(cmd.Context(), api.MethodTenantUsage, &us, req); err != nil {
+			if err := f.tenant(cmd.Context(), func(t api.TenantAPI) (err error) { us, err = t.Usage(cmd.Context(), req); return err }); err != nil {
 				return err
 			}
 			if asJSON {
@@ -387,7 +403,7 @@ func newAdminWorkersCmd(f *managerAPIFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var ws []api.WorkerInfo
-			if err := f.call(cmd.Context(), api.MethodAdminWorkers, &ws); err != nil {
+			if err := f.admin(cmd.Context(), func(a api.AdminAPI) (err error) { ws, err = a.Workers(cmd.Context()); return err }); err != nil {
 				return err
 			}
 			if asJSON {
@@ -422,7 +438,7 @@ func newAdminExpiredCmd(f *managerAPIFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var ss []api.SectorInfo
-			if err := f.call(cmd.Context(), api.MethodAdminExpired, &ss); err != nil {
+			if err := f.admin(cmd.Context(), func(a api.AdminAPI) (err error) { ss, err = a.ExpiredLeases(cmd.Context()); return err }); err != nil {
 				return err
 			}
 			return printSectors(cmd, ss, asJSON)

@@ -60,6 +60,10 @@ share this machine's cores, so figures are a floor for the server alone.`,
 			if err := tw.Flush(); err != nil {
 				return err
 			}
+			if rep.PG != nil {
+				fmt.Fprintf(w, "postgresql: write transactions (xid advance, whole cluster) %d = %.2f per allocated sector; committed transactions (xact_commit, this database) %d = %.2f per allocated sector\n",
+					rep.PG.WriteTx, rep.PG.WriteTxPerSector, rep.PG.Commits, rep.PG.CommitsPerSector)
+			}
 			for _, m := range rep.Methods {
 				if m.FirstError != "" {
 					fmt.Fprintf(w, "first error of %s: %s\n", m.Method, m.FirstError)
@@ -81,6 +85,7 @@ share this machine's cores, so figures are a floor for the server alone.`,
 	f.IntVar(&cfg.MaxConns, "max-conns", 512, "client connections to the server (http transport)")
 	f.StringVar(&cfg.Transport, "transport", "http", "worker transport: http (a POST per call) or ws (one WebSocket per worker)")
 	f.Int64Var(&cfg.MaxRequests, "max-requests", 0, "stop after this many calls (0 = duration only)")
+	f.BoolVar(&cfg.PGStats, "pg-stats", false, "PostgreSQL only: count the run's transactions from PostgreSQL's statistics (xid advance: whole cluster; xact_commit: this database), per allocated sector")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run (client and server) to this file")
 	benchCmd.AddCommand(mgr)

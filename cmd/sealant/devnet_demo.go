@@ -31,6 +31,7 @@ func init() {
 		verbose     bool
 		windowPoSt  bool
 		batchSize   int
+		venusWallet string
 	)
 	devnetCmd.Long = `Without a subcommand: run the end-to-end demo on this machine, with no
 external service. One process starts the embedded devnet chain, a manager
@@ -45,7 +46,14 @@ are committed on chain in batches and delivered: sp1's to its receiver,
 which verifies them against the chain; sp2's and sp3's into the provider's
 store (Architecture 1), where the provider proves them with WindowPoSt
 (--windowpost waits for the first one) and the demo runs the same verified
-import. --json tenant objects say "porep": "ni" or "interactive".
+import. --json tenant objects say "porep": "ni" or "interactive", and
+"signer": "sealant" or "venus-wallet".
+
+With --venus-wallet BIN, sp1's signer is an unmodified venus-wallet at BIN
+instead: its repository is DIR/tenants/sp1/venus-wallet, sp1's owner and
+worker keys are created inside it (BIN new secp256k1, BIN new bls) and
+funded at genesis, and it connects to the manager's venus-gateway wallet
+API (/rpc/v1) with sp1's signer token. Give it on a directory's first run.
 
 Progress goes to stderr, one line per tenant; the summary table (or, with
 --json, one JSON object) goes to stdout, last. Exit status 0 only if every
@@ -120,9 +128,9 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 		}
 		sum, err := demo.Run(ctx, demo.Config{
 			Dir: workDir, Sectors: sectors, Timeout: timeout, KeepRunning: keepRunning, Self: selfPath(), WaitWindowPoSt: windowPoSt,
-			BatchSize: batchSize,
-			Logger:    logger,
-			Progress:  stderr, Redraw: tty && !verbose,
+			BatchSize: batchSize, VenusWallet: venusWallet,
+			Logger:   logger,
+			Progress: stderr, Redraw: tty && !verbose,
 			// With --keep-running the summary is printed when the run is
 			// decided, not after the interrupt.
 			OnSummary: func(sum *demo.Summary, _ error) {
@@ -155,6 +163,7 @@ DEVNET ONLY: proofs are the devnet's labelled vanilla-proof stand-ins.`
 	f.StringVar(&dir, "dir", "", "demo directory (default: a temporary one, removed at the end unless --keep-running)")
 	f.DurationVar(&timeout, "timeout", 3*time.Minute, "give up after this long")
 	f.BoolVar(&verbose, "verbose", false, "component logs at info level on stderr")
+	f.StringVar(&venusWallet, "venus-wallet", "", "sp1 signs with this venus-wallet binary (keys created inside it, funded at genesis, connected to the manager's gateway wallet API) instead of `sealant signer`")
 	f.BoolVar(&windowPoSt, "windowpost", true, "also wait until sp2's and sp3's (Architecture 1) sectors were proven in a WindowPoSt (up to a proving period, about a minute)")
 }
 
@@ -203,7 +212,7 @@ func selfPath() string {
 // printDemoTable prints the per-tenant summary.
 func printDemoTable(w io.Writer, s *demo.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TENANT\tMINER\tARCH\tPOREP\tSECTORS\tDATA\tPROVEN\tDELIVERED\tVERIFIED\tWINDOWPOST\tFAILED\tMESSAGES\tFEES (attoFIL)")
+	fmt.Fprintln(tw, "TENANT\tMINER\tARCH\tPOREP\tSIGNER\tSECTORS\tDATA\tPROVEN\tDELIVERED\tVERIFIED\tWINDOWPOST\tFAILED\tMESSAGES\tFEES (attoFIL)")
 	for _, t := range s.Tenants {
 		wp := "-"
 		if t.Architecture == 1 {
@@ -213,7 +222,11 @@ func printDemoTable(w io.Writer, s *demo.Summary) {
 		if porep == "" {
 			porep = "interactive"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%s\n", t.Tenant, t.Miner, t.Architecture, porep, t.Sectors, t.DataSectors,
+		signer := t.Signer
+		if signer == "" {
+			signer = "sealant"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%s\n", t.Tenant, t.Miner, t.Architecture, porep, signer, t.Sectors, t.DataSectors,
 			t.Proven, t.Delivered, t.Verified, wp, t.Failed, t.Messages, t.FeesAttoFIL)
 	}
 	tw.Flush()

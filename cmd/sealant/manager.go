@@ -11,19 +11,15 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/lotus"
-	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/manager"
-	"github.com/sealant/sealant/manager/commit"
-	"github.com/sealant/sealant/manager/signhub"
-	"github.com/sealant/sealant/manager/wdpost"
-	"github.com/sealant/sealant/store"
+	"github.com/sealant/sealant/manager/walletgw"
 )
 
 func init() {
@@ -42,28 +38,8 @@ token to <data_dir>/admin.token, which "sealant admin" reads by default.
 Flags override the config file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := manager.DefaultConfig()
-			base := ""
-			if cfgPath != "" {
-				var err error
-				if cfg, err = loadManagerConfigRaw(cfgPath); err != nil {
-					return err
-				}
-				base = filepath.Dir(cfgPath)
-			}
-			if dataDir != "" {
-				cfg.DataDir = dataDir
-			}
-			if listen != "" {
-				cfg.Listen = listen
-			}
-			if database != "" {
-				cfg.Database = database
-			}
-			if err := cfg.Provision(base); err != nil {
-				return err
-			}
-			if err := cfg.Validate(); err != nil {
+			cfg, err := managerRunConfig(cfgPath, dataDir, listen, database)
+			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -78,6 +54,36 @@ Flags override the config file.`,
 	return cmd
 }
 
+// managerRunConfig is the configuration `manager run` assembles: the file
+// (or the defaults), the flags over it, provisioned and validated.
+func managerRunConfig(cfgPath, dataDir, listen, database string) (manager.Config, error) {
+	cfg := manager.DefaultConfig()
+	base := ""
+	if cfgPath != "" {
+		var err error
+		if cfg, err = loadManagerConfigRaw(cfgPath); err != nil {
+			return manager.Config{}, err
+		}
+		base = filepath.Dir(cfgPath)
+	}
+	if dataDir != "" {
+		cfg.DataDir = dataDir
+	}
+	if listen != "" {
+		cfg.Listen = listen
+	}
+	if database != "" {
+		cfg.Database = database
+	}
+	if err := cfg.Provision(base); err != nil {
+		return manager.Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return manager.Config{}, err
+	}
+	return cfg, nil
+}
+
 func loadManagerConfigRaw(path string) (manager.Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -90,170 +96,59 @@ func loadManagerConfigRaw(path string) (manager.Config, error) {
 	return cfg, nil
 }
 
-// runManager starts the service and serves until ctx ends.
+// runManager assembles the manager (manager.Assemble, the composition
+// root the devnet demo shares) and serves until ctx ends.
 func runManager(ctx context.Context, cfg manager.Config, log *slog.Logger) error {
-	secret, err := manager.LoadOrCreateSecret(cfg.DataDir)
-	if err != nil {
-		return err
-	}
-	policy, err := cfg.Policy()
-	if err != nil {
-		return err
-	}
-	opts := manager.Options{
-		DSN: cfg.Database, Policy: policy, BlockTime: time.Duration(cfg.Chain.BlockTime),
-		LeaseTTL: time.Duration(cfg.Leases.TTL), FairShareWindow: time.Duration(cfg.Leases.FairShareWindow),
-		Devnet: cfg.Chain.Devnet, Delivery: cfg.Delivery, Secret: secret, Logger: log,
-	}
 	var lc *lotus.Client
 	if cfg.Chain.APIInfo != "" {
+		var err error
 		if lc, err = lotus.New(lotus.Config{APIInfo: cfg.Chain.APIInfo, Logger: log}); err != nil {
 			return fmt.Errorf("chain: %w", err)
 		}
-		opts.Chain = lc
 	} else {
 		log.Warn("no chain configured (chain.api_info / FULLNODE_API_INFO): tickets and seeds cannot be drawn, no messages are sent")
 	}
-	svc, err := manager.NewService(ctx, opts)
+	asm, err := manager.Assemble(ctx, manager.AssembleOptions{Config: cfg, Chain: lc, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer svc.Close()
-	hub := wireManagerComponents(svc, cfg, lc, log)
-	defer hub.Close()
-	if _, err := svc.EnsureAdminToken(ctx, cfg.DataDir); err != nil {
-		return err
-	}
-	srv, err := svc.NewRPCServer()
-	if err != nil {
-		return err
-	}
+	defer asm.Close()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	hs := &http.Server{Handler: svc.Handler(srv), ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: asm.Handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 2)
-	go func() { errc <- hs.Serve(ln) }()
-	pctx, cancelPipeline := context.WithCancel(ctx)
-	defer cancelPipeline()
-	if p := svc.Pipeline(); p != nil {
-		go func() {
-			if err := p.Run(pctx); err != nil && !errors.Is(err, context.Canceled) {
-				errc <- fmt.Errorf("commit pipeline: %w", err)
-			}
-		}()
-	}
-	if wp := newWindowPoSt(cfg, lc, hub, log); wp != nil {
-		go func() {
-			if err := svc.RunWindowPoSt(pctx, wp, 5*time.Second, 0); err != nil && !errors.Is(err, context.Canceled) {
-				errc <- fmt.Errorf("window post: %w", err)
-			}
-		}()
-	}
-	log.Info("manager serving", "rpc", "http://"+ln.Addr().String()+manager.RPCPath, "store", redactedDSN(cfg.Database),
+	runCtx, stopRun := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := asm.Run(runCtx); err != nil {
+			errc <- err
+		}
+	}()
+	log.Info("manager serving", "rpc", "http://"+ln.Addr().String()+manager.RPCPath,
+		"venus_wallet_gateway", walletgw.Multiaddr(ln.Addr().String()), "store", redactedDSN(cfg.Database),
 		"admin_token_file", filepath.Join(cfg.DataDir, manager.AdminTokenFile))
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	stopRun()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	srv.Close()
+	asm.RPC.Close()
 	hs.Shutdown(shutdownCtx)
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
+	wg.Wait()
 	log.Info("manager stopped")
 	return err
-}
-
-// wireManagerComponents plugs the signer hub and (with a chain) the
-// commitment pipeline into svc. The pipeline signs through the hub for
-// tenants on the "signer" route and through the node's wallet for tenants
-// on the "lotus-wallet" route.
-func wireManagerComponents(svc *manager.Service, cfg manager.Config, lc *lotus.Client, log *slog.Logger) *signhub.Hub {
-	hub := signhub.New(signhub.Config{
-		Logger: log,
-		Tenant: func(ctx context.Context, tenant string) (uint64, error) {
-			t, err := svc.Store().GetTenant(ctx, tenant)
-			if errors.Is(err, store.ErrNotFound) {
-				return 0, fmt.Errorf("%w: tenant %s", manager.ErrNotFound, tenant)
-			}
-			if err != nil {
-				return 0, err
-			}
-			return t.Miner, nil
-		},
-	})
-	svc.SetSigners(hub)
-	if lc == nil || !cfg.Commit.Enabled {
-		return hub
-	}
-	params := commit.MainnetParams()
-	if p, _ := cfg.Policy(); types.ChainEpoch(p.PreCommitChallengeDelay) != commit.MainnetParams().PreCommitChallengeDelay {
-		params = commit.DevnetParams()
-		params.PreCommitChallengeDelay = types.ChainEpoch(p.PreCommitChallengeDelay)
-		params.MaxProveCommitDuration = types.ChainEpoch(p.MaxProveCommitDuration)
-	}
-	pcfg := commit.Config{
-		Params:       params,
-		PollInterval: time.Duration(cfg.Chain.BlockTime),
-		WalletSigner: commit.LotusWallet{W: lc},
-	}
-	if cfg.Chain.Devnet {
-		// Devnet proofs are larger than SNARKs; the devnet accepts them.
-		pcfg.MaxMessageBytes = 16 << 20
-	}
-	p, err := commit.New(pcfg, svc.Store(), lc, hubSigner{hub}, log)
-	if err != nil {
-		log.Error("commit pipeline not started", "err", err)
-		return hub
-	}
-	svc.SetPipeline(p)
-	return hub
-}
-
-// newWindowPoSt builds Architecture 1's WindowPoSt service (the provider
-// proves the sectors it keeps in delivery.store_path for tenants without a
-// delivery target), or nil when it cannot or should not run here: no
-// chain, no store, disabled, or no prover (a real network needs an
-// external processor). Messages are signed by the SP's signer through the
-// hub, like the pipeline's.
-func newWindowPoSt(cfg manager.Config, lc *lotus.Client, hub *signhub.Hub, log *slog.Logger) *wdpost.Service {
-	if lc == nil || !cfg.WindowPoSt.Enabled || cfg.Delivery.StorePath == "" {
-		return nil
-	}
-	var prover wdpost.Prover
-	switch {
-	case cfg.WindowPoSt.Processor != "":
-		prover = wdpost.ProcessorProver{Bin: cfg.WindowPoSt.Processor, Args: cfg.WindowPoSt.ProcessorArgs}
-	case cfg.Chain.Devnet:
-		prover = wdpost.DevnetProver{}
-	default:
-		log.Warn("window post not started: no wdpost.processor configured for a real network; architecture-1 sectors in delivery.store_path are not proven by this manager")
-		return nil
-	}
-	wp, err := wdpost.New(wdpost.Config{Chain: lc, Signer: hub, Prover: prover, Logger: log.With("component", "wdpost")})
-	if err != nil {
-		log.Error("window post not started", "err", err)
-		return nil
-	}
-	log.Info("window post enabled", "store", cfg.Delivery.StorePath, "prover", fmt.Sprintf("%T", prover))
-	return wp
-}
-
-// hubSigner adapts the signer hub to the pipeline's Signer: "no signer
-// connected" is the pipeline's ErrSignerUnavailable (the batch waits and
-// shows "waiting for signer").
-type hubSigner struct{ h *signhub.Hub }
-
-func (s hubSigner) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
-	sig, err := s.h.Sign(ctx, tenant, from, msg)
-	if errors.Is(err, signhub.ErrNoSigner) || errors.Is(err, signhub.ErrSignerFailed) {
-		return sig, fmt.Errorf("%w: %w", commit.ErrSignerUnavailable, err)
-	}
-	return sig, err
 }
 
 // redactedDSN hides the credentials of a database URL for logs.

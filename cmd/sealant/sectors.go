@@ -23,7 +23,7 @@ func init() {
 		Use: "list", Short: "List sectors", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var ss []api.SectorInfo
-			if err := f.call(cmd.Context(), api.MethodListSectors, &ss, req); err != nil {
+			if err := f.tenant(cmd.Context(), func(t api.TenantAPI) (err error) { ss, err = t.ListSectors(cmd.Context(), req); return err }); err != nil {
 				return err
 			}
 			return printSectors(cmd, ss, listJSON)
@@ -44,7 +44,7 @@ func init() {
 				return err
 			}
 			var d api.SectorDetail
-			if err := f.call(cmd.Context(), api.MethodShowSector, &d, id); err != nil {
+			if err := f.tenant(cmd.Context(), func(t api.TenantAPI) (err error) { d, err = t.ShowSector(cmd.Context(), id); return err }); err != nil {
 				return err
 			}
 			if showJSON {
@@ -85,7 +85,7 @@ func init() {
 				return err
 			}
 			var m api.SectorMetadata
-			if err := f.call(cmd.Context(), api.MethodExportSector, &m, id); err != nil {
+			if err := f.tenant(cmd.Context(), func(t api.TenantAPI) (err error) { m, err = t.ExportSector(cmd.Context(), id); return err }); err != nil {
 				return err
 			}
 			return printJSON(cmd.OutOrStdout(), m)
@@ -99,7 +99,10 @@ func init() {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var res api.SubmitPiecesResponse
-			if err := f.call(cmd.Context(), api.MethodSubmitPieces, &res, []api.PieceSubmission{piece}); err != nil {
+			if err := f.tenant(cmd.Context(), func(t api.TenantAPI) (err error) {
+				res, err = t.SubmitPieces(cmd.Context(), []api.PieceSubmission{piece})
+				return err
+			}); err != nil {
 				return err
 			}
 			if pieceJSON {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/rand"
@@ -75,7 +76,10 @@ type Config struct {
 	// MaxRequests stops the run early after this many calls (0 = no
 	// bound beyond Duration).
 	MaxRequests int64
-	Logger      *slog.Logger
+	// PGStats reports PostgreSQL's own transaction counts over the run
+	// (Report.PG; PostgreSQL only, see PGStats).
+	PGStats bool
+	Logger  *slog.Logger
 }
 
 // MethodStats is one method's figures.
@@ -119,6 +123,8 @@ type Report struct {
 	// ThreadsWithoutSector is the number of threads that never got a
 	// sector: allocations that were queued for the whole run.
 	ThreadsWithoutSector int64 `json:"threads_without_sector"`
+	// PG is PostgreSQL's count of the run's transactions (Config.PGStats).
+	PG *PGStats `json:"pg,omitempty"`
 }
 
 func (c *Config) provision() error {
@@ -286,7 +292,7 @@ func (r *recorder) record(method string, start time.Time, d time.Duration, err e
 }
 
 // Run performs a benchmark run and returns its report.
-func Run(ctx context.Context, cfg Config) (Report, error) {
+func Run(ctx context.Context, cfg Config) (rep Report, err error) {
 	if err := cfg.provision(); err != nil {
 		return Report{}, err
 	}
@@ -306,6 +312,25 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	svc, err := manager.NewService(ctx, manager.Options{DSN: dsn, Chain: benchChain{}, Secret: secret, Logger: cfg.Logger, LeaseTTL: 10 * time.Minute})
 	if err != nil {
 		return Report{}, err
+	}
+	var pg *pgCounter
+	if cfg.PGStats {
+		if svc.Store().Dialect() != "postgres" {
+			svc.Close()
+			return Report{}, fmt.Errorf("%w: pg-stats needs a PostgreSQL database", ErrLimits)
+		}
+		if pg, err = openPGCounter(ctx, dsn); err != nil {
+			svc.Close()
+			return Report{}, err
+		}
+		// Deferred before svc.Close, so it runs after it: the manager's
+		// connections report their last statistics as they end.
+		defer func() {
+			if err == nil {
+				rep.PG, err = pg.finish(ctx, rep.Sectors)
+			}
+			pg.close()
+		}()
 	}
 	defer svc.Close()
 	pipe := &simPipeline{st: svc.Store(), wake: make(chan struct{}, 1)}
@@ -368,6 +393,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		}
 	}
 
+	if pg != nil {
+		if err := pg.begin(ctx); err != nil {
+			return Report{}, err
+		}
+	}
 	start := time.Now()
 	rec := &recorder{from: start.Add(cfg.Warmup), lat: map[string][]time.Duration{}, errs: map[string]int{}, firstErr: map[string]string{}}
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Warmup+cfg.Duration)
@@ -420,7 +450,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		c.Close()
 	}
 
-	rep := Report{Threads: cfg.Threads, Duration: elapsed, Warmup: cfg.Warmup, Store: svc.Store().Dialect(), Transport: cfg.Transport, Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
+	rep = Report{Threads: cfg.Threads, Duration: elapsed, Warmup: cfg.Warmup, Store: svc.Store().Dialect(), Transport: cfg.Transport, Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
 		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load(), Unfinished: rec.unfinished.Load(),
 		UnansweredAtEnd: rec.unansweredAll.Load(), ThreadsWithoutSector: withoutSector.Load()}
 	var all []time.Duration
@@ -469,6 +499,7 @@ type thread struct {
 	maxReq    int64
 	cancel    context.CancelFunc
 
+	typed  api.SealerAPI // see sealer
 	sector *api.AllocatedSector
 	got    bool // a sector was allocated to this thread at least once
 	ticket api.Ticket
@@ -476,7 +507,18 @@ type thread struct {
 	waited int
 }
 
-func (t *thread) call(ctx context.Context, method string, result any, params ...any) error {
+// sealer is the worker API as this simulated thread calls it: the typed
+// client over the thread itself, which times every call (Call). A thread
+// is driven by one goroutine.
+func (t *thread) sealer() api.SealerAPI {
+	if t.typed == nil {
+		t.typed = rpcapi.NewSealerClient(t)
+	}
+	return t.typed
+}
+
+// Call implements rpcapi.Caller: one timed call on the thread's connection.
+func (t *thread) Call(ctx context.Context, method string, result any, params ...any) error {
 	if t.maxReq > 0 && t.rec.total.Add(1) > t.maxReq {
 		t.cancel()
 		return context.Canceled
@@ -531,20 +573,20 @@ const (
 func (t *thread) step(ctx context.Context) {
 	switch t.stage {
 	case stAllocate:
-		var a *api.AllocatedSector
-		if t.call(ctx, api.MethodAllocateSector, &a, api.AllocateSpec{Worker: t.worker, Thread: t.name, AllowedTenants: t.tenants}) == nil && a != nil {
+		a, err := t.sealer().AllocateSector(ctx, api.AllocateSpec{Worker: t.worker, Thread: t.name, AllowedTenants: t.tenants})
+		if err == nil && a != nil {
 			t.sector, t.stage, t.got = a, stPieces, true
 			if !a.Resumed {
 				t.allocated.Add(1)
 			}
 		}
 	case stPieces:
-		var ps []api.Piece
-		if t.call(ctx, api.MethodAcquirePieces, &ps, t.sector.ID) == nil {
+		if _, err := t.sealer().AcquirePieces(ctx, t.sector.ID); err == nil {
 			t.stage = stTicket
 		}
 	case stTicket:
-		if t.call(ctx, api.MethodAssignTicket, &t.ticket, t.sector.ID) == nil {
+		if tk, err := t.sealer().AssignTicket(ctx, t.sector.ID); err == nil {
+			t.ticket = tk
 			t.stage = stPreCommit
 		}
 	case stPreCommit:
@@ -552,44 +594,38 @@ func (t *thread) step(ctx context.Context) {
 		binary.BigEndian.PutUint64(r[:], t.sector.ID.Number)
 		binary.BigEndian.PutUint64(d[8:], t.sector.ID.Miner)
 		pc := api.PreCommitInfo{CommR: commp.SealedCID(r).String(), CommD: commp.PieceCID(d).String(), Ticket: t.ticket}
-		var res api.SubmitResponse
-		if t.call(ctx, api.MethodSubmitPreCommit, &res, t.sector.ID, pc, false) == nil {
+		if _, err := t.sealer().SubmitPreCommit(ctx, t.sector.ID, pc, false); err == nil {
 			t.stage, t.waited = stPollPre, -t.jitter()
 		}
 	case stPollPre:
-		var res api.PollResponse
-		if t.call(ctx, api.MethodPollPreCommitState, &res, t.sector.ID) == nil {
+		if res, err := t.sealer().PollPreCommitState(ctx, t.sector.ID); err == nil {
 			t.waited++
 			if res.State == api.OnChainLanded && t.waited >= t.polls {
 				t.stage = stSeed
 			}
 		}
 	case stSeed:
-		var res api.WaitSeedResponse
-		if t.call(ctx, api.MethodWaitSeed, &res, t.sector.ID) == nil && res.Seed != nil {
+		if res, err := t.sealer().WaitSeed(ctx, t.sector.ID); err == nil && res.Seed != nil {
 			t.stage = stProof
 		}
 	case stProof:
-		var res api.SubmitResponse
-		if t.call(ctx, api.MethodSubmitProof, &res, t.sector.ID, api.ProofInfo{Proof: make([]byte, 192)}, false) == nil {
+		if _, err := t.sealer().SubmitProof(ctx, t.sector.ID, api.ProofInfo{Proof: make([]byte, 192)}, false); err == nil {
 			t.stage, t.waited = stPollProof, -t.jitter()
 		}
 	case stPollProof:
-		var res api.PollResponse
-		if t.call(ctx, api.MethodPollProofState, &res, t.sector.ID) == nil {
+		if res, err := t.sealer().PollProofState(ctx, t.sector.ID); err == nil {
 			t.waited++
 			if res.State == api.OnChainLanded && t.waited >= t.polls {
 				t.stage = stReport
 			}
 		}
 	case stReport:
-		var res api.ReportStateResponse
 		rep := api.StateReport{Worker: t.worker, Thread: t.name, Prev: "ProofLanded", Next: "Finalized", Event: "Finalize", CPUSeconds: map[string]float64{"pc1": 1}}
-		if t.call(ctx, api.MethodReportState, &res, t.sector.ID, rep) == nil {
+		if _, err := t.sealer().ReportState(ctx, t.sector.ID, rep); err == nil {
 			t.stage = stFinalize
 		}
 	case stFinalize:
-		if t.call(ctx, api.MethodReportFinalized, nil, t.sector.ID, api.FinalizedInfo{Location: "/bench"}) == nil {
+		if _, err := t.sealer().ReportFinalized(ctx, t.sector.ID, api.FinalizedInfo{Location: "/bench"}); err == nil {
 			t.finalized.Add(1)
 			t.stage, t.sector = stAllocate, nil
 		}

@@ -31,4 +31,20 @@
 // calls still unanswered when the run ends are counted in
 // Report.Unfinished instead of being dropped silently. The client, the
 // server and the database share the machine's cores.
+//
+// # Transactions per sector (PostgreSQL)
+//
+// With Config.PGStats (`--pg-stats`) the report carries PostgreSQL's own
+// count of the run's transactions (PGStats): write transactions as the
+// advance of the transaction-id counter (the whole cluster's: measure on a
+// cluster nobody else writes to) and committed transactions of any kind as
+// the database's pg_stat_database.xact_commit delta (use a database of its
+// own), each also per allocated sector. The counts do not depend on the
+// machine's speed the way latencies do, so they can be compared between
+// runs on a busy machine; per sector they depend on the mix (--polls, the
+// run's length), so compare like with like:
+//
+//	createdb -h 127.0.0.1 -U postgres bench
+//	sealant bench manager --threads 10000 --transport ws --polls 600 --pg-stats \
+//	    --database 'postgres://postgres@127.0.0.1:5432/bench?sslmode=disable'
 package bench

@@ -66,9 +66,19 @@ type ChainAPI interface {
 	MessageSearcher
 }
 
-// Signer signs a tenant's chain message with the key of from. The manager
-// never holds a private key: the signer hub forwards the request to the
-// SP's connected `sealant signer`, which applies its own policy.
+// SignRequest is one request to sign a tenant's chain message with the key
+// of From. Purpose says why, for the signer's policy and its operator; it
+// travels with the request, never in the context.
+type SignRequest struct {
+	Tenant  string
+	From    address.Address
+	Message *types.Message
+	Purpose Purpose
+}
+
+// Signer signs a tenant's chain message. The manager never holds a private
+// key: the signer hub forwards the request to the SP's connected `sealant
+// signer`, which applies its own policy.
 //
 // Implementations return an error wrapping ErrSignerUnavailable when nobody
 // can sign right now (the batch then waits and reports WaitingForSigner);
@@ -79,27 +89,16 @@ type ChainAPI interface {
 // the pipeline tolerates a signer that is not (see doc.go). Sign may block
 // (a human may approve requests); the pipeline calls it off its main loop.
 type Signer interface {
-	Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error)
+	Sign(ctx context.Context, req SignRequest) (types.Signature, error)
 }
-
-// purposeKey carries a signing request's purpose in its context.
-type purposeKey struct{}
 
 // Purpose says why a message is being signed, for the signer's policy and
 // its operator: "precommit-batch", "provecommit-batch" or "ni-commit-batch"
-// (ProveCommitSectorsNI), and the sector
-// numbers in the order the message's params list them.
+// (ProveCommitSectorsNI), and the sector numbers in the order the message's
+// params list them.
 type Purpose struct {
 	Kind    string
 	Sectors []uint64
-}
-
-// SignPurpose returns the purpose the pipeline attached to a Sign call's
-// context (ok false for other callers). A signer hub forwards it in its
-// sign request (signhub.WithPurpose).
-func SignPurpose(ctx context.Context) (Purpose, bool) {
-	p, ok := ctx.Value(purposeKey{}).(Purpose)
-	return p, ok
 }
 
 // purposeOf derives the purpose from a miner message's params.
@@ -132,11 +131,11 @@ func purposeOf(msg *types.Message) (Purpose, bool) {
 }
 
 // SignerFunc adapts a function to Signer.
-type SignerFunc func(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error)
+type SignerFunc func(ctx context.Context, req SignRequest) (types.Signature, error)
 
 // Sign calls f.
-func (f SignerFunc) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
-	return f(ctx, tenant, from, msg)
+func (f SignerFunc) Sign(ctx context.Context, req SignRequest) (types.Signature, error) {
+	return f(ctx, req)
 }
 
 // LotusWallet is the "lotus-wallet" signing route: the operator's Lotus node
@@ -150,7 +149,8 @@ type LotusWallet struct {
 // Sign signs the message's CID bytes (spec/chain.md §3.1). A node without
 // the key answers with an RPC error, which is reported as the batch reason;
 // an unreachable node is ErrSignerUnavailable.
-func (l LotusWallet) Sign(ctx context.Context, _ string, from address.Address, msg *types.Message) (types.Signature, error) {
+func (l LotusWallet) Sign(ctx context.Context, req SignRequest) (types.Signature, error) {
+	from, msg := req.From, req.Message
 	if l.W == nil {
 		return types.Signature{}, fmt.Errorf("commit: lotus-wallet route has no node configured: %w", ErrSignerUnavailable)
 	}

@@ -49,7 +49,7 @@ func TestLotusWalletSign(t *testing.T) {
 	msg := newMessage(from, 1000, 28, []byte{0x80}, types.NewInt(5))
 	msg.GasLimit, msg.GasFeeCap, msg.GasPremium = 1000, types.NewInt(200), types.NewInt(100)
 
-	sig, err := LotusWallet{W: &fakeWallet{priv: testKey}}.Sign(context.Background(), "acme", from, msg)
+	sig, err := LotusWallet{W: &fakeWallet{priv: testKey}}.Sign(context.Background(), SignRequest{Tenant: "acme", From: from, Message: msg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,20 +58,20 @@ func TestLotusWalletSign(t *testing.T) {
 	}
 	// Signatures are deterministic (RFC 6979): a restart re-creates the
 	// same signed CID.
-	sig2, _ := LotusWallet{W: &fakeWallet{priv: testKey}}.Sign(context.Background(), "acme", from, msg)
+	sig2, _ := LotusWallet{W: &fakeWallet{priv: testKey}}.Sign(context.Background(), SignRequest{Tenant: "acme", From: from, Message: msg})
 	if string(sig.Data) != string(sig2.Data) {
 		t.Fatal("secp256k1 signing is not deterministic")
 	}
 
-	if _, err := (LotusWallet{}).Sign(context.Background(), "acme", from, msg); !errors.Is(err, ErrSignerUnavailable) {
+	if _, err := (LotusWallet{}).Sign(context.Background(), SignRequest{Tenant: "acme", From: from, Message: msg}); !errors.Is(err, ErrSignerUnavailable) {
 		t.Fatalf("no node: %v", err)
 	}
 	down := &fakeWallet{priv: testKey, err: fmt.Errorf("dial: %w", lotus.ErrTransport)}
-	if _, err := (LotusWallet{W: down}).Sign(context.Background(), "acme", from, msg); !errors.Is(err, ErrSignerUnavailable) {
+	if _, err := (LotusWallet{W: down}).Sign(context.Background(), SignRequest{Tenant: "acme", From: from, Message: msg}); !errors.Is(err, ErrSignerUnavailable) {
 		t.Fatalf("node down: %v", err)
 	}
 	other, _ := sigs.AddressOf(types.SigTypeSecp256k1, []byte("0123456789abcdef0123456789abcdef"))
-	if _, err := (LotusWallet{W: &fakeWallet{priv: testKey}}).Sign(context.Background(), "acme", other, msg); err == nil || errors.Is(err, ErrSignerUnavailable) {
+	if _, err := (LotusWallet{W: &fakeWallet{priv: testKey}}).Sign(context.Background(), SignRequest{Tenant: "acme", From: other, Message: msg}); err == nil || errors.Is(err, ErrSignerUnavailable) {
 		t.Fatalf("key not in wallet must be a plain error: %v", err)
 	}
 	// A signature by another key is rejected before it is recorded.

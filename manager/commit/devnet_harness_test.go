@@ -66,7 +66,8 @@ func newDevnetHarness(ctx context.Context, t *testing.T) *devnetHarness {
 	}
 	kind, _ := ki.SigType()
 	h.worker, _ = ki.Address()
-	h.signer = SignerFunc(func(_ context.Context, _ string, from address.Address, msg *types.Message) (types.Signature, error) {
+	h.signer = SignerFunc(func(_ context.Context, req SignRequest) (types.Signature, error) {
+		msg := req.Message
 		h.mu.Lock()
 		h.methods = append(h.methods, msg.Method)
 		h.mu.Unlock()

@@ -107,7 +107,7 @@ func TestDevnetEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	osig, _ := signer.Sign(ctx, "", worker, om)
+	osig, _ := signer.Sign(ctx, SignRequest{From: worker, Message: om})
 	if _, err := api.MpoolPush(ctx, &types.SignedMessage{Message: *om, Signature: osig}); err != nil {
 		t.Fatal(err)
 	}

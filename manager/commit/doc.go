@@ -43,17 +43,36 @@
 //
 // # Structure
 //
-// core.go is a pure decision core — when to close a batch (size, max wait,
-// a member's deadline), how to judge a sector (CheckPreCommit,
-// CheckProveCommit), the expiration (spec/chain.md §8.2), collateral, fee
-// capping, how to split a failed batch (PlanFailure), how to read a receipt
-// and an mpool error — table-tested without I/O. pipeline.go is the runner:
-// Run ticks (every PollInterval, or at once on Wake), gathering facts
-// through the narrow ChainAPI interfaces (satisfied by *lotus.Client) and
-// the store, and carrying out the core's decisions. Signing is asynchronous
-// (a human may have to approve), so a slow signer never stalls other
-// tenants; meanwhile the batch shows WaitingForSigner. The clock is
-// injected (Config.Now).
+// The batch lifecycle is a pure state machine in the style of
+// worker/sectorfsm and etcd raft. A batch's State is what the store records
+// (Open, Closed, Reserved, Prepared, Signed, Pushed, Landed, Failed;
+// StateOf), so a restart derives it again. Plan(Facts) → Decision is one
+// transition table (lifecycle_table.go): for the batch's state, the first
+// row whose condition holds names the next state and the actions, as
+// values. Time, the chain head, precheck verdicts, gas estimates, the
+// signer's answers and chain searches all come in as facts; Plan does no
+// I/O. docs/batch-states.md is generated from the table.
+//
+// apply.go is the one place that carries the actions out (store, sign,
+// push, follow): a pass gathers a batch's facts, asks Plan, applies the
+// actions and feeds their answers back (a precheck, a build, a search, a
+// push) until the plan waits or the batch is done. Membership has one rule
+// (Membership, applied by adopt in membership.go); regrouping only turns
+// groups a plan split off into closed batches of their own.
+//
+// The rest of the decision core is pure too: core.go (when to close a
+// batch, how to judge a sector — CheckPreCommit, CheckProveCommit,
+// CheckNICommit —, the expiration per spec/chain.md §8.2, collateral),
+// fees.go (fee capping), failure.go (how to split a failed batch,
+// PlanFailure) and mpool.go (how to read an mpool or gas-estimation error);
+// purity_test.go holds them to it. The runner: pipeline.go (Run ticks every
+// PollInterval, or at once on Wake), precheck.go and message.go (facts and
+// the message, through the narrow ChainAPI interfaces *lotus.Client
+// satisfies) and sign.go. Signing is asynchronous (a human may have to
+// approve), so a slow signer never stalls other tenants; meanwhile the
+// batch shows WaitingForSigner. The request carries its purpose
+// (SignRequest.Purpose), which the signer checks against the message. The
+// clock is injected (Config.Now).
 //
 // # Messages
 //
@@ -79,7 +98,10 @@
 // and re-derived; the worst case is one more attempt of a transient
 // failure. A signer that is not deterministic still cannot cause a double
 // spend (both signatures share the nonce), but the second signed CID is not
-// recorded in the store. The store has no call to release an unsent batch,
-// so one is dissolved through a message from the pseudo-sender
-// "sealant:dissolved" that is failed at once.
+// recorded in the store. An unsent batch is given up with
+// store.ReleaseBatch, which frees its sectors and, for a reserved nonce,
+// gives it back in the same transaction — or refuses (store.ErrNonceGap)
+// when that would leave a gap, and the batch is then sent as it is.
 package commit
+
+//go:generate go test -run TestBatchStateDoc -update .

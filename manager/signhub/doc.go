@@ -26,4 +26,10 @@
 // because signers recognise a message CID they already signed and the
 // signature schemes are deterministic, Sign returns exactly one signature.
 // Refusals are final and carry the signer's reason (RefusedError).
+//
+// Other protocols: a connection adapted by another package (Remote; the
+// venus-wallets of manager/walletgw) is attached with AttachRemote after
+// that package proved its addresses, and is routed to like any signer;
+// SignerInfo.Kind tells them apart, and api.MethodAdminSigners lists both
+// kinds for `sealant admin signers`.
 package signhub

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
@@ -26,8 +27,9 @@ var (
 	// ErrNoSigner: no connected signer of the tenant holds the From
 	// address, and none connected within Config.WaitTimeout. It wraps
 	// commit.ErrSignerUnavailable, so the commit pipeline shows the batch
-	// as waiting for the signer and retries.
-	ErrNoSigner = fmt.Errorf("signhub: no signer connected: %w", commit.ErrSignerUnavailable)
+	// as waiting for the signer and retries, and api.ErrNoSigner, its
+	// registered wire error.
+	ErrNoSigner = fmt.Errorf("%w: %w", api.ErrNoSigner, commit.ErrSignerUnavailable)
 	// ErrRefused: the signer's policy refused the message (see
 	// RefusedError for the reason).
 	ErrRefused = errors.New("signhub: signer refused")
@@ -96,20 +98,9 @@ type Config struct {
 	Now func() time.Time
 }
 
-// SignerInfo describes one connected signer for the API and dashboard.
-type SignerInfo struct {
-	ID          string    `json:"id"` // hub-assigned connection id
-	Tenant      string    `json:"tenant"`
-	Name        string    `json:"name"`
-	Version     string    `json:"version"`
-	Addresses   []string  `json:"addresses"`          // proven addresses
-	Unproven    []string  `json:"unproven,omitempty"` // announced but not proven
-	Remote      string    `json:"remote"`
-	ConnectedAt time.Time `json:"connected_at"`
-	InFlight    int       `json:"in_flight"`
-	Signed      uint64    `json:"signed"`
-	Refused     uint64    `json:"refused"`
-}
+// SignerInfo describes one connected signer for the API and dashboard
+// (the wire type api.SignerStatus).
+type SignerInfo = api.SignerStatus
 
 // PendingSign is a sign request the hub holds: queued, waiting for a
 // signer, or being signed.
@@ -128,7 +119,8 @@ type PendingSign struct {
 	Attempts int    `json:"attempts"`
 }
 
-// peerConn is what the hub needs from a connection; *rpc.Peer has it.
+// peerConn is what the hub needs from a connection; *rpc.Peer has it, and
+// so does every Remote.
 type peerConn interface {
 	Call(ctx context.Context, method string, result any, params ...any) error
 	Done() <-chan struct{}
@@ -196,11 +188,22 @@ func New(cfg Config) *Hub {
 
 // Register adds Sealant.SignerHello to srv. Only tokens with role signer
 // and at least the sign permission may call it; the tenant is taken from
-// the token, never from the hello.
+// the token, never from the hello. It also adds api.MethodAdminSigners
+// for admin tokens.
 func (h *Hub) Register(srv *rpc.Server) {
-	srv.Register(api.MethodSignerHello, rpc.PermSign,
-		rpc.RequireRole(rpc.Func1(h.hello), rpc.RoleSigner))
+	for _, m := range rpcapi.SignerHubMethods(h) {
+		srv.Register(m.Name, rpc.PermSign, rpc.RequireRole(m.Handler, rpc.RoleSigner))
+	}
+	h.registerAdmin(srv)
 }
+
+// SignerHello implements api.SignerHubAPI: a signer introduces itself on
+// the connection it dialled and proves its addresses (see hello).
+func (h *Hub) SignerHello(ctx context.Context, hello api.SignerHello) (api.SignerWelcome, error) {
+	return h.hello(ctx, hello)
+}
+
+var _ api.SignerHubAPI = (*Hub)(nil)
 
 // RegisterRPC is Register under the name the manager's RPCRegistrar
 // interface uses.
@@ -315,8 +318,8 @@ func (h *Hub) prove(ctx context.Context, peer peerConn, tenant string, hello api
 	}
 	pctx, cancel := context.WithTimeout(ctx, h.cfg.ProveTimeout)
 	defer cancel()
-	var proofs []api.AddressProof
-	if err := peer.Call(pctx, api.MethodSignerProve, &proofs, api.HexBytes(challenge)); err != nil {
+	proofs, err := (&rpcapi.SignerClient{C: peer}).ProveAddresses(pctx, api.HexBytes(challenge))
+	if err != nil {
 		return SignerInfo{}, nil, rpc.Errorf(api.CodePermission, "signhub: address proof failed: %v", err)
 	}
 	wanted := map[address.Address]bool{}
@@ -334,7 +337,7 @@ func (h *Hub) prove(ctx context.Context, peer peerConn, tenant string, hello api
 			proven[a] = true
 		}
 	}
-	info := SignerInfo{Tenant: tenant, Name: hello.Name, Version: hello.Version,
+	info := SignerInfo{Tenant: tenant, Kind: api.SignerKindSealant, Name: hello.Name, Version: hello.Version,
 		Remote: peer.RemoteAddr(), ConnectedAt: h.cfg.Now()}
 	for _, a := range announced {
 		if proven[a] {

@@ -19,8 +19,8 @@ import (
 	"github.com/sealant/sealant/rpc"
 )
 
-// The hub is the commit pipeline's signer.
-var _ commit.Signer = (*Hub)(nil)
+// CommitSigner is the commit pipeline's signer over the hub.
+var _ commit.Signer = CommitSigner{}
 
 var testSecret = []byte("signhub-test-secret-0123456789abcdef")
 
@@ -323,9 +323,9 @@ func TestWaitingThenServed(t *testing.T) {
 		err error
 	}
 	done := make(chan result, 1)
-	ctx := WithPurpose(context.Background(), "provecommit", 7, 8)
+	ctx := context.Background()
 	go func() {
-		s, err := e.hub.Sign(ctx, "acme", k.addr, testMsg(k.addr, 0))
+		s, err := e.hub.SignRequest(ctx, Request{Tenant: "acme", From: k.addr, Message: testMsg(k.addr, 0), Purpose: "provecommit", Sectors: []uint64{7, 8}})
 		done <- result{s, err}
 	}()
 	eventually(t, "waiting", func() bool { return e.hub.Waiting("acme") })

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
@@ -14,27 +15,28 @@ import (
 	"github.com/sealant/sealant/rpc"
 )
 
-type purposeKey struct{}
-
-type purpose struct {
-	what    string
-	sectors []uint64
+// Request is one signing request: who signs what, and why. Purpose and
+// Sectors describe the request to the signer (api.SignRequest.Purpose and
+// Sectors, e.g. "precommit-batch" and the batch's sector numbers); the
+// signer shows them in its audit log and refuses a message whose decoded
+// sectors differ from the ones claimed. Both may be empty.
+type Request struct {
+	Tenant  string
+	From    address.Address
+	Message *types.Message
+	Purpose string
+	Sectors []uint64
 }
 
-// WithPurpose returns a context that makes Sign describe its request to
-// the signer (SignRequest.Purpose and Sectors, e.g. "precommit-batch" and
-// the batch's sector numbers). The signer shows it in its audit log and
-// refuses a message whose decoded sectors differ from the ones claimed.
-func WithPurpose(ctx context.Context, what string, sectors ...uint64) context.Context {
-	return context.WithValue(ctx, purposeKey{}, purpose{what: what, sectors: append([]uint64(nil), sectors...)})
+// Sign asks a connected signer of tenant that holds from to sign msg, with
+// no stated purpose; see SignRequest.
+func (h *Hub) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
+	return h.SignRequest(ctx, Request{Tenant: tenant, From: from, Message: msg})
 }
 
-// Sign asks a connected signer of tenant that holds from to sign msg, and
-// returns the signature after verifying it against from over the message
-// CID bytes. It implements the commit pipeline's Signer.
-//
-// The request's purpose and sectors come from WithPurpose or, failing
-// that, from the commit pipeline's commit.SignPurpose.
+// SignRequest asks a connected signer of r.Tenant that holds r.From to sign
+// r.Message, and returns the signature after verifying it against r.From
+// over the message CID bytes.
 //
 // When no signer holding from is connected the request waits (the tenant
 // shows Waiting) up to Config.WaitTimeout, then fails with ErrNoSigner.
@@ -45,7 +47,8 @@ func WithPurpose(ctx context.Context, what string, sectors ...uint64) context.Co
 // signature and Sign still returns exactly once. A policy refusal is final
 // (*RefusedError, wrapping ErrRefused). ErrNoSigner, ErrClosed and a signer
 // that does not answer within CallTimeout wrap commit.ErrSignerUnavailable.
-func (h *Hub) Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error) {
+func (h *Hub) SignRequest(ctx context.Context, r Request) (types.Signature, error) {
+	tenant, from, msg := r.Tenant, r.From, r.Message
 	if msg == nil {
 		return types.Signature{}, fmt.Errorf("%w: nil message", ErrInvalid)
 	}
@@ -60,12 +63,8 @@ func (h *Hub) Sign(ctx context.Context, tenant string, from address.Address, msg
 		return types.Signature{}, fmt.Errorf("%w: encode message: %v", ErrInvalid, err)
 	}
 	c := types.CidOf(data)
-	req := api.SignRequest{Tenant: tenant, From: from.String(), Message: data, Cid: c.String()}
-	if p, ok := ctx.Value(purposeKey{}).(purpose); ok {
-		req.Purpose, req.Sectors = p.what, p.sectors
-	} else if p, ok := commit.SignPurpose(ctx); ok {
-		req.Purpose, req.Sectors = p.Kind, append([]uint64(nil), p.Sectors...)
-	}
+	req := api.SignRequest{Tenant: tenant, From: from.String(), Message: data, Cid: c.String(),
+		Purpose: r.Purpose, Sectors: append([]uint64(nil), r.Sectors...)}
 
 	h.mu.Lock()
 	if h.closed {
@@ -172,8 +171,7 @@ func (h *Hub) callSigner(ctx context.Context, c *conn, from address.Address, req
 	defer func() { <-c.slots }()
 	cctx, cancel := context.WithTimeout(ctx, h.cfg.CallTimeout)
 	defer cancel()
-	var resp api.SignResponse
-	err = c.peer.Call(cctx, api.MethodSignerSign, &resp, req)
+	resp, err := (&rpcapi.SignerClient{C: c.peer}).Sign(cctx, req)
 	if err != nil {
 		var rerr *rpc.Error
 		switch {
@@ -216,6 +214,24 @@ func (h *Hub) count(c *conn, signed bool) {
 	}
 	h.mu.Unlock()
 }
+
+// CommitSigner is the commit pipeline's Signer over a hub: the request's
+// purpose goes to the signer, and "no signer connected" or a signer that
+// failed becomes commit.ErrSignerUnavailable, so the batch shows that it
+// waits for the SP's signer instead of failing.
+type CommitSigner struct{ Hub *Hub }
+
+// Sign forwards req to the hub.
+func (s CommitSigner) Sign(ctx context.Context, req commit.SignRequest) (types.Signature, error) {
+	sig, err := s.Hub.SignRequest(ctx, Request{Tenant: req.Tenant, From: req.From, Message: req.Message,
+		Purpose: req.Purpose.Kind, Sectors: req.Purpose.Sectors})
+	if errors.Is(err, ErrNoSigner) || errors.Is(err, ErrSignerFailed) {
+		return sig, fmt.Errorf("%w: %w", commit.ErrSignerUnavailable, err)
+	}
+	return sig, err
+}
+
+var _ commit.Signer = CommitSigner{}
 
 func isDone(p peerConn) bool {
 	select {

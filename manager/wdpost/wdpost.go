@@ -44,8 +44,8 @@ type Chain interface {
 
 var _ Chain = (*lotus.Client)(nil)
 
-// Signer signs a tenant's message with the key of from. It has the method
-// set of manager/commit.Signer, so the signer hub plugs in unchanged.
+// Signer signs a tenant's message with the key of from. The signer hub
+// (signhub.Hub.Sign) satisfies it.
 type Signer interface {
 	Sign(ctx context.Context, tenant string, from address.Address, msg *types.Message) (types.Signature, error)
 }

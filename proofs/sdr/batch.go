@@ -97,9 +97,9 @@ const (
 //
 // Why a batch: every sector of one proof shares the graph, so one read of a
 // node's parents serves the whole batch; and the labels of one node in two
-// sectors do not depend on each other, so each worker hashes two of them at
-// once (sha2.Label2), keeping the SHA unit busy where one label alone waits
-// on its own chain of 20 compressions.
+// sectors do not depend on each other, so each worker hashes four of them
+// at once (sha2.Label4) or two (sha2.Label2), keeping the SHA unit busy
+// where one label alone waits on its own chain of 20 compressions.
 //
 // Work is split layer by layer: every worker labels layer L of its sectors,
 // then each sector's layer file and manifest are written (as in RunPC1), and
@@ -391,8 +391,9 @@ func labelBatchLayer(ctx context.Context, g *Graph, src ParentSource, layer uint
 	return eg.Wait()
 }
 
-// labelGroup labels one layer of a lane group, in pairs through
-// sha2.Label2 and an odd lane alone, node by node from the shared feed.
+// labelGroup labels one layer of a lane group, four lanes at a time
+// through sha2.Label4, then pairs through sha2.Label2 and an odd lane
+// alone, node by node from the shared feed.
 func labelGroup(ctx context.Context, feed *parentFeed, gi int, nodes uint64, layer uint32, sectors []BatchSector, lg *laneGroup) error {
 	var ids []*[32]byte
 	for _, i := range lg.idx {
@@ -505,6 +506,19 @@ func (bl *batchLanes) labelNode(node uint64, ps *[abi.Degree]uint32) {
 	base := node * bl.stride
 	size := bl.n * abi.NodeSize
 	k := 0
+	for ; useLabel4 && k+3 < bl.lanes && bl.n <= sha2.Label4MaxParents; k += 4 {
+		var dst [4]*[32]byte
+		var prefix [4]*[prefixLen]byte
+		var parents [4][]byte
+		for i := range 4 {
+			bl.gather(k+i, ps)
+			putNode(&bl.prefix[k+i], node)
+			dst[i] = (*[32]byte)(bl.cur[base+uint64(k+i)*abi.NodeSize:])
+			prefix[i] = &bl.prefix[k+i]
+			parents[i] = bl.uniq[k+i][:size]
+		}
+		sha2.Label4(dst, prefix, parents)
+	}
 	for ; k+1 < bl.lanes; k += 2 {
 		bl.gather(k, ps)
 		bl.gather(k+1, ps)
@@ -520,6 +534,10 @@ func (bl *batchLanes) labelNode(node uint64, ps *[abi.Degree]uint32) {
 		sha2.Label((*[32]byte)(bl.cur[base+uint64(k)*abi.NodeSize:]), &bl.prefix[k], bl.uniq[k][:size])
 	}
 }
+
+// useLabel4 hashes groups of four lanes with sha2.Label4 (else as two
+// Label2 pairs). A variable so benchmarks can compare the two.
+var useLabel4 = true
 
 // putNode sets the node index of a label prefix.
 func putNode(p *[prefixLen]byte, node uint64) {

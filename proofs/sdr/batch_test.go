@@ -39,8 +39,9 @@ func layerSums(t *testing.T, dir string, layers int) [][32]byte {
 	return out
 }
 
-// TestPC1BatchMatchesSingle labels batches of 1 to 5 sectors (odd counts
-// leave one sector on the single-lane path) with 1 to 3 workers, on the
+// TestPC1BatchMatchesSingle labels batches of 1 to 7 sectors with 1 to 3
+// workers, so that lane groups of 4 (sha2.Label4), 2 (Label2) and 1 (Label)
+// and their mixes (7 in one group: 4+2+1) all run, on the
 // SHA-NI and the portable hash, and checks every layer file of every
 // sector against RunPC1 on that sector alone; the golden sector is always
 // in the batch, so the comparison is anchored to the lotus vector too.
@@ -57,7 +58,10 @@ func TestPC1BatchMatchesSingle(t *testing.T) {
 	}
 	pcDir := t.TempDir()
 	for _, proof := range proofs {
-		n := 5
+		n := 7
+		if proof == abi.StackedDrg8MiBV1_1 {
+			n = 4
+		}
 		if proof == abi.StackedDrg512MiBV1_1 {
 			n = 2
 		}
@@ -74,7 +78,7 @@ func TestPC1BatchMatchesSingle(t *testing.T) {
 			}
 		}
 		type run struct{ sectors, workers int }
-		runs := []run{{1, 1}, {2, 1}, {3, 2}, {4, 2}, {5, 3}}
+		runs := []run{{1, 1}, {2, 1}, {3, 2}, {4, 1}, {4, 2}, {5, 3}, {7, 1}}
 		switch proof {
 		case abi.StackedDrg8MiBV1_1:
 			runs = []run{{3, 2}, {4, 1}}

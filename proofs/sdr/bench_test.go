@@ -185,13 +185,23 @@ func BenchmarkLabel512MiBOnTheFly(b *testing.B) {
 // BenchmarkBatchLabel512MiB is the batch PC1 inner loop on the 512MiB
 // graph (layer 2: 14 parents, true parents of a window of nodes), ns per
 // label on one core, for lane groups of 1, 2 and 4 sectors in the
-// interleaved layout. Beside it, BenchmarkSHA256Floor is Go's
+// interleaved layout; a group of 4 is hashed by sha2.Label4, and
+// "sectors=4/pairs" hashes it as two Label2 pairs instead. Beside it,
+// BenchmarkSHA256Floor is Go's
 // crypto/sha256 on one 1,248-byte label message.
 func BenchmarkBatchLabel512MiB(b *testing.B) {
 	lb := newLabelBench(b) // for the parents; its layers are not used
 	n := lb.g.Nodes()
-	for _, lanes := range []int{1, 2, 4} {
-		b.Run(fmt.Sprintf("sectors=%d", lanes), func(b *testing.B) {
+	for _, c := range []struct {
+		lanes int
+		name  string
+		four  bool
+	}{{1, "sectors=1", false}, {2, "sectors=2", false}, {4, "sectors=4", true}, {4, "sectors=4/pairs", false}} {
+		lanes := c.lanes
+		b.Run(c.name, func(b *testing.B) {
+			was := useLabel4
+			useLabel4 = c.four
+			defer func() { useLabel4 = was }()
 			cur, free1 := allocLayer(int(n*32) * lanes)
 			prev, free2 := allocLayer(int(n*32) * lanes)
 			defer free1()

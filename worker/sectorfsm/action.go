@@ -139,14 +139,19 @@ type PollProof struct{}
 type Finalize struct{ KeepUnsealed bool }
 
 // Deliver asks the manager where the sector goes and hands the finalized
-// files over: uploaded to the SP's receiver (architecture 2) or left in the
-// provider's long-term store (architecture 1), then reports the delivery.
+// files over: uploaded to the SP's receiver, which is asked to verify them
+// (architecture 2; the action does not wait for the verdict), or left in
+// the provider's long-term store (architecture 1), then reports the
+// delivery.
 // Re-delivering the same files is harmless: the receiver and the manager
 // compare checksums and answer SubmitDuplicate.
 type Deliver struct{}
 
 // ConfirmDelivery asks the manager whether the delivery was accepted and
-// whether the worker may drop its copy. Read only; repeat at will.
+// whether the worker may drop its copy (the manager's DeliveryStatus,
+// which records nothing the worker claims). Read only; while there is no
+// verdict the state machine sleeps and asks again, so it is the one
+// poller of the verdict, and a restarted worker resumes waiting.
 type ConfirmDelivery struct{}
 
 // Sleep asks the runner to wait for Duration and then feed Retry. The FSM

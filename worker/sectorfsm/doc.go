@@ -84,8 +84,9 @@
 // store in lotus layout with SHA-256 checksums and reports them
 // (Finalized). Deliver then hands exactly those files to wherever the
 // manager says the sector goes (the SP's receiver, or the provider's own
-// store) and reports it (Delivered); ConfirmDelivery polls until the
-// manager confirms (Finished) and says whether the worker may delete its
+// store), asks the SP's receiver to verify them without waiting, and
+// reports it (Delivered); ConfirmDelivery polls until the manager confirms
+// the verdict (Finished) and says whether the worker may delete its
 // copy (Record.MayCleanUp, used by the Cleanup exit action). Delivering
 // after the proof, not during the seed wait as damocles persists, means an
 // SP never receives files of a sector that failed to prove.

@@ -5,10 +5,11 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sealant/sealant/internal/golden"
 )
 
 const proofPartitionBytes = 192 // one Groth16 partition proof
@@ -425,36 +426,5 @@ func parseEvent(line string) (Event, error) {
 // checkGolden compares got with the file at path, or rewrites it with -update.
 func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s is out of date; run go test ./worker/sectorfsm -update and review the diff.\n%s",
-			path, firstDiff(string(want), got))
-	}
-}
-
-// firstDiff describes the first differing line of two texts.
-func firstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d:\n  want %q\n  got  %q", i+1, wl, gl)
-		}
-	}
-	return "(texts differ only in length)"
+	golden.Check(t, path, got, *update, "go test ./worker/sectorfsm -update")
 }

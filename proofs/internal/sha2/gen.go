@@ -237,6 +237,197 @@ func (g *gen) wkBlock2(base string, off0, off1 int) {
 	}
 }
 
+// Four-lane labels (label4SHANI). With four independent chains the
+// schedule no longer fits beside the state in sixteen registers, so the
+// work is split in two phases: first the message schedules of every
+// distinct block of every lane (no SHA256RNDS2, plenty of parallelism
+// across blocks), kept in the frame as W+K halves; then the 20
+// compressions of all four lanes, which are loads and SHA256RNDS2 only.
+
+// label4MaxUnique is the most distinct parent blocks a label4SHANI lane
+// may have: 7, for the 14 parents of SDR layers after the first.
+const label4MaxUnique = 7
+
+// wk4Slots is the schedules kept per lane: the prefix block, the distinct
+// parent blocks and the last block.
+const wk4Slots = label4MaxUnique + 2
+
+// wk4LaneBytes is one lane's share of label4SHANI's frame.
+const wk4LaneBytes = wk4Slots * 512
+
+// label4Save is the frame offset of the saved chaining values (32 bytes a
+// lane) that each compression's feed-forward adds back.
+const label4Save = 4 * wk4LaneBytes
+
+// schedLane is the register assignment of one message schedule in the
+// first phase of label4SHANI.
+type schedLane struct {
+	m   [4]string
+	wk  string
+	tmp string
+}
+
+var schedLanes = [2]schedLane{
+	{m: [4]string{"X1", "X2", "X3", "X4"}, wk: "X5", tmp: "X6"},
+	{m: [4]string{"X7", "X8", "X9", "X10"}, wk: "X11", tmp: "X12"},
+}
+
+// schedStore emits the message schedule of one block per lane and stores
+// its W+K as the two-round halves SHA256RNDS2 consumes: lane i's group g
+// at off[i] + 32·g + {0, 16} from register base[i]. src is as for rounds.
+func (g *gen) schedStore(ls []schedLane, src [][4]string, base []string, off []int) {
+	for grp := 0; grp < 16; grp++ {
+		for i, l := range ls {
+			if grp < 4 {
+				if op, ok := strings.CutPrefix(src[i][grp], rawPrefix); ok {
+					g.p("VMOVDQU %s, %s", op, l.m[grp])
+				} else {
+					g.p("VMOVDQU %s, %s", src[i][grp], l.m[grp])
+					g.p("VPSHUFB flip<>+0(SB), %s, %s", l.m[grp], l.m[grp])
+				}
+			}
+			g.p("VPADDD k256<>+%d(SB), %s, %s", 16*grp, l.m[grp%4], l.wk)
+			g.p("VMOVDQU %s, %d(%s)", l.wk, off[i]+32*grp, base[i])
+			g.p("VPSHUFD $0x0e, %s, X0", l.wk)
+			g.p("VMOVDQU X0, %d(%s)", off[i]+32*grp+16, base[i])
+		}
+		for _, l := range ls {
+			if grp >= 3 && grp <= 14 {
+				cur, prev, next := l.m[grp%4], l.m[(grp+3)%4], l.m[(grp+1)%4]
+				g.p("VPALIGNR $4, %s, %s, %s", prev, cur, l.tmp)
+				g.p("VPADDD %s, %s, %s", l.tmp, next, next)
+				g.p("SHA256MSG2 %s, %s", cur, next)
+			}
+			if grp >= 1 && grp <= 12 {
+				g.p("SHA256MSG1 %s, %s", l.m[grp%4], l.m[(grp+3)%4])
+			}
+		}
+	}
+}
+
+// state4 is the chaining value registers of the four lanes in the second
+// phase of label4SHANI.
+var state4 = [4]lane{
+	{s0: "X1", s1: "X2", m: [4]string{"X9", "X10", "X11", "X12"}},
+	{s0: "X3", s1: "X4", m: [4]string{"X9", "X10", "X11", "X12"}},
+	{s0: "X5", s1: "X6", m: [4]string{"X13", "X14", "X15", "X12"}},
+	{s0: "X7", s1: "X8", m: [4]string{"X13", "X14", "X15", "X12"}},
+}
+
+// wkBlock4 emits one compression of all four lanes from the schedules at
+// base (lane i at i·wk4LaneBytes), with the feed-forward through the save
+// area (or from the IV when fromIV).
+func (g *gen) wkBlock4(base string, fromIV bool) {
+	if !fromIV {
+		for i, l := range state4 {
+			g.p("VMOVDQU %s, %d(SP)", l.s0, label4Save+32*i)
+			g.p("VMOVDQU %s, %d(SP)", l.s1, label4Save+32*i+16)
+		}
+	}
+	for grp := 0; grp < 16; grp++ {
+		for i, l := range state4 {
+			g.p("VMOVDQU %d(%s), X0", i*wk4LaneBytes+32*grp, base)
+			g.p("SHA256RNDS2 X0, %s, %s", l.s0, l.s1)
+		}
+		for i, l := range state4 {
+			g.p("VMOVDQU %d(%s), X0", i*wk4LaneBytes+32*grp+16, base)
+			g.p("SHA256RNDS2 X0, %s, %s", l.s1, l.s0)
+		}
+	}
+	for i, l := range state4 {
+		if fromIV {
+			g.p("VPADDD iv<>+0(SB), %s, %s", l.s0, l.s0)
+			g.p("VPADDD iv<>+16(SB), %s, %s", l.s1, l.s1)
+		} else {
+			g.p("VPADDD %d(SP), %s, %s", label4Save+32*i, l.s0, l.s0)
+			g.p("VPADDD %d(SP), %s, %s", label4Save+32*i+16, l.s1, l.s1)
+		}
+	}
+}
+
+// label4 emits label4SHANI.
+func (g *gen) label4() {
+	g.WriteString("// func label4SHANI(a *label4Args, u, last int)\n")
+	g.WriteString("// Four labels of the same layer as four interleaved lanes, for batch PC1\n")
+	g.WriteString("// on CPUs whose SHA256RNDS2 throughput outruns two chains. a holds the\n")
+	g.WriteString("// four dst, prefix and parents pointers; u (1 to 7) and last are as for\n")
+	g.WriteString("// label2SHANI. Phase 1 computes the W+K of the u+2 distinct blocks of\n")
+	g.WriteString("// each lane (prefix, parent blocks, last block) into the frame; phase 2\n")
+	g.WriteString("// runs the 20 compressions of all lanes from there.\n")
+	fmt.Fprintf(g, "// Frame: lane i's slot s at i·%d + 512·s (SP); saved chaining values at %d(SP).\n", wk4LaneBytes, label4Save)
+	g.WriteString("// Requires: AVX, SHA, SSE4.1, SSSE3.\n")
+	fmt.Fprintf(g, "TEXT ·label4SHANI(SB), 0, $%d-24\n", label4Save+128)
+	g.p("MOVQ a+0(FP), R13")
+	g.p("MOVQ u+8(FP), CX")
+	g.p("MOVQ last+16(FP), R11")
+	g.comment("phase 1: schedules. Lanes 0 and 1, then 2 and 3; parents pointers in R8, R10")
+	for pair := 0; pair < 2; pair++ {
+		l0, l1 := 2*pair, 2*pair+1
+		g.p("MOVQ %d(R13), SI", 32+8*l0)
+		g.p("MOVQ %d(R13), AX", 32+8*l1)
+		g.comment(fmt.Sprintf("slot 0 of lanes %d, %d: the prefixes", l0, l1))
+		g.schedStore(schedLanes[:], [][4]string{
+			{"0(SI)", "16(SI)", "32(SI)", "48(SI)"},
+			{"0(AX)", "16(AX)", "32(AX)", "48(AX)"},
+		}, []string{"SP", "SP"}, []int{l0 * wk4LaneBytes, l1 * wk4LaneBytes})
+		g.p("MOVQ %d(R13), R8", 64+8*l0)
+		g.p("MOVQ %d(R13), R10", 64+8*l1)
+		g.p("LEAQ 512(SP), R9")
+		g.p("MOVQ CX, DX")
+		g.label(fmt.Sprintf("sched4_%d", pair))
+		g.schedStore(schedLanes[:], [][4]string{
+			{"0(R8)", "16(R8)", "32(R8)", "48(R8)"},
+			{"0(R10)", "16(R10)", "32(R10)", "48(R10)"},
+		}, []string{"R9", "R9"}, []int{l0 * wk4LaneBytes, l1 * wk4LaneBytes})
+		g.p("ADDQ $64, R8")
+		g.p("ADDQ $64, R10")
+		g.p("ADDQ $512, R9")
+		g.p("DECQ DX")
+		g.p("JNZ sched4_%d", pair)
+		g.comment("last slot: parent block 36 and the padding")
+		g.p("MOVQ %d(R13), R8", 64+8*l0)
+		g.p("MOVQ %d(R13), R10", 64+8*l1)
+		g.p("ADDQ R11, R8")
+		g.p("ADDQ R11, R10")
+		g.schedStore(schedLanes[:], [][4]string{
+			{"0(R8)", "16(R8)", rawPrefix + "lastpad<>+0(SB)", rawPrefix + "lastpad<>+16(SB)"},
+			{"0(R10)", "16(R10)", rawPrefix + "lastpad<>+0(SB)", rawPrefix + "lastpad<>+16(SB)"},
+		}, []string{"R9", "R9"}, []int{l0 * wk4LaneBytes, l1 * wk4LaneBytes})
+	}
+	g.comment("phase 2: block 0 (prefixes) from the IV")
+	for _, l := range state4 {
+		g.p("VMOVDQU iv<>+0(SB), %s", l.s0)
+		g.p("VMOVDQU iv<>+16(SB), %s", l.s1)
+	}
+	g.p("LEAQ 0(SP), R9")
+	g.wkBlock4("R9", true)
+	g.comment("blocks 1-18: slots 1..u cyclically; R12 is the end of slot u")
+	g.p("MOVQ CX, R12")
+	g.p("INCQ R12")
+	g.p("SHLQ $9, R12")
+	g.p("LEAQ 0(SP)(R12*1), R12")
+	g.p("LEAQ 512(SP), R9")
+	g.p("MOVQ $%d, DX", labelChunks)
+	g.label("rep4")
+	g.wkBlock4("R9", false)
+	g.p("ADDQ $512, R9")
+	g.p("CMPQ R9, R12")
+	g.p("JNE nowrap4")
+	g.p("LEAQ 512(SP), R9")
+	g.label("nowrap4")
+	g.p("DECQ DX")
+	g.p("JNZ rep4")
+	g.comment("block 19: the last slot")
+	g.wkBlock4("R12", false)
+	g.comment("store all four")
+	for i, l := range state4 {
+		g.p("MOVQ %d(R13), DI", 8*i)
+		g.output(l, "DI", 0)
+	}
+	g.p("RET")
+	g.WriteString("\n")
+}
+
 // Label message geometry (see Label in sha2.go): a 64-byte prefix and 37
 // parent blocks of 32 bytes, 1,248 bytes. After the prefix come 18 whole
 // 64-byte blocks of parent data; the 20th block is parent block 36 and the
@@ -496,6 +687,8 @@ func main() {
 	g.output(lanes[1], "BX", 0)
 	g.p("RET")
 	g.WriteString("\n")
+
+	g.label4()
 
 	g.WriteString("// func rnds2Probe(n, chains int)\n")
 	g.WriteString("// Runs n iterations of 8 SHA256RNDS2 on each of chains (1–4) independent\n")

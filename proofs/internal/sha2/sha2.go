@@ -147,6 +147,57 @@ func Label2(dst0, dst1 *[NodeSize]byte, prefix0, prefix1 *[LabelPrefixSize]byte,
 	*dst0, *dst1 = d0, d1
 }
 
+// Label4MaxParents is the most unique parents per lane Label4 hashes as
+// four interleaved lanes: 14, an SDR layer after the first.
+const Label4MaxParents = 2 * label4MaxUnique
+
+// label4MaxUnique bounds label4SHANI's frame (see gen.go).
+const label4MaxUnique = 7
+
+// label4Args is label4SHANI's operands, in the layout its assembly reads.
+type label4Args struct {
+	dst     [4]*[NodeSize]byte
+	prefix  [4]*[LabelPrefixSize]byte
+	parents [4]*byte
+}
+
+// Label4 computes four labels of the same layer at once, *dst[i] = Label
+// of (prefix[i], parents[i]). Every parents[i] must have the same length,
+// an even count of at most Label4MaxParents parents; other lengths panic.
+//
+// Why: on CPUs whose SHA256RNDS2 issues faster than two dependency chains
+// can feed it (AMD Zen, measured by BenchmarkRNDS2), four chains keep the
+// SHA unit busier than Label2's two. The message schedules of each lane's
+// distinct blocks are computed first, all lanes together, then the 20
+// compressions of the four lanes run from them. dst is written after all
+// input is read.
+func Label4(dst [4]*[NodeSize]byte, prefix [4]*[LabelPrefixSize]byte, parents [4][]byte) {
+	n := checkLabelParents(parents[0])
+	if n > Label4MaxParents {
+		panic(fmt.Sprintf("sha2: Label4 with %d parents per lane: at most %d", n, Label4MaxParents))
+	}
+	for i := 1; i < 4; i++ {
+		if len(parents[i]) != len(parents[0]) {
+			panic(fmt.Sprintf("sha2: Label4 with %d and %d parent bytes: lanes must match", len(parents[0]), len(parents[i])))
+		}
+	}
+	if useSHANI {
+		a := label4Args{dst: dst, prefix: prefix}
+		for i := range 4 {
+			a.parents[i] = &parents[i][0]
+		}
+		label4SHANI(&a, n/2, NodeSize*((LabelBlocks-1)%n))
+		return
+	}
+	var d [4][NodeSize]byte
+	for i := range 4 {
+		labelGeneric(&d[i], prefix[i], parents[i])
+	}
+	for i := range 4 {
+		*dst[i] = d[i]
+	}
+}
+
 // HasSHANI reports whether the SHA-NI assembly is in use (false on other
 // CPUs, other architectures and purego builds).
 func HasSHANI() bool { return useSHANI }

@@ -70,3 +70,9 @@ func label2SHANI(dst0, dst1 *[NodeSize]byte, prefix0, prefix1 *[LabelPrefixSize]
 //
 //go:noescape
 func rnds2Probe(n, chains int)
+
+// label4SHANI is Label4 on u (1 to label4MaxUnique) distinct 64-byte
+// parent blocks per lane, the last one's parent block at byte offset last.
+//
+//go:noescape
+func label4SHANI(a *label4Args, u, last int)

@@ -38,6 +38,14 @@ func label2SHANI(dst0, dst1 *[NodeSize]byte, prefix0, prefix1 *[LabelPrefixSize]
 	*dst0, *dst1 = d0, d1
 }
 
+func label4SHANI(a *label4Args, u, last int) {
+	for i := range 4 {
+		var d [NodeSize]byte
+		labelGeneric(&d, a.prefix[i], unsafe.Slice(a.parents[i], labelParentLen(u, last)))
+		*a.dst[i] = d
+	}
+}
+
 // labelParentLen recovers the parent byte count from label2SHANI's u and
 // last: n = 2u unique blocks, or 37 when u is 18 and last is block 36.
 func labelParentLen(u, last int) int {

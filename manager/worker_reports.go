@@ -1,0 +1,146 @@
+package manager
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/store"
+	"github.com/sealant/sealant/worker/sectorfsm"
+)
+
+// ReportState records a worker state change in the sector's history,
+// renews the lease and meters the CPU time the step used, in one
+// transaction. A report equal to the last recorded one (a resend after a
+// worker restart) renews the lease only. The answer carries an abort order
+// when the sector was aborted.
+func (s *Service) ReportState(ctx context.Context, id api.SectorID, r api.StateReport) (api.ReportStateResponse, error) {
+	h, err := s.holder(ctx)
+	if err != nil {
+		return api.ReportStateResponse{}, err
+	}
+	sid := toStoreID(id)
+	rep := store.StateReport{ID: sid, Prev: r.Prev, Next: r.Next, Event: r.Event}
+	if r.Failure != nil {
+		rep.Failure = &store.Failure{Level: string(r.Failure.Level), Desc: r.Failure.Desc}
+	}
+	res, err := s.st.WorkerReport(ctx, h, rep, r.CPUSeconds, func(sec store.Sector) error {
+		if err := checkReport(sec.State, r); err != nil {
+			return fmt.Errorf("sector %s: %w", sec.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return api.ReportStateResponse{}, mapStoreErr(err)
+	}
+	s.sectors.forget(sid)
+	if res.Phase == store.PhaseAborted {
+		return api.ReportStateResponse{AbortReason: nonEmpty(res.AbortReason, "aborted")}, nil
+	}
+	return api.ReportStateResponse{}, nil
+}
+
+// ReportFinalized marks the sector finalized (its lease ends), records where
+// its files are, and opens its delivery record, in one transaction.
+func (s *Service) ReportFinalized(ctx context.Context, id api.SectorID, fi api.FinalizedInfo) (struct{}, error) {
+	h, err := s.holder(ctx)
+	if err != nil {
+		return struct{}{}, err
+	}
+	files, err := json.Marshal(fi.Files)
+	if err != nil {
+		return struct{}{}, fmt.Errorf("%w: files: %v", ErrInvalid, err)
+	}
+	sid := toStoreID(id)
+	sec, target, err := s.st.WorkerFinalize(ctx, sid, h, fi.Location, string(files), s.delivery.StorePath)
+	if err != nil {
+		return struct{}{}, mapStoreErr(err)
+	}
+	s.sectors.forget(sid)
+	s.log.Info("sector finalized", "sector", sid, "tenant", sec.TenantID, "worker", sec.WorkerID)
+	if target != "" {
+		// Architecture 2: the metadata goes to the receiver now, while the
+		// worker starts its transfer (the receiver verifies once both are
+		// there).
+		s.wakeHandoff()
+	}
+	return struct{}{}, nil
+}
+
+// ReportAborted records that the worker gave the sector up. Its number
+// stays used. Idempotent. One transaction.
+func (s *Service) ReportAborted(ctx context.Context, id api.SectorID, reason string) (struct{}, error) {
+	h, err := s.holder(ctx)
+	if err != nil {
+		return struct{}{}, err
+	}
+	sid := toStoreID(id)
+	if err := s.st.WorkerAbort(ctx, sid, h, nonEmpty(reason, "aborted by worker")); err != nil {
+		return struct{}{}, mapStoreErr(err)
+	}
+	s.sectors.forget(sid)
+	s.log.Info("sector aborted by worker", "sector", sid, "reason", reason)
+	return struct{}{}, nil
+}
+
+// WorkerPing records a worker's heartbeat and hands it the operator's
+// pending pause/resume orders (each delivered once). Heartbeats are
+// information (the worker is the authority on its own threads), so they
+// are kept in memory and written together now and then (see heartbeats).
+func (s *Service) WorkerPing(ctx context.Context, p api.WorkerPing) (api.WorkerPingResponse, error) {
+	c, err := callerFrom(ctx)
+	if err != nil {
+		return api.WorkerPingResponse{}, err
+	}
+	name := nonEmpty(p.Worker, c.subject)
+	if name != c.subject {
+		return api.WorkerPingResponse{}, fmt.Errorf("%w: token is for worker %q, not %q", ErrPermission, c.subject, name)
+	}
+	now := s.now()
+	info := api.WorkerInfo{Name: name, Version: p.Version, AdminURL: p.AdminURL, LastSeen: now, Threads: p.Threads}
+	s.cmdMu.Lock()
+	var resp api.WorkerPingResponse
+	if tc := s.commands[name]; tc != nil {
+		resp.Pause, resp.Resume = tc.pause, tc.resume
+		delete(s.commands, name)
+	}
+	s.cmdMu.Unlock()
+	if err := s.beats.note(ctx, info); err != nil {
+		return api.WorkerPingResponse{}, err
+	}
+	return resp, nil
+}
+
+// checkReport validates a state report against the worker state machine's
+// names and the stored state. Prev and Next must be state names. Prev
+// normally equals the stored state; reports are best effort, so after a
+// lost report Prev may be ahead of it (the worker's machine is the
+// authority going forward), but a Prev behind the stored state is a stale
+// or replayed report and is refused. Paused and Aborted can be entered
+// from, and left to, any state.
+func checkReport(stored string, r api.StateReport) error {
+	prev, err := sectorfsm.ParseState(r.Prev)
+	if err != nil {
+		return fmt.Errorf("%w: prev: %v", ErrInvalid, err)
+	}
+	if _, err := sectorfsm.ParseState(r.Next); err != nil {
+		return fmt.Errorf("%w: next: %v", ErrInvalid, err)
+	}
+	if r.Failure != nil {
+		switch r.Failure.Level {
+		case api.FailureTemporary, api.FailureAbort, api.FailurePermanent:
+		default:
+			return fmt.Errorf("%w: failure level %q", ErrInvalid, r.Failure.Level)
+		}
+	}
+	cur, err := sectorfsm.ParseState(stored)
+	if stored == "" || err != nil {
+		return nil // nothing reported yet (or a name from an older version)
+	}
+	special := func(s sectorfsm.State) bool { return s == sectorfsm.StatePaused || s == sectorfsm.StateAborted }
+	if prev < cur && !special(prev) && !special(cur) {
+		return fmt.Errorf("%w: report from %s, but the sector is already in %s", ErrConflict, prev, cur)
+	}
+	return nil
+}

@@ -1,0 +1,270 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sealant/sealant/proofs/abi"
+)
+
+// Allocation groups on PostgreSQL.
+//
+// One allocation (see AllocateSector) is a dozen statements, and each is a
+// round trip to the server; allocations run one at a time (they lock the
+// eligible tenants), so at thousands of threads starting together the
+// round trips, not the database, bound the rate. The allocation lane
+// (pggroup.go) therefore decides a whole group in one transaction with a
+// fixed number of statements: it reads the group's workers' active sectors
+// and the tenants with their counts once, decides every allocation in
+// order in memory with the same rules, and writes the new sectors, usage
+// rows, history lines and counters with one statement per table (per
+// tenant for the counters). The outcome is the one of the same
+// allocations run one after another, with one approximation: the rolling
+// windows are those of the group's first allocation (a group spans
+// milliseconds; the windows are a day or more).
+
+// allocReq is one allocation waiting in the lane.
+type allocReq struct {
+	workerID string
+	f        AllocateFilter
+	now      time.Time
+	p        AllocatePolicy
+	out      Allocation
+}
+
+// runAllocGroup runs the allocation lane's group.
+func runAllocGroup(s *Store, group []*groupOp) {
+	var live []*groupOp
+	for _, op := range group {
+		if err := op.ctx.Err(); err != nil {
+			op.done <- err
+			continue
+		}
+		live = append(live, op)
+	}
+	if len(live) == 0 {
+		return
+	}
+	runGroupTx(s, live, func(d db) ([]error, bool) {
+		reqs := make([]*allocReq, len(live))
+		for i, op := range live {
+			reqs[i] = op.alloc
+		}
+		errs, err := d.allocateGroup(context.Background(), reqs)
+		return errs, err == nil
+	})
+}
+
+// allocateGroup allocates for reqs in order, in the transaction d; errs[i]
+// is ErrNoWork or nil (then reqs[i].out is set). err is a database error:
+// the transaction is then unusable.
+func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, err error) {
+	errs = make([]error, len(reqs))
+	first := reqs[0]
+	p := first.p.withDefaults()
+
+	// 1. The workers' active sectors, for re-offers.
+	workers := map[string][]Sector{}
+	var ids []any
+	for _, r := range reqs {
+		if _, ok := workers[r.workerID]; !ok {
+			workers[r.workerID] = nil
+			ids = append(ids, r.workerID)
+		}
+	}
+	mine, err := d.listSectors(ctx, `SELECT `+sectorCols+` FROM sectors WHERE phase = 'active' AND worker_id IN (`+placeholders(len(ids))+`)
+		ORDER BY allocated_ms, miner_id, number`+d.forUpdate(), ids...)
+	if err != nil {
+		return nil, fmt.Errorf("store: allocate sectors: %w", err)
+	}
+	for _, sec := range mine {
+		workers[sec.WorkerID] = append(workers[sec.WorkerID], sec)
+	}
+
+	// 2. Every tenant not paused, with its counts (loaded on first need).
+	var cands []*candidate
+	loaded := false
+	load := func() error {
+		loaded = true
+		rows, err := d.query(ctx, `SELECT id, miner_id, proof_type, sector_size, weight, quota_per_day, quota_concurrent
+			FROM tenants WHERE paused = ? ORDER BY id`+d.forNoKeyUpdate(), false)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			c := new(candidate)
+			if err := rows.Scan(&c.id, &c.miner, &c.proofType, &c.size, &c.weight, &c.qDay, &c.qConc); err != nil {
+				rows.Close()
+				return err
+			}
+			cands = append(cands, c)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		nowMS := ms(first.now)
+		windowFrom, dayFrom := nowMS-p.FairShareWindow.Milliseconds(), nowMS-int64(24*time.Hour/time.Millisecond)
+		for _, c := range cands {
+			if err := d.allocationCounts(ctx, c, windowFrom, dayFrom); err != nil {
+				return err
+			}
+			if c.qConc > 0 {
+				if err := d.queryRow(ctx, `SELECT COUNT(*) FROM sectors WHERE phase = 'active' AND tenant_id = ?`, c.id).Scan(&c.active); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+
+	// 3. Decide in order.
+	type fresh struct {
+		r   *allocReq
+		row *Sector
+	}
+	var news []fresh
+	rowOf := map[SectorID]*Sector{} // sectors allocated in this group, as they will be inserted
+	var historyArgs []any           // history lines of the group's new sectors, in order
+	next := map[int64]int64{}       // miner → next number
+	for i, r := range reqs {
+		nowMS, lease := ms(r.now), ms(r.now.Add(r.p.withDefaults().LeaseTTL))
+		if j := slices.IndexFunc(workers[r.workerID], r.f.matches); j >= 0 {
+			sec := workers[r.workerID][j]
+			if row := rowOf[sec.ID]; row != nil {
+				// Allocated earlier in this group: not in the table yet, so
+				// the row to insert takes the renewed lease.
+				row.LeaseExpires, row.UpdatedAt = fromMS(lease), fromMS(nowMS)
+				historyArgs = append(historyArgs, int64(sec.ID.Miner), int64(sec.ID.Number), nowMS, r.workerID, sec.State, sec.State, eventReoffered, "", "")
+				r.out = Allocation{Sector: *row, Reoffered: true}
+				continue
+			}
+			if _, err := d.exec(ctx, `UPDATE sectors SET lease_expires_ms = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
+				lease, nowMS, int64(sec.ID.Miner), int64(sec.ID.Number)); err != nil {
+				return nil, fmt.Errorf("store: re-offer sector %s: %w", sec.ID, err)
+			}
+			if err := d.appendHistory(ctx, sec.ID, nowMS, r.workerID, sec.State, sec.State, eventReoffered, nil); err != nil {
+				return nil, err
+			}
+			sec.LeaseExpires, sec.UpdatedAt = fromMS(lease), fromMS(nowMS)
+			r.out = Allocation{Sector: sec, Reoffered: true}
+			continue
+		}
+		if !loaded {
+			if err := load(); err != nil {
+				return nil, fmt.Errorf("store: allocate sectors: load tenants: %w", err)
+			}
+		}
+		var pick *candidate
+		for _, c := range cands {
+			if !r.f.allows(c) || c.qDay > 0 && c.dayCount >= c.qDay || c.qConc > 0 && c.active >= c.qConc {
+				continue
+			}
+			if pick == nil || (c.windowCount+1)*pick.weight < (pick.windowCount+1)*c.weight {
+				pick = c
+			}
+		}
+		if pick == nil {
+			errs[i] = ErrNoWork
+			continue
+		}
+		num, ok := next[pick.miner]
+		if !ok {
+			if _, err := d.exec(ctx, `INSERT INTO sector_counters (miner_id, next_number) VALUES (?, 0)
+				ON CONFLICT (miner_id) DO NOTHING`, pick.miner); err != nil {
+				return nil, fmt.Errorf("store: allocate sector: counter for miner %d: %w", pick.miner, err)
+			}
+			if err := d.queryRow(ctx, `SELECT next_number FROM sector_counters WHERE miner_id = ?`+d.forUpdate(), pick.miner).Scan(&num); err != nil {
+				return nil, fmt.Errorf("store: allocate sector: next number for miner %d: %w", pick.miner, err)
+			}
+		}
+		next[pick.miner] = num + 1
+		pick.windowCount++
+		pick.dayCount++
+		pick.active++
+		sec := Sector{
+			ID: SectorID{uint64(pick.miner), uint64(num)}, TenantID: pick.id, ProofType: abi.RegisteredSealProof(pick.proofType),
+			SectorSize: uint64(pick.size), Phase: PhaseActive, WorkerID: r.workerID, LeaseExpires: fromMS(lease),
+			AllocatedAt: fromMS(nowMS),
+		}
+		sec.UpdatedAt = sec.AllocatedAt
+		r.out = Allocation{Sector: sec}
+		workers[r.workerID] = append(workers[r.workerID], sec)
+		row := sec
+		rowOf[sec.ID] = &row
+		historyArgs = append(historyArgs, int64(sec.ID.Miner), int64(sec.ID.Number), nowMS, r.workerID, "", "", eventAllocated, "", "")
+		news = append(news, fresh{r, &row})
+	}
+	if len(news) == 0 {
+		return errs, nil
+	}
+
+	// 4. Write: counters, sectors, allocation sequence, usage, history.
+	for miner, n := range next {
+		if _, err := d.exec(ctx, `UPDATE sector_counters SET next_number = ? WHERE miner_id = ?`, n, miner); err != nil {
+			return nil, fmt.Errorf("store: allocate sector: next number for miner %d: %w", miner, err)
+		}
+	}
+	var sectorArgs []any
+	perTenant := map[string]int64{}
+	var tenantOrder []string
+	for _, n := range news {
+		sec := *n.row
+		sectorArgs = append(sectorArgs, int64(sec.ID.Miner), int64(sec.ID.Number), sec.TenantID, int64(sec.ProofType), int64(sec.SectorSize),
+			sec.WorkerID, ms(sec.LeaseExpires), ms(sec.AllocatedAt), ms(sec.UpdatedAt))
+		if perTenant[sec.TenantID] == 0 {
+			tenantOrder = append(tenantOrder, sec.TenantID)
+		}
+		perTenant[sec.TenantID]++
+	}
+	if _, err := d.exec(ctx, `INSERT INTO sectors (miner_id, number, tenant_id, proof_type, sector_size,
+		worker_id, lease_expires_ms, allocated_ms, updated_ms) VALUES `+rowsOf(len(news), 9), sectorArgs...); err != nil {
+		if isUniqueViolation(err) {
+			return nil, fmt.Errorf("store: allocate sectors: number already used: %w", err)
+		}
+		return nil, fmt.Errorf("store: allocate sectors: %w", err)
+	}
+	seq := map[string]int64{} // tenant → sequence number of its next allocation
+	for _, t := range tenantOrder {
+		var total int64
+		if err := d.queryRow(ctx, `INSERT INTO allocation_counters (tenant_id, total) VALUES (?, ?)
+			ON CONFLICT (tenant_id) DO UPDATE SET total = allocation_counters.total + excluded.total RETURNING total`, t, perTenant[t]).Scan(&total); err != nil {
+			return nil, fmt.Errorf("store: allocate sectors: allocation counter of %q: %w", t, err)
+		}
+		seq[t] = total - perTenant[t] + 1
+	}
+	var usageArgs []any
+	for _, n := range news {
+		sec := *n.row
+		usageArgs = append(usageArgs, sec.TenantID, int64(sec.ID.Miner), int64(sec.ID.Number), sec.WorkerID, int64(sec.SectorSize), ms(sec.AllocatedAt), seq[sec.TenantID])
+		seq[sec.TenantID]++
+	}
+	if _, err := d.exec(ctx, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, bytes, at_ms, alloc_seq)
+		VALUES `+strings.ReplaceAll(rowsOf(len(news), 7), "(?, ?, ?, ?", "(?, ?, ?, 'allocated', 0, ?"), usageArgs...); err != nil {
+		return nil, fmt.Errorf("store: allocate sectors: usage: %w", err)
+	}
+	if _, err := d.exec(ctx, `INSERT INTO sector_history (miner_id, number, at_ms, worker_id, prev_state, next_state,
+		event, failure_level, failure_desc) VALUES `+rowsOf(len(historyArgs)/9, 9), historyArgs...); err != nil {
+		return nil, fmt.Errorf("store: allocate sectors: history: %w", err)
+	}
+	return errs, nil
+}
+
+// allows reports whether a tenant passes the filter.
+func (f AllocateFilter) allows(c *candidate) bool {
+	return (len(f.Tenants) == 0 || slices.Contains(f.Tenants, c.id)) &&
+		(len(f.Miners) == 0 || slices.Contains(f.Miners, uint64(c.miner))) &&
+		!slices.Contains(f.ExcludeMiners, uint64(c.miner)) &&
+		(len(f.ProofTypes) == 0 || slices.Contains(f.ProofTypes, abi.RegisteredSealProof(c.proofType)))
+}
+
+// rowsOf is "(?, …), (?, …)": n rows of cols placeholders.
+func rowsOf(n, cols int) string {
+	row := "(" + placeholders(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}

@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+)
+
+// Group commit for PostgreSQL worker calls.
+//
+// On PostgreSQL every write transaction costs a transaction id, a commit
+// record and a WAL flush the caller waits for (about a millisecond here),
+// and thousands of worker threads each making their own turn the commit
+// into the bottleneck. Worker calls (calls.go, reports.go, allocation) are
+// therefore grouped as on SQLite (groupcommit.go): a lane takes the calls
+// waiting for it and runs them one after another in one transaction with
+// one commit, answering each caller after that commit.
+//
+// PostgreSQL has no cheap per-call rollback: a savepoint that writes takes
+// a transaction id of its own, which is what grouping saves. So a lane
+// relies on what the calls promise: a call that returns an error has
+// written nothing that matters (they check before they write; at most the
+// caller's own lease was renewed), so its error is its answer and the
+// others stay. When a statement fails the transaction is aborted; then the
+// group is rolled back and every call in it runs again alone, in its own
+// transaction with the usual retries (calls may run more than once, as
+// with Store.tx). A commit that fails does the same.
+//
+// Calls of different lanes must not wait for each other's row locks for
+// a whole group: two groups waiting for each other are a deadlock that
+// costs PostgreSQL's deadlock_timeout to break. So a call's lane follows
+// from what it locks. Most calls lock only their sector's row: they are
+// spread over sector lanes by sector, so one sector's calls stay in order
+// in one lane. Submissions also lock their tenant's open batch rows: they
+// go to their tenant's batch lane (a tenant is one miner actor, so the
+// lane follows from the sector id alone), so a batch row is only ever
+// locked by one lane. Allocations, which span tenants, have a lane of
+// their own; they lock the eligible tenants' rows FOR NO KEY UPDATE, which
+// does not stop a new batch from taking its key-share lock on its tenant.
+// A cycle is left only when a worker makes two calls on one sector at the
+// same time, which its state machine does not do; PostgreSQL then breaks
+// it and the groups' calls run alone.
+
+// pgLanes is the number of sector lanes and of batch lanes.
+const pgLanes = 4
+
+// maxPGGroup bounds the calls in one PostgreSQL group. A call costs a few
+// round trips to the server (a fraction of a millisecond each), many times
+// what a SQLite call costs in process, so the first call of a group waits
+// for fewer others than on SQLite.
+const maxPGGroup = 64
+
+// pgLaneSet is a Store's PostgreSQL lanes.
+type pgLaneSet struct {
+	alloc   *committer
+	sectors [pgLanes]*committer
+	batches [pgLanes]*committer
+}
+
+func newPGLanes(s *Store) *pgLaneSet {
+	l := &pgLaneSet{alloc: newLane(s, maxPGGroup, runAllocGroup)}
+	for i := range pgLanes {
+		l.sectors[i] = newLane(s, maxPGGroup, runPGGroup)
+		l.batches[i] = newLane(s, maxPGGroup, runPGGroup)
+	}
+	return l
+}
+
+func (l *pgLaneSet) close() {
+	l.alloc.close()
+	for i := range pgLanes {
+		l.sectors[i].close()
+		l.batches[i].close()
+	}
+}
+
+// callTx runs a worker call's transaction fn on sector id, which locks
+// that sector's row and, when batch is set, its tenant's open batch rows:
+// on PostgreSQL in the lane that follows, on SQLite through the group
+// commit like any transaction. fn has Store.tx's contract, and a returned
+// error must mean nothing that matters was written (see above). fn's
+// statements must not stop when the caller goes away
+// (context.WithoutCancel): once a lane has taken a call it completes and
+// answers it, and on PostgreSQL a cancelled statement would abort the
+// transaction of the whole group, making every call in it run again.
+func (s *Store) callTx(ctx context.Context, id SectorID, batch bool, fn func(db) error) error {
+	if s.lanes == nil {
+		return s.tx(ctx, fn)
+	}
+	if batch {
+		return s.lanes.batches[id.Miner%pgLanes].run(ctx, fn)
+	}
+	// A miner's numbers are consecutive; mixing in the miner spreads
+	// several tenants' sectors too.
+	return s.lanes.sectors[(id.Number+id.Miner*7)%pgLanes].run(ctx, fn)
+}
+
+// allocTx runs an allocation: on PostgreSQL in the allocation lane, where
+// a group of them is decided together (allocgroup.go); fn does the same
+// allocation alone (on SQLite, and when a group fails).
+func (s *Store) allocTx(ctx context.Context, fn func(db) error, req *allocReq) error {
+	if s.lanes == nil {
+		return s.tx(ctx, fn)
+	}
+	return s.lanes.alloc.submit(&groupOp{ctx: ctx, fn: fn, done: make(chan error, 1), alloc: req})
+}
+
+// runPGGroup runs one lane's group in one PostgreSQL transaction and
+// answers every call in it.
+func runPGGroup(s *Store, group []*groupOp) {
+	bg := context.Background()
+	runGroupTx(s, group, func(d db) ([]error, bool) {
+		d.open = map[openKey]int64{}
+		results := make([]error, len(group))
+		for i, op := range group {
+			if err := op.ctx.Err(); err != nil {
+				results[i] = err
+				continue
+			}
+			if err := runOp(op.fn, d); err != nil {
+				results[i] = err
+				// The call's error is its answer only if the transaction
+				// is still usable, i.e. no statement failed.
+				if _, perr := d.tx.ExecContext(bg, "SELECT 1"); perr != nil {
+					return nil, false
+				}
+			}
+		}
+		return results, true
+	})
+}
+
+// runGroupTx runs a group's calls in one transaction with body, which
+// returns each call's answer, or false when the transaction failed. Then,
+// or when the transaction cannot begin or commit, every call runs alone in
+// a transaction of its own (Store.tx, with its retries). A group of one
+// runs alone at once.
+func runGroupTx(s *Store, group []*groupOp, body func(d db) ([]error, bool)) {
+	bg := context.Background()
+	alone := func() {
+		for _, op := range group {
+			op.done <- s.tx(op.ctx, op.fn)
+		}
+	}
+	if len(group) == 1 {
+		alone()
+		return
+	}
+	t, err := s.w.BeginTx(bg, nil)
+	if err != nil {
+		alone()
+		return
+	}
+	results, ok := body(db{s: s, q: t, tx: t})
+	if !ok {
+		_ = t.Rollback()
+		alone()
+		return
+	}
+	if err := t.Commit(); err != nil {
+		alone()
+		return
+	}
+	s.commits.Add(1)
+	for i, op := range group {
+		op.done <- results[i]
+	}
+}
