@@ -383,18 +383,6 @@ func (s *Service) submitted(out store.Outcome, kind store.BatchKind) api.SubmitR
 	}
 }
 
-// enqueue puts a sector into its tenant's open batch of kind and wakes the
-// pipeline. Idempotent: a sector already in a live batch stays there.
-func (s *Service) enqueue(ctx context.Context, sec store.Sector, kind store.BatchKind) error {
-	if _, err := s.st.AddToBatch(ctx, sec.ID, kind, s.now()); err != nil {
-		return mapStoreErr(err)
-	}
-	if s.pipeline != nil {
-		s.pipeline.Wake(sec.TenantID, kind)
-	}
-	return nil
-}
-
 // WaitSeed returns the interactive seed once the chain has settled it
 // (SeedReadyAt = precommit epoch + PreCommitChallengeDelay +
 // InteractivePoRepConfidence), else how long to wait. The pre-commit epoch

@@ -90,10 +90,13 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		if msgCID != "" {
 			return api.PollResponse{State: api.OnChainLanded, MessageCID: msgCID}, nil
 		}
-		// Queue it (idempotent) so a sector is never stranded outside a
-		// batch, e.g. after a crash between the submission and AddToBatch.
-		// sec may come from the poll cache and the pipeline may have
-		// batched it since: decide on a fresh read, not a cached one.
+		// A sector with commitments but neither batch nor message: the
+		// submission's own transaction queues it, and the pipeline's sweep
+		// (the one place that decides batch membership after that) picks up
+		// any left outside a batch, e.g. one a released batch freed. The
+		// poll stays a read; it only wakes the pipeline. sec may come from
+		// the poll cache and the pipeline may have batched it since: look
+		// again on a fresh read.
 		fresh, err := s.st.GetSector(ctx, sec.ID)
 		if err != nil {
 			return api.PollResponse{}, mapStoreErr(err)
@@ -102,10 +105,10 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		if fresh.Phase != sec.Phase || batchOf(fresh, kind) != 0 {
 			return s.pollBatch(ctx, fresh, kind, batchOf(fresh, kind), msgOf(fresh, kind))
 		}
-		if err := s.enqueue(ctx, sec, kind); err != nil {
-			return api.PollResponse{}, err
+		if s.pipeline != nil {
+			s.pipeline.Wake(sec.TenantID, kind)
 		}
-		return api.PollResponse{State: api.OnChainPending, Desc: "queued for a batch"}, nil
+		return api.PollResponse{State: api.OnChainPending, Desc: "waiting for the pipeline to batch it"}, nil
 	}
 	b, err := s.batches.get(batchID, func() (store.BatchHead, error) { return s.st.GetBatchHead(ctx, batchID) })
 	if err != nil {
