@@ -150,6 +150,36 @@ func (g *gen) chainBlock(l lane, src [4]string) {
 // to 18 distinct parent blocks, 512 bytes each (two rounds per 16 bytes).
 const wkLaneBytes = 18 * 512
 
+// wk emits W+K of rounds 4·grp to 4·grp+3 into wk: for the first four
+// groups it first loads message words from src (byte-swapped unless marked
+// rawPrefix) into m[grp]; later groups find them in m, which schedule
+// keeps up to date.
+func (g *gen) wk(grp int, src [4]string, m [4]string, wk string) {
+	if grp < 4 {
+		if op, ok := strings.CutPrefix(src[grp], rawPrefix); ok {
+			g.p("VMOVDQU %s, %s", op, m[grp])
+		} else {
+			g.p("VMOVDQU %s, %s", src[grp], m[grp])
+			g.p("VPSHUFB flip<>+0(SB), %s, %s", m[grp], m[grp])
+		}
+	}
+	g.p("VPADDD k256<>+%d(SB), %s, %s", 16*grp, m[grp%4], wk)
+}
+
+// schedule emits the message-schedule step after group grp: SHA256MSG1
+// and SHA256MSG2 turn the 16-word window in m into the next four words.
+func (g *gen) schedule(grp int, m [4]string, tmp string) {
+	if grp >= 3 && grp <= 14 {
+		cur, prev, next := m[grp%4], m[(grp+3)%4], m[(grp+1)%4]
+		g.p("VPALIGNR $4, %s, %s, %s", prev, cur, tmp)
+		g.p("VPADDD %s, %s, %s", tmp, next, next)
+		g.p("SHA256MSG2 %s, %s", cur, next)
+	}
+	if grp >= 1 && grp <= 12 {
+		g.p("SHA256MSG1 %s, %s", m[grp%4], m[(grp+3)%4])
+	}
+}
+
 // roundsStore is rounds for the lanes with each W+K group also stored at
 // dst: lane i's two-round halves at 32·group + {0, 16} + i·wkLaneBytes.
 // No store is emitted when dst is "".
@@ -157,15 +187,7 @@ func (g *gen) roundsStore(ls []lane, src [][4]string, dst string) {
 	for grp := 0; grp < 16; grp++ {
 		g.comment(fmt.Sprintf("rounds %d-%d", 4*grp, 4*grp+3))
 		for i, l := range ls {
-			if grp < 4 {
-				if op, ok := strings.CutPrefix(src[i][grp], rawPrefix); ok {
-					g.p("VMOVDQU %s, %s", op, l.m[grp])
-				} else {
-					g.p("VMOVDQU %s, %s", src[i][grp], l.m[grp])
-					g.p("VPSHUFB flip<>+0(SB), %s, %s", l.m[grp], l.m[grp])
-				}
-			}
-			g.p("VPADDD k256<>+%d(SB), %s, %s", 16*grp, l.m[grp%4], l.wk)
+			g.wk(grp, src[i], l.m, l.wk)
 		}
 		for i, l := range ls {
 			g.p("VMOVDQA %s, X0", l.wk)
@@ -182,15 +204,7 @@ func (g *gen) roundsStore(ls []lane, src [][4]string, dst string) {
 			}
 		}
 		for _, l := range ls {
-			if grp >= 3 && grp <= 14 {
-				cur, prev, next := l.m[grp%4], l.m[(grp+3)%4], l.m[(grp+1)%4]
-				g.p("VPALIGNR $4, %s, %s, %s", prev, cur, l.tmp)
-				g.p("VPADDD %s, %s, %s", l.tmp, next, next)
-				g.p("SHA256MSG2 %s, %s", cur, next)
-			}
-			if grp >= 1 && grp <= 12 {
-				g.p("SHA256MSG1 %s, %s", l.m[grp%4], l.m[(grp+3)%4])
-			}
+			g.schedule(grp, l.m, l.tmp)
 		}
 	}
 }
@@ -278,29 +292,13 @@ var schedLanes = [2]schedLane{
 func (g *gen) schedStore(ls []schedLane, src [][4]string, base []string, off []int) {
 	for grp := 0; grp < 16; grp++ {
 		for i, l := range ls {
-			if grp < 4 {
-				if op, ok := strings.CutPrefix(src[i][grp], rawPrefix); ok {
-					g.p("VMOVDQU %s, %s", op, l.m[grp])
-				} else {
-					g.p("VMOVDQU %s, %s", src[i][grp], l.m[grp])
-					g.p("VPSHUFB flip<>+0(SB), %s, %s", l.m[grp], l.m[grp])
-				}
-			}
-			g.p("VPADDD k256<>+%d(SB), %s, %s", 16*grp, l.m[grp%4], l.wk)
+			g.wk(grp, src[i], l.m, l.wk)
 			g.p("VMOVDQU %s, %d(%s)", l.wk, off[i]+32*grp, base[i])
 			g.p("VPSHUFD $0x0e, %s, X0", l.wk)
 			g.p("VMOVDQU X0, %d(%s)", off[i]+32*grp+16, base[i])
 		}
 		for _, l := range ls {
-			if grp >= 3 && grp <= 14 {
-				cur, prev, next := l.m[grp%4], l.m[(grp+3)%4], l.m[(grp+1)%4]
-				g.p("VPALIGNR $4, %s, %s, %s", prev, cur, l.tmp)
-				g.p("VPADDD %s, %s, %s", l.tmp, next, next)
-				g.p("SHA256MSG2 %s, %s", cur, next)
-			}
-			if grp >= 1 && grp <= 12 {
-				g.p("SHA256MSG1 %s, %s", l.m[grp%4], l.m[(grp+3)%4])
-			}
+			g.schedule(grp, l.m, l.tmp)
 		}
 	}
 }
