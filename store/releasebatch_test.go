@@ -13,7 +13,9 @@ func TestReleaseBatchPostgres(t *testing.T) { testReleaseBatch(t, pgFactory(t)) 
 // message, and is idempotent.
 func testReleaseBatch(t *testing.T, newDB dbFactory) {
 	s := newDB(t)()
-	mustCreate(t, s, tenant("acme", 1000, 1))
+	tn := tenant("acme", 1000, 1)
+	tn.Batching.PreCommitBatchSize = 4 // batches of several sectors
+	mustCreate(t, s, tn)
 	ids := allocN(t, s, 6, "w")
 	batchOf := func(ids ...SectorID) int64 {
 		t.Helper()

@@ -920,7 +920,9 @@ func allocN(t *testing.T, s *Store, n int, prefix string) []SectorID {
 
 func testBatchesAndNonces(t *testing.T, newDB dbFactory) {
 	s := newDB(t)()
-	mustCreate(t, s, tenant("acme", 1000, 1))
+	tn := tenant("acme", 1000, 1)
+	tn.Batching.PreCommitBatchSize = 4 // room for the sectors below
+	mustCreate(t, s, tn)
 	ids := allocN(t, s, 3, "w")
 	var bid int64
 	for i, id := range ids[:2] {

@@ -45,6 +45,28 @@ type Batching struct {
 	ProveCommitMaxWait   time.Duration `json:"provecommit_max_wait"`
 }
 
+// MaxNIBatch is the most sectors one ProveCommitSectorsNI may carry
+// (builtin-actors' limit, chain/rand.MaxAggregatedSectorsNI).
+const MaxNIBatch = 65
+
+// BatchCapacity is the most sectors one batch of kind may hold under the
+// tenant's policy: the configured size (at least 1); for ProveCommit one
+// unless the tenant aggregates, and an NI tenant's always up to the
+// actor's MaxNIBatch. The store keeps every batch within it (addToBatch)
+// and the commit pipeline closes a batch when it is reached.
+func (t Tenant) BatchCapacity(kind BatchKind) int {
+	b := t.Batching
+	switch {
+	case kind == BatchPreCommit:
+		return max(1, b.PreCommitBatchSize)
+	case t.ProofType.IsNI():
+		return min(max(1, b.ProveCommitBatchSize), MaxNIBatch)
+	case b.ProveCommitMode != ProveAggregate:
+		return 1
+	}
+	return max(1, b.ProveCommitBatchSize)
+}
+
 // Fees holds fee caps in attoFIL as decimal strings ("" = no cap); strings
 // because FIL amounts exceed 64 bits.
 type Fees struct {

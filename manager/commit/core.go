@@ -95,19 +95,18 @@ type BatchPolicy struct {
 // SNARKs), so AggregateProof is always empty.
 func PolicyFor(t store.Tenant, kind store.BatchKind) BatchPolicy {
 	b := t.Batching
-	if kind == store.BatchPreCommit {
-		return BatchPolicy{Size: max(1, b.PreCommitBatchSize), MaxWait: max(0, b.PreCommitMaxWait)}
-	}
-	if t.ProofType.IsNI() {
+	// The size rule is the store's (Tenant.BatchCapacity), which keeps
+	// every batch within it whoever adds the sector.
+	p := BatchPolicy{Size: t.BatchCapacity(kind)}
+	switch {
+	case kind == store.BatchPreCommit:
+		p.MaxWait = max(0, b.PreCommitMaxWait)
+	case t.ProofType.IsNI() || b.ProveCommitMode == store.ProveAggregate:
 		// ProveCommitSectorsNI always carries one aggregate for all its
-		// sectors: an NI tenant batches whatever its ProveCommitMode, up
-		// to the actor's 65 sectors.
-		return BatchPolicy{Size: min(max(1, b.ProveCommitBatchSize), rand.MaxAggregatedSectorsNI), MaxWait: max(0, b.ProveCommitMaxWait)}
+		// sectors: an NI tenant batches whatever its ProveCommitMode.
+		p.MaxWait = max(0, b.ProveCommitMaxWait)
 	}
-	if b.ProveCommitMode != store.ProveAggregate {
-		return BatchPolicy{Size: 1}
-	}
-	return BatchPolicy{Size: max(1, b.ProveCommitBatchSize), MaxWait: max(0, b.ProveCommitMaxWait)}
+	return p
 }
 
 // CloseInput are the facts about one open batch.
