@@ -234,15 +234,16 @@ func (p *simPipeline) Run(ctx context.Context) error {
 	}
 }
 
-// tick lands every open batch: close, nonce, message, pushed, landed.
+// tick lands every open or closed batch (the store closes a full one
+// itself): close, nonce, message, pushed, landed.
 func (p *simPipeline) tick(ctx context.Context) {
-	bs, err := p.st.ListBatches(ctx, store.BatchFilter{States: []store.BatchState{store.BatchOpen}})
+	bs, err := p.st.ListBatches(ctx, store.BatchFilter{States: []store.BatchState{store.BatchOpen, store.BatchClosed}})
 	if err != nil {
 		return
 	}
 	now := time.Now()
 	for _, b := range bs {
-		if p.st.CloseBatch(ctx, b.ID, now) != nil {
+		if b.State == store.BatchOpen && p.st.CloseBatch(ctx, b.ID, now) != nil {
 			continue
 		}
 		m, err := p.st.ReserveNonce(ctx, b.ID, "t1bench", 0, now)
@@ -343,7 +344,10 @@ func Run(ctx context.Context, cfg Config) (rep Report, err error) {
 		tenants = append(tenants, fmt.Sprintf("bench-%d-%d", base, i))
 		_, err := svc.CreateTenant(context.Background(), api.TenantConfig{
 			ID: tenants[i], Miner: base + uint64(i) + 1000, ProofType: 5, Weight: i + 1,
-			PreCommitBatchSize: 64, ProveCommitBatchSize: 64,
+			// Batches of up to 64 for both kinds; ProveCommit aggregated,
+			// or the store keeps each proof in a batch (and message) of
+			// its own.
+			PreCommitBatchSize: 64, ProveCommitBatchSize: 64, ProveCommitMode: "aggregate",
 		})
 		if err != nil {
 			return Report{}, fmt.Errorf("bench: create tenant: %w", err)
