@@ -58,7 +58,7 @@ type Worker struct {
 	threads  []*Thread
 	managers map[string]api.SealerAPI
 	// conns are the manager connections, closed when Run returns.
-	conns []io.Closer
+	conns    []io.Closer
 	pools    map[string]*Pool
 	adminURL string
 	admin    *http.Server
