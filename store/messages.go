@@ -158,55 +158,29 @@ func (d db) addToBatch(ctx context.Context, sec Sector, kind BatchKind, now time
 	if sec.Phase != PhaseActive {
 		return 0, fmt.Errorf("store: add sector %s to batch: %s: %w", id, sec.Phase, ErrSectorDone)
 	}
-	// Under READ COMMITTED (PostgreSQL) the INSERT can see another
-	// transaction's open batch, which that transaction then closes
-	// before our SELECT runs: the SELECT finds no open batch. Insert
-	// again in that case; each round either creates the open batch or
-	// locks one that exists.
+	// A full open batch is closed here and the sector opens the next:
+	// whoever adds (a submission or the pipeline's sweep, alone or several
+	// in one group transaction), a batch never holds more than its
+	// tenant's policy allows (one sector per message for per-sector
+	// ProveCommit).
 	key := openKey{sec.TenantID, kind}
-	capacity, err := d.batchCapacity(ctx, sec.TenantID, kind)
-	if err != nil {
-		return 0, fmt.Errorf("store: add sector %s to batch: %w", id, err)
-	}
-	var bid int64
-	for full := 0; ; full++ {
-		var known bool
-		bid, known = d.open[key]
-		for attempt := 0; !known; attempt++ {
-			if _, err := d.exec(ctx, `INSERT INTO batches (tenant_id, kind, state, created_ms) VALUES (?, ?, 'open', ?)
-				ON CONFLICT (tenant_id, kind) WHERE state = 'open' DO NOTHING`, sec.TenantID, string(kind), ms(now)); err != nil {
-				return 0, fmt.Errorf("store: add sector %s to batch: %w", id, err)
+	ob := d.open[key]
+	for ob == nil || ob.members >= ob.capacity {
+		if ob != nil {
+			if _, err := d.exec(ctx, `UPDATE batches SET state = 'closed', closed_ms = ? WHERE id = ?`, ms(now), ob.id); err != nil {
+				return 0, fmt.Errorf("store: close full batch %d: %w", ob.id, err)
 			}
-			err := d.queryRow(ctx, `SELECT id FROM batches WHERE tenant_id = ? AND kind = ? AND state = 'open'`+d.forUpdate(),
-				sec.TenantID, string(kind)).Scan(&bid)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, sql.ErrNoRows) || attempt >= 16 {
-				return 0, fmt.Errorf("store: add sector %s to batch: %w", id, err)
-			}
+		}
+		var err error
+		if ob, err = d.lockOpenBatch(ctx, sec.TenantID, kind, now); err != nil {
+			return 0, fmt.Errorf("store: add sector %s to batch: %w", id, err)
 		}
 		if d.open != nil {
-			d.open[key] = bid
+			d.open[key] = ob
 		}
-		// The open batch is locked (FOR UPDATE, or by this transaction's
-		// earlier add), so its member count cannot change under us. A full
-		// one is closed here and the sector opens the next: whoever adds —
-		// a submission or the pipeline's sweep, alone or several in one
-		// group transaction — a batch never holds more than its tenant's
-		// policy allows (one sector per message for per-sector ProveCommit).
-		var members int
-		if err := d.queryRow(ctx, `SELECT COUNT(*) FROM sectors WHERE `+kind.sectorCol()+` = ?`, bid).Scan(&members); err != nil {
-			return 0, fmt.Errorf("store: add sector %s to batch %d: %w", id, bid, err)
-		}
-		if members < capacity || full >= 16 {
-			break
-		}
-		if _, err := d.exec(ctx, `UPDATE batches SET state = 'closed', closed_ms = ? WHERE id = ? AND state = 'open'`, ms(now), bid); err != nil {
-			return 0, fmt.Errorf("store: close full batch %d: %w", bid, err)
-		}
-		delete(d.open, key)
 	}
+	ob.members++
+	bid := ob.id
 	set := u
 	if set == nil {
 		set = &sets{}
@@ -223,14 +197,38 @@ func (d db) addToBatch(ctx context.Context, sec Sector, kind BatchKind, now time
 	return bid, nil
 }
 
-// batchCapacity is the most sectors a batch of kind may hold for tenant
-// (Tenant.BatchCapacity), read from the tenant's row.
-func (d db) batchCapacity(ctx context.Context, tenant string, kind BatchKind) (int, error) {
+// lockOpenBatch finds or creates the tenant's open batch of kind, locks
+// it, and counts its members and reads its capacity.
+func (d db) lockOpenBatch(ctx context.Context, tenant string, kind BatchKind, now time.Time) (*openBatch, error) {
 	t, err := scanTenant(d.queryRow(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = ?`, tenant))
 	if err != nil {
-		return 0, fmt.Errorf("tenant %q: %w", tenant, err)
+		return nil, fmt.Errorf("tenant %q: %w", tenant, err)
 	}
-	return t.BatchCapacity(kind), nil
+	ob := &openBatch{capacity: t.BatchCapacity(kind)}
+	// Under READ COMMITTED (PostgreSQL) the INSERT can see another
+	// transaction's open batch, which that transaction then closes before
+	// our SELECT runs: the SELECT finds no open batch. Insert again in that
+	// case; each round either creates the open batch or locks one that
+	// exists.
+	for attempt := 0; ; attempt++ {
+		if _, err := d.exec(ctx, `INSERT INTO batches (tenant_id, kind, state, created_ms) VALUES (?, ?, 'open', ?)
+			ON CONFLICT (tenant_id, kind) WHERE state = 'open' DO NOTHING`, tenant, string(kind), ms(now)); err != nil {
+			return nil, err
+		}
+		err := d.queryRow(ctx, `SELECT id FROM batches WHERE tenant_id = ? AND kind = ? AND state = 'open'`+d.forUpdate(),
+			tenant, string(kind)).Scan(&ob.id)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, sql.ErrNoRows) || attempt >= 16 {
+			return nil, err
+		}
+	}
+	// Locked, so the count cannot change under us.
+	if err := d.queryRow(ctx, `SELECT COUNT(*) FROM sectors WHERE `+kind.sectorCol()+` = ?`, ob.id).Scan(&ob.members); err != nil {
+		return nil, fmt.Errorf("count members of batch %d: %w", ob.id, err)
+	}
+	return ob, nil
 }
 
 // batchOf is the sector's current batch of kind (0: none).

@@ -108,7 +108,7 @@ func (s *Store) allocTx(ctx context.Context, fn func(db) error, req *allocReq) e
 func runPGGroup(s *Store, group []*groupOp) {
 	bg := context.Background()
 	runGroupTx(s, group, func(d db) ([]error, bool) {
-		d.open = map[openKey]int64{}
+		d.open = map[openKey]*openBatch{}
 		results := make([]error, len(group))
 		for i, op := range group {
 			if err := op.ctx.Err(); err != nil {

@@ -414,10 +414,17 @@ type db struct {
 	tx    *sql.Tx
 	stmts *stmtCache
 	// open, when set, remembers the open batches this transaction has
-	// locked (a PostgreSQL group, pggroup.go): no one else can close them
-	// before it commits, so later calls of the group need not find them
-	// again.
-	open map[openKey]int64
+	// locked (a PostgreSQL group, pggroup.go): no one else can close or
+	// join them before it commits, so later calls of the group need not
+	// find, count or size them again.
+	open map[openKey]*openBatch
+}
+
+// openBatch is a locked open batch: its id, its members and the most its
+// tenant's policy allows (Tenant.BatchCapacity).
+type openBatch struct {
+	id                int64
+	members, capacity int
 }
 
 // openKey names a tenant's open batch of one kind.
