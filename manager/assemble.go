@@ -159,7 +159,7 @@ func Assemble(ctx context.Context, o AssembleOptions) (*Assembly, error) {
 	// by the same hub as `sealant signer` and authorised by the same tokens.
 	a.Handler, a.closeGateway, err = walletgw.Mount(svc.Handler(a.RPC),
 		walletgw.Config{Hub: a.Hub, Logger: log.With("component", "walletgw")},
-		rpc.ServerConfig{Secret: secret, Revoked: svc.Revoked, Errors: Errors, Logger: log})
+		svc.RPCServerConfig())
 	if err != nil {
 		return nil, fmt.Errorf("manager: wallet gateway: %w", err)
 	}

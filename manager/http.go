@@ -15,16 +15,18 @@ import (
 // RPCPath is where the JSON-RPC endpoint is mounted (HTTP and WebSocket).
 const RPCPath = "/rpc/v0"
 
+// RPCServerConfig is how every RPC server of the manager authenticates and
+// encodes errors: tokens verified with the service secret and checked
+// against the store's revocations, the api error registry.
+func (s *Service) RPCServerConfig() rpc.ServerConfig {
+	return rpc.ServerConfig{Secret: s.secret, Revoked: s.Revoked, Errors: Errors, Logger: s.log}
+}
+
 // NewRPCServer returns the manager's JSON-RPC server (tokens verified with
 // the service secret and checked against the store's revocations) with all
 // of the service's methods registered.
 func (s *Service) NewRPCServer() (*rpc.Server, error) {
-	srv, err := rpc.NewServer(rpc.ServerConfig{
-		Secret:  s.secret,
-		Revoked: s.Revoked,
-		Errors:  Errors,
-		Logger:  s.log,
-	})
+	srv, err := rpc.NewServer(s.RPCServerConfig())
 	if err != nil {
 		return nil, err
 	}
