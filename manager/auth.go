@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/sealant/sealant/api"
 	"github.com/sealant/sealant/rpc"
@@ -197,6 +198,9 @@ type revocationCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[string]revEntry
+	// loads shares one read among the calls of a token that miss at
+	// once (a worker's threads all call with the same token).
+	loads singleflight.Group
 }
 
 func (c *revocationCache) check(ctx context.Context, jti string, now time.Time) (bool, error) {
@@ -206,26 +210,33 @@ func (c *revocationCache) check(ctx context.Context, jti string, now time.Time) 
 	if ok && now.Sub(e.at) < c.ttl && !now.Before(e.at) {
 		return e.revoked, nil
 	}
-	_, err := c.st.CheckToken(ctx, jti, now)
-	revoked := false
-	switch {
-	case err == nil:
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrTokenRevoked), errors.Is(err, store.ErrTokenExpired):
-		revoked = true
-	default:
+	r, err, _ := c.loads.Do(jti, func() (any, error) {
+		_, err := c.st.CheckToken(context.WithoutCancel(ctx), jti, now)
+		revoked := false
+		switch {
+		case err == nil:
+		case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrTokenRevoked), errors.Is(err, store.ErrTokenExpired):
+			revoked = true
+		default:
+			return false, err
+		}
+		c.mu.Lock()
+		if len(c.entries) > 100_000 {
+			clear(c.entries)
+		}
+		c.entries[jti] = revEntry{revoked: revoked, at: now}
+		c.mu.Unlock()
+		return revoked, nil
+	})
+	if err != nil {
 		return false, err
 	}
-	c.mu.Lock()
-	if len(c.entries) > 100_000 {
-		clear(c.entries)
-	}
-	c.entries[jti] = revEntry{revoked: revoked, at: now}
-	c.mu.Unlock()
-	return revoked, nil
+	return r.(bool), nil
 }
 
 func (c *revocationCache) forget(jti string) {
 	c.mu.Lock()
 	delete(c.entries, jti)
 	c.mu.Unlock()
+	c.loads.Forget(jti)
 }

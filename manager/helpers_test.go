@@ -123,6 +123,8 @@ type env struct {
 	// (tests drive PushPendingMetadata themselves).
 	receiver ReceiverClient
 	handoff  time.Duration
+	// reportFlush sets Options.ReportFlush (zero: the default).
+	reportFlush time.Duration
 }
 
 func newEnv(t testing.TB) *env {
@@ -171,7 +173,7 @@ func (e *env) open() *Service {
 	s, err := NewService(context.Background(), Options{
 		DSN: e.dsn, Chain: e.chain, Secret: testSecret, Now: e.clock.Now, Policy: rand.Devnet2K, BlockTime: 4 * time.Second,
 		PollCacheTTL: -1, // tests move batches and poll at once
-		Receiver:     e.receiver, HandoffInterval: cmp.Or(e.handoff, -1),
+		Receiver:     e.receiver, HandoffInterval: cmp.Or(e.handoff, -1), ReportFlush: e.reportFlush,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

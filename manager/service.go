@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/sealant/sealant/api"
 	"github.com/sealant/sealant/chain/rand"
 	"github.com/sealant/sealant/manager/commit"
@@ -104,6 +106,14 @@ type Options struct {
 	// always read the database, and a poll that would queue a sector
 	// re-reads it first.
 	PollCacheTTL time.Duration
+	// ReportFlush is how long a worker's state report may wait in memory
+	// before it is written (default DefaultReportFlush; negative writes
+	// every report in its own transaction, as the call). A report is
+	// information (the worker's record is the truth), so it is accepted
+	// against what the manager knows and written with the sector's next
+	// call or with other reports; see reportQueue. A crash loses at most
+	// this much of the history and CPU metering.
+	ReportFlush time.Duration
 }
 
 // DefaultPollCacheTTL is Options.PollCacheTTL's default.
@@ -118,6 +128,7 @@ const DefaultPollCacheTTL = 5 * time.Second
 type Service struct {
 	st       *store.Store
 	beats    *heartbeats
+	reports  *reportQueue // nil: each report is written by its call
 	chain    Chain
 	pipeline CommitPipeline
 	signers  SignerPresence
@@ -163,6 +174,9 @@ type ttlCache[K comparable, V any] struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[K]cached[V]
+	// loads shares one load among the callers that miss the same key
+	// at once (thousands of threads polling one batch).
+	loads singleflight.Group
 }
 
 type cached[V any] struct {
@@ -186,28 +200,34 @@ func (c *ttlCache[K, V]) get(k K, load func() (V, error)) (V, error) {
 	if ok && now.Before(e.expires) {
 		return e.v, nil
 	}
-	v, err := load()
-	if err != nil {
-		return v, err
-	}
-	c.mu.Lock()
-	if len(c.entries) > 100_000 {
-		clear(c.entries)
-	}
-	// Each entry lives 0.75–1.25 TTL: entries loaded together (a fleet
-	// starting at once) would otherwise all expire together and send a
-	// wave of reads to the database every TTL.
-	ttl := c.ttl*3/4 + time.Duration(mrand.Int64N(int64(c.ttl/2)+1))
-	c.entries[k] = cached[V]{v: v, expires: now.Add(ttl)}
-	c.mu.Unlock()
-	return v, nil
+	r, err, _ := c.loads.Do(fmt.Sprint(k), func() (any, error) {
+		v, err := load()
+		if err != nil {
+			return v, err
+		}
+		c.mu.Lock()
+		if len(c.entries) > 100_000 {
+			clear(c.entries)
+		}
+		// Each entry lives 0.75–1.25 TTL: entries loaded together (a
+		// fleet starting at once) would otherwise all expire together
+		// and send a wave of reads to the database every TTL.
+		ttl := c.ttl*3/4 + time.Duration(mrand.Int64N(int64(c.ttl/2)+1))
+		c.entries[k] = cached[V]{v: v, expires: now.Add(ttl)}
+		c.mu.Unlock()
+		return v, nil
+	})
+	v, _ := r.(V)
+	return v, err
 }
 
-// forget drops k (after this process changed it).
+// forget drops k (after this process changed it); a load of k already
+// under way is not shared with later callers.
 func (c *ttlCache[K, V]) forget(k K) {
 	c.mu.Lock()
 	delete(c.entries, k)
 	c.mu.Unlock()
+	c.loads.Forget(fmt.Sprint(k))
 }
 
 type threadCommands struct{ pause, resume []string }
@@ -254,6 +274,16 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if every := o.ReportFlush; every >= 0 {
+		if every == 0 {
+			every = DefaultReportFlush
+		}
+		s.reports = newReportQueue(st, every, s.ttl, s.log, func(ids []store.SectorID) {
+			for _, id := range ids {
+				s.sectors.forget(id)
+			}
+		})
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -297,9 +327,15 @@ func (s *Service) Close() error {
 		s.stopHandoff()
 		<-s.handoffDone
 	}
-	// Heartbeats not written yet: worth one write, not a failed Close.
+	// Reports and heartbeats not written yet: worth a write, not a
+	// failed Close.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if s.reports != nil {
+		if err := s.reports.close(ctx); err != nil {
+			s.log.Warn("state reports not written at close", "err", err)
+		}
+	}
 	if err := s.beats.flush(ctx); err != nil {
 		s.log.Warn("worker heartbeats not written at close", "err", err)
 	}

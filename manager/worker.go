@@ -218,6 +218,27 @@ func (s *Service) holder(ctx context.Context) (store.Holder, error) {
 	return store.Holder{Check: c.mayWork, Now: s.now(), TTL: s.ttl}, nil
 }
 
+// holderFor is holder for a call on sector id that writes anyway: the
+// sector's queued state reports (reportQueue) go into the call's
+// transaction, written before the call's own changes. settle must follow
+// the store call.
+func (s *Service) holderFor(ctx context.Context, id store.SectorID) (store.Holder, error) {
+	h, err := s.holder(ctx)
+	if err != nil {
+		return h, err
+	}
+	h.Reports = s.reports.take(id)
+	return h, nil
+}
+
+// settle queues again the reports a failed call took (they are written
+// later unless the call's group kept them).
+func (s *Service) settle(id store.SectorID, h store.Holder, err error) {
+	if err != nil {
+		s.reports.putBack(id, h.Reports)
+	}
+}
+
 // mayWork checks that the caller may act on a sector for a worker: see its
 // tenant and hold its lease (any thread of the same worker).
 func (c caller) mayWork(sec store.Sector) error {
@@ -233,14 +254,26 @@ func (c caller) mayWork(sec store.Sector) error {
 // AcquirePieces returns a sector's pieces, deciding them on the first call
 // from the tenant's piece queue (empty: a CC sector; NI-PoRep sectors are
 // always CC, as ProveCommitSectorsNI activates no data). Repeats return the
-// same pieces. One transaction.
+// same pieces. One transaction, which for a CC sector also stores the
+// ticket drawn before it (see store.WorkerAcquirePieces), so that
+// AssignTicket then only reads.
 func (s *Service) AcquirePieces(ctx context.Context, id api.SectorID) ([]api.Piece, error) {
-	h, err := s.holder(ctx)
+	sid := toStoreID(id)
+	var ticket *store.Ticket
+	if s.chain != nil {
+		// A draw that fails is not this call's error: AssignTicket draws.
+		t, err := s.drawTicket(ctx, id)
+		if err != nil {
+			s.log.Debug("ticket not drawn with the pieces; AssignTicket will", "sector", sid, "err", err)
+		}
+		ticket = t
+	}
+	h, err := s.holderFor(ctx, sid)
 	if err != nil {
 		return nil, err
 	}
-	sid := toStoreID(id)
-	ps, err := s.st.WorkerAcquirePieces(ctx, sid, h)
+	ps, err := s.st.WorkerAcquirePieces(ctx, sid, h, ticket)
+	s.settle(sid, h, err)
 	if err != nil {
 		return nil, mapStoreErr(err)
 	}
@@ -260,18 +293,24 @@ func apiPieces(ps []store.Piece) []api.Piece {
 // AssignTicket returns the sector's ticket, drawing it on the first call:
 // randomness from tickets with the seal tag at head − SealRandomnessLookback
 // and the miner's ID address (CBOR) as entropy. The first ticket stored
-// wins, so a repeat (or a second manager) returns the same ticket.
+// wins, so a repeat (or a second manager) returns the same ticket. A CC
+// sector's ticket is usually stored by AcquirePieces already: then this
+// is a read.
 func (s *Service) AssignTicket(ctx context.Context, id api.SectorID) (api.Ticket, error) {
-	h, err := s.holder(ctx)
-	if err != nil {
-		return api.Ticket{}, err
+	if sec, err := s.pollSector(ctx, id); err == nil && sec.Ticket != nil {
+		return storeTicket(*sec.Ticket) // stored once, never changed
 	}
+	sid := toStoreID(id)
 	// The chain is asked before the one transaction, which then keeps a
 	// stored ticket or stores this one; a draw that failed is reported
 	// only when no ticket is stored.
 	drawn, drawErr := s.drawTicket(ctx, id)
-	sid := toStoreID(id)
+	h, err := s.holderFor(ctx, sid)
+	if err != nil {
+		return api.Ticket{}, err
+	}
 	t, ok, err := s.st.WorkerRandomness(ctx, sid, h, false, drawn)
+	s.settle(sid, h, err)
 	if err != nil {
 		return api.Ticket{}, mapStoreErr(err)
 	}
@@ -319,7 +358,8 @@ func storeTicket(t store.Ticket) (api.Ticket, error) {
 // values is Duplicate (and re-queues it if its last batch failed and reset
 // is set); different values are Mismatched, permanently.
 func (s *Service) SubmitPreCommit(ctx context.Context, id api.SectorID, pc api.PreCommitInfo, reset bool) (api.SubmitResponse, error) {
-	h, err := s.holder(ctx)
+	sid := toStoreID(id)
+	h, err := s.holderFor(ctx, sid)
 	if err != nil {
 		return api.SubmitResponse{}, err
 	}
@@ -339,8 +379,8 @@ func (s *Service) SubmitPreCommit(ctx context.Context, id api.SectorID, pc api.P
 			}
 		}
 	}
-	sid := toStoreID(id)
 	out, err := s.st.WorkerSubmitPreCommit(ctx, sid, h, c, reset)
+	s.settle(sid, h, err)
 	if err != nil {
 		return api.SubmitResponse{}, mapStoreErr(err)
 	}
@@ -386,38 +426,27 @@ func (s *Service) submitted(out store.Outcome, kind store.BatchKind) api.SubmitR
 // WaitSeed returns the interactive seed once the chain has settled it
 // (SeedReadyAt = precommit epoch + PreCommitChallengeDelay +
 // InteractivePoRepConfidence), else how long to wait. The pre-commit epoch
-// is read from StateSectorPreCommitInfo. The first seed stored wins. The
-// chain is asked first; a seed it settled is stored (or the stored one
-// kept) in one transaction, and otherwise one read answers: a stored seed,
-// or how long to wait.
+// is read from StateSectorPreCommitInfo. The call writes nothing: a
+// settled seed is the same for every caller and every manager, so it is
+// stored with the proof (SubmitProof draws it again); a seed stored
+// already (by a proof, or by an older manager) is the answer.
 func (s *Service) WaitSeed(ctx context.Context, id api.SectorID) (api.WaitSeedResponse, error) {
-	h, err := s.holder(ctx)
+	wait, drawn, drawErr := s.drawSeed(ctx, id)
+	sec, err := s.pollSector(ctx, id)
 	if err != nil {
 		return api.WaitSeedResponse{}, err
 	}
-	wait, drawn, drawErr := s.drawSeed(ctx, id)
-	if drawn == nil {
-		sec, err := s.workerSector(ctx, id)
-		if err != nil {
-			return api.WaitSeedResponse{}, err
-		}
-		switch {
-		case sec.Seed != nil:
-			return seedResponse(*sec.Seed)
-		case sec.Phase != store.PhaseActive:
-			return api.WaitSeedResponse{}, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
-		case drawErr != nil:
-			return api.WaitSeedResponse{}, drawErr
-		}
-		return wait, nil
+	switch {
+	case sec.Seed != nil:
+		return seedResponse(*sec.Seed)
+	case sec.Phase != store.PhaseActive:
+		return api.WaitSeedResponse{}, fmt.Errorf("%w: sector %s is %s", ErrSectorDone, id, sec.Phase)
+	case drawn != nil:
+		return seedResponse(*drawn)
+	case drawErr != nil:
+		return api.WaitSeedResponse{}, drawErr
 	}
-	sid := toStoreID(id)
-	t, _, err := s.st.WorkerRandomness(ctx, sid, h, true, drawn)
-	if err != nil {
-		return api.WaitSeedResponse{}, mapStoreErr(err)
-	}
-	s.sectors.forget(sid)
-	return seedResponse(t)
+	return wait, nil
 }
 
 func seedResponse(t store.Ticket) (api.WaitSeedResponse, error) {
@@ -473,8 +502,7 @@ func (s *Service) drawSeed(ctx context.Context, id api.SectorID) (api.WaitSeedRe
 // for the tenant's ProveCommit batch, in one transaction; see
 // SubmitPreCommit for the result rules.
 func (s *Service) SubmitProof(ctx context.Context, id api.SectorID, p api.ProofInfo, reset bool) (api.SubmitResponse, error) {
-	h, err := s.holder(ctx)
-	if err != nil {
+	if _, err := s.holder(ctx); err != nil {
 		return api.SubmitResponse{}, err
 	}
 	if len(p.Proof) == 0 {
@@ -484,9 +512,18 @@ func (s *Service) SubmitProof(ctx context.Context, id api.SectorID, p api.ProofI
 	if p.NI != nil {
 		c, refused := commitments(*p.NI)
 		sub.NI, sub.NIRefusal = &c, refused
+	} else if s.chain != nil {
+		// The seed the worker proved with is stored with its proof (see
+		// WaitSeed); not settled yet, the store refuses the proof.
+		_, sub.Seed, _ = s.drawSeed(ctx, id)
 	}
 	sid := toStoreID(id)
+	h, err := s.holderFor(ctx, sid)
+	if err != nil {
+		return api.SubmitResponse{}, err
+	}
 	out, err := s.st.WorkerSubmitProof(ctx, sid, h, sub, reset)
+	s.settle(sid, h, err)
 	if err != nil {
 		return api.SubmitResponse{}, mapStoreErr(err)
 	}

@@ -10,13 +10,21 @@ import (
 	"github.com/sealant/sealant/worker/sectorfsm"
 )
 
-// ReportState records a worker state change in the sector's history,
-// renews the lease and meters the CPU time the step used, in one
-// transaction. A report equal to the last recorded one (a resend after a
-// worker restart) renews the lease only. The answer carries an abort order
-// when the sector was aborted.
+// ReportState records a worker state change: the sector's history line
+// and state, its renewed lease and the CPU time the step used (metering).
+// A report equal to the last one (a resend after a worker restart)
+// records nothing. The answer carries an abort order when the sector was
+// aborted.
+//
+// A report is information (the worker's own record is the truth), so it
+// does not cost a transaction of its own: it is checked against the
+// sector as this manager knows it (the poll cache and the reports queued
+// before it) and queued, and written with the sector's next call that
+// writes anyway, or with other sectors' reports within
+// Options.ReportFlush (see reportQueue). With ReportFlush negative it is
+// written at once, in one transaction.
 func (s *Service) ReportState(ctx context.Context, id api.SectorID, r api.StateReport) (api.ReportStateResponse, error) {
-	h, err := s.holder(ctx)
+	c, err := callerFrom(ctx)
 	if err != nil {
 		return api.ReportStateResponse{}, err
 	}
@@ -25,16 +33,56 @@ func (s *Service) ReportState(ctx context.Context, id api.SectorID, r api.StateR
 	if r.Failure != nil {
 		rep.Failure = &store.Failure{Level: string(r.Failure.Level), Desc: r.Failure.Desc}
 	}
-	res, err := s.st.WorkerReport(ctx, h, rep, r.CPUSeconds, func(sec store.Sector) error {
+	validate := func(sec store.Sector) error {
 		if err := checkReport(sec.State, r); err != nil {
 			return fmt.Errorf("sector %s: %w", sec.ID, err)
 		}
 		return nil
-	})
+	}
+	if s.reports == nil {
+		return s.writeReport(ctx, rep, r.CPUSeconds, validate)
+	}
+	sec, err := s.pollSector(ctx, id)
+	if err != nil {
+		return api.ReportStateResponse{}, err
+	}
+	if sec.Phase == store.PhaseAborted {
+		return api.ReportStateResponse{AbortReason: nonEmpty(sec.AbortReason, "aborted")}, nil
+	}
+	state := sec.State
+	if last, ok := s.reports.last(sid); ok {
+		lr := last.Report
+		if lr.Prev == rep.Prev && lr.Next == rep.Next && lr.Event == rep.Event {
+			return api.ReportStateResponse{}, nil // a resend of a queued report
+		}
+		state = lr.Next
+	}
+	// A report whose Next is the known state may be a resend of the last
+	// written one (the store tells when it writes); anything else must fit.
+	if err := checkReport(state, r); err != nil && r.Next != state {
+		return api.ReportStateResponse{}, fmt.Errorf("sector %s: %w", sid, err)
+	}
+	q := store.QueuedReport{Report: rep, CPU: r.CPUSeconds, Check: c.mayWork, Validate: validate, At: s.now()}
+	if s.reports.add(sid, q) {
+		if err := s.reports.writeSector(ctx, sid); err != nil {
+			return api.ReportStateResponse{}, mapStoreErr(err)
+		}
+	}
+	return api.ReportStateResponse{}, nil
+}
+
+// writeReport is ReportState in one transaction of its own.
+func (s *Service) writeReport(ctx context.Context, rep store.StateReport, cpu map[string]float64, validate func(store.Sector) error) (api.ReportStateResponse, error) {
+	h, err := s.holderFor(ctx, rep.ID)
+	if err != nil {
+		return api.ReportStateResponse{}, err
+	}
+	res, err := s.st.WorkerReport(ctx, h, rep, cpu, validate)
+	s.settle(rep.ID, h, err)
 	if err != nil {
 		return api.ReportStateResponse{}, mapStoreErr(err)
 	}
-	s.sectors.forget(sid)
+	s.sectors.forget(rep.ID)
 	if res.Phase == store.PhaseAborted {
 		return api.ReportStateResponse{AbortReason: nonEmpty(res.AbortReason, "aborted")}, nil
 	}
@@ -44,16 +92,17 @@ func (s *Service) ReportState(ctx context.Context, id api.SectorID, r api.StateR
 // ReportFinalized marks the sector finalized (its lease ends), records where
 // its files are, and opens its delivery record, in one transaction.
 func (s *Service) ReportFinalized(ctx context.Context, id api.SectorID, fi api.FinalizedInfo) (struct{}, error) {
-	h, err := s.holder(ctx)
-	if err != nil {
-		return struct{}{}, err
-	}
 	files, err := json.Marshal(fi.Files)
 	if err != nil {
 		return struct{}{}, fmt.Errorf("%w: files: %v", ErrInvalid, err)
 	}
 	sid := toStoreID(id)
+	h, err := s.holderFor(ctx, sid)
+	if err != nil {
+		return struct{}{}, err
+	}
 	sec, target, err := s.st.WorkerFinalize(ctx, sid, h, fi.Location, string(files), s.delivery.StorePath)
+	s.settle(sid, h, err)
 	if err != nil {
 		return struct{}{}, mapStoreErr(err)
 	}
@@ -71,12 +120,14 @@ func (s *Service) ReportFinalized(ctx context.Context, id api.SectorID, fi api.F
 // ReportAborted records that the worker gave the sector up. Its number
 // stays used. Idempotent. One transaction.
 func (s *Service) ReportAborted(ctx context.Context, id api.SectorID, reason string) (struct{}, error) {
-	h, err := s.holder(ctx)
+	sid := toStoreID(id)
+	h, err := s.holderFor(ctx, sid)
 	if err != nil {
 		return struct{}{}, err
 	}
-	sid := toStoreID(id)
-	if err := s.st.WorkerAbort(ctx, sid, h, nonEmpty(reason, "aborted by worker")); err != nil {
+	err = s.st.WorkerAbort(ctx, sid, h, nonEmpty(reason, "aborted by worker"))
+	s.settle(sid, h, err)
+	if err != nil {
 		return struct{}{}, mapStoreErr(err)
 	}
 	s.sectors.forget(sid)

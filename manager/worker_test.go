@@ -506,6 +506,9 @@ func TestReportStateValidated(t *testing.T) {
 	if err := rep("Paused", "PC1Done"); err != nil {
 		t.Errorf("resume: %v", err)
 	}
+	if err := s.reports.flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	sec, err := s.st.GetSector(context.Background(), store.SectorID{Miner: a.ID.Miner, Number: a.ID.Number})
 	if err != nil || sec.State != "PC1Done" {
 		t.Fatalf("stored state %q, %v; want PC1Done", sec.State, err)

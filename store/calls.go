@@ -25,6 +25,11 @@ type Holder struct {
 	// calls double as heartbeats, at a write only every TTL/4.
 	Now time.Time
 	TTL time.Duration
+	// Reports are the sector's state reports the manager accepted earlier
+	// and has not written yet (see QueuedReport), oldest first: the call's
+	// transaction writes them before anything else, so the sector's
+	// history and the call's own writes stay in order.
+	Reports []QueuedReport
 }
 
 // lockFor locks a sector for a worker call, checks the holder and renews
@@ -36,6 +41,11 @@ func (d db) lockFor(ctx context.Context, id SectorID, h Holder) (Sector, error) 
 	}
 	if h.Check != nil {
 		if err := h.Check(sec); err != nil {
+			return Sector{}, err
+		}
+	}
+	if len(h.Reports) > 0 {
+		if sec, _, err = d.applyReports(ctx, sec, h.Reports, h.TTL); err != nil {
 			return Sector{}, err
 		}
 	}
@@ -69,7 +79,13 @@ func (d db) lockActive(ctx context.Context, id SectorID, h Holder, what string) 
 // queue and the sector change in the same transaction. Repeats return the
 // same pieces, also after the sector ended; a sector not decided by then is
 // ErrSectorDone.
-func (s *Store) WorkerAcquirePieces(ctx context.Context, id SectorID, h Holder) ([]Piece, error) {
+//
+// ticket, when set, is a ticket the manager drew for the sector: a CC
+// sector (no pieces) without a ticket stores it in the same transaction,
+// so the worker's AssignTicket that follows only reads. A sector with
+// pieces does not: its AddPiece may take long, and the ticket's age counts
+// against the PreCommit deadline, so it is drawn when the worker asks.
+func (s *Store) WorkerAcquirePieces(ctx context.Context, id SectorID, h Holder, ticket *Ticket) ([]Piece, error) {
 	var out []Piece
 	err := s.callTx(ctx, id, false, func(d db) error {
 		ctx := context.WithoutCancel(ctx) // see callTx
@@ -78,19 +94,27 @@ func (s *Store) WorkerAcquirePieces(ctx context.Context, id SectorID, h Holder) 
 			return err
 		}
 		if sec.PiecesSet {
-			out, err = d.pieces(ctx, id)
-			return err
-		}
-		if sec.Phase != PhaseActive {
-			return fmt.Errorf("store: acquire pieces for sector %s: %s: %w", id, sec.Phase, ErrSectorDone)
-		}
-		out = []Piece{}
-		if !sec.ProofType.IsNI() {
-			if out, err = d.takePieces(ctx, sec.TenantID, sec.SectorSize); err != nil {
+			if out, err = d.pieces(ctx, id); err != nil {
+				return err
+			}
+		} else {
+			if sec.Phase != PhaseActive {
+				return fmt.Errorf("store: acquire pieces for sector %s: %s: %w", id, sec.Phase, ErrSectorDone)
+			}
+			out = []Piece{}
+			if !sec.ProofType.IsNI() {
+				if out, err = d.takePieces(ctx, sec.TenantID, sec.SectorSize); err != nil {
+					return err
+				}
+			}
+			if err := d.recordPieces(ctx, id, out, h.Now); err != nil {
 				return err
 			}
 		}
-		return d.recordPieces(ctx, id, out, h.Now)
+		if ticket != nil && len(out) == 0 && sec.Ticket == nil && sec.Phase == PhaseActive {
+			_, _, err = d.assignRandomness(ctx, sec, ticket, h.Now, false)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -265,6 +289,11 @@ type ProofSubmission struct {
 	// be read).
 	NI        *Commitments
 	NIRefusal string
+	// Seed is the interactive seed the manager drew from the chain for
+	// this submission (nil: not settled yet). A sector without a stored
+	// seed stores it in the same transaction; WaitSeed only reads, as the
+	// chain gives every caller the same settled seed.
+	Seed *Ticket
 }
 
 // WorkerSubmitProof stores a sector's proof once (for an NI-PoRep sector
@@ -294,9 +323,12 @@ func (s *Store) WorkerSubmitProof(ctx context.Context, id SectorID, h Holder, p 
 				out.Result == SubmitMismatch || out.Result == SubmitRefused {
 				return err
 			}
-		case sec.Seed == nil:
-			out = Outcome{Result: SubmitRefused, Reason: "no seed assigned: call WaitSeed first"}
+		case sec.Seed == nil && (p.Seed == nil || len(p.Seed.Value) != 32):
+			out = Outcome{Result: SubmitRefused, Reason: "no seed yet: the chain has not settled it (call WaitSeed first)"}
 			return nil
+		case sec.Seed == nil:
+			u.add("seed", p.Seed.Value)
+			u.add("seed_epoch", p.Seed.Epoch)
 		}
 		r := SubmitAccepted
 		if sec.HasProof {

@@ -158,7 +158,7 @@ func TestWorkerAcquirePieces(t *testing.T) {
 		}
 		a := mustAllocFor(t, s, "w/t0", "acme")
 		for round := range 2 {
-			got, err := s.WorkerAcquirePieces(bg, a.Sector.ID, Holder{Now: t0})
+			got, err := s.WorkerAcquirePieces(bg, a.Sector.ID, Holder{Now: t0}, nil)
 			if err != nil || len(got) != 2 || got[0] != q[0] || got[1] != q[2] {
 				t.Fatalf("round %d: pieces %+v, %v", round, got, err)
 			}
@@ -167,7 +167,7 @@ func TestWorkerAcquirePieces(t *testing.T) {
 			t.Fatalf("queue left %d, want 2", n)
 		}
 		n := mustAllocFor(t, s, "w/t1", "ni")
-		if got, err := s.WorkerAcquirePieces(bg, n.Sector.ID, Holder{Now: t0}); err != nil || got == nil || len(got) != 0 {
+		if got, err := s.WorkerAcquirePieces(bg, n.Sector.ID, Holder{Now: t0}, nil); err != nil || got == nil || len(got) != 0 {
 			t.Fatalf("NI sector pieces %+v, %v", got, err)
 		}
 	})

@@ -125,7 +125,7 @@ func checkUpgraded(t *testing.T, s *Store) {
 		}
 	}
 	// The decision carried over is final: the worker gets it, not the queue.
-	got, err := s.WorkerAcquirePieces(bg, SectorID{1000, 1}, Holder{Now: t0})
+	got, err := s.WorkerAcquirePieces(bg, SectorID{1000, 1}, Holder{Now: t0}, nil)
 	if err != nil || !reflect.DeepEqual(got, want[1]) {
 		t.Errorf("acquire after upgrade %+v, %v", got, err)
 	}

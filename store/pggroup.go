@@ -88,10 +88,13 @@ func (s *Store) callTx(ctx context.Context, id SectorID, batch bool, fn func(db)
 	if batch {
 		return s.lanes.batches[id.Miner%pgLanes].run(ctx, fn)
 	}
-	// A miner's numbers are consecutive; mixing in the miner spreads
-	// several tenants' sectors too.
-	return s.lanes.sectors[(id.Number+id.Miner*7)%pgLanes].run(ctx, fn)
+	return s.lanes.sectors[sectorLane(id)].run(ctx, fn)
 }
+
+// sectorLane is the sector lane of a sector's calls. A miner's numbers
+// are consecutive; mixing in the miner spreads several tenants' sectors
+// too.
+func sectorLane(id SectorID) int { return int((id.Number + id.Miner*7) % pgLanes) }
 
 // allocTx runs an allocation: on PostgreSQL in the allocation lane, where
 // a group of them is decided together (allocgroup.go); fn does the same

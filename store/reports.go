@@ -2,10 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"fmt"
-	"math"
 )
 
 // ReportOutcome is the answer to a worker's state report.
@@ -38,40 +34,8 @@ func (s *Store) WorkerReport(ctx context.Context, h Holder, r StateReport, cpu m
 		if sec.Phase == PhaseAborted {
 			return nil
 		}
-		// The last line and the number of lines, in one round trip.
-		var n int64
-		var last HistoryEntry
-		err = d.queryRow(ctx, `SELECT prev_state, next_state, event, worker_id,
-			(SELECT COUNT(*) FROM sector_history WHERE miner_id = ? AND number = ?)
-			FROM sector_history WHERE miner_id = ? AND number = ? ORDER BY id DESC LIMIT 1`,
-			int64(r.ID.Miner), int64(r.ID.Number), int64(r.ID.Miner), int64(r.ID.Number)).Scan(&last.Prev, &last.Next, &last.Event, &last.WorkerID, &n)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("store: report state of sector %s: %w", r.ID, err)
-		}
-		if err == nil && last.Prev == r.Prev && last.Next == r.Next && last.Event == r.Event && last.WorkerID == sec.WorkerID {
-			out.Resend = true
-			return nil
-		}
-		if validate != nil {
-			if err := validate(sec); err != nil {
-				return err
-			}
-		}
-		r.WorkerID = sec.WorkerID
-		if out.ReportResult, err = d.report(ctx, sec, r, h.Now, ttl); err != nil {
-			return err
-		}
-		for stage, secs := range cpu {
-			if stage == "" || stage == StageAllocated || stage == StageFinalized || secs < 0 || math.IsNaN(secs) || math.IsInf(secs, 0) {
-				continue // not billable: ignored, as a bad report line always was
-			}
-			if _, err := d.exec(ctx, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, cpu_seconds, bytes, at_ms)
-				VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (miner_id, number, stage, attempt) DO NOTHING`,
-				sec.TenantID, int64(r.ID.Miner), int64(r.ID.Number), stage, n, r.WorkerID, secs, ms(h.Now)); err != nil {
-				return fmt.Errorf("store: report state of sector %s: usage: %w", r.ID, err)
-			}
-		}
-		return nil
+		out.ReportResult, out.Resend, err = d.applyReport(ctx, sec, r, cpu, h.Now, ttl, validate)
+		return err
 	})
 	return out, err
 }

@@ -138,11 +138,6 @@ func (d db) getSector(ctx context.Context, id SectorID, lock bool) (Sector, erro
 	return s, nil
 }
 
-// GetSector returns one sector, or ErrNotFound.
-func (s *Store) GetSector(ctx context.Context, id SectorID) (Sector, error) {
-	return s.reader().getSector(ctx, id, false)
-}
-
 // SectorFilter selects sectors for ListSectors; zero fields match all.
 type SectorFilter struct {
 	TenantID string

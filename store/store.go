@@ -98,6 +98,10 @@ type Store struct {
 	// lanes group worker calls' transactions on PostgreSQL (see
 	// pggroup.go); nil on SQLite, where group commit batches them all.
 	lanes *pgLaneSet
+	// groupReads makes concurrent GetSector calls share one query (see
+	// sectorreads.go); set on PostgreSQL.
+	groupReads bool
+	sreads     sectorReads
 
 	// checkpoints is the SQLite checkpointer's connection (see
 	// checkpointLoop); nil on PostgreSQL.
@@ -329,6 +333,7 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		return nil, err
 	}
 	s.lanes = newPGLanes(s)
+	s.groupReads = true
 	return s, nil
 }
 

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Grouped sector reads.
+//
+// Thousands of polling worker threads each read their own sector now and
+// then (the manager caches the answer for a few seconds). On PostgreSQL
+// each read is a round trip and a transaction of its own on the server,
+// and at 10,000 threads those reads were most of the database's work. So
+// GetSector calls made while another one's query is running wait for it,
+// and are answered together by the next query, one statement for all of
+// them (at most maxSectorRead ids). Nothing waits when nothing else
+// reads, and a query always starts after the calls it answers arrived, so
+// a caller still reads its own writes. The caller whose query just ended
+// hands the turn to the first waiter, so no goroutine is needed.
+
+// maxSectorRead bounds the sectors one grouped read asks for.
+const maxSectorRead = 256
+
+// sectorReadTimeout bounds a grouped read: it answers other callers too,
+// so it does not end with the context of the caller that runs it.
+const sectorReadTimeout = 30 * time.Second
+
+type sectorReads struct {
+	mu    sync.Mutex
+	busy  bool
+	queue []*sectorRead
+}
+
+type sectorRead struct {
+	id   SectorID
+	done chan struct{}
+	sec  Sector
+	err  error
+	lead bool // woken to run the next query, not answered
+}
+
+// GetSector returns one sector, or ErrNotFound.
+func (s *Store) GetSector(ctx context.Context, id SectorID) (Sector, error) {
+	if !s.groupReads {
+		return s.reader().getSector(ctx, id, false)
+	}
+	g := &s.sreads
+	me := &sectorRead{id: id, done: make(chan struct{})}
+	g.mu.Lock()
+	if g.busy {
+		g.queue = append(g.queue, me)
+		g.mu.Unlock()
+		<-me.done
+		if !me.lead {
+			return me.sec, me.err
+		}
+		g.mu.Lock()
+	}
+	g.busy = true
+	n := min(len(g.queue), maxSectorRead-1)
+	group := append([]*sectorRead{me}, g.queue[:n]...)
+	g.queue = g.queue[n:]
+	g.mu.Unlock()
+
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sectorReadTimeout)
+	s.readSectors(qctx, group)
+	cancel()
+
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		next := g.queue[0]
+		g.queue = g.queue[1:]
+		next.lead = true
+		close(next.done)
+	} else {
+		g.busy = false
+	}
+	g.mu.Unlock()
+	for _, r := range group[1:] {
+		close(r.done)
+	}
+	return me.sec, me.err
+}
+
+// readSectors answers a group of reads with one query.
+func (s *Store) readSectors(ctx context.Context, group []*sectorRead) {
+	if len(group) == 1 {
+		group[0].sec, group[0].err = s.reader().getSector(ctx, group[0].id, false)
+		return
+	}
+	ids := make([]SectorID, 0, len(group))
+	seen := map[SectorID]bool{}
+	for _, r := range group {
+		if !seen[r.id] {
+			seen[r.id] = true
+			ids = append(ids, r.id)
+		}
+	}
+	got, err := s.reader().getSectors(ctx, ids)
+	for _, r := range group {
+		switch sec, ok := got[r.id]; {
+		case err != nil:
+			r.err = fmt.Errorf("store: get sector %s: %w", r.id, err)
+		case !ok:
+			r.err = fmt.Errorf("store: sector %s: %w", r.id, ErrNotFound)
+		default:
+			r.sec = sec
+		}
+	}
+}
+
+// getSectors reads several sectors in one statement. The number of ids in
+// the statement is rounded up to a power of two (the last id repeated), so
+// that a few statement shapes serve every group.
+func (d db) getSectors(ctx context.Context, ids []SectorID) (map[SectorID]Sector, error) {
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	args := make([]any, 0, 2*n)
+	for i := range n {
+		id := ids[min(i, len(ids)-1)]
+		args = append(args, int64(id.Miner), int64(id.Number))
+	}
+	q := `SELECT ` + sectorCols + ` FROM sectors WHERE (miner_id, number) IN (` +
+		strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") + `)`
+	rows, err := d.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[SectorID]Sector, len(ids))
+	for rows.Next() {
+		sec, err := scanSector(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[sec.ID] = sec
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

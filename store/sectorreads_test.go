@@ -1,0 +1,53 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// TestGroupedSectorReads reads many sectors, some missing, from many
+// goroutines at once with grouped reads on (on SQLite too, to test the
+// grouping itself) and checks every caller gets its own sector or
+// ErrNotFound, also when groups exceed maxSectorRead.
+func TestGroupedSectorReads(t *testing.T) {
+	callsBackends(t, func(t *testing.T, s *Store) {
+		s.groupReads = true
+		mustCreate(t, s, tenant("acme", 1000, 1))
+		var ids []SectorID
+		for i := range 40 {
+			ids = append(ids, mustAlloc(t, s, fmt.Sprintf("w/t%d", i), t0).Sector.ID)
+		}
+		ids = append(ids, SectorID{Miner: 1000, Number: 9999}, SectorID{Miner: 7, Number: 1})
+		const callers = 3 * maxSectorRead
+		var wg sync.WaitGroup
+		errs := make(chan error, callers)
+		for i := range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				id := ids[i%len(ids)]
+				sec, err := s.GetSector(bg, id)
+				switch {
+				case id.Number == 9999 || id.Miner == 7:
+					if !errors.Is(err, ErrNotFound) {
+						errs <- fmt.Errorf("missing sector %s: %+v, %v", id, sec, err)
+					}
+				case err != nil:
+					errs <- fmt.Errorf("sector %s: %v", id, err)
+				case sec.ID != id || sec.TenantID != "acme" || sec.WorkerID == "":
+					errs <- fmt.Errorf("sector %s: got %+v", id, sec)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		if s.sreads.busy || len(s.sreads.queue) != 0 {
+			t.Errorf("reads left busy=%v, %d queued", s.sreads.busy, len(s.sreads.queue))
+		}
+	})
+}
