@@ -93,6 +93,7 @@ func (s *Store) WorkerAcquirePieces(ctx context.Context, id SectorID, h Holder, 
 		if err != nil {
 			return err
 		}
+		var u sets
 		if sec.PiecesSet {
 			if out, err = d.pieces(ctx, id); err != nil {
 				return err
@@ -107,14 +108,19 @@ func (s *Store) WorkerAcquirePieces(ctx context.Context, id SectorID, h Holder, 
 					return err
 				}
 			}
-			if err := d.recordPieces(ctx, id, out, h.Now); err != nil {
+			if err := d.insertPieces(ctx, id, out, h.Now, &u); err != nil {
 				return err
 			}
 		}
 		if ticket != nil && len(out) == 0 && sec.Ticket == nil && sec.Phase == PhaseActive {
-			_, _, err = d.assignRandomness(ctx, sec, ticket, h.Now, false)
+			if len(ticket.Value) != 32 {
+				return fmt.Errorf("store: acquire pieces for sector %s: ticket of %d bytes: %w", id, len(ticket.Value), ErrInvalid)
+			}
+			u.add("ticket", ticket.Value)
+			u.add("ticket_epoch", ticket.Epoch)
+			u.add("updated_ms", ms(h.Now))
 		}
-		return err
+		return d.writeSets(ctx, id, u)
 	})
 	if err != nil {
 		return nil, err

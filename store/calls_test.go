@@ -143,7 +143,7 @@ func TestWorkerAcquirePieces(t *testing.T) {
 	callsBackends(t, func(t *testing.T, s *Store) {
 		ni := tenant("ni", 2000, 1)
 		ni.ProofType = abi.StackedDrg2KiBV1_2_Feat_NiPoRep
-		mustCreate(t, s, tenant("acme", 1000, 1), ni)
+		mustCreate(t, s, tenant("acme", 1000, 1), ni, tenant("cc", 3000, 1))
 		q := []Piece{
 			{CID: "p1", Size: 1024, PayloadSize: 1000, SourceURL: "http://x/1"},
 			{CID: "p2", Size: 2048, PayloadSize: 2000, SourceURL: "http://x/2"}, // does not fit after p1
@@ -157,11 +157,27 @@ func TestWorkerAcquirePieces(t *testing.T) {
 			t.Fatalf("payload above size accepted: %v", err)
 		}
 		a := mustAllocFor(t, s, "w/t0", "acme")
+		tk := &Ticket{Value: b32(9), Epoch: 90}
 		for round := range 2 {
-			got, err := s.WorkerAcquirePieces(bg, a.Sector.ID, Holder{Now: t0}, nil)
+			got, err := s.WorkerAcquirePieces(bg, a.Sector.ID, Holder{Now: t0}, tk)
 			if err != nil || len(got) != 2 || got[0] != q[0] || got[1] != q[2] {
 				t.Fatalf("round %d: pieces %+v, %v", round, got, err)
 			}
+		}
+		// A data sector's ticket is drawn when the worker asks (its
+		// AddPiece may take long); a CC sector's is stored with its pieces.
+		if sec, err := s.GetSector(bg, a.Sector.ID); err != nil || sec.Ticket != nil || !sec.PiecesSet {
+			t.Fatalf("data sector: ticket %+v, pieces set %v, %v", sec.Ticket, sec.PiecesSet, err)
+		}
+		cc := mustAllocFor(t, s, "w/t2", "cc")
+		if _, err := s.WorkerAcquirePieces(bg, cc.Sector.ID, Holder{Now: t0}, &Ticket{Value: b32(8), Epoch: 80}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.WorkerAcquirePieces(bg, cc.Sector.ID, Holder{Now: t0}, tk); err != nil || len(got) != 0 {
+			t.Fatalf("CC repeat: %+v, %v", got, err)
+		}
+		if sec, err := s.GetSector(bg, cc.Sector.ID); err != nil || sec.Ticket == nil || sec.Ticket.Epoch != 80 || !sec.PiecesSet {
+			t.Fatalf("CC sector: ticket %+v (want the first, epoch 80), pieces set %v, %v", sec.Ticket, sec.PiecesSet, err)
 		}
 		if n, _ := s.QueuedPieces(bg, "acme"); n != 2 {
 			t.Fatalf("queue left %d, want 2", n)

@@ -285,6 +285,16 @@ func (s *Store) SetPieces(ctx context.Context, id SectorID, workerID string, pie
 // recordPieces stores a sector's pieces (none: committed capacity) and
 // marks them decided.
 func (d db) recordPieces(ctx context.Context, id SectorID, pieces []Piece, now time.Time) error {
+	var u sets
+	if err := d.insertPieces(ctx, id, pieces, now, &u); err != nil {
+		return err
+	}
+	return d.writeSets(ctx, id, u)
+}
+
+// insertPieces stores a sector's pieces and adds marking them decided to
+// u, for the caller's one update of the sector row.
+func (d db) insertPieces(ctx context.Context, id SectorID, pieces []Piece, now time.Time, u *sets) error {
 	for i, p := range pieces {
 		if _, err := d.exec(ctx, `INSERT INTO sector_pieces (miner_id, number, idx, piece_cid, size, deal_id, payload_size, source_url)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, int64(id.Miner), int64(id.Number), i, p.CID, int64(p.Size), int64(p.DealID),
@@ -292,10 +302,8 @@ func (d db) recordPieces(ctx context.Context, id SectorID, pieces []Piece, now t
 			return fmt.Errorf("store: set pieces for sector %s: %w", id, err)
 		}
 	}
-	if _, err := d.exec(ctx, `UPDATE sectors SET pieces_set = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
-		true, ms(now), int64(id.Miner), int64(id.Number)); err != nil {
-		return fmt.Errorf("store: set pieces for sector %s: %w", id, err)
-	}
+	u.add("pieces_set", true)
+	u.add("updated_ms", ms(now))
 	return nil
 }
 
