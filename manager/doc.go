@@ -45,7 +45,7 @@
 // if the chain already has it (the SP sealed elsewhere) the sector is
 // recorded aborted and the counter jumps past the allocated run.
 //
-// # One store, one transaction per worker call
+// # One store, at most one transaction per worker call
 //
 // Everything the manager keeps is in package store's schema: besides the
 // sectors, the tenants' piece queue, comm_c and comm_r_last, finalized
@@ -59,20 +59,40 @@
 // renewed there when it runs low, so a call pays no separate read or
 // heartbeat. Chain reads a call needs (a ticket, a seed, the head for the
 // ticket's age) happen before it, so no transaction waits on the chain.
-// Worker pings are kept in memory and written together now and then
-// (heartbeats.go): the worker is the authority on its own threads.
+//
+// Some calls need no transaction of their own:
+//   - A state report is information (the worker's record is the truth):
+//     ReportState checks it against what the manager knows and queues it;
+//     the sector's next writing call writes it first, in its own
+//     transaction, or a flush writes every queued report, at most
+//     Options.ReportFlush later (reportqueue.go, store/queuedreports.go).
+//   - A CC sector's ticket is drawn before AcquirePieces and stored in its
+//     transaction, so AssignTicket only reads (a data sector's is drawn
+//     when the worker asks: its AddPiece may be long, and the ticket's age
+//     counts against the PreCommit deadline).
+//   - The interactive seed is the same for every caller once the chain
+//     settled it, so WaitSeed only reads, and SubmitProof draws it again
+//     and stores it with the proof.
+//   - Worker pings are kept in memory and written together now and then
+//     (heartbeats.go): the worker is the authority on its own threads.
+//
+// A crash of the manager loses at most ReportFlush of state history and
+// CPU metering, and a few seconds of heartbeats; nothing a decision rests
+// on.
 //
 // # Load
 //
 // A fleet of sealing threads mostly polls. Poll answers may come from a
 // five-second cache of the sector and batch rows (Options.PollCacheTTL), so
-// a poll costs no database read most of the time; every other call is one
-// transaction. Lease renewals are written only when a quarter of the TTL
-// has passed, not on every call. Concurrent worker calls are
+// a poll costs no database read most of the time; callers that miss the
+// same row at once share one read, and on PostgreSQL sector reads made
+// while another is running are answered together by one query
+// (store/sectorreads.go). Lease renewals are written only when a quarter
+// of the TTL has passed, not on every call. Concurrent worker calls are
 // group-committed by the store: on SQLite all writes (one transaction, a
-// savepoint each), on PostgreSQL in lanes per tenant and one for
-// allocations, which decides a whole group of allocations together
-// (store/pggroup.go, store/allocgroup.go).
+// savepoint each), on PostgreSQL in lanes per sector and per tenant and
+// one for allocations, which decides a whole group of allocations
+// together (store/pggroup.go, store/allocgroup.go).
 //
 // # Handing sectors over (handoff.go, windowpost.go)
 //

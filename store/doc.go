@@ -4,7 +4,9 @@
 // PreCommit/ProveCommit batches and their chain messages, deliveries and
 // their metadata handoff, worker heartbeats and usage metering. The
 // manager's worker-API calls each have one method here that does all the
-// call writes in one transaction (calls.go, reports.go).
+// call writes in one transaction (calls.go, reports.go); state reports the
+// manager queued are written inside the sector's next call or together
+// in a flush (queuedreports.go).
 //
 // # Why a database, and why these rules
 //

@@ -86,6 +86,7 @@ share this machine's cores, so figures are a floor for the server alone.`,
 	f.StringVar(&cfg.Transport, "transport", "http", "worker transport: http (a POST per call) or ws (one WebSocket per worker)")
 	f.Int64Var(&cfg.MaxRequests, "max-requests", 0, "stop after this many calls (0 = duration only)")
 	f.BoolVar(&cfg.PGStats, "pg-stats", false, "PostgreSQL only: count the run's transactions from PostgreSQL's statistics (xid advance: whole cluster; xact_commit: this database), per allocated sector")
+	f.BoolVar(&cfg.ReportSteps, "report-steps", false, "each thread also reports every state change of its sector (ReportState), as a real worker thread does")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run (client and server) to this file")
 	benchCmd.AddCommand(mgr)

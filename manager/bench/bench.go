@@ -79,7 +79,12 @@ type Config struct {
 	// PGStats reports PostgreSQL's own transaction counts over the run
 	// (Report.PG; PostgreSQL only, see PGStats).
 	PGStats bool
-	Logger  *slog.Logger
+	// ReportSteps makes each thread report every state change of its
+	// sector (ReportState, as a real worker thread does, one call per
+	// interval like the others) instead of only the last one before
+	// ReportFinalized.
+	ReportSteps bool
+	Logger      *slog.Logger
 }
 
 // MethodStats is one method's figures.
@@ -416,7 +421,7 @@ func Run(ctx context.Context, cfg Config) (rep Report, err error) {
 			defer wg.Done()
 			th := &thread{
 				c: clients[i/cfg.ThreadsPerWorker], worker: fmt.Sprintf("bw%d-%d", base, i/cfg.ThreadsPerWorker), name: fmt.Sprintf("t%d", i),
-				tenants: tenants, polls: cfg.PollsPerStage, rnd: mrand.New(mrand.NewPCG(uint64(i), 7)),
+				tenants: tenants, polls: cfg.PollsPerStage, reportSteps: cfg.ReportSteps, rnd: mrand.New(mrand.NewPCG(uint64(i), 7)),
 				rec: rec, finalized: &finalized, allocated: &allocated, maxReq: cfg.MaxRequests, cancel: cancel,
 			}
 			defer func() {
@@ -491,17 +496,21 @@ func pct(sorted []time.Duration, p int) time.Duration {
 // thread is one simulated sealing thread: a small script over the worker
 // API, one call per step.
 type thread struct {
-	c         *rpc.Client
-	worker    string
-	name      string
-	tenants   []string // this run's tenants (a reused database holds others)
-	polls     int
-	rnd       *mrand.Rand
-	rec       *recorder
-	finalized *atomic.Int64
-	allocated *atomic.Int64
-	maxReq    int64
-	cancel    context.CancelFunc
+	c       *rpc.Client
+	worker  string
+	name    string
+	tenants []string // this run's tenants (a reused database holds others)
+	polls   int
+	// reportSteps: report every state change (Config.ReportSteps);
+	// report is the one due before the next step.
+	reportSteps bool
+	report      *api.StateReport
+	rnd         *mrand.Rand
+	rec         *recorder
+	finalized   *atomic.Int64
+	allocated   *atomic.Int64
+	maxReq      int64
+	cancel      context.CancelFunc
 
 	typed  api.SealerAPI // see sealer
 	sector *api.AllocatedSector
@@ -574,7 +583,38 @@ const (
 	stFinalize
 )
 
+// stepReports are the state changes (prev, next, metered stage) a real
+// thread reports after each step of the script, where its sector state
+// machine passes through the sealing stages the script leaves out.
+var stepReports = map[int][3]string{
+	stAllocate:  {"Allocated", "PiecesAcquired", "add_piece"},
+	stPieces:    {"PiecesAcquired", "TreeDBuilt", "tree_d"},
+	stTicket:    {"TreeDBuilt", "PC2Done", "pc1"},
+	stPreCommit: {"PC2Done", "PreCommitSubmitted", "pc2"},
+	stPollPre:   {"PreCommitSubmitted", "PreCommitLanded", ""},
+	stSeed:      {"PreCommitLanded", "C2Done", "c2"},
+	stProof:     {"C2Done", "ProofSubmitted", ""},
+	stPollProof: {"ProofSubmitted", "ProofLanded", ""},
+}
+
 func (t *thread) step(ctx context.Context) {
+	if t.report != nil {
+		if _, err := t.sealer().ReportState(ctx, t.sector.ID, *t.report); err == nil {
+			t.report = nil
+		}
+		return
+	}
+	before := t.stage
+	defer func() {
+		if t.reportSteps && t.stage != before && t.sector != nil && before != stReport {
+			if r, ok := stepReports[before]; ok {
+				t.report = &api.StateReport{Worker: t.worker, Thread: t.name, Prev: r[0], Next: r[1], Event: r[1]}
+				if r[2] != "" {
+					t.report.CPUSeconds = map[string]float64{r[2]: 1}
+				}
+			}
+		}
+	}()
 	switch t.stage {
 	case stAllocate:
 		a, err := t.sealer().AllocateSector(ctx, api.AllocateSpec{Worker: t.worker, Thread: t.name, AllowedTenants: t.tenants})

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
@@ -23,9 +24,30 @@ func TestRunSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load run skipped in -short mode")
 	}
-	rep, err := Run(context.Background(), Config{Threads: 20, Duration: 2 * time.Second, Ramp: time.Millisecond, Interval: 20 * time.Millisecond, PollsPerStage: 2})
+	for _, steps := range []bool{false, true} {
+		t.Run(fmt.Sprintf("report-steps=%v", steps), func(t *testing.T) { runSmall(t, steps) })
+	}
+}
+
+func runSmall(t *testing.T, reportSteps bool) {
+	rep, err := Run(context.Background(), Config{Threads: 20, Duration: 2 * time.Second, Ramp: time.Millisecond, Interval: 20 * time.Millisecond,
+		PollsPerStage: 2, ReportSteps: reportSteps})
 	if err != nil {
 		t.Fatal(err)
+	}
+	reports, finals := 0, 0
+	for _, m := range rep.Methods {
+		switch m.Method {
+		case api.MethodReportState:
+			reports = m.Calls
+		case api.MethodReportFinalized:
+			finals = m.Calls
+		}
+	}
+	// Every sector reports its first four steps before it polls; without
+	// ReportSteps only a sector about to finalize reports.
+	if reportSteps && reports < 3*rep.Sectors || !reportSteps && reports > finals+20 {
+		t.Errorf("%d reports for %d sectors, %d finalized (report every step: %v)", reports, rep.Sectors, finals, reportSteps)
 	}
 	if rep.Errors != 0 {
 		t.Fatalf("errors: %+v", rep.Methods)
