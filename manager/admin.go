@@ -310,6 +310,7 @@ func (s *Service) AbortSector(ctx context.Context, id api.SectorID, reason strin
 	if err := s.st.AbortSector(ctx, toStoreID(id), nonEmpty(reason, "aborted by operator"), s.now()); err != nil {
 		return struct{}{}, mapStoreErr(err)
 	}
+	s.sectors.forget(toStoreID(id)) // the next report answers the abort
 	s.log.Info("sector aborted by operator", "sector", id, "reason", reason)
 	return struct{}{}, nil
 }

@@ -210,8 +210,10 @@ func (c *revocationCache) check(ctx context.Context, jti string, now time.Time) 
 	if ok && now.Sub(e.at) < c.ttl && !now.Before(e.at) {
 		return e.revoked, nil
 	}
-	r, err, _ := c.loads.Do(jti, func() (any, error) {
-		_, err := c.st.CheckToken(context.WithoutCancel(ctx), jti, now)
+	ch := c.loads.DoChan(jti, func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedLoadTimeout)
+		defer cancel()
+		_, err := c.st.CheckToken(lctx, jti, now)
 		revoked := false
 		switch {
 		case err == nil:
@@ -228,10 +230,15 @@ func (c *revocationCache) check(ctx context.Context, jti string, now time.Time) 
 		c.mu.Unlock()
 		return revoked, nil
 	})
-	if err != nil {
-		return false, err
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return false, r.Err
+		}
+		return r.Val.(bool), nil
+	case <-ctx.Done():
+		return false, ctx.Err()
 	}
-	return r.(bool), nil
 }
 
 func (c *revocationCache) forget(jti string) {

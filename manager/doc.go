@@ -77,8 +77,9 @@
 //     (heartbeats.go): the worker is the authority on its own threads.
 //
 // A crash of the manager loses at most ReportFlush of state history and
-// CPU metering, and a few seconds of heartbeats; nothing a decision rests
-// on.
+// CPU metering (more while the database is unreachable: reports then wait
+// in memory, at most maxQueuedReports of them), and a few seconds of
+// heartbeats; nothing a decision rests on.
 //
 // # Load
 //

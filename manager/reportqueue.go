@@ -31,6 +31,11 @@ const (
 // flusher with every other sector's, in one transaction per sector lane at
 // most every flush interval. The flusher is a goroutine the Service owns:
 // Close stops it and writes what is left.
+//
+// A sector's reports are always written in order and before the sector's
+// later calls: while a flush writes some of them (in flight), a call that
+// would take the sector's reports waits for that write to end, so no call
+// commits between a report and the reports that follow it.
 type reportQueue struct {
 	st      *store.Store
 	ttl     time.Duration
@@ -38,21 +43,28 @@ type reportQueue struct {
 	log     *slog.Logger
 	written func([]store.SectorID) // after a flush wrote these sectors
 
-	mu      sync.Mutex
-	pending map[store.SectorID][]store.QueuedReport
-	n       int
+	mu       sync.Mutex
+	pending  map[store.SectorID][]store.QueuedReport
+	inflight map[store.SectorID]*flight
+	n        int // queued reports, in flight included
 
 	kick chan struct{}
 	stop context.CancelFunc
 	done chan struct{}
 }
 
+// flight is a write of queued reports under way.
+type flight struct {
+	done    chan struct{} // closed when the write ended
+	reports []store.QueuedReport
+}
+
 func newReportQueue(st *store.Store, every, ttl time.Duration, log *slog.Logger, written func([]store.SectorID)) *reportQueue {
 	ctx, cancel := context.WithCancel(context.Background())
 	q := &reportQueue{
 		st: st, ttl: ttl, every: every, log: log, written: written,
-		pending: map[store.SectorID][]store.QueuedReport{},
-		kick:    make(chan struct{}, 1), stop: cancel, done: make(chan struct{}),
+		pending: map[store.SectorID][]store.QueuedReport{}, inflight: map[store.SectorID]*flight{},
+		kick: make(chan struct{}, 1), stop: cancel, done: make(chan struct{}),
 	}
 	go q.run(ctx)
 	return q
@@ -83,15 +95,17 @@ func (q *reportQueue) close(ctx context.Context) error {
 	return q.flush(ctx)
 }
 
-// last returns the sector's newest queued report.
+// last returns the sector's newest accepted report not written yet.
 func (q *reportQueue) last(id store.SectorID) (store.QueuedReport, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	l := q.pending[id]
-	if len(l) == 0 {
-		return store.QueuedReport{}, false
+	if l := q.pending[id]; len(l) > 0 {
+		return l[len(l)-1], true
 	}
-	return l[len(l)-1], true
+	if f := q.inflight[id]; f != nil && len(f.reports) > 0 {
+		return f.reports[len(f.reports)-1], true
+	}
+	return store.QueuedReport{}, false
 }
 
 // add queues a report. writeNow tells the caller to write the sector's
@@ -112,17 +126,30 @@ func (q *reportQueue) add(id store.SectorID, r store.QueuedReport) (writeNow boo
 	return full
 }
 
-// take removes and returns a sector's queued reports.
-func (q *reportQueue) take(id store.SectorID) []store.QueuedReport {
+// take removes and returns a sector's queued reports, for a call that
+// writes them in its own transaction. While a flush writes reports of the
+// sector, it waits for that write to end first (ctx bounds the wait).
+func (q *reportQueue) take(ctx context.Context, id store.SectorID) ([]store.QueuedReport, error) {
 	if q == nil {
-		return nil
+		return nil, nil
 	}
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	l := q.pending[id]
-	delete(q.pending, id)
-	q.n -= len(l)
-	return l
+	for {
+		q.mu.Lock()
+		if f := q.inflight[id]; f != nil {
+			q.mu.Unlock()
+			select {
+			case <-f.done:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		l := q.pending[id]
+		delete(q.pending, id)
+		q.n -= len(l)
+		q.mu.Unlock()
+		return l, nil
+	}
 }
 
 // putBack returns reports a call took but may not have written in front
@@ -132,60 +159,88 @@ func (q *reportQueue) putBack(id store.SectorID, rs []store.QueuedReport) {
 	if q == nil || len(rs) == 0 {
 		return
 	}
-	back := make([]store.QueuedReport, 0, len(rs))
+	q.mu.Lock()
+	q.putBackLocked(id, rs)
+	q.mu.Unlock()
+}
+
+func (q *reportQueue) putBackLocked(id store.SectorID, rs []store.QueuedReport) {
+	back := make([]store.QueuedReport, 0, len(rs)+len(q.pending[id]))
 	for _, r := range rs {
 		r.Retry = true
 		back = append(back, r)
 	}
-	q.mu.Lock()
 	q.pending[id] = append(back, q.pending[id]...)
-	q.n += len(back)
+	q.n += len(rs)
+}
+
+// begin moves the queued reports of ids (all sectors when ids is nil) in
+// flight, sharing one done channel, and returns them. Sectors already in
+// flight are left for the next write.
+func (q *reportQueue) begin(ids []store.SectorID) ([]store.SectorReports, chan struct{}) {
+	done := make(chan struct{})
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if ids == nil {
+		for id := range q.pending {
+			ids = append(ids, id)
+		}
+	}
+	var batch []store.SectorReports
+	for _, id := range ids {
+		rs := q.pending[id]
+		if len(rs) == 0 || q.inflight[id] != nil {
+			continue
+		}
+		delete(q.pending, id)
+		q.n -= len(rs)
+		q.inflight[id] = &flight{done: done, reports: rs}
+		batch = append(batch, store.SectorReports{ID: id, Reports: rs})
+	}
+	return batch, done
+}
+
+// end lands a write begun by begin: failed sectors' reports go back in
+// front of their queues, and the calls waiting for the sectors go on.
+func (q *reportQueue) end(batch []store.SectorReports, failed []store.SectorReports, done chan struct{}) {
+	q.mu.Lock()
+	for _, f := range failed {
+		q.putBackLocked(f.ID, f.Reports)
+	}
+	for _, sr := range batch {
+		delete(q.inflight, sr.ID)
+	}
 	q.mu.Unlock()
+	close(done)
 }
 
 // writeSector writes one sector's queue now, in its own transaction.
 func (q *reportQueue) writeSector(ctx context.Context, id store.SectorID) error {
-	rs := q.take(id)
-	if len(rs) == 0 {
-		return nil
-	}
-	failed, dropped, err := q.st.WriteReports(ctx, []store.SectorReports{{ID: id, Reports: rs}}, q.ttl)
-	for _, f := range failed {
-		q.putBack(f.ID, f.Reports)
-	}
-	if dropped > 0 {
-		q.log.Info("state reports dropped: they no longer fit their sector", "sector", id, "reports", dropped)
-	}
-	if err == nil {
-		q.written([]store.SectorID{id})
-	}
-	return err
+	return q.write(ctx, []store.SectorID{id})
 }
 
 // flush writes every queued report.
 func (q *reportQueue) flush(ctx context.Context) error {
-	q.mu.Lock()
-	all := q.pending
-	q.pending = map[store.SectorID][]store.QueuedReport{}
-	q.n = 0
-	q.mu.Unlock()
-	if len(all) == 0 {
+	return q.write(ctx, nil)
+}
+
+// write writes the queued reports of ids (nil: all).
+func (q *reportQueue) write(ctx context.Context, ids []store.SectorID) error {
+	batch, done := q.begin(ids)
+	if len(batch) == 0 {
+		close(done)
 		return nil
 	}
-	batch := make([]store.SectorReports, 0, len(all))
-	for id, rs := range all {
-		batch = append(batch, store.SectorReports{ID: id, Reports: rs})
-	}
 	failed, dropped, err := q.st.WriteReports(ctx, batch, q.ttl)
-	failedIDs := map[store.SectorID]bool{}
-	for _, f := range failed {
-		failedIDs[f.ID] = true
-		q.putBack(f.ID, f.Reports)
-	}
+	q.end(batch, failed, done)
 	if dropped > 0 {
 		q.log.Info("state reports dropped: they no longer fit their sector", "reports", dropped)
 	}
-	ids := make([]store.SectorID, 0, len(batch))
+	failedIDs := map[store.SectorID]bool{}
+	for _, f := range failed {
+		failedIDs[f.ID] = true
+	}
+	ids = ids[:0]
 	for _, sr := range batch {
 		if !failedIDs[sr.ID] {
 			ids = append(ids, sr.ID)

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -69,6 +70,12 @@ func TestQueuedReportsFlush(t *testing.T) {
 	if got := s.st.WriteTransactions() - before; got != 0 {
 		t.Fatalf("%d write transactions before the flush, want 0", got)
 	}
+	s.reports.mu.Lock()
+	queued := s.reports.n
+	s.reports.mu.Unlock()
+	if want := len(ids) * len(reportSteps); queued != want {
+		t.Fatalf("%d reports queued, want %d (a resend of a queued report is not queued)", queued, want)
+	}
 	if err := s.reports.flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -124,11 +131,18 @@ func TestQueuedReportRules(t *testing.T) {
 		{"unknown state", "w1", a.ID, [2]string{"TreeDBuilt", "Pwned"}, ErrInvalid},
 		{"another worker's sector", "w2", a.ID, [2]string{"TreeDBuilt", "TicketAssigned"}, ErrNotLeaseHolder},
 		{"fits the queued state", "w1", a.ID, [2]string{"TreeDBuilt", "TicketAssigned"}, nil},
+		{"possible resend (next is the known state)", "w1", a.ID, [2]string{"Allocated", "TicketAssigned"}, nil},
 	}
 	for _, c := range cases {
 		if err := report(s, c.worker, c.id, c.step); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
+	}
+	// A possible resend is not refused for coming from behind, but its
+	// names and failure level must still be valid.
+	if _, err := s.ReportState(workerCtx("w1"), a.ID, api.StateReport{Prev: "Allocated", Next: "TicketAssigned", Event: "e",
+		Failure: &api.Failure{Level: "catastrophic"}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("bad failure level on a possible resend: %v, want ErrInvalid", err)
 	}
 	if _, err := s.AbortSector(adminCtx(), b.ID, "operator"); err != nil {
 		t.Fatal(err)
@@ -177,13 +191,15 @@ func TestQueuedReportsBounded(t *testing.T) {
 }
 
 // TestQueuedReportsRetried: reports a failed call took are written later,
-// once, whether or not the failed call's transaction kept them.
+// once, whether or not the failed call's transaction kept them. The
+// reports pause and resume the sector, so written again they would fit
+// and be recorded twice: only the Retry mark keeps them single.
 func TestQueuedReportsRetried(t *testing.T) {
 	s := queueEnv(t).open()
 	mustTenant(t, s, "acme", 1000, 1)
 	a := mustAllocate(t, s, "w1", "t0")
 	sid := toStoreID(a.ID)
-	for _, step := range reportSteps[:2] {
+	for _, step := range [][2]string{{"Allocated", "Paused"}, {"Paused", "Allocated"}} {
 		if err := report(s, "w1", a.ID, step); err != nil {
 			t.Fatal(err)
 		}
@@ -203,5 +219,56 @@ func TestQueuedReportsRetried(t *testing.T) {
 	}
 	if got := historyNexts(t, s, a.ID); len(got) != 2 {
 		t.Errorf("history %v: the retried reports were written twice or not at all", got)
+	}
+}
+
+// TestQueuedReportsInFlight: while a flush writes a sector's reports, a
+// call that would take them waits for the write to end (here its context
+// ends first), then gets what was queued after them.
+func TestQueuedReportsInFlight(t *testing.T) {
+	s := queueEnv(t).open()
+	mustTenant(t, s, "acme", 1000, 1)
+	a := mustAllocate(t, s, "w1", "t0")
+	sid := toStoreID(a.ID)
+	if err := report(s, "w1", a.ID, reportSteps[0]); err != nil {
+		t.Fatal(err)
+	}
+	batch, done := s.reports.begin(nil)
+	if len(batch) != 1 {
+		t.Fatalf("%d sectors in flight", len(batch))
+	}
+	if err := report(s, "w1", a.ID, reportSteps[1]); err != nil {
+		t.Fatal(err)
+	}
+	if last, ok := s.reports.last(sid); !ok || last.Report.Next != reportSteps[1][1] {
+		t.Fatalf("last report %+v, %v", last, ok)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := s.reports.take(ctx, sid); !errors.Is(err, context.Canceled) {
+		t.Fatalf("take while in flight: %v, want it to wait", err)
+	}
+	if _, _, err := s.st.WriteReports(t.Context(), batch, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	s.reports.end(batch, nil, done)
+	rs, err := s.reports.take(t.Context(), sid)
+	if err != nil || len(rs) != 1 || rs[0].Report.Next != reportSteps[1][1] {
+		t.Fatalf("after the flight: %d reports, %v", len(rs), err)
+	}
+}
+
+// TestSubmitProofSeedUnavailable: a proof whose seed this manager cannot
+// draw yet (its chain has not settled it) is to be retried (ErrNoChain),
+// not refused, which would pause the sector.
+func TestSubmitProofSeedUnavailable(t *testing.T) {
+	e := queueEnv(t)
+	s := e.open()
+	mustTenant(t, s, "acme", 1000, 1)
+	a := mustAllocate(t, s, "w1", "t0")
+	w := workerCtx("w1")
+	_, err := s.SubmitProof(w, a.ID, api.ProofInfo{Proof: []byte{1}}, false)
+	if !errors.Is(err, ErrNoChain) {
+		t.Fatalf("proof before the seed is settled: %v, want ErrNoChain", err)
 	}
 }

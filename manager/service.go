@@ -102,9 +102,11 @@ type Options struct {
 	// pipeline, which is far below a worker's poll interval (3 min by
 	// default) and an epoch (30 s). A change this manager makes through
 	// the worker API drops the cached sector at once; only changes made
-	// by the pipeline or by other managers wait out the TTL. Other calls
-	// always read the database, and a poll that would queue a sector
-	// re-reads it first.
+	// by the pipeline or by other managers wait out the TTL (an operator's
+	// abort through this manager drops it too). ReportState, AssignTicket,
+	// WaitSeed and SubmitProof's seed check read through the cache as
+	// well; the other calls read the locked row in their transaction, and
+	// a poll that would queue a sector re-reads it first.
 	PollCacheTTL time.Duration
 	// ReportFlush is how long a worker's state report may wait in memory
 	// before it is written (default DefaultReportFlush; negative writes
@@ -188,10 +190,16 @@ func newTTLCache[K comparable, V any](ttl time.Duration) *ttlCache[K, V] {
 	return &ttlCache[K, V]{ttl: ttl, entries: map[K]cached[V]{}}
 }
 
-// get returns the value for k, loading it when absent or stale.
-func (c *ttlCache[K, V]) get(k K, load func() (V, error)) (V, error) {
+// sharedLoadTimeout bounds a cache load that several callers share: it
+// runs without the context of the caller that started it (one caller going
+// away must not fail the others).
+const sharedLoadTimeout = 30 * time.Second
+
+// get returns the value for k, loading it when absent or stale. load gets
+// the context to read with.
+func (c *ttlCache[K, V]) get(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
 	if c.ttl <= 0 {
-		return load()
+		return load(ctx)
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -200,8 +208,10 @@ func (c *ttlCache[K, V]) get(k K, load func() (V, error)) (V, error) {
 	if ok && now.Before(e.expires) {
 		return e.v, nil
 	}
-	r, err, _ := c.loads.Do(fmt.Sprint(k), func() (any, error) {
-		v, err := load()
+	ch := c.loads.DoChan(fmt.Sprint(k), func() (any, error) {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedLoadTimeout)
+		defer cancel()
+		v, err := load(lctx)
 		if err != nil {
 			return v, err
 		}
@@ -217,8 +227,14 @@ func (c *ttlCache[K, V]) get(k K, load func() (V, error)) (V, error) {
 		c.mu.Unlock()
 		return v, nil
 	})
-	v, _ := r.(V)
-	return v, err
+	select {
+	case r := <-ch:
+		v, _ := r.Val.(V)
+		return v, r.Err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
 }
 
 // forget drops k (after this process changed it); a load of k already

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sealant/sealant/api"
 	"github.com/sealant/sealant/chain/address"
@@ -15,6 +16,10 @@ import (
 // maxNumberRetries bounds how many freshly allocated numbers AllocateSector
 // gives up (because the chain already has them) before it reports an error.
 const maxNumberRetries = 8
+
+// ticketDrawTimeout bounds the ticket draw AcquirePieces makes for a CC
+// sector (on failure AssignTicket draws it).
+const ticketDrawTimeout = 5 * time.Second
 
 // AllocateSector gives the calling sealing thread a sector: the one it
 // already holds (restart), else a new one of the tenant that weighted fair
@@ -177,7 +182,7 @@ func (s *Service) loadWorkerSector(ctx context.Context, id api.SectorID, cached 
 	sid := toStoreID(id)
 	var sec store.Sector
 	if cached {
-		sec, err = s.sectors.get(sid, func() (store.Sector, error) { return s.st.GetSector(ctx, sid) })
+		sec, err = s.sectors.get(ctx, sid, func(ctx context.Context) (store.Sector, error) { return s.st.GetSector(ctx, sid) })
 	} else {
 		sec, err = s.st.GetSector(ctx, sid)
 		if err == nil {
@@ -224,7 +229,9 @@ func (s *Service) holderFor(ctx context.Context, id store.SectorID) (store.Holde
 	if err != nil {
 		return h, err
 	}
-	h.Reports = s.reports.take(id)
+	if h.Reports, err = s.reports.take(ctx, id); err != nil {
+		return h, fmt.Errorf("manager: sector %s: waiting for its state reports to be written: %w", id, err)
+	}
 	return h, nil
 }
 
@@ -259,7 +266,10 @@ func (s *Service) AcquirePieces(ctx context.Context, id api.SectorID) ([]api.Pie
 	var ticket *store.Ticket
 	if s.chain != nil {
 		// A draw that fails is not this call's error: AssignTicket draws.
-		t, err := s.drawTicket(ctx, id)
+		// Bounded, so that a slow chain does not hold the call.
+		dctx, cancel := context.WithTimeout(ctx, ticketDrawTimeout)
+		t, err := s.drawTicket(dctx, id)
+		cancel()
 		if err != nil {
 			s.log.Debug("ticket not drawn with the pieces; AssignTicket will", "sector", sid, "err", err)
 		}
@@ -372,10 +382,20 @@ func (s *Service) SubmitProof(ctx context.Context, id api.SectorID, p api.ProofI
 	if p.NI != nil {
 		c, refused := commitments(*p.NI)
 		sub.NI, sub.NIRefusal = &c, refused
-	} else if s.chain != nil {
+	} else if s.needsSeed(ctx, id) {
 		// The seed the worker proved with is stored with its proof (see
-		// WaitSeed); not settled yet, the store refuses the proof.
-		_, sub.Seed, _ = s.drawSeed(ctx, id)
+		// WaitSeed). When this manager cannot draw it now (its chain
+		// failed, or lags the one that answered WaitSeed), the call is to
+		// be retried, not refused: a refusal would pause the sector.
+		wait, seed, err := s.drawSeed(ctx, id)
+		switch {
+		case seed != nil:
+			sub.Seed = seed
+		case err != nil:
+			return api.SubmitResponse{}, fmt.Errorf("%w: sector %s: drawing the seed to store with the proof: %v", ErrNoChain, id, err)
+		default:
+			return api.SubmitResponse{}, fmt.Errorf("%w: sector %s: the chain this manager reads has not settled the seed yet; retry in %d s", ErrNoChain, id, wait.DelaySeconds)
+		}
 	}
 	sid := toStoreID(id)
 	h, err := s.holderFor(ctx, sid)
@@ -389,6 +409,17 @@ func (s *Service) SubmitProof(ctx context.Context, id api.SectorID, p api.ProofI
 	}
 	s.sectors.forget(sid)
 	return s.submitted(out, store.BatchProveCommit), nil
+}
+
+// needsSeed tells whether a proof for the sector must bring its seed: an
+// interactive sector, active, without a stored seed, on a manager with a
+// chain. A sector it cannot read is left to the store call to answer.
+func (s *Service) needsSeed(ctx context.Context, id api.SectorID) bool {
+	if s.chain == nil {
+		return false
+	}
+	sec, err := s.pollSector(ctx, id)
+	return err == nil && sec.Seed == nil && sec.Phase == store.PhaseActive && !sec.ProofType.IsNI()
 }
 
 func contains[T comparable](xs []T, x T) bool {

@@ -110,7 +110,7 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		}
 		return api.PollResponse{State: api.OnChainPending, Desc: "waiting for the pipeline to batch it"}, nil
 	}
-	b, err := s.batches.get(batchID, func() (store.BatchHead, error) { return s.st.GetBatchHead(ctx, batchID) })
+	b, err := s.batches.get(ctx, batchID, func(ctx context.Context) (store.BatchHead, error) { return s.st.GetBatchHead(ctx, batchID) })
 	if err != nil {
 		return api.PollResponse{}, mapStoreErr(err)
 	}

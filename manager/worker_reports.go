@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/sealant/sealant/api"
@@ -14,7 +15,9 @@ import (
 // and state, its renewed lease and the CPU time the step used (metering).
 // A report equal to the last one (a resend after a worker restart)
 // records nothing. The answer carries an abort order when the sector was
-// aborted.
+// aborted: one made through this manager at once, one made by the
+// pipeline or another manager within the poll cache's TTL (the worker
+// also learns it from its next poll or submission).
 //
 // A report is information (the worker's own record is the truth), so it
 // does not cost a transaction of its own: it is checked against the
@@ -58,8 +61,10 @@ func (s *Service) ReportState(ctx context.Context, id api.SectorID, r api.StateR
 		state = lr.Next
 	}
 	// A report whose Next is the known state may be a resend of the last
-	// written one (the store tells when it writes); anything else must fit.
-	if err := checkReport(state, r); err != nil && r.Next != state {
+	// written one (the store tells when it writes), so it is not refused
+	// for coming from behind; anything else must fit, and names and levels
+	// must be valid in any case.
+	if err := checkReport(state, r); err != nil && !(r.Next == state && errors.Is(err, ErrConflict)) {
 		return api.ReportStateResponse{}, fmt.Errorf("sector %s: %w", sid, err)
 	}
 	q := store.QueuedReport{Report: rep, CPU: r.CPUSeconds, Check: c.mayWork, Validate: validate, At: s.now()}

@@ -18,8 +18,9 @@ import (
 // a transaction id of its own, which is what grouping saves. So a lane
 // relies on what the calls promise: a call that returns an error has
 // written nothing that matters (they check before they write; at most the
-// caller's own lease was renewed), so its error is its answer and the
-// others stay. When a statement fails the transaction is aborted; then the
+// caller's own lease was renewed, or the sector's queued state reports
+// written, which the manager queues again marked Retry, so they are not
+// written twice), so its error is its answer and the others stay. When a statement fails the transaction is aborted; then the
 // group is rolled back and every call in it runs again alone, in its own
 // transaction with the usual retries (calls may run more than once, as
 // with Store.tx). A commit that fails does the same.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -152,13 +153,15 @@ func (d db) applyReport(ctx context.Context, sec Sector, r StateReport, cpu map[
 }
 
 // WriteReports writes queued reports of many sectors: on PostgreSQL one
-// call per sector lane, each in that lane's group transaction (so a flush
-// locks sector rows in the same lanes as the sectors' own calls), on
-// SQLite all in one transaction. Sectors are written in id order. The
-// result has one entry per lane call that failed: its sectors' reports
-// were not written and may be written again (a report already written is
-// then a resend). dropped counts the reports that no longer fit their
-// sector (see applyReports) or whose sector is gone.
+// call per sector lane, each in that lane's group transaction, on SQLite
+// all in one transaction; the lanes' calls run at once. The caller keeps
+// the sectors' own calls from running meanwhile (the manager's calls wait
+// for reports in flight), so a flush takes no row lock a submission
+// holds, which would otherwise be a lock cycle with a batch lane. Sectors are
+// written in id order. failed holds the sectors of every lane call that
+// failed: their reports were not written and may be written again (marked
+// Retry). dropped counts the reports that no longer fit their sector (see
+// applyReports) or whose sector is gone.
 func (s *Store) WriteReports(ctx context.Context, batch []SectorReports, ttl time.Duration) (failed []SectorReports, dropped int, err error) {
 	sort.Slice(batch, func(i, j int) bool { return batch[i].ID.less(batch[j].ID) })
 	parts := map[int][]SectorReports{}
@@ -174,35 +177,49 @@ func (s *Store) WriteReports(ctx context.Context, batch []SectorReports, ttl tim
 		lanes = append(lanes, lane)
 	}
 	sort.Ints(lanes)
-	for _, lane := range lanes {
+	type laneResult struct {
+		n   int
+		err error
+	}
+	results := make([]laneResult, len(lanes))
+	var wg sync.WaitGroup
+	for i, lane := range lanes {
 		part := parts[lane]
-		var n int
-		werr := s.callTx(ctx, part[0].ID, false, func(d db) error {
-			ctx := context.WithoutCancel(ctx) // see callTx
-			n = 0
-			for _, sr := range part {
-				sec, err := d.getSector(ctx, sr.ID, true)
-				if errors.Is(err, ErrNotFound) {
-					n += len(sr.Reports)
-					continue
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var n int
+			werr := s.callTx(ctx, part[0].ID, false, func(d db) error {
+				ctx := context.WithoutCancel(ctx) // see callTx
+				n = 0
+				for _, sr := range part {
+					sec, err := d.getSector(ctx, sr.ID, true)
+					if errors.Is(err, ErrNotFound) {
+						n += len(sr.Reports)
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					_, k, err := d.applyReports(ctx, sec, sr.Reports, ttl)
+					if err != nil {
+						return err
+					}
+					n += k
 				}
-				if err != nil {
-					return err
-				}
-				_, k, err := d.applyReports(ctx, sec, sr.Reports, ttl)
-				if err != nil {
-					return err
-				}
-				n += k
-			}
-			return nil
-		})
-		if werr != nil {
-			failed = append(failed, part...)
-			err = errors.Join(err, fmt.Errorf("store: write queued reports: %w", werr))
-			continue
+				return nil
+			})
+			results[i] = laneResult{n, werr}
+		}()
+	}
+	wg.Wait()
+	for i, lane := range lanes {
+		if r := results[i]; r.err != nil {
+			failed = append(failed, parts[lane]...)
+			err = errors.Join(err, fmt.Errorf("store: write queued reports: %w", r.err))
+		} else {
+			dropped += r.n
 		}
-		dropped += n
 	}
 	return failed, dropped, err
 }

@@ -46,6 +46,15 @@ func TestWriteReports(t *testing.T) {
 		if _, _, err := s.WriteReports(bg, batch[:8], time.Hour); err != nil {
 			t.Fatal(err)
 		}
+		// A report written late does not move a lease back.
+		late := []SectorReports{{ID: batch[0].ID, Reports: []QueuedReport{{Report: StateReport{Prev: "x", Next: "Paused", Event: "late"}, At: t0.Add(-10 * time.Hour)}}}}
+		before, _ := s.GetSector(bg, batch[0].ID)
+		if _, _, err := s.WriteReports(bg, late, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if after, err := s.GetSector(bg, batch[0].ID); err != nil || after.LeaseExpires.Before(before.LeaseExpires) || after.State != "Paused" {
+			t.Errorf("late report: lease %v → %v, state %q, %v", before.LeaseExpires, after.LeaseExpires, after.State, err)
+		}
 		for i, sr := range batch[:8] {
 			h, err := s.SectorHistory(bg, sr.ID)
 			if err != nil {
@@ -56,7 +65,10 @@ func TestWriteReports(t *testing.T) {
 				got = append(got, e.Next)
 			}
 			want := "[PiecesAcquired PiecesAdded]"
-			if i == 3 || i == 4 {
+			switch i {
+			case 0:
+				want = "[PiecesAcquired PiecesAdded Paused]"
+			case 3, 4:
 				want = "[PiecesAcquired]"
 			}
 			if fmt.Sprint(got) != want {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +33,8 @@ type sectorReads struct {
 	mu    sync.Mutex
 	busy  bool
 	queue []*sectorRead
+	// queries counts the queries run (tests check that reads group).
+	queries atomic.Int64
 }
 
 type sectorRead struct {
@@ -53,7 +56,9 @@ func (s *Store) GetSector(ctx context.Context, id SectorID) (Sector, error) {
 	if g.busy {
 		g.queue = append(g.queue, me)
 		g.mu.Unlock()
-		<-me.done
+		if err := g.wait(ctx, me); err != nil {
+			return Sector{}, err
+		}
 		if !me.lead {
 			return me.sec, me.err
 		}
@@ -64,11 +69,42 @@ func (s *Store) GetSector(ctx context.Context, id SectorID) (Sector, error) {
 	group := append([]*sectorRead{me}, g.queue[:n]...)
 	g.queue = g.queue[n:]
 	g.mu.Unlock()
+	// Whatever happens to this query, the next one must run and every
+	// caller it took must be answered.
+	defer g.handOff(group)
 
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sectorReadTimeout)
+	defer cancel()
 	s.readSectors(qctx, group)
-	cancel()
+	return me.sec, me.err
+}
 
+// wait waits for a queued read to be answered or to be handed the next
+// query. A caller that goes away while still queued leaves the queue; one
+// already taken by a query, or handed the turn, stays to the end (a
+// query is bounded by sectorReadTimeout), so the turn is never lost.
+func (g *sectorReads) wait(ctx context.Context, me *sectorRead) error {
+	select {
+	case <-me.done:
+		return nil
+	case <-ctx.Done():
+	}
+	g.mu.Lock()
+	for i, r := range g.queue {
+		if r == me {
+			g.queue = append(g.queue[:i], g.queue[i+1:]...)
+			g.mu.Unlock()
+			return ctx.Err()
+		}
+	}
+	g.mu.Unlock()
+	<-me.done
+	return nil
+}
+
+// handOff answers a query's callers and gives the turn to the first
+// waiter, or ends the turn.
+func (g *sectorReads) handOff(group []*sectorRead) {
 	g.mu.Lock()
 	if len(g.queue) > 0 {
 		next := g.queue[0]
@@ -80,13 +116,16 @@ func (s *Store) GetSector(ctx context.Context, id SectorID) (Sector, error) {
 	}
 	g.mu.Unlock()
 	for _, r := range group[1:] {
+		if r.err == nil && r.sec.ID != r.id {
+			r.err = fmt.Errorf("store: sector %s: read not answered", r.id)
+		}
 		close(r.done)
 	}
-	return me.sec, me.err
 }
 
 // readSectors answers a group of reads with one query.
 func (s *Store) readSectors(ctx context.Context, group []*sectorRead) {
+	s.sreads.queries.Add(1)
 	if len(group) == 1 {
 		group[0].sec, group[0].err = s.reader().getSector(ctx, group[0].id, false)
 		return

@@ -46,6 +46,9 @@ func TestGroupedSectorReads(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
+		if q := s.sreads.queries.Load(); q >= callers {
+			t.Errorf("%d queries for %d reads: none grouped", q, callers)
+		}
 		if s.sreads.busy || len(s.sreads.queue) != 0 {
 			t.Errorf("reads left busy=%v, %d queued", s.sreads.busy, len(s.sreads.queue))
 		}

@@ -345,7 +345,9 @@ func (d db) report(ctx context.Context, sec Sector, r StateReport, now time.Time
 	}
 	lease := ms(sec.LeaseExpires)
 	if sec.Phase == PhaseActive {
-		lease = ms(now.Add(ttl))
+		// Never earlier than it is: a report written late (queued, or
+		// retried) must not undo a renewal made since.
+		lease = max(lease, ms(now.Add(ttl)))
 	}
 	if _, err := d.exec(ctx, `UPDATE sectors SET state = ?, lease_expires_ms = ?, updated_ms = ?
 		WHERE miner_id = ? AND number = ?`, r.Next, lease, nowMS, int64(r.ID.Miner), int64(r.ID.Number)); err != nil {
