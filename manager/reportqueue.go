@@ -226,13 +226,13 @@ func (q *reportQueue) flush(ctx context.Context) error {
 
 // write writes the queued reports of ids (nil: all).
 func (q *reportQueue) write(ctx context.Context, ids []store.SectorID) error {
-	batch, done := q.begin(ids)
+	batch, landed := q.begin(ids)
 	if len(batch) == 0 {
-		close(done)
+		close(landed)
 		return nil
 	}
 	failed, dropped, err := q.st.WriteReports(ctx, batch, q.ttl)
-	q.end(batch, failed, done)
+	q.end(batch, failed, landed)
 	if dropped > 0 {
 		q.log.Info("state reports dropped: they no longer fit their sector", "reports", dropped)
 	}
@@ -240,13 +240,13 @@ func (q *reportQueue) write(ctx context.Context, ids []store.SectorID) error {
 	for _, f := range failed {
 		failedIDs[f.ID] = true
 	}
-	ids = ids[:0]
+	done := make([]store.SectorID, 0, len(batch))
 	for _, sr := range batch {
 		if !failedIDs[sr.ID] {
-			ids = append(ids, sr.ID)
+			done = append(done, sr.ID)
 		}
 	}
-	q.written(ids)
+	q.written(done)
 	if err != nil {
 		return fmt.Errorf("manager: state reports: %w", err)
 	}

@@ -372,7 +372,7 @@ func (s *Service) submitted(out store.Outcome, kind store.BatchKind) api.SubmitR
 // for the tenant's ProveCommit batch, in one transaction; see
 // SubmitPreCommit for the result rules.
 func (s *Service) SubmitProof(ctx context.Context, id api.SectorID, p api.ProofInfo, reset bool) (api.SubmitResponse, error) {
-	if _, err := s.holder(ctx); err != nil {
+	if _, err := callerFrom(ctx); err != nil {
 		return api.SubmitResponse{}, err
 	}
 	if len(p.Proof) == 0 {
