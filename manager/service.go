@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/sealant/sealant/api"
 	"github.com/sealant/sealant/chain/rand"
@@ -168,84 +166,6 @@ type Service struct {
 	handoffDone chan struct{}
 }
 
-// ttlCache holds values read for poll answers for a short time. It uses
-// the wall clock, not the service clock: it is a performance device, not a
-// decision, and only poll answers (which a worker repeats anyway) read
-// through it.
-type ttlCache[K comparable, V any] struct {
-	ttl     time.Duration
-	mu      sync.Mutex
-	entries map[K]cached[V]
-	// loads shares one load among the callers that miss the same key
-	// at once (thousands of threads polling one batch).
-	loads singleflight.Group
-}
-
-type cached[V any] struct {
-	v       V
-	expires time.Time
-}
-
-func newTTLCache[K comparable, V any](ttl time.Duration) *ttlCache[K, V] {
-	return &ttlCache[K, V]{ttl: ttl, entries: map[K]cached[V]{}}
-}
-
-// sharedLoadTimeout bounds a cache load that several callers share: it
-// runs without the context of the caller that started it (one caller going
-// away must not fail the others).
-const sharedLoadTimeout = 30 * time.Second
-
-// get returns the value for k, loading it when absent or stale. load gets
-// the context to read with.
-func (c *ttlCache[K, V]) get(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
-	if c.ttl <= 0 {
-		return load(ctx)
-	}
-	now := time.Now()
-	c.mu.Lock()
-	e, ok := c.entries[k]
-	c.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.v, nil
-	}
-	ch := c.loads.DoChan(fmt.Sprint(k), func() (any, error) {
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedLoadTimeout)
-		defer cancel()
-		v, err := load(lctx)
-		if err != nil {
-			return v, err
-		}
-		c.mu.Lock()
-		if len(c.entries) > 100_000 {
-			clear(c.entries)
-		}
-		// Each entry lives 0.75–1.25 TTL: entries loaded together (a
-		// fleet starting at once) would otherwise all expire together
-		// and send a wave of reads to the database every TTL.
-		ttl := c.ttl*3/4 + time.Duration(mrand.Int64N(int64(c.ttl/2)+1))
-		c.entries[k] = cached[V]{v: v, expires: now.Add(ttl)}
-		c.mu.Unlock()
-		return v, nil
-	})
-	select {
-	case r := <-ch:
-		v, _ := r.Val.(V)
-		return v, r.Err
-	case <-ctx.Done():
-		var zero V
-		return zero, ctx.Err()
-	}
-}
-
-// forget drops k (after this process changed it); a load of k already
-// under way is not shared with later callers.
-func (c *ttlCache[K, V]) forget(k K) {
-	c.mu.Lock()
-	delete(c.entries, k)
-	c.mu.Unlock()
-	c.loads.Forget(fmt.Sprint(k))
-}
-
 type threadCommands struct{ pause, resume []string }
 
 // NewService opens (and migrates) the store and returns a Service.
@@ -273,8 +193,8 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	if pollTTL == 0 {
 		pollTTL = DefaultPollCacheTTL
 	}
-	s.batches = newTTLCache[int64, store.BatchHead](pollTTL)
-	s.sectors = newTTLCache[store.SectorID, store.Sector](pollTTL)
+	s.batches = newTTLCache[int64, store.BatchHead](pollTTL, func(id int64) string { return strconv.FormatInt(id, 10) })
+	s.sectors = newTTLCache[store.SectorID, store.Sector](pollTTL, store.SectorID.String)
 	if s.policy == (rand.Policy{}) {
 		s.policy = rand.Mainnet
 	}
@@ -355,6 +275,8 @@ func (s *Service) Close() error {
 	if err := s.beats.flush(ctx); err != nil {
 		s.log.Warn("worker heartbeats not written at close", "err", err)
 	}
+	s.sectors.close()
+	s.batches.close()
 	return s.st.Close()
 }
 

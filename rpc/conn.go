@@ -54,6 +54,14 @@ type wsConn struct {
 	nextChan atomic.Uint64
 	active   atomic.Int64 // requests being served
 
+	// writing is when the write in progress began (UnixNano; 0: none).
+	// Writes run without a context (see write), and pingLoop closes the
+	// connection when one has lasted longer than writeTimeout.
+	writing atomic.Int64
+	// idle hands a request to a handler goroutine waiting for one (see
+	// spawn).
+	idle chan func()
+
 	mu       sync.Mutex
 	closed   bool
 	cause    error
@@ -80,6 +88,7 @@ func newWSConn(parent context.Context, ws *websocket.Conn, cfg connConfig) *wsCo
 		pending:  map[int64]*pendingCall{},
 		handling: map[string]context.CancelFunc{},
 		subs:     map[uint64]*Subscription{},
+		idle:     make(chan func()),
 	}
 	if cfg.values != nil {
 		c.hctx = cfg.values(ctx)
@@ -89,15 +98,20 @@ func newWSConn(parent context.Context, ws *websocket.Conn, cfg connConfig) *wsCo
 
 // start launches the read loop and the keep-alive pinger.
 func (c *wsConn) start() {
+	// Reads and writes run without a context: coder/websocket arms a
+	// context.AfterFunc for every read and write given a cancellable one,
+	// several allocations per message on a connection that carries
+	// thousands a second. The connection's own end is watched once here
+	// instead, and a stuck write by pingLoop.
+	// shutdown cancels c.ctx itself, so this runs once in any case.
+	context.AfterFunc(c.ctx, func() { c.shutdown(context.Cause(c.ctx)) })
 	go c.readLoop()
-	if c.cfg.pingInterval > 0 {
-		go c.pingLoop()
-	}
+	go c.pingLoop()
 }
 
 func (c *wsConn) readLoop() {
 	for {
-		_, data, err := c.ws.Read(c.ctx)
+		_, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			c.shutdown(err)
 			return
@@ -107,15 +121,26 @@ func (c *wsConn) readLoop() {
 }
 
 // pingLoop detects dead peers (a signer behind a NAT that silently dropped
-// the mapping) faster than TCP would.
+// the mapping) faster than TCP would, and ends a write that has lasted
+// longer than writeTimeout (a peer that stopped reading).
 func (c *wsConn) pingLoop() {
-	t := time.NewTicker(c.cfg.pingInterval)
+	check := max(min(c.cfg.writeTimeout/4, time.Second), time.Millisecond)
+	t := time.NewTicker(check)
 	defer t.Stop()
+	lastPing := time.Now()
 	for {
 		select {
 		case <-c.done:
 			return
-		case <-t.C:
+		case now := <-t.C:
+			if began := c.writing.Load(); began != 0 && c.cfg.writeTimeout > 0 && now.Sub(time.Unix(0, began)) > c.cfg.writeTimeout {
+				c.shutdown(fmt.Errorf("write: no progress for %s", c.cfg.writeTimeout))
+				return
+			}
+			if c.cfg.pingInterval <= 0 || now.Sub(lastPing) < c.cfg.pingInterval {
+				continue
+			}
+			lastPing = now
 			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.pingInterval)
 			err := c.ws.Ping(ctx)
 			cancel()
@@ -171,13 +196,20 @@ func (c *wsConn) close() error {
 	return nil
 }
 
-// write sends one message. It uses the connection context plus a timeout,
-// never a caller's context: coder/websocket closes the connection when a
-// write's context ends, and a cancelled call must not kill the connection.
+// write sends one message. It never uses a caller's context:
+// coder/websocket closes the connection when a write's context ends, and a
+// cancelled call must not kill the connection. It uses none at all (see
+// start): a write stuck longer than writeTimeout is ended by pingLoop,
+// which closes the connection, and a closed connection fails the write.
 func (c *wsConn) write(msg []byte) error {
-	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.writeTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, websocket.MessageText, msg); err != nil {
+	// Concurrent writes queue inside coder/websocket; the first one's start
+	// is what a stuck peer delays, so a later writer does not reset it.
+	mine := c.writing.CompareAndSwap(0, time.Now().UnixNano())
+	err := c.ws.Write(context.Background(), websocket.MessageText, msg)
+	if mine {
+		c.writing.Store(0)
+	}
+	if err != nil {
 		c.shutdown(fmt.Errorf("write: %w", err))
 		return c.closeErr()
 	}
@@ -359,7 +391,42 @@ func (c *wsConn) handleRequest(f *frame) {
 			return
 		}
 	}
-	go c.serveRequest(ctx, cancel, key, hasKey, f)
+	c.spawn(func() { c.serveRequest(ctx, cancel, key, hasKey, f) })
+}
+
+// handlerIdle is how long a handler goroutine waits for another request
+// before it ends.
+const handlerIdle = 10 * time.Second
+
+// spawn runs a served request on a handler goroutine: one that waits for
+// work if there is one, else a new one. A new goroutine starts with a
+// small stack and copies it several times over while it decodes JSON and
+// runs a handler, a measurable share of a busy manager's CPU; a handler
+// goroutine keeps its stack for the requests that follow. Handler
+// goroutines end when the connection does or after handlerIdle without
+// work, so their number follows the requests in flight.
+func (c *wsConn) spawn(f func()) {
+	select {
+	case c.idle <- f:
+	default:
+		go c.handle(f)
+	}
+}
+
+func (c *wsConn) handle(f func()) {
+	t := time.NewTimer(handlerIdle)
+	defer t.Stop()
+	for {
+		f()
+		t.Reset(handlerIdle)
+		select {
+		case f = <-c.idle:
+		case <-t.C:
+			return
+		case <-c.done:
+			return
+		}
+	}
 }
 
 func (c *wsConn) serveRequest(ctx context.Context, cancel context.CancelFunc, key string, hasKey bool, f *frame) {

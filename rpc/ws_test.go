@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
@@ -381,5 +382,30 @@ func TestDialErrors(t *testing.T) {
 	}
 	if _, err := Dial(ctx, "http://x/rpc", WithHandler("A", Proc0(func(context.Context) error { return nil }))); err == nil {
 		t.Error("handlers over http accepted")
+	}
+}
+
+// TestStuckWriteClosesConnection: writes carry no context (see
+// wsConn.write), so a peer that stops reading must still be cut off once a
+// write has made no progress for WriteTimeout, ending the producer.
+func TestStuckWriteClosesConnection(t *testing.T) {
+	e := newEnv(t, ServerConfig{AnonymousPerm: PermRead, WriteTimeout: 200 * time.Millisecond})
+	peers := make(chan *Peer, 1)
+	e.srv.OnConnect(func(_ context.Context, p *Peer) { peers <- p })
+	r := dialRaw(t, e.ws)
+	r.send(`{"jsonrpc":"2.0","id":1,"method":"T.Stream","params":[-1]}`) // never read
+	p := <-peers
+	select {
+	case <-p.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("a peer that reads nothing kept its connection")
+	}
+	select {
+	case ev := <-e.events:
+		if ev != "producer stopped" {
+			t.Fatalf("event %q, want producer stopped", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream's producer did not stop with the connection")
 	}
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -148,7 +147,9 @@ type candidate struct {
 	miner, proofType, size int64
 	weight, qDay, qConc    int64
 	windowCount, dayCount  int64
-	active                 int64
+	// total is the tenant's allocations ever (its allocation counter).
+	total  int64
+	active int64
 }
 
 func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now time.Time, p AllocatePolicy) (Allocation, error) {
@@ -211,16 +212,8 @@ func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now
 	// sectors cannot be used to dodge a quota.
 	day := int64(24 * time.Hour / time.Millisecond)
 	windowFrom, dayFrom := nowMS-p.FairShareWindow.Milliseconds(), nowMS-day
-	for _, c := range cands {
-		if err := d.allocationCounts(ctx, c, windowFrom, dayFrom); err != nil {
-			return Allocation{}, err
-		}
-		if c.qConc > 0 {
-			// Only a concurrency quota needs the active count.
-			if err := d.queryRow(ctx, `SELECT COUNT(*) FROM sectors WHERE phase = 'active' AND tenant_id = ?`, c.id).Scan(&c.active); err != nil {
-				return Allocation{}, fmt.Errorf("store: allocate sector: active sectors of %q: %w", c.id, err)
-			}
-		}
+	if err := d.allocationCounts(ctx, cands, windowFrom, dayFrom); err != nil {
+		return Allocation{}, err
 	}
 
 	var pick *candidate
@@ -282,28 +275,57 @@ func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now
 	}}, nil
 }
 
-// allocationCounts sets c's allocations after windowFrom and after dayFrom.
+// allocationCounts sets each candidate's allocations in all (total),
+// after windowFrom and after dayFrom, and, when it has a concurrency
+// quota, its active sectors: one statement for all of them.
 //
 // Exact as long as a tenant's allocations are recorded in time order,
 // which holds within one manager (allocations of a tenant are serialized);
 // managers sharing a database with skewed clocks can make it off by the
 // allocations inside the skew, which fair share and a daily quota
 // tolerate.
-func (d db) allocationCounts(ctx context.Context, c *candidate, windowFrom, dayFrom int64) error {
-	const before = `(SELECT alloc_seq FROM usage_events WHERE stage = 'allocated' AND tenant_id = ? AND at_ms <= ?
-		ORDER BY at_ms DESC, alloc_seq DESC LIMIT 1)`
-	var total int64
-	var atWindow, atDay sql.NullInt64
-	err := d.queryRow(ctx, `SELECT total, `+before+`, `+before+` FROM allocation_counters WHERE tenant_id = ?`,
-		c.id, windowFrom, c.id, dayFrom, c.id).Scan(&total, &atWindow, &atDay)
-	if errors.Is(err, sql.ErrNoRows) {
-		c.windowCount, c.dayCount = 0, 0 // never allocated
+func (d db) allocationCounts(ctx context.Context, cands []*candidate, windowFrom, dayFrom int64) error {
+	if len(cands) == 0 {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("store: allocate sector: allocation counts of %q: %w", c.id, err)
+	const before = `(SELECT alloc_seq FROM usage_events WHERE stage = 'allocated' AND tenant_id = t.id AND at_ms <= ?
+		ORDER BY at_ms DESC, alloc_seq DESC LIMIT 1)`
+	args := []any{windowFrom, dayFrom}
+	byID := make(map[string]*candidate, len(cands))
+	for _, c := range cands {
+		args = append(args, c.id)
+		byID[c.id] = c
 	}
-	c.windowCount, c.dayCount = total-atWindow.Int64, total-atDay.Int64
+	rows, err := d.query(ctx, `SELECT t.id, ac.total, `+before+`, `+before+`,
+		CASE WHEN t.quota_concurrent > 0 THEN (SELECT COUNT(*) FROM sectors WHERE phase = 'active' AND tenant_id = t.id) ELSE 0 END
+		FROM tenants t LEFT JOIN allocation_counters ac ON ac.tenant_id = t.id
+		WHERE t.id IN (`+placeholders(len(cands))+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("store: allocate sector: allocation counts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var total, atWindow, atDay sql.NullInt64
+		var active int64
+		if err := rows.Scan(&id, &total, &atWindow, &atDay, &active); err != nil {
+			return fmt.Errorf("store: allocate sector: allocation counts: %w", err)
+		}
+		c := byID[id]
+		if c == nil {
+			continue
+		}
+		c.active = active
+		if !total.Valid {
+			c.total, c.windowCount, c.dayCount = 0, 0, 0 // never allocated
+			continue
+		}
+		c.total = total.Int64
+		c.windowCount, c.dayCount = total.Int64-atWindow.Int64, total.Int64-atDay.Int64
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: allocate sector: allocation counts: %w", err)
+	}
 	return nil
 }
 

@@ -53,8 +53,13 @@ func runAllocGroup(s *Store, group []*groupOp) {
 		for i, op := range live {
 			reqs[i] = op.alloc
 		}
-		errs, err := d.allocateGroup(context.Background(), reqs)
-		return errs, err == nil
+		d.group = newPGGroup()
+		ctx := context.Background()
+		errs, err := d.allocateGroup(ctx, reqs)
+		if err != nil || d.flush(ctx) != nil {
+			return nil, false
+		}
+		return errs, true
 	})
 }
 
@@ -110,17 +115,7 @@ func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, 
 		}
 		nowMS := ms(first.now)
 		windowFrom, dayFrom := nowMS-p.FairShareWindow.Milliseconds(), nowMS-int64(24*time.Hour/time.Millisecond)
-		for _, c := range cands {
-			if err := d.allocationCounts(ctx, c, windowFrom, dayFrom); err != nil {
-				return err
-			}
-			if c.qConc > 0 {
-				if err := d.queryRow(ctx, `SELECT COUNT(*) FROM sectors WHERE phase = 'active' AND tenant_id = ?`, c.id).Scan(&c.active); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return d.allocationCounts(ctx, cands, windowFrom, dayFrom)
 	}
 
 	// 3. Decide in order.
@@ -144,7 +139,7 @@ func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, 
 				r.out = Allocation{Sector: *row, Reoffered: true}
 				continue
 			}
-			if _, err := d.exec(ctx, `UPDATE sectors SET lease_expires_ms = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
+			if err := d.later(ctx, &sec.ID, `UPDATE sectors SET lease_expires_ms = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
 				lease, nowMS, int64(sec.ID.Miner), int64(sec.ID.Number)); err != nil {
 				return nil, fmt.Errorf("store: re-offer sector %s: %w", sec.ID, err)
 			}
@@ -173,16 +168,12 @@ func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, 
 			errs[i] = ErrNoWork
 			continue
 		}
-		num, ok := next[pick.miner]
-		if !ok {
-			if _, err := d.exec(ctx, `INSERT INTO sector_counters (miner_id, next_number) VALUES (?, 0)
-				ON CONFLICT (miner_id) DO NOTHING`, pick.miner); err != nil {
-				return nil, fmt.Errorf("store: allocate sector: counter for miner %d: %w", pick.miner, err)
-			}
-			if err := d.queryRow(ctx, `SELECT next_number FROM sector_counters WHERE miner_id = ?`+d.forUpdate(), pick.miner).Scan(&num); err != nil {
-				return nil, fmt.Errorf("store: allocate sector: next number for miner %d: %w", pick.miner, err)
+		if len(next) == 0 {
+			if err := d.lockCounters(ctx, cands, next); err != nil {
+				return nil, err
 			}
 		}
+		num := next[pick.miner]
 		next[pick.miner] = num + 1
 		pick.windowCount++
 		pick.dayCount++
@@ -204,9 +195,10 @@ func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, 
 		return errs, nil
 	}
 
-	// 4. Write: counters, sectors, allocation sequence, usage, history.
+	// 4. Write: counters, sectors, allocation sequence, usage, history;
+	// none is read back, so in one round trip (pgbatch.go).
 	for miner, n := range next {
-		if _, err := d.exec(ctx, `UPDATE sector_counters SET next_number = ? WHERE miner_id = ?`, n, miner); err != nil {
+		if err := d.later(ctx, nil, `UPDATE sector_counters SET next_number = ? WHERE miner_id = ?`, n, miner); err != nil {
 			return nil, fmt.Errorf("store: allocate sector: next number for miner %d: %w", miner, err)
 		}
 	}
@@ -222,21 +214,22 @@ func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, 
 		}
 		perTenant[sec.TenantID]++
 	}
-	if _, err := d.exec(ctx, `INSERT INTO sectors (miner_id, number, tenant_id, proof_type, sector_size,
+	// A number already used (a sector row inserted outside the counter)
+	// fails the group; each allocation then runs alone and is refused.
+	if err := d.later(ctx, nil, `INSERT INTO sectors (miner_id, number, tenant_id, proof_type, sector_size,
 		worker_id, lease_expires_ms, allocated_ms, updated_ms) VALUES `+rowsOf(len(news), 9), sectorArgs...); err != nil {
-		if isUniqueViolation(err) {
-			return nil, fmt.Errorf("store: allocate sectors: number already used: %w", err)
-		}
 		return nil, fmt.Errorf("store: allocate sectors: %w", err)
 	}
+	// The totals were read under the tenants' locks (load), which every
+	// allocation takes first, so they still hold.
 	seq := map[string]int64{} // tenant → sequence number of its next allocation
 	for _, t := range tenantOrder {
-		var total int64
-		if err := d.queryRow(ctx, `INSERT INTO allocation_counters (tenant_id, total) VALUES (?, ?)
-			ON CONFLICT (tenant_id) DO UPDATE SET total = allocation_counters.total + excluded.total RETURNING total`, t, perTenant[t]).Scan(&total); err != nil {
+		c := cands[slices.IndexFunc(cands, func(c *candidate) bool { return c.id == t })]
+		if err := d.later(ctx, nil, `INSERT INTO allocation_counters (tenant_id, total) VALUES (?, ?)
+			ON CONFLICT (tenant_id) DO UPDATE SET total = allocation_counters.total + excluded.total`, t, perTenant[t]); err != nil {
 			return nil, fmt.Errorf("store: allocate sectors: allocation counter of %q: %w", t, err)
 		}
-		seq[t] = total - perTenant[t] + 1
+		seq[t] = c.total + 1
 	}
 	var usageArgs []any
 	for _, n := range news {
@@ -244,15 +237,47 @@ func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, 
 		usageArgs = append(usageArgs, sec.TenantID, int64(sec.ID.Miner), int64(sec.ID.Number), sec.WorkerID, int64(sec.SectorSize), ms(sec.AllocatedAt), seq[sec.TenantID])
 		seq[sec.TenantID]++
 	}
-	if _, err := d.exec(ctx, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, bytes, at_ms, alloc_seq)
+	if err := d.later(ctx, nil, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, bytes, at_ms, alloc_seq)
 		VALUES `+strings.ReplaceAll(rowsOf(len(news), 7), "(?, ?, ?, ?", "(?, ?, ?, 'allocated', 0, ?"), usageArgs...); err != nil {
 		return nil, fmt.Errorf("store: allocate sectors: usage: %w", err)
 	}
-	if _, err := d.exec(ctx, `INSERT INTO sector_history (miner_id, number, at_ms, worker_id, prev_state, next_state,
+	if err := d.later(ctx, nil, `INSERT INTO sector_history (miner_id, number, at_ms, worker_id, prev_state, next_state,
 		event, failure_level, failure_desc) VALUES `+rowsOf(len(historyArgs)/9, 9), historyArgs...); err != nil {
 		return nil, fmt.Errorf("store: allocate sectors: history: %w", err)
 	}
 	return errs, nil
+}
+
+// lockCounters locks the sector counters of the candidates' miners
+// (creating missing ones) and puts their next numbers in next.
+func (d db) lockCounters(ctx context.Context, cands []*candidate, next map[int64]int64) error {
+	var miners []any
+	for _, c := range cands {
+		if !slices.Contains(miners, any(c.miner)) {
+			miners = append(miners, c.miner)
+		}
+	}
+	if err := d.later(ctx, nil, `INSERT INTO sector_counters (miner_id, next_number) VALUES `+
+		strings.ReplaceAll(rowsOf(len(miners), 1), "?)", "?, 0)")+` ON CONFLICT (miner_id) DO NOTHING`, miners...); err != nil {
+		return fmt.Errorf("store: allocate sectors: counters: %w", err)
+	}
+	rows, err := d.query(ctx, `SELECT miner_id, next_number FROM sector_counters WHERE miner_id IN (`+placeholders(len(miners))+`)
+		ORDER BY miner_id`+d.forUpdate(), miners...)
+	if err != nil {
+		return fmt.Errorf("store: allocate sectors: counters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var miner, n int64
+		if err := rows.Scan(&miner, &n); err != nil {
+			return fmt.Errorf("store: allocate sectors: counters: %w", err)
+		}
+		next[miner] = n
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: allocate sectors: counters: %w", err)
+	}
+	return nil
 }
 
 // allows reports whether a tenant passes the filter.

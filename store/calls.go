@@ -51,7 +51,7 @@ func (d db) lockFor(ctx context.Context, id SectorID, h Holder) (Sector, error) 
 	}
 	if h.TTL > 0 && sec.Phase == PhaseActive && sec.LeaseExpires.Sub(h.Now) < h.TTL*3/4 {
 		exp := ms(h.Now.Add(h.TTL))
-		if _, err := d.exec(ctx, `UPDATE sectors SET lease_expires_ms = ? WHERE miner_id = ? AND number = ?`,
+		if err := d.later(ctx, &id, `UPDATE sectors SET lease_expires_ms = ? WHERE miner_id = ? AND number = ?`,
 			exp, int64(id.Miner), int64(id.Number)); err != nil {
 			return Sector{}, fmt.Errorf("store: renew lease on sector %s: %w", id, err)
 		}
@@ -280,7 +280,7 @@ func (d db) writeSets(ctx context.Context, id SectorID, u sets) error {
 		return nil
 	}
 	q := `UPDATE sectors SET ` + strings.Join(u.cols, " = ?, ") + ` = ? WHERE miner_id = ? AND number = ?`
-	if _, err := d.exec(ctx, q, append(u.args, int64(id.Miner), int64(id.Number))...); err != nil {
+	if err := d.later(ctx, &id, q, append(u.args, int64(id.Miner), int64(id.Number))...); err != nil {
 		return fmt.Errorf("store: update sector %s: %w", id, err)
 	}
 	return nil

@@ -44,6 +44,9 @@ type groupOp struct {
 	// alloc is the allocation an allocation-lane operation asks for
 	// (allocgroup.go); fn does the same alone.
 	alloc *allocReq
+	// sector, when set, is the sector whose row a PostgreSQL worker call
+	// locks first; its group locks it up front (pgbatch.go).
+	sector *SectorID
 }
 
 type committer struct {

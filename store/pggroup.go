@@ -86,10 +86,11 @@ func (s *Store) callTx(ctx context.Context, id SectorID, batch bool, fn func(db)
 	if s.lanes == nil {
 		return s.tx(ctx, fn)
 	}
+	lane := s.lanes.sectors[sectorLane(id)]
 	if batch {
-		return s.lanes.batches[id.Miner%pgLanes].run(ctx, fn)
+		lane = s.lanes.batches[id.Miner%pgLanes]
 	}
-	return s.lanes.sectors[sectorLane(id)].run(ctx, fn)
+	return lane.submit(&groupOp{ctx: ctx, fn: fn, done: make(chan error, 1), sector: &id})
 }
 
 // sectorLane is the sector lane of a sector's calls. A miner's numbers
@@ -113,6 +114,16 @@ func runPGGroup(s *Store, group []*groupOp) {
 	bg := context.Background()
 	runGroupTx(s, group, func(d db) ([]error, bool) {
 		d.open = map[openKey]*openBatch{}
+		d.group = newPGGroup()
+		var ids []SectorID
+		for _, op := range group {
+			if op.sector != nil && op.ctx.Err() == nil {
+				ids = append(ids, *op.sector)
+			}
+		}
+		if err := d.lockRows(bg, ids); err != nil {
+			return nil, false
+		}
 		results := make([]error, len(group))
 		for i, op := range group {
 			if err := op.ctx.Err(); err != nil {
@@ -122,11 +133,18 @@ func runPGGroup(s *Store, group []*groupOp) {
 			if err := runOp(op.fn, d); err != nil {
 				results[i] = err
 				// The call's error is its answer only if the transaction
-				// is still usable, i.e. no statement failed.
+				// is still usable, i.e. no statement failed (its kept
+				// writes included).
+				if d.flush(bg) != nil {
+					return nil, false
+				}
 				if _, perr := d.tx.ExecContext(bg, "SELECT 1"); perr != nil {
 					return nil, false
 				}
 			}
+		}
+		if d.flush(bg) != nil {
+			return nil, false
 		}
 		return results, true
 	})

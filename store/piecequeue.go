@@ -62,6 +62,9 @@ const maxQueueScan = 256
 // committed-capacity sector. On PostgreSQL pieces another transaction is
 // taking are skipped rather than waited for.
 func (d db) takePieces(ctx context.Context, tenant string, sectorSize uint64) ([]Piece, error) {
+	if d.group != nil && d.group.noPieces[tenant] {
+		return []Piece{}, nil
+	}
 	q := `SELECT id, piece_cid, size, payload_size, source_url FROM piece_queue WHERE tenant_id = ? ORDER BY id LIMIT ?`
 	if d.s.dialect == dialectPostgres {
 		q += ` FOR UPDATE SKIP LOCKED`
@@ -89,6 +92,9 @@ func (d db) takePieces(ctx context.Context, tenant string, sectorSize uint64) ([
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: take pieces of tenant %q: %w", tenant, err)
 	}
+	if len(cands) == 0 && d.group != nil {
+		d.group.noPieces[tenant] = true
+	}
 	var offset uint64
 	picked := []Piece{}
 	for _, c := range cands {
@@ -96,7 +102,7 @@ func (d db) takePieces(ctx context.Context, tenant string, sectorSize uint64) ([
 		if start+c.p.Size > sectorSize {
 			continue
 		}
-		if _, err := d.exec(ctx, `DELETE FROM piece_queue WHERE id = ?`, c.id); err != nil {
+		if err := d.later(ctx, nil, `DELETE FROM piece_queue WHERE id = ?`, c.id); err != nil {
 			return nil, fmt.Errorf("store: take pieces of tenant %q: %w", tenant, err)
 		}
 		picked = append(picked, c.p)

@@ -143,7 +143,7 @@ func (d db) applyReport(ctx context.Context, sec Sector, r StateReport, cpu map[
 		if stage == "" || stage == StageAllocated || stage == StageFinalized || secs < 0 || math.IsNaN(secs) || math.IsInf(secs, 0) {
 			continue // not billable: ignored, as a bad report line always was
 		}
-		if _, err := d.exec(ctx, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, cpu_seconds, bytes, at_ms)
+		if err := d.later(ctx, nil, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, cpu_seconds, bytes, at_ms)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (miner_id, number, stage, attempt) DO NOTHING`,
 			sec.TenantID, int64(r.ID.Miner), int64(r.ID.Number), stage, n, r.WorkerID, secs, ms(now)); err != nil {
 			return ReportResult{}, false, fmt.Errorf("store: report state of sector %s: usage: %w", r.ID, err)

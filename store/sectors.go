@@ -124,6 +124,11 @@ func scanSector(sc interface{ Scan(...any) error }) (Sector, error) {
 }
 
 func (d db) getSector(ctx context.Context, id SectorID, lock bool) (Sector, error) {
+	if d.group != nil {
+		if sec, ok := d.group.rows[id]; ok {
+			return sec, nil // locked up front, not written since
+		}
+	}
 	q := `SELECT ` + sectorCols + ` FROM sectors WHERE miner_id = ? AND number = ?`
 	if lock {
 		q += d.forUpdate()
@@ -222,7 +227,7 @@ func (d db) appendHistory(ctx context.Context, id SectorID, at int64, worker, pr
 	if f != nil {
 		level, desc = f.Level, f.Desc
 	}
-	if _, err := d.exec(ctx, `INSERT INTO sector_history (miner_id, number, at_ms, worker_id, prev_state, next_state,
+	if err := d.later(ctx, nil, `INSERT INTO sector_history (miner_id, number, at_ms, worker_id, prev_state, next_state,
 		event, failure_level, failure_desc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		int64(id.Miner), int64(id.Number), at, worker, prev, next, event, level, desc); err != nil {
 		return fmt.Errorf("store: sector %s: append history: %w", id, err)
@@ -349,7 +354,7 @@ func (d db) report(ctx context.Context, sec Sector, r StateReport, now time.Time
 		// retried) must not undo a renewal made since.
 		lease = max(lease, ms(now.Add(ttl)))
 	}
-	if _, err := d.exec(ctx, `UPDATE sectors SET state = ?, lease_expires_ms = ?, updated_ms = ?
+	if err := d.later(ctx, &r.ID, `UPDATE sectors SET state = ?, lease_expires_ms = ?, updated_ms = ?
 		WHERE miner_id = ? AND number = ?`, r.Next, lease, nowMS, int64(r.ID.Miner), int64(r.ID.Number)); err != nil {
 		return ReportResult{}, fmt.Errorf("store: report state of sector %s: %w", r.ID, err)
 	}

@@ -210,6 +210,9 @@ type db struct {
 	// join them before it commits, so later calls of the group need not
 	// find, count or size them again.
 	open map[openKey]*openBatch
+	// group, when set, is a PostgreSQL group's rows locked up front and
+	// writes kept for later (pgbatch.go).
+	group *pgGroup
 }
 
 // openBatch is a locked open batch: its id, its members and the most its
@@ -242,6 +245,9 @@ func (d db) stmt(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (d db) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := d.before(ctx, q); err != nil {
+		return nil, err
+	}
 	q = d.s.rebind(q)
 	if st := d.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -250,6 +256,9 @@ func (d db) exec(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
 
 func (d db) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := d.before(ctx, q); err != nil {
+		return nil, err
+	}
 	q = d.s.rebind(q)
 	if st := d.stmt(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -258,6 +267,9 @@ func (d db) query(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
 func (d db) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	// A failed send of kept writes ends the group on its error
+	// (pgGroup.err), which rolls back whatever this query read.
+	_ = d.before(ctx, q)
 	q = d.s.rebind(q)
 	if st := d.stmt(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)

@@ -1,0 +1,156 @@
+package manager
+
+import (
+	"context"
+	mrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// ttlCache holds values read for poll answers for a short time. It uses
+// the wall clock, not the service clock: it is a performance device, not a
+// decision, and only answers that a worker repeats anyway, or that the
+// store checks again in the call's own transaction, read through it.
+//
+// A value is never served more than its TTL after it was read. Past half
+// its life, a read still gets it at once and starts one reload in the
+// background, so a key that is read steadily (a thread polling every
+// second) is reloaded before it expires and its readers never wait for
+// the database.
+type ttlCache[K comparable, V any] struct {
+	ttl time.Duration
+	// key names k for the shared loads.
+	key func(K) string
+	// now is the clock (time.Now; tests set another).
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[K]cached[V]
+	// gens counts forgets per key: a load that began before a forget of
+	// its key read what this process has changed since, and is not kept.
+	gens map[K]uint64
+	// epoch counts the times gens was cleared (see forget).
+	epoch uint64
+	// refreshing holds the keys being reloaded in the background.
+	refreshing map[K]bool
+	closed     bool
+	refreshes  sync.WaitGroup
+
+	// loads shares one load among the callers that miss the same key
+	// at once (thousands of threads polling one batch).
+	loads singleflight.Group
+}
+
+type cached[V any] struct {
+	v V
+	// refresh is when a read starts a background reload; expires is when
+	// the value is no longer served.
+	refresh, expires time.Time
+}
+
+// maxCached bounds the entries; past it the cache starts empty again.
+const maxCached = 100_000
+
+func newTTLCache[K comparable, V any](ttl time.Duration, key func(K) string) *ttlCache[K, V] {
+	return &ttlCache[K, V]{ttl: ttl, key: key, now: time.Now, entries: map[K]cached[V]{}, gens: map[K]uint64{}, refreshing: map[K]bool{}}
+}
+
+// sharedLoadTimeout bounds a cache load that several callers share: it
+// runs without the context of the caller that started it (one caller going
+// away must not fail the others).
+const sharedLoadTimeout = 30 * time.Second
+
+// get returns the value for k, loading it when absent or expired. load
+// gets the context to read with.
+func (c *ttlCache[K, V]) get(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
+	if c.ttl <= 0 {
+		return load(ctx)
+	}
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	if ok && now.Before(e.expires) {
+		if !now.Before(e.refresh) && !c.refreshing[k] && !c.closed {
+			c.refreshing[k] = true
+			c.refreshes.Add(1)
+			go c.reload(k, load)
+		}
+		c.mu.Unlock()
+		return e.v, nil
+	}
+	c.mu.Unlock()
+	ch := c.loads.DoChan(c.key(k), func() (any, error) { return c.load(ctx, k, load) })
+	select {
+	case r := <-ch:
+		v, _ := r.Val.(V)
+		return v, r.Err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
+}
+
+// reload is get's background reload of k.
+func (c *ttlCache[K, V]) reload(k K, load func(context.Context) (V, error)) {
+	defer c.refreshes.Done()
+	_, _, _ = c.loads.Do(c.key(k), func() (any, error) { return c.load(context.Background(), k, load) })
+	c.mu.Lock()
+	delete(c.refreshing, k)
+	c.mu.Unlock()
+}
+
+// load reads k and keeps it unless k was forgotten meanwhile.
+func (c *ttlCache[K, V]) load(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
+	c.mu.Lock()
+	gen, epoch := c.gens[k], c.epoch
+	c.mu.Unlock()
+	began := c.now()
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedLoadTimeout)
+	defer cancel()
+	v, err := load(lctx)
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gens[k] != gen || c.epoch != epoch {
+		return v, nil // this caller may use it; later ones read again
+	}
+	if len(c.entries) >= maxCached {
+		clear(c.entries)
+	}
+	// Each entry lives 0.75–1.25 TTL from the read: entries loaded
+	// together (a fleet starting at once) would otherwise all expire
+	// together and send a wave of reads to the database every TTL.
+	ttl := c.ttl*3/4 + time.Duration(mrand.Int64N(int64(c.ttl/2)+1))
+	c.entries[k] = cached[V]{v: v, refresh: began.Add(ttl / 2), expires: began.Add(ttl)}
+	return v, nil
+}
+
+// forget drops k (after this process changed it): a load of k under way is
+// neither kept nor shared with later callers.
+func (c *ttlCache[K, V]) forget(k K) {
+	if c.ttl <= 0 {
+		return
+	}
+	c.mu.Lock()
+	delete(c.entries, k)
+	if len(c.gens) >= maxCached {
+		// A new epoch keeps every load under way from being kept.
+		clear(c.gens)
+		c.epoch++
+	}
+	c.gens[k]++
+	c.mu.Unlock()
+	c.loads.Forget(c.key(k))
+}
+
+// close waits for the background reloads; later reads start none.
+func (c *ttlCache[K, V]) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.refreshes.Wait()
+}

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Fewer round trips for a PostgreSQL group (pggroup.go).
+//
+// A lane runs its group's calls one after another, so what bounds a lane
+// is the sum of its calls' round trips to the server. On a busy machine a
+// round trip is not the server's work but the wait for both processes to
+// be scheduled again, and each call made two or three of them (lock the
+// sector row, update it, append its history). A group therefore
+//
+//   - locks the rows of all its calls' sectors up front, in one statement
+//     and in key order, and answers each call's lock of its sector from
+//     what that statement returned (no one else can change a locked row,
+//     and a row this transaction writes is read again);
+//   - keeps the writes whose result a call does not look at (the sector's
+//     UPDATE, its history and usage lines) and sends them all in one
+//     round trip before the next statement that reads, and at the latest
+//     before the commit.
+//
+// The kept writes are sent as one simple-protocol query: several
+// statements in one message, their arguments quoted by pgx. A kept write
+// that fails aborts the transaction, and the group then runs every call
+// again alone (runGroupTx), so it does not matter which call sees the
+// error.
+
+// pgGroup is what a PostgreSQL group's transaction holds besides the
+// transaction itself.
+type pgGroup struct {
+	// rows are sectors locked up front, as read; a sector is dropped when
+	// this transaction writes it.
+	rows map[SectorID]Sector
+	// sql and args are the kept writes, their placeholders already
+	// numbered; kept counts them.
+	sql  strings.Builder
+	args []any
+	kept int
+	// noPieces holds the tenants whose piece queue this transaction found
+	// empty: a group's later CC sectors need not look again (pieces queued
+	// meanwhile go to the next sectors).
+	noPieces map[string]bool
+	// err is the first failed send of kept writes: the group cannot
+	// commit (a read that could not report it fails on the aborted
+	// transaction, or the group ends on it).
+	err error
+}
+
+func newPGGroup() *pgGroup {
+	return &pgGroup{rows: map[SectorID]Sector{}, noPieces: map[string]bool{}}
+}
+
+// maxKeptArgs bounds the arguments of the kept writes; more are sent
+// first, so one message stays a reasonable size.
+const maxKeptArgs = 4096
+
+// later runs a write whose result the caller does not need: in a
+// PostgreSQL group it is kept and sent with the others (see above),
+// elsewhere it runs now. sector, when set, is the sector row the write
+// changes.
+func (d db) later(ctx context.Context, sector *SectorID, q string, args ...any) error {
+	g := d.group
+	if g == nil {
+		_, err := d.exec(ctx, q, args...)
+		return err
+	}
+	if sector != nil {
+		delete(g.rows, *sector)
+	}
+	if g.kept > 0 {
+		g.sql.WriteString(";\n")
+	}
+	n := len(g.args)
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			g.sql.WriteByte('$')
+			g.sql.WriteString(strconv.Itoa(n))
+			continue
+		}
+		g.sql.WriteByte(q[i])
+	}
+	g.args = append(g.args, args...)
+	g.kept++
+	if len(g.args) >= maxKeptArgs {
+		return d.flush(ctx)
+	}
+	return nil
+}
+
+// flush sends the kept writes, if any.
+func (d db) flush(ctx context.Context) error {
+	g := d.group
+	if g == nil || g.err != nil || g.kept == 0 {
+		if g != nil {
+			return g.err
+		}
+		return nil
+	}
+	q, args := g.sql.String(), g.args
+	g.sql.Reset()
+	g.args, g.kept = nil, 0
+	if _, err := d.tx.ExecContext(ctx, q, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...); err != nil {
+		g.err = fmt.Errorf("store: kept writes: %w", err)
+	}
+	return g.err
+}
+
+// before readies d for a statement of its own: the kept writes go first,
+// and a statement that changes sector rows drops every row locked up
+// front (which ones it changes is not known here).
+func (d db) before(ctx context.Context, q string) error {
+	g := d.group
+	if g == nil {
+		return nil
+	}
+	if err := d.flush(ctx); err != nil {
+		return err
+	}
+	if len(g.rows) > 0 && writesSectors(q) {
+		clear(g.rows)
+	}
+	return nil
+}
+
+// writesSectors reports whether q may change rows of the sectors table.
+func writesSectors(q string) bool {
+	for _, w := range []string{"UPDATE sectors ", "DELETE FROM sectors "} {
+		if strings.Contains(q, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// lockRows locks the sectors in ids (in key order, so two groups lock
+// shared rows in the same order) and keeps them for the group's calls.
+func (d db) lockRows(ctx context.Context, ids []SectorID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(ids)
+	slices.SortFunc(sorted, func(a, b SectorID) int {
+		return cmp.Or(cmp.Compare(a.Miner, b.Miner), cmp.Compare(a.Number, b.Number))
+	})
+	sorted = slices.Compact(sorted)
+	// Pad to a power of two so few statement shapes are prepared.
+	n := 1
+	for n < len(sorted) {
+		n *= 2
+	}
+	var b strings.Builder
+	b.WriteString(`SELECT ` + sectorCols + ` FROM sectors WHERE (miner_id, number) IN (`)
+	args := make([]any, 0, 2*n)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+		id := sorted[min(i, len(sorted)-1)]
+		args = append(args, int64(id.Miner), int64(id.Number))
+	}
+	b.WriteString(`) ORDER BY miner_id, number FOR UPDATE`)
+	rows, err := d.query(ctx, b.String(), args...)
+	if err != nil {
+		return fmt.Errorf("store: lock the group's sectors: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		sec, err := scanSector(rows)
+		if err != nil {
+			return fmt.Errorf("store: lock the group's sectors: %w", err)
+		}
+		d.group.rows[sec.ID] = sec
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: lock the group's sectors: %w", err)
+	}
+	return nil
+}
