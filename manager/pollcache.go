@@ -92,6 +92,19 @@ func (c *ttlCache[K, V]) get(ctx context.Context, k K, load func(context.Context
 	}
 }
 
+// peek returns k's value if it is cached and not expired, loading
+// nothing.
+func (c *ttlCache[K, V]) peek(k K) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok || !c.now().Before(e.expires) {
+		var zero V
+		return zero, false
+	}
+	return e.v, true
+}
+
 // reload is get's background reload of k.
 func (c *ttlCache[K, V]) reload(k K, load func(context.Context) (V, error)) {
 	defer c.refreshes.Done()

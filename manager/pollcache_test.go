@@ -41,8 +41,14 @@ func TestTTLCacheReloadsAhead(t *testing.T) {
 		}
 		return v
 	}
+	if _, ok := c.peek(1); ok {
+		t.Fatal("peek found a key never loaded")
+	}
 	if v := get(); v != 1 {
 		t.Fatalf("first read %d, want 1 (loaded)", v)
+	}
+	if v, ok := c.peek(1); !ok || v != 1 {
+		t.Fatalf("peek after a load: %d, %v", v, ok)
 	}
 	clock.add(ttl / 4) // fresh: no load at all
 	if v := get(); v != 1 || loads.Load() != 1 {
@@ -64,8 +70,11 @@ func TestTTLCacheReloadsAhead(t *testing.T) {
 	if v := get(); v != 2 {
 		t.Fatalf("read after the reload %d, want 2", v)
 	}
-	// Expired: a read waits for a load.
+	// Expired: peek finds nothing, a read waits for a load.
 	clock.add(2 * ttl)
+	if _, ok := c.peek(1); ok {
+		t.Fatal("peek served an expired value")
+	}
 	if v := get(); v != 3 {
 		t.Fatalf("read after expiry %d, want 3 (loaded)", v)
 	}

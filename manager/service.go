@@ -96,7 +96,8 @@ type Options struct {
 	// reused (default DefaultPollCacheTTL; negative disables). Thousands
 	// of threads polling the same few batches then cost one database read
 	// per batch per TTL, and a thread polling faster than the TTL costs
-	// one read per TTL. An answer is at most that much behind the
+	// one read per half TTL or so, made in the background past half an
+	// entry's life. An answer is at most a TTL behind the
 	// pipeline, which is far below a worker's poll interval (3 min by
 	// default) and an epoch (30 s). A change this manager makes through
 	// the worker API drops the cached sector at once; only changes made

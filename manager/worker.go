@@ -264,7 +264,10 @@ func (c caller) mayWork(sec store.Sector) error {
 func (s *Service) AcquirePieces(ctx context.Context, id api.SectorID) ([]api.Piece, error) {
 	sid := toStoreID(id)
 	var ticket *store.Ticket
-	if s.chain != nil {
+	// A repeat (pieces decided, or a ticket stored) needs no draw; the
+	// cache tells without a read when it holds the sector.
+	known, ok := s.sectors.peek(sid)
+	if s.chain != nil && !(ok && (known.PiecesSet || known.Ticket != nil)) {
 		// A draw that fails is not this call's error: AssignTicket draws.
 		// Bounded, so that a slow chain does not hold the call.
 		dctx, cancel := context.WithTimeout(ctx, ticketDrawTimeout)

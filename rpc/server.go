@@ -69,7 +69,9 @@ type ServerConfig struct {
 	// PingInterval is the WebSocket keep-alive period (default
 	// DefaultPingInterval; negative disables).
 	PingInterval time.Duration
-	// WriteTimeout bounds one WebSocket write (default DefaultWriteTimeout).
+	// WriteTimeout bounds one WebSocket write (default DefaultWriteTimeout):
+	// a connection whose write has made no progress for longer (a peer
+	// that stopped reading) is closed, checked at least every second.
 	WriteTimeout time.Duration
 	// ExposeErrors sends the text of unregistered handler errors with
 	// CodeGeneric, as Lotus does and Lotus clients expect (they match on

@@ -112,13 +112,10 @@ func (s *Store) WorkerAcquirePieces(ctx context.Context, id SectorID, h Holder, 
 				return err
 			}
 		}
-		if ticket != nil && len(out) == 0 && sec.Ticket == nil && sec.Phase == PhaseActive {
-			if len(ticket.Value) != 32 {
-				return fmt.Errorf("store: acquire pieces for sector %s: ticket of %d bytes: %w", id, len(ticket.Value), ErrInvalid)
+		if ticket != nil && len(out) == 0 && sec.Phase == PhaseActive {
+			if _, _, err := randomnessSets(sec, ticket, h.Now, false, &u); err != nil {
+				return err
 			}
-			u.add("ticket", ticket.Value)
-			u.add("ticket_epoch", ticket.Epoch)
-			u.add("updated_ms", ms(h.Now))
 		}
 		return d.writeSets(ctx, id, u)
 	})
@@ -333,8 +330,9 @@ func (s *Store) WorkerSubmitProof(ctx context.Context, id SectorID, h Holder, p 
 			out = Outcome{Result: SubmitRefused, Reason: "no seed yet: the chain has not settled it (call WaitSeed first)"}
 			return nil
 		case sec.Seed == nil:
-			u.add("seed", p.Seed.Value)
-			u.add("seed_epoch", p.Seed.Epoch)
+			if _, _, err := randomnessSets(sec, p.Seed, h.Now, true, &u); err != nil {
+				return err
+			}
 		}
 		r := SubmitAccepted
 		if sec.HasProof {

@@ -57,7 +57,10 @@
 // transaction. Worker calls on PostgreSQL are group-committed too, in
 // lanes that never wait for each other's locks (pggroup.go); allocations
 // in a lane that decides a whole group with a fixed number of statements
-// (allocgroup.go).
+// (allocgroup.go). A PostgreSQL group locks its calls' sector rows in one
+// statement up front and sends the writes nobody reads back together,
+// before its next read or its commit (pgbatch.go): a group costs a few
+// round trips whatever its size.
 //
 // Migrations (migrations/NNNN_name.sql) are embedded, numbered and
 // forward-only, applied in one transaction and recorded in schema_version.

@@ -132,10 +132,14 @@ func (d db) before(ctx context.Context, q string) error {
 	return nil
 }
 
-// writesSectors reports whether q may change rows of the sectors table.
+// writesSectors reports whether q may change rows of the sectors table
+// (an UPDATE or DELETE naming it; whitespace and case do not matter).
 func writesSectors(q string) bool {
-	for _, w := range []string{"UPDATE sectors ", "DELETE FROM sectors "} {
-		if strings.Contains(q, w) {
+	words := strings.Fields(strings.ToLower(q))
+	for i := 0; i+1 < len(words); i++ {
+		switch {
+		case words[i] == "update" && words[i+1] == "sectors",
+			words[i] == "delete" && i+2 < len(words) && words[i+1] == "from" && words[i+2] == "sectors":
 			return true
 		}
 	}

@@ -127,3 +127,23 @@ func TestPGGroupLockedRows(t *testing.T) {
 		t.Fatalf("committed: %q %v, %q", sa.State, sa.Ticket, sb.State)
 	}
 }
+
+func TestWritesSectors(t *testing.T) {
+	for _, tc := range []struct {
+		q    string
+		want bool
+	}{
+		{"UPDATE sectors SET state = ? WHERE miner_id = ?", true},
+		{"update\n\tsectors\n set x = 1", true},
+		{"DELETE FROM sectors WHERE miner_id = ?", true},
+		{"delete  from\nsectors where 1 = 1", true},
+		{"UPDATE sector_counters SET next_number = ?", false},
+		{"INSERT INTO sectors (miner_id) VALUES (?)", false},
+		{"SELECT state FROM sectors WHERE miner_id = ? FOR UPDATE", false},
+		{"DELETE FROM sector_pieces WHERE miner_id = ?", false},
+	} {
+		if got := writesSectors(tc.q); got != tc.want {
+			t.Errorf("writesSectors(%q) = %v, want %v", tc.q, got, tc.want)
+		}
+	}
+}

@@ -139,27 +139,38 @@ func (s *Store) assignRandomness(ctx context.Context, id SectorID, workerID stri
 // sector: it returns the stored value, else stores t and returns it. With
 // t nil it only reads: ok is false when nothing is stored.
 func (d db) assignRandomness(ctx context.Context, sec Sector, t *Ticket, now time.Time, seed bool) (out Ticket, ok bool, err error) {
+	var u sets
+	if out, ok, err = randomnessSets(sec, t, now, seed, &u); err != nil || !ok {
+		return out, ok, err
+	}
+	if err := d.writeSets(ctx, sec.ID, u); err != nil {
+		return Ticket{}, false, err
+	}
+	return out, true, nil
+}
+
+// randomnessSets is assignRandomness for a call that writes the sector
+// row once with its other changes: what to store goes into u.
+func randomnessSets(sec Sector, t *Ticket, now time.Time, seed bool, u *sets) (out Ticket, ok bool, err error) {
 	col, epochCol, cur := "ticket", "ticket_epoch", sec.Ticket
 	if seed {
 		col, epochCol, cur = "seed", "seed_epoch", sec.Seed
 	}
-	id := sec.ID
 	if cur != nil {
 		return *cur, true, nil
 	}
 	if sec.Phase != PhaseActive {
-		return Ticket{}, false, fmt.Errorf("store: assign %s for sector %s: %s: %w", col, id, sec.Phase, ErrSectorDone)
+		return Ticket{}, false, fmt.Errorf("store: assign %s for sector %s: %s: %w", col, sec.ID, sec.Phase, ErrSectorDone)
 	}
 	if t == nil {
 		return Ticket{}, false, nil
 	}
 	if len(t.Value) != 32 {
-		return Ticket{}, false, fmt.Errorf("store: assign %s for sector %s: need 32 bytes, got %d: %w", col, id, len(t.Value), ErrInvalid)
+		return Ticket{}, false, fmt.Errorf("store: assign %s for sector %s: need 32 bytes, got %d: %w", col, sec.ID, len(t.Value), ErrInvalid)
 	}
-	if _, err := d.exec(ctx, `UPDATE sectors SET `+col+` = ?, `+epochCol+` = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,
-		t.Value, t.Epoch, ms(now), int64(id.Miner), int64(id.Number)); err != nil {
-		return Ticket{}, false, fmt.Errorf("store: assign %s for sector %s: %w", col, id, err)
-	}
+	u.add(col, t.Value)
+	u.add(epochCol, t.Epoch)
+	u.add("updated_ms", ms(now))
 	return *t, true, nil
 }
 
