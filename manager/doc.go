@@ -85,10 +85,8 @@
 //
 // A fleet of sealing threads mostly polls. Poll answers may come from a
 // five-second cache of the sector and batch rows (Options.PollCacheTTL), so
-// a poll costs no database read most of the time; a row read steadily is
-// reloaded in the background past half its life, so its readers do not
-// wait for the database (pollcache.go); callers that miss the
-// same row at once share one read, and on PostgreSQL sector reads made
+// a poll costs no database read most of the time (pollcache.go); callers
+// that miss the same row at once share one read, and on PostgreSQL sector reads made
 // while another is running are answered together by one query
 // (store/sectorreads.go). Lease renewals are written only when a quarter
 // of the TTL has passed, not on every call. Concurrent worker calls are

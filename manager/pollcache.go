@@ -14,17 +14,17 @@ import (
 // decision, and only answers that a worker repeats anyway, or that the
 // store checks again in the call's own transaction, read through it.
 //
-// A value is never served more than its TTL after it was read. Past half
-// its life, a read still gets it at once and starts one reload in the
-// background, so a key that is read steadily (a thread polling every
-// second) is reloaded before it expires and its readers never wait for
-// the database.
+// A value is never served more than its life (about the TTL) after it
+// was read, and never after this process changed it (forget).
 type ttlCache[K comparable, V any] struct {
 	ttl time.Duration
 	// key names k for the shared loads.
 	key func(K) string
 	// now is the clock (time.Now; tests set another).
 	now func() time.Time
+	// life is how long an entry read now lives (lifetime; tests set
+	// another).
+	life func(ttl time.Duration) time.Duration
 
 	mu      sync.Mutex
 	entries map[K]cached[V]
@@ -33,10 +33,6 @@ type ttlCache[K comparable, V any] struct {
 	gens map[K]uint64
 	// epoch counts the times gens was cleared (see forget).
 	epoch uint64
-	// refreshing holds the keys being reloaded in the background.
-	refreshing map[K]bool
-	closed     bool
-	refreshes  sync.WaitGroup
 
 	// loads shares one load among the callers that miss the same key
 	// at once (thousands of threads polling one batch).
@@ -44,17 +40,15 @@ type ttlCache[K comparable, V any] struct {
 }
 
 type cached[V any] struct {
-	v V
-	// refresh is when a read starts a background reload; expires is when
-	// the value is no longer served.
-	refresh, expires time.Time
+	v       V
+	expires time.Time
 }
 
 // maxCached bounds the entries; past it the cache starts empty again.
 const maxCached = 100_000
 
 func newTTLCache[K comparable, V any](ttl time.Duration, key func(K) string) *ttlCache[K, V] {
-	return &ttlCache[K, V]{ttl: ttl, key: key, now: time.Now, entries: map[K]cached[V]{}, gens: map[K]uint64{}, refreshing: map[K]bool{}}
+	return &ttlCache[K, V]{ttl: ttl, key: key, now: time.Now, life: lifetime, entries: map[K]cached[V]{}, gens: map[K]uint64{}}
 }
 
 // sharedLoadTimeout bounds a cache load that several callers share: it
@@ -71,16 +65,10 @@ func (c *ttlCache[K, V]) get(ctx context.Context, k K, load func(context.Context
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[k]
+	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		if !now.Before(e.refresh) && !c.refreshing[k] && !c.closed {
-			c.refreshing[k] = true
-			c.refreshes.Add(1)
-			go c.reload(k, load)
-		}
-		c.mu.Unlock()
 		return e.v, nil
 	}
-	c.mu.Unlock()
 	ch := c.loads.DoChan(c.key(k), func() (any, error) { return c.load(ctx, k, load) })
 	select {
 	case r := <-ch:
@@ -105,15 +93,6 @@ func (c *ttlCache[K, V]) peek(k K) (V, bool) {
 	return e.v, true
 }
 
-// reload is get's background reload of k.
-func (c *ttlCache[K, V]) reload(k K, load func(context.Context) (V, error)) {
-	defer c.refreshes.Done()
-	_, _, _ = c.loads.Do(c.key(k), func() (any, error) { return c.load(context.Background(), k, load) })
-	c.mu.Lock()
-	delete(c.refreshing, k)
-	c.mu.Unlock()
-}
-
 // load reads k and keeps it unless k was forgotten meanwhile.
 func (c *ttlCache[K, V]) load(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
 	c.mu.Lock()
@@ -134,12 +113,16 @@ func (c *ttlCache[K, V]) load(ctx context.Context, k K, load func(context.Contex
 	if len(c.entries) >= maxCached {
 		clear(c.entries)
 	}
-	// Each entry lives 0.75–1.25 TTL from the read: entries loaded
-	// together (a fleet starting at once) would otherwise all expire
-	// together and send a wave of reads to the database every TTL.
-	ttl := c.ttl*3/4 + time.Duration(mrand.Int64N(int64(c.ttl/2)+1))
-	c.entries[k] = cached[V]{v: v, refresh: began.Add(ttl / 2), expires: began.Add(ttl)}
+	life := c.life(c.ttl)
+	c.entries[k] = cached[V]{v: v, expires: began.Add(life)}
 	return v, nil
+}
+
+// lifetime is 0.75–1.25 TTL: entries loaded together (a fleet starting at
+// once) would otherwise all expire together and send a wave of reads to
+// the database every TTL.
+func lifetime(ttl time.Duration) time.Duration {
+	return ttl*3/4 + time.Duration(mrand.Int64N(int64(ttl/2)+1))
 }
 
 // forget drops k (after this process changed it): a load of k under way is
@@ -158,12 +141,4 @@ func (c *ttlCache[K, V]) forget(k K) {
 	c.gens[k]++
 	c.mu.Unlock()
 	c.loads.Forget(c.key(k))
-}
-
-// close waits for the background reloads; later reads start none.
-func (c *ttlCache[K, V]) close() {
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
-	c.refreshes.Wait()
 }

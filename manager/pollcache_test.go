@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -18,24 +17,17 @@ type fakeClock struct {
 func (f *fakeClock) now() time.Time      { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
 func (f *fakeClock) add(d time.Duration) { f.mu.Lock(); f.t = f.t.Add(d); f.mu.Unlock() }
 
-func TestTTLCacheReloadsAhead(t *testing.T) {
+func TestTTLCacheExpiry(t *testing.T) {
 	const ttl = 10 * time.Second
 	clock := &fakeClock{t: time.Unix(1000, 0)}
 	c := newTTLCache[int, int](ttl, strconv.Itoa)
 	c.now = clock.now
-	var loads atomic.Int64
-	reloaded := make(chan struct{}, 8)
-	load := func(context.Context) (int, error) {
-		n := int(loads.Add(1))
-		if n > 1 {
-			reloaded <- struct{}{}
-		}
-		return n, nil
-	}
-	ctx := context.Background()
+	c.life = func(ttl time.Duration) time.Duration { return ttl }
+	var loads int
+	load := func(context.Context) (int, error) { loads++; return loads, nil }
 	get := func() int {
 		t.Helper()
-		v, err := c.get(ctx, 1, load)
+		v, err := c.get(context.Background(), 1, load)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,33 +42,20 @@ func TestTTLCacheReloadsAhead(t *testing.T) {
 	if v, ok := c.peek(1); !ok || v != 1 {
 		t.Fatalf("peek after a load: %d, %v", v, ok)
 	}
-	clock.add(ttl / 4) // fresh: no load at all
-	if v := get(); v != 1 || loads.Load() != 1 {
-		t.Fatalf("fresh read %d after %d loads, want 1 after 1", v, loads.Load())
+	clock.add(ttl - time.Millisecond)
+	if v := get(); v != 1 || loads != 1 {
+		t.Fatalf("read within the TTL: %d after %d loads, want 1 after 1", v, loads)
 	}
-	// Past half its life (at most 0.625 TTL) and before it expires (at
-	// least 0.75 TTL): served at once, one reload starts behind it.
-	clock.add(ttl*7/10 - ttl/4)
-	for range 5 {
-		if v := get(); v != 1 {
-			t.Fatalf("read past half life %d, want the cached 1", v)
-		}
-	}
-	<-reloaded
-	c.close() // waits for the reload to be kept
-	if n := loads.Load(); n != 2 {
-		t.Fatalf("%d loads, want 2: one background reload for five reads", n)
-	}
-	if v := get(); v != 2 {
-		t.Fatalf("read after the reload %d, want 2", v)
-	}
-	// Expired: peek finds nothing, a read waits for a load.
-	clock.add(2 * ttl)
+	clock.add(time.Millisecond)
 	if _, ok := c.peek(1); ok {
 		t.Fatal("peek served an expired value")
 	}
+	if v := get(); v != 2 {
+		t.Fatalf("read after expiry %d, want 2 (loaded)", v)
+	}
+	c.forget(1)
 	if v := get(); v != 3 {
-		t.Fatalf("read after expiry %d, want 3 (loaded)", v)
+		t.Fatalf("read after forget %d, want 3 (loaded)", v)
 	}
 }
 

@@ -96,8 +96,7 @@ type Options struct {
 	// reused (default DefaultPollCacheTTL; negative disables). Thousands
 	// of threads polling the same few batches then cost one database read
 	// per batch per TTL, and a thread polling faster than the TTL costs
-	// one read per half TTL or so, made in the background past half an
-	// entry's life. An answer is at most a TTL behind the
+	// one read per TTL. An answer is at most a TTL (±25%) behind the
 	// pipeline, which is far below a worker's poll interval (3 min by
 	// default) and an epoch (30 s). A change this manager makes through
 	// the worker API drops the cached sector at once; only changes made
@@ -276,8 +275,6 @@ func (s *Service) Close() error {
 	if err := s.beats.flush(ctx); err != nil {
 		s.log.Warn("worker heartbeats not written at close", "err", err)
 	}
-	s.sectors.close()
-	s.batches.close()
 	return s.st.Close()
 }
 
