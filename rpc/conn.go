@@ -54,10 +54,14 @@ type wsConn struct {
 	nextChan atomic.Uint64
 	active   atomic.Int64 // requests being served
 
-	// writing is when the write in progress began (UnixNano; 0: none).
-	// Writes run without a context (see write), and pingLoop closes the
-	// connection when one has lasted longer than writeTimeout.
-	writing atomic.Int64
+	// Writes run without a context (see write); pingLoop closes the
+	// connection when writes are in progress (writers) and none has
+	// finished for longer than writeTimeout. progress is when a write last
+	// finished, or began with none in progress, as nanoseconds since
+	// created (monotonic).
+	created  time.Time
+	writers  atomic.Int64
+	progress atomic.Int64
 	// idle hands a request to a handler goroutine waiting for one (see
 	// spawn).
 	idle chan func()
@@ -89,6 +93,7 @@ func newWSConn(parent context.Context, ws *websocket.Conn, cfg connConfig) *wsCo
 		handling: map[string]context.CancelFunc{},
 		subs:     map[uint64]*Subscription{},
 		idle:     make(chan func()),
+		created:  time.Now(),
 	}
 	if cfg.values != nil {
 		c.hctx = cfg.values(ctx)
@@ -121,35 +126,60 @@ func (c *wsConn) readLoop() {
 }
 
 // pingLoop detects dead peers (a signer behind a NAT that silently dropped
-// the mapping) faster than TCP would, and ends a write that has lasted
-// longer than writeTimeout (a peer that stopped reading).
+// the mapping) faster than TCP would, and ends writes that make no
+// progress for longer than writeTimeout (a peer that stopped reading). A
+// ping runs on its own goroutine, so a ping waiting for its pong does not
+// stop the write check.
 func (c *wsConn) pingLoop() {
-	check := max(min(c.cfg.writeTimeout/4, time.Second), time.Millisecond)
+	check := time.Second
+	if c.cfg.writeTimeout > 0 {
+		check = max(min(c.cfg.writeTimeout/4, time.Second), time.Millisecond)
+	}
 	t := time.NewTicker(check)
 	defer t.Stop()
 	lastPing := time.Now()
+	var pinged chan error // the ping in flight (nil: none)
+	defer func() {
+		if pinged != nil {
+			<-pinged // c.ctx has ended, so it returns at once
+		}
+	}()
 	for {
 		select {
 		case <-c.done:
 			return
-		case now := <-t.C:
-			if began := c.writing.Load(); began != 0 && c.cfg.writeTimeout > 0 && now.Sub(time.Unix(0, began)) > c.cfg.writeTimeout {
-				c.shutdown(fmt.Errorf("write: no progress for %s", c.cfg.writeTimeout))
-				return
-			}
-			if c.cfg.pingInterval <= 0 || now.Sub(lastPing) < c.cfg.pingInterval {
-				continue
-			}
-			lastPing = now
-			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.pingInterval)
-			err := c.ws.Ping(ctx)
-			cancel()
+		case err := <-pinged:
+			pinged = nil
 			if err != nil {
 				c.shutdown(fmt.Errorf("ping: %w", err))
 				return
 			}
+		case now := <-t.C:
+			if c.writeStuck() {
+				c.shutdown(fmt.Errorf("write: no progress for %s", c.cfg.writeTimeout))
+				return
+			}
+			if c.cfg.pingInterval <= 0 || pinged != nil || now.Sub(lastPing) < c.cfg.pingInterval {
+				continue
+			}
+			lastPing = now
+			pinged = make(chan error, 1)
+			go func(done chan<- error) {
+				ctx, cancel := context.WithTimeout(c.ctx, c.cfg.pingInterval)
+				defer cancel()
+				done <- c.ws.Ping(ctx)
+			}(pinged)
 		}
 	}
+}
+
+// writeStuck reports whether writes are in progress and none has made
+// progress for longer than writeTimeout.
+func (c *wsConn) writeStuck() bool {
+	if c.cfg.writeTimeout <= 0 || c.writers.Load() == 0 {
+		return false
+	}
+	return time.Since(c.created)-time.Duration(c.progress.Load()) > c.cfg.writeTimeout
 }
 
 // shutdown tears the connection down once: pending calls fail with
@@ -202,13 +232,21 @@ func (c *wsConn) close() error {
 // start): a write stuck longer than writeTimeout is ended by pingLoop,
 // which closes the connection, and a closed connection fails the write.
 func (c *wsConn) write(msg []byte) error {
-	// Concurrent writes queue inside coder/websocket; the first one's start
-	// is what a stuck peer delays, so a later writer does not reset it.
-	mine := c.writing.CompareAndSwap(0, time.Now().UnixNano())
-	err := c.ws.Write(context.Background(), websocket.MessageText, msg)
-	if mine {
-		c.writing.Store(0)
+	// Concurrent writes queue inside coder/websocket behind the one a
+	// stuck peer holds up: a write that begins while others are in
+	// progress does not count as progress, one that finishes does.
+	for {
+		n := c.writers.Load()
+		if n == 0 {
+			c.progress.Store(int64(time.Since(c.created)))
+		}
+		if c.writers.CompareAndSwap(n, n+1) {
+			break
+		}
 	}
+	err := c.ws.Write(context.Background(), websocket.MessageText, msg)
+	c.progress.Store(int64(time.Since(c.created)))
+	c.writers.Add(-1)
 	if err != nil {
 		c.shutdown(fmt.Errorf("write: %w", err))
 		return c.closeErr()
@@ -418,6 +456,7 @@ func (c *wsConn) handle(f func()) {
 	defer t.Stop()
 	for {
 		f()
+		f = nil // keep nothing of a served request alive while idle
 		t.Reset(handlerIdle)
 		select {
 		case f = <-c.idle:

@@ -70,8 +70,9 @@ type ServerConfig struct {
 	// DefaultPingInterval; negative disables).
 	PingInterval time.Duration
 	// WriteTimeout bounds one WebSocket write (default DefaultWriteTimeout):
-	// a connection whose write has made no progress for longer (a peer
-	// that stopped reading) is closed, checked at least every second.
+	// a connection whose writes have made no progress for longer (a peer
+	// that stopped reading) is closed, checked every second or every
+	// quarter of it.
 	WriteTimeout time.Duration
 	// ExposeErrors sends the text of unregistered handler errors with
 	// CodeGeneric, as Lotus does and Lotus clients expect (they match on

@@ -80,11 +80,14 @@ func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, 
 			ids = append(ids, r.workerID)
 		}
 	}
+	// Locked in key order, as the sector lanes lock theirs; re-offered
+	// oldest first.
 	mine, err := d.listSectors(ctx, `SELECT `+sectorCols+` FROM sectors WHERE phase = 'active' AND worker_id IN (`+placeholders(len(ids))+`)
-		ORDER BY allocated_ms, miner_id, number`+d.forUpdate(), ids...)
+		ORDER BY miner_id, number`+d.forUpdate(), ids...)
 	if err != nil {
 		return nil, fmt.Errorf("store: allocate sectors: %w", err)
 	}
+	slices.SortStableFunc(mine, func(a, b Sector) int { return a.AllocatedAt.Compare(b.AllocatedAt) })
 	for _, sec := range mine {
 		workers[sec.WorkerID] = append(workers[sec.WorkerID], sec)
 	}
@@ -215,7 +218,8 @@ func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, 
 		perTenant[sec.TenantID]++
 	}
 	// A number already used (a sector row inserted outside the counter)
-	// fails the group; each allocation then runs alone and is refused.
+	// fails the group; its allocations then run alone, and the one given
+	// that number is refused (ErrConflict).
 	if err := d.later(ctx, nil, `INSERT INTO sectors (miner_id, number, tenant_id, proof_type, sector_size,
 		worker_id, lease_expires_ms, allocated_ms, updated_ms) VALUES `+rowsOf(len(news), 9), sectorArgs...); err != nil {
 		return nil, fmt.Errorf("store: allocate sectors: %w", err)

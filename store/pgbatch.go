@@ -29,7 +29,9 @@ import (
 //     before the commit.
 //
 // The kept writes are sent as one simple-protocol query: several
-// statements in one message, their arguments quoted by pgx. A kept write
+// statements in one message, their arguments quoted by pgx (which needs
+// standard_conforming_strings on and UTF8: else, checked at Open, each
+// write is sent at once). A kept write
 // that fails aborts the transaction, and the group then runs every call
 // again alone (runGroupTx), so it does not matter which call sees the
 // error.
@@ -69,12 +71,15 @@ const maxKeptArgs = 4096
 // changes.
 func (d db) later(ctx context.Context, sector *SectorID, q string, args ...any) error {
 	g := d.group
-	if g == nil {
+	if g == nil || !d.s.keepWrites {
 		_, err := d.exec(ctx, q, args...)
 		return err
 	}
-	if sector != nil {
+	switch {
+	case sector != nil:
 		delete(g.rows, *sector)
+	case writesSectors(q):
+		clear(g.rows)
 	}
 	if g.kept > 0 {
 		g.sql.WriteString(";\n")

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 )
 
 // Group commit for PostgreSQL worker calls.
@@ -37,8 +38,12 @@ import (
 // their own; they lock the eligible tenants' rows FOR NO KEY UPDATE, which
 // does not stop a new batch from taking its key-share lock on its tenant.
 // A cycle is left only when a worker makes two calls on one sector at the
-// same time, which its state machine does not do; PostgreSQL then breaks
-// it and the groups' calls run alone.
+// same time, which its state machine does not do, or when a group locks a
+// sector that is in an open batch the pipeline is releasing (it locks the
+// batch, then its members) while another call of the group waits for that
+// batch; PostgreSQL then breaks it and the groups' calls run alone. A
+// group locks its sectors up front in key order (pgbatch.go), and the
+// allocation lane locks a worker's sectors in key order too.
 
 // pgLanes is the number of sector lanes and of batch lanes.
 const pgLanes = 4
@@ -166,7 +171,10 @@ func runGroupTx(s *Store, group []*groupOp, body func(d db) ([]error, bool)) {
 		alone()
 		return
 	}
-	t, err := s.w.BeginTx(bg, nil)
+	// READ COMMITTED, whatever the server's default: each statement must
+	// see what others committed before the locks it waited for were
+	// released (allocgroup.go counts under the tenants' locks).
+	t, err := s.w.BeginTx(bg, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		alone()
 		return
