@@ -114,74 +114,6 @@ func (c *wsConn) start() {
 	go c.pingLoop()
 }
 
-func (c *wsConn) readLoop() {
-	for {
-		_, data, err := c.ws.Read(context.Background())
-		if err != nil {
-			c.shutdown(err)
-			return
-		}
-		c.handleMessage(data)
-	}
-}
-
-// pingLoop detects dead peers (a signer behind a NAT that silently dropped
-// the mapping) faster than TCP would, and ends writes that make no
-// progress for longer than writeTimeout (a peer that stopped reading). A
-// ping runs on its own goroutine, so a ping waiting for its pong does not
-// stop the write check.
-func (c *wsConn) pingLoop() {
-	check := time.Second
-	if c.cfg.writeTimeout > 0 {
-		check = max(min(c.cfg.writeTimeout/4, time.Second), time.Millisecond)
-	}
-	t := time.NewTicker(check)
-	defer t.Stop()
-	lastPing := time.Now()
-	var pinged chan error // the ping in flight (nil: none)
-	defer func() {
-		if pinged != nil {
-			<-pinged // c.ctx has ended, so it returns at once
-		}
-	}()
-	for {
-		select {
-		case <-c.done:
-			return
-		case err := <-pinged:
-			pinged = nil
-			if err != nil {
-				c.shutdown(fmt.Errorf("ping: %w", err))
-				return
-			}
-		case now := <-t.C:
-			if c.writeStuck() {
-				c.shutdown(fmt.Errorf("write: no progress for %s", c.cfg.writeTimeout))
-				return
-			}
-			if c.cfg.pingInterval <= 0 || pinged != nil || now.Sub(lastPing) < c.cfg.pingInterval {
-				continue
-			}
-			lastPing = now
-			pinged = make(chan error, 1)
-			go func(done chan<- error) {
-				ctx, cancel := context.WithTimeout(c.ctx, c.cfg.pingInterval)
-				defer cancel()
-				done <- c.ws.Ping(ctx)
-			}(pinged)
-		}
-	}
-}
-
-// writeStuck reports whether writes are in progress and none has made
-// progress for longer than writeTimeout.
-func (c *wsConn) writeStuck() bool {
-	if c.cfg.writeTimeout <= 0 || c.writers.Load() == 0 {
-		return false
-	}
-	return time.Since(c.created)-time.Duration(c.progress.Load()) > c.cfg.writeTimeout
-}
-
 // shutdown tears the connection down once: pending calls fail with
 // ErrConnClosed, served calls and streams are cancelled, subscriptions end.
 func (c *wsConn) shutdown(cause error) {
@@ -224,41 +156,6 @@ func (c *wsConn) close() error {
 		return fmt.Errorf("rpc: close: %w", err)
 	}
 	return nil
-}
-
-// write sends one message. It never uses a caller's context:
-// coder/websocket closes the connection when a write's context ends, and a
-// cancelled call must not kill the connection. It uses none at all (see
-// start): a write stuck longer than writeTimeout is ended by pingLoop,
-// which closes the connection, and a closed connection fails the write.
-func (c *wsConn) write(msg []byte) error {
-	// Concurrent writes queue inside coder/websocket behind the one a
-	// stuck peer holds up: a write that begins while others are in
-	// progress does not count as progress, one that finishes does.
-	for {
-		n := c.writers.Load()
-		if n == 0 {
-			c.progress.Store(int64(time.Since(c.created)))
-		}
-		if c.writers.CompareAndSwap(n, n+1) {
-			break
-		}
-	}
-	err := c.ws.Write(context.Background(), websocket.MessageText, msg)
-	c.progress.Store(int64(time.Since(c.created)))
-	c.writers.Add(-1)
-	if err != nil {
-		c.shutdown(fmt.Errorf("write: %w", err))
-		return c.closeErr()
-	}
-	return nil
-}
-
-// reply sends an answer produced on the read loop from another goroutine:
-// the read loop must keep reading even when the peer is slow to read our
-// writes, or two peers writing to each other could block both.
-func (c *wsConn) reply(msg []byte) {
-	go func() { _ = c.write(msg) }()
 }
 
 // handleMessage routes one received message. It runs on the read loop and
@@ -430,42 +327,6 @@ func (c *wsConn) handleRequest(f *frame) {
 		}
 	}
 	c.spawn(func() { c.serveRequest(ctx, cancel, key, hasKey, f) })
-}
-
-// handlerIdle is how long a handler goroutine waits for another request
-// before it ends.
-const handlerIdle = 10 * time.Second
-
-// spawn runs a served request on a handler goroutine: one that waits for
-// work if there is one, else a new one. A new goroutine starts with a
-// small stack and copies it several times over while it decodes JSON and
-// runs a handler, a measurable share of a busy manager's CPU; a handler
-// goroutine keeps its stack for the requests that follow. Handler
-// goroutines end when the connection does or after handlerIdle without
-// work, so their number follows the requests in flight.
-func (c *wsConn) spawn(f func()) {
-	select {
-	case c.idle <- f:
-	default:
-		go c.handle(f)
-	}
-}
-
-func (c *wsConn) handle(f func()) {
-	t := time.NewTimer(handlerIdle)
-	defer t.Stop()
-	for {
-		f()
-		f = nil // keep nothing of a served request alive while idle
-		t.Reset(handlerIdle)
-		select {
-		case f = <-c.idle:
-		case <-t.C:
-			return
-		case <-c.done:
-			return
-		}
-	}
 }
 
 func (c *wsConn) serveRequest(ctx context.Context, cancel context.CancelFunc, key string, hasKey bool, f *frame) {
