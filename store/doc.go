@@ -6,7 +6,11 @@
 // manager's worker-API calls each have one method here that does all the
 // call writes in one transaction (calls.go, reports.go); state reports the
 // manager queued are written inside the sector's next call or together
-// in a flush (queuedreports.go).
+// in a flush (queuedreports.go). The single-step methods that predate
+// them (ReportState, AssignTicket, AssignSeed, SubmitPreCommit,
+// SubmitProof, SetPieces, FinalizeSector, RecordUsage) are no longer
+// called by the manager; tests and tools still use them to put a sector
+// in a given state.
 //
 // # Why a database, and why these rules
 //
