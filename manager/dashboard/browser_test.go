@@ -77,6 +77,9 @@ func startManagerWith(t *testing.T, overview bool) *env {
 		DSN:    "sqlite://" + filepath.Join(dir, "manager.db"),
 		Secret: testSecret,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// Reports written as they are made: the page must show the states
+		// the test reported, not race the report flush (up to a second).
+		ReportFlush: -1,
 	})
 	if err != nil {
 		t.Fatalf("NewService: %v", err)
