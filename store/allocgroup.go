@@ -200,7 +200,12 @@ func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, 
 
 	// 4. Write: counters, sectors, allocation sequence, usage, history;
 	// none is read back, so in one round trip (pgbatch.go).
+	// next holds every candidate's miner (lockCounters); only those that
+	// numbered a sector here changed.
 	for miner, n := range next {
+		if !slices.ContainsFunc(news, func(f fresh) bool { return f.row.ID.Miner == uint64(miner) }) {
+			continue
+		}
 		if err := d.later(ctx, nil, `UPDATE sector_counters SET next_number = ? WHERE miner_id = ?`, n, miner); err != nil {
 			return nil, fmt.Errorf("store: allocate sector: next number for miner %d: %w", miner, err)
 		}

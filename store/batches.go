@@ -104,7 +104,10 @@ func (d db) addToBatch(ctx context.Context, sec Sector, kind BatchKind, now time
 	// tenant's policy allows (one sector per message for per-sector
 	// ProveCommit).
 	key := openKey{sec.TenantID, kind}
-	ob := d.open[key]
+	var ob *openBatch
+	if d.group != nil {
+		ob = d.group.open[key]
+	}
 	for ob == nil || ob.members >= ob.capacity {
 		if ob != nil {
 			if _, err := d.exec(ctx, `UPDATE batches SET state = 'closed', closed_ms = ? WHERE id = ?`, ms(now), ob.id); err != nil {
@@ -115,8 +118,8 @@ func (d db) addToBatch(ctx context.Context, sec Sector, kind BatchKind, now time
 		if ob, err = d.lockOpenBatch(ctx, sec.TenantID, kind, now); err != nil {
 			return 0, fmt.Errorf("store: add sector %s to batch: %w", id, err)
 		}
-		if d.open != nil {
-			d.open[key] = ob
+		if d.group != nil {
+			d.group.open[key] = ob
 		}
 	}
 	ob.members++

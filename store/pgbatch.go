@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,6 +48,10 @@ type pgGroup struct {
 	sql  strings.Builder
 	args []any
 	kept int
+	// open remembers the open batches this transaction has locked: no one
+	// else can close or join them before it commits, so later calls of the
+	// group need not find, count or size them again.
+	open map[openKey]*openBatch
 	// noPieces holds the tenants whose piece queue this transaction found
 	// empty: a group's later CC sectors need not look again (pieces queued
 	// meanwhile go to the next sectors).
@@ -58,7 +63,7 @@ type pgGroup struct {
 }
 
 func newPGGroup() *pgGroup {
-	return &pgGroup{rows: map[SectorID]Sector{}, noPieces: map[string]bool{}}
+	return &pgGroup{rows: map[SectorID]Sector{}, open: map[openKey]*openBatch{}, noPieces: map[string]bool{}}
 }
 
 // maxKeptArgs bounds the arguments of the kept writes; more are sent
@@ -105,17 +110,16 @@ func (d db) later(ctx context.Context, sector *SectorID, q string, args ...any) 
 // flush sends the kept writes, if any.
 func (d db) flush(ctx context.Context) error {
 	g := d.group
-	if g == nil || g.err != nil || g.kept == 0 {
-		if g != nil {
-			return g.err
-		}
+	if g == nil {
 		return nil
 	}
-	q, args := g.sql.String(), g.args
-	g.sql.Reset()
-	g.args, g.kept = nil, 0
-	if _, err := d.tx.ExecContext(ctx, q, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...); err != nil {
-		g.err = fmt.Errorf("store: kept writes: %w", err)
+	if g.err == nil && g.kept > 0 {
+		q, args := g.sql.String(), g.args
+		g.sql.Reset()
+		g.args, g.kept = nil, 0
+		if _, err := d.tx.ExecContext(ctx, q, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...); err != nil {
+			g.err = fmt.Errorf("store: kept writes: %w", err)
+		}
 	}
 	return g.err
 }
@@ -140,6 +144,11 @@ func (d db) before(ctx context.Context, q string) error {
 // writesSectors reports whether q may change rows of the sectors table
 // (an UPDATE or DELETE naming it; whitespace and case do not matter).
 func writesSectors(q string) bool {
+	// Reads are most statements; only an UPDATE or DELETE is split.
+	head := strings.TrimLeft(q, " \t\r\n")
+	if len(head) < 6 || !strings.EqualFold(head[:6], "update") && !strings.EqualFold(head[:6], "delete") {
+		return false
+	}
 	words := strings.Fields(strings.ToLower(q))
 	for i := 0; i+1 < len(words); i++ {
 		switch {
@@ -162,37 +171,10 @@ func (d db) lockRows(ctx context.Context, ids []SectorID) error {
 		return cmp.Or(cmp.Compare(a.Miner, b.Miner), cmp.Compare(a.Number, b.Number))
 	})
 	sorted = slices.Compact(sorted)
-	// Pad to a power of two so few statement shapes are prepared.
-	n := 1
-	for n < len(sorted) {
-		n *= 2
-	}
-	var b strings.Builder
-	b.WriteString(`SELECT ` + sectorCols + ` FROM sectors WHERE (miner_id, number) IN (`)
-	args := make([]any, 0, 2*n)
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?)")
-		id := sorted[min(i, len(sorted)-1)]
-		args = append(args, int64(id.Miner), int64(id.Number))
-	}
-	b.WriteString(`) ORDER BY miner_id, number FOR UPDATE`)
-	rows, err := d.query(ctx, b.String(), args...)
+	got, err := d.getSectors(ctx, sorted, true)
 	if err != nil {
 		return fmt.Errorf("store: lock the group's sectors: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		sec, err := scanSector(rows)
-		if err != nil {
-			return fmt.Errorf("store: lock the group's sectors: %w", err)
-		}
-		d.group.rows[sec.ID] = sec
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: lock the group's sectors: %w", err)
-	}
+	maps.Copy(d.group.rows, got)
 	return nil
 }

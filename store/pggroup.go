@@ -118,7 +118,6 @@ func (s *Store) allocTx(ctx context.Context, fn func(db) error, req *allocReq) e
 func runPGGroup(s *Store, group []*groupOp) {
 	bg := context.Background()
 	runGroupTx(s, group, func(d db) ([]error, bool) {
-		d.open = map[openKey]*openBatch{}
 		d.group = newPGGroup()
 		var ids []SectorID
 		for _, op := range group {

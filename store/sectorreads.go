@@ -138,7 +138,7 @@ func (s *Store) readSectors(ctx context.Context, group []*sectorRead) {
 			ids = append(ids, r.id)
 		}
 	}
-	got, err := s.reader().getSectors(ctx, ids)
+	got, err := s.reader().getSectors(ctx, ids, false)
 	for _, r := range group {
 		switch sec, ok := got[r.id]; {
 		case err != nil:
@@ -151,10 +151,12 @@ func (s *Store) readSectors(ctx context.Context, group []*sectorRead) {
 	}
 }
 
-// getSectors reads several sectors in one statement. The number of ids in
-// the statement is rounded up to a power of two (the last id repeated), so
-// that a few statement shapes serve every group.
-func (d db) getSectors(ctx context.Context, ids []SectorID) (map[SectorID]Sector, error) {
+// getSectors reads several sectors in one statement, with lock locking
+// their rows in key order (FOR UPDATE; ids sorted and without repeats,
+// lockRows). The number of ids in the statement is rounded up to a power
+// of two (the last id repeated), so that a few statement shapes serve
+// every group.
+func (d db) getSectors(ctx context.Context, ids []SectorID, lock bool) (map[SectorID]Sector, error) {
 	n := 1
 	for n < len(ids) {
 		n *= 2
@@ -166,6 +168,9 @@ func (d db) getSectors(ctx context.Context, ids []SectorID) (map[SectorID]Sector
 	}
 	q := `SELECT ` + sectorCols + ` FROM sectors WHERE (miner_id, number) IN (` +
 		strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") + `)`
+	if lock {
+		q += ` ORDER BY miner_id, number` + d.forUpdate()
+	}
 	rows, err := d.query(ctx, q, args...)
 	if err != nil {
 		return nil, err

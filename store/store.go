@@ -208,11 +208,6 @@ type db struct {
 	// the pool q belongs to (nil: no caching).
 	tx    *sql.Tx
 	stmts *stmtCache
-	// open, when set, remembers the open batches this transaction has
-	// locked (a PostgreSQL group, pggroup.go): no one else can close or
-	// join them before it commits, so later calls of the group need not
-	// find, count or size them again.
-	open map[openKey]*openBatch
 	// group, when set, is a PostgreSQL group's rows locked up front and
 	// writes kept for later (pgbatch.go).
 	group *pgGroup
