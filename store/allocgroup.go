@@ -48,15 +48,13 @@ func runAllocGroup(s *Store, group []*groupOp) {
 	if len(live) == 0 {
 		return
 	}
-	runGroupTx(s, live, func(d db) ([]error, bool) {
+	runGroupTx(s, live, nil, func(d db) ([]error, bool) {
 		reqs := make([]*allocReq, len(live))
 		for i, op := range live {
 			reqs[i] = op.alloc
 		}
-		d.group = newPGGroup()
-		ctx := context.Background()
-		errs, err := d.allocateGroup(ctx, reqs)
-		if err != nil || d.flush(ctx) != nil {
+		errs, err := d.allocateGroup(context.Background(), reqs)
+		if err != nil {
 			return nil, false
 		}
 		return errs, true

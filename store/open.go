@@ -204,8 +204,11 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres %s: %w", redactDSN(dsn), err)
 	}
+	// As many idle as open: the lanes (pggroup.go) and the grouped reads
+	// hold up to ten connections at once, and a connection closed when it
+	// goes idle is a new server process to start for the next group.
 	db.SetMaxOpenConns(16)
-	db.SetMaxIdleConns(8)
+	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{dialect: dialectPostgres, w: db, r: db, rebinds: map[string]string{}}
 	if err := db.PingContext(ctx); err != nil {

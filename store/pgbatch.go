@@ -3,6 +3,8 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // Fewer round trips for a PostgreSQL group (pggroup.go).
@@ -18,24 +21,31 @@ import (
 // is the sum of its calls' round trips to the server. On a busy machine a
 // round trip is not the server's work but the wait for both processes to
 // be scheduled again, and each call made two or three of them (lock the
-// sector row, update it, append its history). A group therefore
+// sector row, update it, append its history), besides the group's BEGIN
+// and COMMIT. A group therefore
 //
-//   - locks the rows of all its calls' sectors up front, in one statement
-//     and in key order, and answers each call's lock of its sector from
-//     what that statement returned (no one else can change a locked row,
-//     and a row this transaction writes is read again);
+//   - begins its transaction and locks the rows of all its calls' sectors
+//     up front, in key order, in one round trip (BEGIN and the locking
+//     SELECT sent as one pgx pipeline), and answers each call's lock of
+//     its sector from what that statement returned (no one else can
+//     change a locked row, and a row this transaction writes is read
+//     again);
 //   - keeps the writes whose result a call does not look at (the sector's
 //     UPDATE, its history and usage lines) and sends them all in one
-//     round trip before the next statement that reads, and at the latest
-//     before the commit.
+//     round trip before the next statement that reads, and at the end
+//     together with its COMMIT.
+//
+// So a group whose calls read nothing beyond their sector rows costs two
+// round trips, whatever its size. The transaction is begun and ended by
+// hand on a connection the group holds (database/sql's Tx would send
+// BEGIN and COMMIT on their own).
 //
 // The kept writes are sent as one simple-protocol query: several
 // statements in one message, their arguments quoted by pgx (which needs
 // standard_conforming_strings on and UTF8: else, checked at Open, each
-// write is sent at once). A kept write
-// that fails aborts the transaction, and the group then runs every call
-// again alone (runGroupTx), so it does not matter which call sees the
-// error.
+// write is sent at once). A kept write that fails aborts the
+// transaction, and the group then runs every call again alone
+// (runGroupTx), so it does not matter which call sees the error.
 
 // pgGroup is what a PostgreSQL group's transaction holds besides the
 // transaction itself.
@@ -117,7 +127,7 @@ func (d db) flush(ctx context.Context) error {
 		q, args := g.sql.String(), g.args
 		g.sql.Reset()
 		g.args, g.kept = nil, 0
-		if _, err := d.tx.ExecContext(ctx, q, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...); err != nil {
+		if _, err := d.q.ExecContext(ctx, q, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...); err != nil {
 			g.err = fmt.Errorf("store: kept writes: %w", err)
 		}
 	}
@@ -160,21 +170,94 @@ func writesSectors(q string) bool {
 	return false
 }
 
-// lockRows locks the sectors in ids (in key order, so two groups lock
-// shared rows in the same order) and keeps them for the group's calls.
-func (d db) lockRows(ctx context.Context, ids []SectorID) error {
-	if len(ids) == 0 {
-		return nil
+// beginGroup begins a group's transaction on conn (READ COMMITTED,
+// whatever the server's default: each statement must see what others
+// committed before the locks it waited for were released; allocgroup.go
+// counts under the tenants' locks) and locks the sectors in ids, in key
+// order so that two groups lock shared rows in the same order, keeping
+// them for the group's calls. BEGIN and the lock are one round trip.
+func (d db) beginGroup(ctx context.Context, conn *sql.Conn, ids []SectorID) error {
+	var b pgx.Batch
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	var sorted []SectorID
+	if len(ids) > 0 {
+		sorted = slices.Clone(ids)
+		slices.SortFunc(sorted, func(a, b SectorID) int {
+			return cmp.Or(cmp.Compare(a.Miner, b.Miner), cmp.Compare(a.Number, b.Number))
+		})
+		sorted = slices.Compact(sorted)
+		q, args := d.sectorsQuery(sorted, true)
+		b.Queue(d.s.rebind(q), args...)
 	}
-	sorted := slices.Clone(ids)
-	slices.SortFunc(sorted, func(a, b SectorID) int {
-		return cmp.Or(cmp.Compare(a.Miner, b.Miner), cmp.Compare(a.Number, b.Number))
+	err := conn.Raw(func(dc any) error {
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: a PostgreSQL group needs a pgx connection, not %T", dc)
+		}
+		res := pc.Conn().SendBatch(ctx, &b)
+		if _, err := res.Exec(); err != nil {
+			res.Close()
+			return err
+		}
+		if len(sorted) > 0 {
+			rows, err := res.Query()
+			if err != nil {
+				res.Close()
+				return err
+			}
+			got, err := scanSectors(rows, len(sorted))
+			rows.Close()
+			if err != nil {
+				res.Close()
+				return err
+			}
+			maps.Copy(d.group.rows, got)
+		}
+		return res.Close()
 	})
-	sorted = slices.Compact(sorted)
-	got, err := d.getSectors(ctx, sorted, true)
 	if err != nil {
-		return fmt.Errorf("store: lock the group's sectors: %w", err)
+		return fmt.Errorf("store: begin a group and lock its sectors: %w", err)
 	}
-	maps.Copy(d.group.rows, got)
 	return nil
+}
+
+// commitGroup sends the kept writes and COMMIT as one message, and checks
+// that the transaction did commit (COMMIT in a failed transaction answers
+// ROLLBACK, without an error).
+func (d db) commitGroup(ctx context.Context, conn *sql.Conn) error {
+	g := d.group
+	if g.err != nil {
+		return g.err
+	}
+	q, args := "COMMIT", []any{pgx.QueryExecModeSimpleProtocol}
+	if g.kept > 0 {
+		q = g.sql.String() + ";\nCOMMIT"
+		args = append(args, g.args...)
+		g.sql.Reset()
+		g.args, g.kept = nil, 0
+	}
+	err := conn.Raw(func(dc any) error {
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: a PostgreSQL group needs a pgx connection, not %T", dc)
+		}
+		tag, err := pc.Conn().Exec(ctx, q, args...)
+		if err == nil && tag.String() != "COMMIT" {
+			err = fmt.Errorf("the transaction was rolled back (%s)", tag)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: commit a group: %w", err)
+	}
+	return nil
+}
+
+// abortGroup rolls back a group's transaction and gives its connection
+// back to the pool; a connection whose state is not known is closed.
+func abortGroup(conn *sql.Conn) {
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	_ = conn.Close()
 }

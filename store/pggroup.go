@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 )
 
 // Group commit for PostgreSQL worker calls.
@@ -117,17 +116,13 @@ func (s *Store) allocTx(ctx context.Context, fn func(db) error, req *allocReq) e
 // answers every call in it.
 func runPGGroup(s *Store, group []*groupOp) {
 	bg := context.Background()
-	runGroupTx(s, group, func(d db) ([]error, bool) {
-		d.group = newPGGroup()
-		var ids []SectorID
-		for _, op := range group {
-			if op.sector != nil && op.ctx.Err() == nil {
-				ids = append(ids, *op.sector)
-			}
+	var ids []SectorID
+	for _, op := range group {
+		if op.sector != nil && op.ctx.Err() == nil {
+			ids = append(ids, *op.sector)
 		}
-		if err := d.lockRows(bg, ids); err != nil {
-			return nil, false
-		}
+	}
+	runGroupTx(s, group, ids, func(d db) ([]error, bool) {
 		results := make([]error, len(group))
 		for i, op := range group {
 			if err := op.ctx.Err(); err != nil {
@@ -142,24 +137,22 @@ func runPGGroup(s *Store, group []*groupOp) {
 				if d.flush(bg) != nil {
 					return nil, false
 				}
-				if _, perr := d.tx.ExecContext(bg, "SELECT 1"); perr != nil {
+				if _, perr := d.q.ExecContext(bg, "SELECT 1"); perr != nil {
 					return nil, false
 				}
 			}
-		}
-		if d.flush(bg) != nil {
-			return nil, false
 		}
 		return results, true
 	})
 }
 
 // runGroupTx runs a group's calls in one transaction with body, which
-// returns each call's answer, or false when the transaction failed. Then,
-// or when the transaction cannot begin or commit, every call runs alone in
-// a transaction of its own (Store.tx, with its retries). A group of one
-// runs alone at once.
-func runGroupTx(s *Store, group []*groupOp, body func(d db) ([]error, bool)) {
+// returns each call's answer, or false when the transaction failed. The
+// transaction locks the rows of the sectors in lock up front and commits
+// with the kept writes (pgbatch.go). When it fails, or cannot begin or
+// commit, every call runs alone in a transaction of its own (Store.tx,
+// with its retries). A group of one runs alone at once.
+func runGroupTx(s *Store, group []*groupOp, lock []SectorID, body func(d db) ([]error, bool)) {
 	bg := context.Background()
 	alone := func() {
 		for _, op := range group {
@@ -170,24 +163,26 @@ func runGroupTx(s *Store, group []*groupOp, body func(d db) ([]error, bool)) {
 		alone()
 		return
 	}
-	// READ COMMITTED, whatever the server's default: each statement must
-	// see what others committed before the locks it waited for were
-	// released (allocgroup.go counts under the tenants' locks).
-	t, err := s.w.BeginTx(bg, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	conn, err := s.w.Conn(bg)
 	if err != nil {
 		alone()
 		return
 	}
-	results, ok := body(db{s: s, q: t, tx: t})
+	d := db{s: s, q: conn, group: newPGGroup()}
+	ok := d.beginGroup(bg, conn, lock) == nil
+	var results []error
+	if ok {
+		results, ok = body(d)
+	}
+	if ok {
+		ok = d.commitGroup(bg, conn) == nil
+	}
 	if !ok {
-		_ = t.Rollback()
+		abortGroup(conn)
 		alone()
 		return
 	}
-	if err := t.Commit(); err != nil {
-		alone()
-		return
-	}
+	_ = conn.Close() // back to the pool
 	s.commits.Add(1)
 	for i, op := range group {
 		op.done <- results[i]

@@ -62,6 +62,36 @@ func TestPGGroup(t *testing.T) {
 	}
 }
 
+// TestPGGroupCommitRolledBack: a call that hides a failed statement
+// leaves the transaction aborted, and its COMMIT then answers ROLLBACK
+// without an error. The group must see that, not answer its calls as
+// committed: they run alone, and the write of the call that did nothing
+// wrong is kept.
+func TestPGGroupCommitRolledBack(t *testing.T) {
+	s := pgFactory(t)(t)()
+	mustCreate(t, s, tenant("acme", 1000, 1))
+	id := mustAlloc(t, s, "w/a", t0).Sector.ID
+	ops := []*groupOp{
+		{ctx: bg, done: make(chan error, 1), fn: func(d db) error {
+			// Sent at once, not kept: the COMMIT goes alone.
+			_, err := d.exec(bg, `UPDATE sectors SET state = 'kept' WHERE miner_id = ? AND number = ?`, int64(id.Miner), int64(id.Number))
+			return err
+		}},
+		{ctx: bg, done: make(chan error, 1), fn: func(d db) error {
+			_, _ = d.exec(bg, `SELECT no_such_column FROM sectors`)
+			return nil
+		}},
+	}
+	runPGGroup(s, ops)
+	if err := <-ops[0].done; err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	<-ops[1].done // alone, its own commit fails or not: not this test's point
+	if sec, _ := s.GetSector(bg, id); sec.State != "kept" {
+		t.Fatalf("sector state %q: the group answered a call whose write was rolled back", sec.State)
+	}
+}
+
 // setState is a minimal worker-call write for the group tests, kept
 // for later in a group as the worker calls' own updates are.
 func (d db) setState(id SectorID, state string) error {
@@ -84,7 +114,7 @@ func TestPGGroupLockedRows(t *testing.T) {
 			}
 			// Changed behind the group's back (no other writer could; this
 			// shows where the next read comes from).
-			if _, err := d.tx.ExecContext(bg, `UPDATE sectors SET state = 'underneath' WHERE number = $1`, int64(a.Number)); err != nil {
+			if _, err := d.q.ExecContext(bg, `UPDATE sectors SET state = 'underneath' WHERE number = $1`, int64(a.Number)); err != nil {
 				return err
 			}
 			sec, err := d.getSector(bg, a, true)

@@ -153,10 +153,21 @@ func (s *Store) readSectors(ctx context.Context, group []*sectorRead) {
 
 // getSectors reads several sectors in one statement, with lock locking
 // their rows in key order (FOR UPDATE; ids sorted and without repeats,
-// lockRows). The number of ids in the statement is rounded up to a power
-// of two (the last id repeated), so that a few statement shapes serve
-// every group.
+// beginGroup).
 func (d db) getSectors(ctx context.Context, ids []SectorID, lock bool) (map[SectorID]Sector, error) {
+	q, args := d.sectorsQuery(ids, lock)
+	rows, err := d.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return scanSectors(rows, len(ids))
+}
+
+// sectorsQuery is getSectors' statement and arguments. The
+// number of ids in it is rounded up to a power of two (the last id
+// repeated), so that a few statement shapes serve every group.
+func (d db) sectorsQuery(ids []SectorID, lock bool) (string, []any) {
 	n := 1
 	for n < len(ids) {
 		n *= 2
@@ -171,12 +182,19 @@ func (d db) getSectors(ctx context.Context, ids []SectorID, lock bool) (map[Sect
 	if lock {
 		q += ` ORDER BY miner_id, number` + d.forUpdate()
 	}
-	rows, err := d.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := make(map[SectorID]Sector, len(ids))
+	return q, args
+}
+
+// sectorRows is what database/sql's and pgx's rows have in common.
+type sectorRows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}
+
+// scanSectors reads rows of sectorCols by id.
+func scanSectors(rows sectorRows, n int) (map[SectorID]Sector, error) {
+	out := make(map[SectorID]Sector, n)
 	for rows.Next() {
 		sec, err := scanSector(rows)
 		if err != nil {
