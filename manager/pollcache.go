@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"errors"
 	mrand "math/rand/v2"
 	"sync"
 	"time"
@@ -14,8 +15,10 @@ import (
 // decision, and only answers that a worker repeats anyway, or that the
 // store checks again in the call's own transaction, read through it.
 //
-// A value is never served more than its life (about the TTL) after it
-// was read, and never after this process changed it (forget).
+// get never serves a value more than its life (about the TTL) after it
+// was read; getRevalidating, for poll answers, serves one up to a TTL
+// longer while it is read again. Neither serves a value after this
+// process changed it (forget).
 type ttlCache[K comparable, V any] struct {
 	ttl time.Duration
 	// key names k for the shared loads.
@@ -37,6 +40,12 @@ type ttlCache[K comparable, V any] struct {
 	// loads shares one load among the callers that miss the same key
 	// at once (thousands of threads polling one batch).
 	loads singleflight.Group
+
+	// base is the loads' context; close cancels it.
+	base      context.Context
+	cancel    context.CancelFunc
+	closed    bool // under mu: no load starts any more
+	loadsLive sync.WaitGroup
 }
 
 type cached[V any] struct {
@@ -48,12 +57,25 @@ type cached[V any] struct {
 const maxCached = 100_000
 
 func newTTLCache[K comparable, V any](ttl time.Duration, key func(K) string) *ttlCache[K, V] {
-	return &ttlCache[K, V]{ttl: ttl, key: key, now: time.Now, life: lifetime, entries: map[K]cached[V]{}, gens: map[K]uint64{}}
+	base, cancel := context.WithCancel(context.Background())
+	return &ttlCache[K, V]{ttl: ttl, key: key, now: time.Now, life: lifetime, entries: map[K]cached[V]{}, gens: map[K]uint64{}, base: base, cancel: cancel}
 }
 
-// sharedLoadTimeout bounds a cache load that several callers share: it
-// runs without the context of the caller that started it (one caller going
-// away must not fail the others).
+// errCacheClosed answers a load asked for after close.
+var errCacheClosed = errors.New("manager: poll cache closed")
+
+// close stops the loads under way (their callers get an error) and waits
+// for them to end; no load starts after it.
+func (c *ttlCache[K, V]) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.loadsLive.Wait()
+}
+
+// sharedLoadTimeout bounds a cache load, which several callers may share
+// (see load).
 const sharedLoadTimeout = 30 * time.Second
 
 // get returns the value for k, loading it when absent or expired. load
@@ -69,7 +91,7 @@ func (c *ttlCache[K, V]) get(ctx context.Context, k K, load func(context.Context
 	if ok && now.Before(e.expires) {
 		return e.v, nil
 	}
-	ch := c.loads.DoChan(c.key(k), func() (any, error) { return c.load(ctx, k, load) })
+	ch := c.loads.DoChan(c.key(k), func() (any, error) { return c.load(k, load) })
 	select {
 	case r := <-ch:
 		v, _ := r.Val.(V)
@@ -78,6 +100,31 @@ func (c *ttlCache[K, V]) get(ctx context.Context, k K, load func(context.Context
 		var zero V
 		return zero, ctx.Err()
 	}
+}
+
+// getRevalidating is get for poll answers. An entry past its life by less
+// than a TTL is returned at once, and one shared load reads it again in
+// the background; later callers get the new value. So a thread polling
+// faster than the TTL never waits for the database, and its answer is at
+// most about two TTLs old (a life, up to 1¼ TTL, plus one TTL) instead of
+// one. An older entry, or none, is loaded as get does.
+func (c *ttlCache[K, V]) getRevalidating(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
+	if c.ttl > 0 {
+		now := c.now()
+		c.mu.Lock()
+		e, ok := c.entries[k]
+		c.mu.Unlock()
+		switch {
+		case ok && now.Before(e.expires):
+			return e.v, nil
+		case ok && now.Before(e.expires.Add(c.ttl)):
+			// The result reaches the callers that wait for this load
+			// (DoChan's channel is buffered; nobody need read it here).
+			c.loads.DoChan(c.key(k), func() (any, error) { return c.load(k, load) })
+			return e.v, nil
+		}
+	}
+	return c.get(ctx, k, load)
 }
 
 // peek returns k's value if it is cached and not expired, loading
@@ -93,13 +140,22 @@ func (c *ttlCache[K, V]) peek(k K) (V, bool) {
 	return e.v, true
 }
 
-// load reads k and keeps it unless k was forgotten meanwhile.
-func (c *ttlCache[K, V]) load(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
+// load reads k and keeps it unless k was forgotten meanwhile. It reads
+// with the cache's context, not a caller's: one caller going away must
+// not fail the others sharing the load.
+func (c *ttlCache[K, V]) load(k K, load func(context.Context) (V, error)) (V, error) {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		var zero V
+		return zero, errCacheClosed
+	}
+	c.loadsLive.Add(1)
+	defer c.loadsLive.Done()
 	gen, epoch := c.gens[k], c.epoch
 	c.mu.Unlock()
 	began := c.now()
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedLoadTimeout)
+	lctx, cancel := context.WithTimeout(c.base, sharedLoadTimeout)
 	defer cancel()
 	v, err := load(lctx)
 	if err != nil {

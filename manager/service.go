@@ -97,8 +97,11 @@ type Options struct {
 	// of threads polling the same few batches then cost one database read
 	// per batch per TTL, and a thread polling faster than the TTL costs
 	// one read per TTL. An answer is at most a TTL (±25%) behind the
-	// pipeline, which is far below a worker's poll interval (3 min by
-	// default) and an epoch (30 s). A change this manager makes through
+	// pipeline; an on-chain poll's (PollPreCommitState, PollProofState)
+	// at most about two, as it is answered from an entry up to a TTL past
+	// its life while that entry is read again, so a poll does not wait
+	// for the database. Both are far below a worker's poll interval
+	// (3 min by default) and an epoch (30 s). A change this manager makes through
 	// the worker API drops the cached sector at once; only changes made
 	// by the pipeline or by other managers wait out the TTL (an operator's
 	// abort through this manager drops it too). ReportState, AssignTicket,
@@ -275,6 +278,8 @@ func (s *Service) Close() error {
 	if err := s.beats.flush(ctx); err != nil {
 		s.log.Warn("worker heartbeats not written at close", "err", err)
 	}
+	s.sectors.close()
+	s.batches.close()
 	return s.st.Close()
 }
 

@@ -165,26 +165,39 @@ func (s *Service) numberFree(ctx context.Context, id store.SectorID) (bool, erro
 // quarters of the TTL is left, so a polling thread costs a database write
 // only every TTL/4, not on every poll.
 func (s *Service) workerSector(ctx context.Context, id api.SectorID) (store.Sector, error) {
-	return s.loadWorkerSector(ctx, id, false)
+	return s.loadWorkerSector(ctx, id, readStore)
 }
 
-// pollSector is workerSector for poll answers: the sector may come from the
-// poll cache (see Options.PollCacheTTL).
+// pollSector is workerSector for answers that may come from the poll
+// cache (see Options.PollCacheTTL).
 func (s *Service) pollSector(ctx context.Context, id api.SectorID) (store.Sector, error) {
-	return s.loadWorkerSector(ctx, id, true)
+	return s.loadWorkerSector(ctx, id, readCache)
 }
 
-func (s *Service) loadWorkerSector(ctx context.Context, id api.SectorID, cached bool) (store.Sector, error) {
+// sectorRead says where loadWorkerSector reads a sector.
+type sectorRead int
+
+const (
+	readStore        sectorRead = iota // the store, now
+	readCache                          // the poll cache's get
+	readRevalidating                   // the poll cache's getRevalidating: on-chain polls only
+)
+
+func (s *Service) loadWorkerSector(ctx context.Context, id api.SectorID, from sectorRead) (store.Sector, error) {
 	c, err := callerFrom(ctx)
 	if err != nil {
 		return store.Sector{}, err
 	}
 	sid := toStoreID(id)
+	read := func(ctx context.Context) (store.Sector, error) { return s.st.GetSector(ctx, sid) }
 	var sec store.Sector
-	if cached {
-		sec, err = s.sectors.get(ctx, sid, func(ctx context.Context) (store.Sector, error) { return s.st.GetSector(ctx, sid) })
-	} else {
-		sec, err = s.st.GetSector(ctx, sid)
+	switch from {
+	case readCache:
+		sec, err = s.sectors.get(ctx, sid, read)
+	case readRevalidating:
+		sec, err = s.sectors.getRevalidating(ctx, sid, read)
+	default:
+		sec, err = read(ctx)
 		if err == nil {
 			s.sectors.forget(sid)
 		}

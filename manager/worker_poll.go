@@ -10,9 +10,12 @@ import (
 )
 
 // PollPreCommitState reports the PreCommit's progress from the store's
-// batch and message records (which the pipeline keeps current).
+// batch and message records (which the pipeline keeps current). Its reads
+// may be a little old (ttlCache.getRevalidating): a poll is asked again,
+// and the calls that act on its answer check the sector in their own
+// transaction.
 func (s *Service) PollPreCommitState(ctx context.Context, id api.SectorID) (api.PollResponse, error) {
-	sec, err := s.pollSector(ctx, id)
+	sec, err := s.loadWorkerSector(ctx, id, readRevalidating)
 	if err != nil {
 		return api.PollResponse{}, err
 	}
@@ -24,7 +27,7 @@ func (s *Service) PollPreCommitState(ctx context.Context, id api.SectorID) (api.
 
 // PollProofState reports the ProveCommit's progress; see PollPreCommitState.
 func (s *Service) PollProofState(ctx context.Context, id api.SectorID) (api.PollResponse, error) {
-	sec, err := s.pollSector(ctx, id)
+	sec, err := s.loadWorkerSector(ctx, id, readRevalidating)
 	if err != nil {
 		return api.PollResponse{}, err
 	}
@@ -110,7 +113,7 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		}
 		return api.PollResponse{State: api.OnChainPending, Desc: "waiting for the pipeline to batch it"}, nil
 	}
-	b, err := s.batches.get(ctx, batchID, func(ctx context.Context) (store.BatchHead, error) { return s.st.GetBatchHead(ctx, batchID) })
+	b, err := s.batches.getRevalidating(ctx, batchID, func(ctx context.Context) (store.BatchHead, error) { return s.st.GetBatchHead(ctx, batchID) })
 	if err != nil {
 		return api.PollResponse{}, mapStoreErr(err)
 	}
