@@ -65,6 +65,8 @@ type wsConn struct {
 	// idle hands a request to a handler goroutine waiting for one (see
 	// spawn).
 	idle chan func()
+	// idleHandlers counts the handler goroutines waiting on idle.
+	idleHandlers atomic.Int32
 
 	mu       sync.Mutex
 	closed   bool
@@ -159,7 +161,9 @@ func (c *wsConn) close() error {
 }
 
 // handleMessage routes one received message. It runs on the read loop and
-// must not block: requests are served on their own goroutines.
+// must not block: requests are served on their own goroutines. data is
+// the read loop's buffer, reused for the next message, so nothing here
+// may keep it (json.RawMessage fields copy what they decode).
 func (c *wsConn) handleMessage(data []byte) {
 	data = bytes.TrimSpace(data)
 	if len(data) > 0 && data[0] == '[' {
@@ -410,6 +414,7 @@ func (c *wsConn) serveBatch(data []byte) {
 			Message: fmt.Sprintf("rpc: too many requests in flight (limit %d)", c.cfg.maxInflight)}))
 		return
 	}
+	data = bytes.Clone(data) // the read loop reuses its buffer
 	go func() {
 		defer c.active.Add(-1)
 		var out []byte

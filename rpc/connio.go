@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -11,16 +12,32 @@ import (
 // A connection's I/O: the read loop, writes, the keep-alive and
 // stuck-write checks, and the goroutines that serve requests.
 
+// readLoop reads every message into one buffer it reuses (the read limit
+// still applies): a buffer per message was the largest share of a busy
+// connection's allocations, and so of its garbage collection. What
+// handleMessage keeps of a message it copies.
 func (c *wsConn) readLoop() {
+	var buf bytes.Buffer
 	for {
-		_, data, err := c.ws.Read(context.Background())
+		_, r, err := c.ws.Reader(context.Background())
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
 		if err != nil {
 			c.shutdown(err)
 			return
 		}
-		c.handleMessage(data)
+		c.handleMessage(buf.Bytes())
+		if buf.Cap() > maxKeptReadBuffer {
+			buf = bytes.Buffer{} // a rare large message's buffer is not kept
+		}
 	}
 }
+
+// maxKeptReadBuffer is the largest read buffer a connection keeps between
+// messages.
+const maxKeptReadBuffer = 64 << 10
 
 // pingLoop detects dead peers (a signer behind a NAT that silently dropped
 // the mapping) faster than TCP would, and ends writes that make no
@@ -118,13 +135,20 @@ func (c *wsConn) reply(msg []byte) {
 // before it ends.
 const handlerIdle = 10 * time.Second
 
+// maxIdleHandlers bounds the handler goroutines that wait for work on one
+// connection. Every goroutine's stack is scanned by each garbage
+// collection: kept for every request that was ever in flight at once (a
+// burst after a pause), idle handlers were 40% of a busy manager's
+// goroutines and much of its collection work.
+const maxIdleHandlers = 2
+
 // spawn runs a served request on a handler goroutine: one that waits for
 // work if there is one, else a new one. A new goroutine starts with a
 // small stack and copies it several times over while it decodes JSON and
 // runs a handler, a measurable share of a busy manager's CPU; a handler
 // goroutine keeps its stack for the requests that follow. Handler
-// goroutines end when the connection does or after handlerIdle without
-// work, so their number follows the requests in flight.
+// goroutines end when the connection does, after handlerIdle without
+// work, or at once when maxIdleHandlers already wait.
 func (c *wsConn) spawn(f func()) {
 	select {
 	case c.idle <- f:
@@ -139,12 +163,19 @@ func (c *wsConn) handle(f func()) {
 	for {
 		f()
 		f = nil // keep nothing of a served request alive while idle
+		if c.idleHandlers.Add(1) > maxIdleHandlers {
+			c.idleHandlers.Add(-1)
+			return
+		}
 		t.Reset(handlerIdle)
 		select {
 		case f = <-c.idle:
+			c.idleHandlers.Add(-1)
 		case <-t.C:
+			c.idleHandlers.Add(-1)
 			return
 		case <-c.done:
+			c.idleHandlers.Add(-1)
 			return
 		}
 	}

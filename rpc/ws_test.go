@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -407,5 +410,56 @@ func TestStuckWriteClosesConnection(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the stream's producer did not stop with the connection")
+	}
+}
+
+// TestIdleHandlersBounded: after a burst of concurrent requests on one
+// connection, at most maxIdleHandlers handler goroutines stay waiting for
+// more work (every goroutine's stack is scanned by each collection).
+func TestIdleHandlersBounded(t *testing.T) {
+	srv, err := NewServer(ServerConfig{Secret: testSecret, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const burst = 40
+	var held sync.WaitGroup
+	held.Add(burst)
+	release := make(chan struct{})
+	srv.Register("T.One", PermRead, Func0(func(context.Context) (int, error) { return 1, nil }))
+	srv.Register("T.Hold", PermRead, Func0(func(context.Context) (int, error) { held.Done(); <-release; return 1, nil }))
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { _ = srv.Close(); ts.Close() })
+	c, err := Dial(context.Background(), "ws"+strings.TrimPrefix(ts.URL, "http"), WithToken(token(t, Claims{Allow: AllowList(PermRead)})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	var n int
+	if err := c.Call(ctx, "T.One", &n); err != nil {
+		t.Fatal(err)
+	}
+	base := runtime.NumGoroutine() // one idle handler among them
+	errs := make(chan error, burst)
+	for range burst {
+		go func() {
+			var n int
+			errs <- c.Call(ctx, "T.Hold", &n)
+		}()
+	}
+	held.Wait() // all in flight at once: a handler each
+	close(release)
+	for range burst {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base+maxIdleHandlers {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after the burst, want at most %d (the %d before it, and idle handlers up to %d)",
+				runtime.NumGoroutine(), base+maxIdleHandlers, base, maxIdleHandlers)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
