@@ -20,7 +20,7 @@ func init() {
 	}
 	var cfg bench.Config
 	var asJSON bool
-	var cpuProfile string
+	var cpuProfile, memProfile string
 	mgr := &cobra.Command{
 		Use:   "manager",
 		Short: "Simulate N sealing threads against an in-process manager over loopback",
@@ -43,6 +43,11 @@ share this machine's cores, so figures are a floor for the server alone.`,
 			rep, err := bench.Run(cmd.Context(), cfg)
 			if err != nil {
 				return err
+			}
+			if memProfile != "" {
+				if err := writeHeapProfile(memProfile); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), rep)
@@ -89,6 +94,7 @@ share this machine's cores, so figures are a floor for the server alone.`,
 	f.BoolVar(&cfg.ReportSteps, "report-steps", false, "each thread also reports every state change of its sector (ReportState), as a real worker thread does")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run (client and server) to this file")
+	f.StringVar(&memProfile, "memprofile", "", "write a heap profile at the end of the run (client and server; see its alloc_space view) to this file")
 	benchCmd.AddCommand(mgr)
 	extraRootCmds = append(extraRootCmds, benchCmd)
 }
@@ -105,6 +111,20 @@ func startCPUProfile(path string) (func(), error) {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeHeapProfile writes the heap profile, whose alloc_* samples cover
+// the whole run, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }

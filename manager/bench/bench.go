@@ -432,12 +432,18 @@ func Run(ctx context.Context, cfg Config) (rep Report, err error) {
 			// Spread the threads' first calls over the ramp.
 			offset := time.Duration(int64(cfg.Ramp) * int64(i) / int64(cfg.Threads))
 			next := start.Add(offset)
+			// One timer per thread, reset for every pause: a new one per
+			// call was a share of the run's garbage, which this harness
+			// adds to the server's.
+			pause := time.NewTimer(time.Hour)
+			defer pause.Stop()
 			for {
 				if d := time.Until(next); d > 0 {
+					pause.Reset(d)
 					select {
 					case <-runCtx.Done():
 						return
-					case <-time.After(d):
+					case <-pause.C:
 					}
 				} else if -d > cfg.Interval {
 					rec.late.Add(1) // the previous call overran a whole interval
