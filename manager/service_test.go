@@ -297,12 +297,18 @@ func TestRestartKeepsLeasesSectorsNumbers(t *testing.T) {
 	if r, _ := s2.PollPreCommitState(workerCtx("w1"), held[0].ID); r.State != api.OnChainPending {
 		t.Fatalf("poll after restart = %+v, want pending (batch survived)", r)
 	}
-	// Abort and delete the last sector: its number is still never reused.
+	// Abort the sectors and delete them (with their tenant, the only way
+	// sectors are deleted): the last one's number is still never reused.
 	last := held[3].ID
-	s2.AbortSector(adminCtx(), last, "test")
-	if err := s2.st.DeleteSector(context.Background(), toStoreID(last)); err != nil {
+	for _, h := range held {
+		if _, err := s2.AbortSector(adminCtx(), h.ID, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s2.DeleteTenant(adminCtx(), "acme"); err != nil {
 		t.Fatal(err)
 	}
+	mustTenant(t, s2, "acme", 1000, 1)
 	if a := mustAllocate(t, s2, "w1", "new"); a.ID.Number != last.Number+1 {
 		t.Fatalf("new number after restart = %d, want %d", a.ID.Number, last.Number+1)
 	}

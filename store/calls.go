@@ -365,12 +365,12 @@ func (s *Store) WorkerSubmitProof(ctx context.Context, id SectorID, h Holder, p 
 	return out, err
 }
 
-// WorkerFinalize marks a sector finalized (see FinalizeSector), records
-// where its files are and opens its delivery record to the tenant's
-// delivery target (defaultTarget when the tenant has none), in one
-// transaction. It returns the sector as it was before and the tenant's own
-// target ("" when it has none). Idempotent; an aborted sector is
-// ErrConflict.
+// WorkerFinalize marks a sector finalized (sealed and handed over: the
+// lease ends and a 'finalized' usage row is written), records where its
+// files are and opens its delivery record to the tenant's delivery target
+// (defaultTarget when the tenant has none), in one transaction. It returns
+// the sector as it was before and the tenant's own target ("" when it has
+// none). Idempotent; an aborted sector is ErrConflict.
 func (s *Store) WorkerFinalize(ctx context.Context, id SectorID, h Holder, location, files, defaultTarget string) (Sector, string, error) {
 	var tenantTarget string
 	var sec Sector

@@ -6,11 +6,9 @@
 // manager's worker-API calls each have one method here that does all the
 // call writes in one transaction (calls.go, reports.go); state reports the
 // manager queued are written inside the sector's next call or together
-// in a flush (queuedreports.go). The single-step methods that predate
-// them (ReportState, AssignTicket, AssignSeed, SubmitPreCommit,
-// SubmitProof, SetPieces, FinalizeSector, RecordUsage) are no longer
-// called by the manager; tests and tools still use them to put a sector
-// in a given state.
+// in a flush (queuedreports.go). There is no other way to write a
+// worker's progress: tests put a sector in a given state through the same
+// calls, as the manager does (package storetest has the fixtures).
 //
 // # Why a database, and why these rules
 //
@@ -28,9 +26,10 @@
 //     (AllocateSector); it is never handed to another worker.
 //   - Fair share across tenants is a deterministic rule (see
 //     AllocateSector), so it can be reasoned about and tested exactly.
-//   - Submissions are idempotent: comm_r/comm_d, ticket, seed, proof and
-//     pieces are stored once; a repeat is SubmitDuplicate, a different value
-//     SubmitMismatch.
+//   - Submissions are idempotent: comm_r/comm_d and the proof are stored
+//     once (a repeat is SubmitDuplicate, a different value SubmitMismatch);
+//     the ticket, the seed and the pieces are decided once and a repeat
+//     gets the stored ones back.
 //   - A manager restart never re-sends a batch with a different nonce: the
 //     message row (nonce, unsigned CBOR, CID, signed CID, state) is written
 //     before anything is signed or pushed, and ReserveNonce returns the

@@ -41,8 +41,10 @@ func Example() {
 	a, _ := s.AllocateSector(ctx, "host1/slot0", store.AllocateFilter{}, now, policy)
 	fmt.Println("allocated", a.Sector.ID, "to", a.Sector.TenantID)
 
-	_, _ = s.ReportState(ctx, store.StateReport{ID: a.Sector.ID, WorkerID: "host1/slot0",
-		Prev: "Allocated", Next: "PC1Done", Event: "PC1"}, now.Add(time.Minute), policy.LeaseTTL)
+	// Its state report (written as the manager does, in one worker call)
+	// renews the lease.
+	_, _ = s.WorkerReport(ctx, store.Holder{Now: now.Add(time.Minute), TTL: policy.LeaseTTL},
+		store.StateReport{ID: a.Sector.ID, Prev: "Allocated", Next: "PC1Done", Event: "PC1"}, nil, nil)
 
 	// The worker dies; an hour later its lease has expired…
 	later := now.Add(time.Hour)

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// FuzzAllocationModel drives AllocateSector, FinalizeSector, AbortSector,
+// FuzzAllocationModel drives AllocateSector, WorkerFinalize, AbortSector,
 // SetTenantPaused and BumpSectorNumberFloor on SQLite with an arbitrary
 // operation sequence and checks every answer against an in-memory model of
 // the documented rules: re-offer to the holder first; otherwise the
@@ -113,7 +113,7 @@ func runAllocationModel(t *testing.T, s *Store, ops []byte) {
 			}
 			var err error
 			if op%6 == 2 {
-				err = s.FinalizeSector(bg, h, w, now)
+				err = finalize(s, h, w, now)
 			} else {
 				err = s.AbortSector(bg, h, "fuzz", now)
 			}

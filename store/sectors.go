@@ -302,7 +302,9 @@ func (s *Store) RenewLease(ctx context.Context, id SectorID, workerID string, no
 	return fromMS(exp), nil
 }
 
-// StateReport is one worker state transition (damocles ReportState).
+// StateReport is one worker state transition (damocles ReportState). The
+// worker calls record it with WorkerID set to the sector's lease holder,
+// whatever the report says.
 type StateReport struct {
 	ID       SectorID `json:"id"`
 	WorkerID string   `json:"worker_id"`
@@ -321,28 +323,11 @@ type ReportResult struct {
 	LeaseExpires time.Time `json:"lease_expires"`
 }
 
-// ReportState records a transition in the sector's history, sets its
-// current state, and renews the lease (reports double as heartbeats). The
-// worker's Prev is recorded as sent, even if it differs from the stored
-// state: the worker's state machine is the authority and the history is a
-// log. Reports from a worker that does not hold the lease are
-// ErrNotLeaseHolder and are not recorded. On a finalized or aborted sector
-// the report is recorded but the lease is not renewed.
-func (s *Store) ReportState(ctx context.Context, r StateReport, now time.Time, ttl time.Duration) (ReportResult, error) {
-	ttl = AllocatePolicy{LeaseTTL: ttl}.withDefaults().LeaseTTL
-	var out ReportResult
-	err := s.tx(ctx, func(d db) error {
-		sec, err := d.lockHeld(ctx, r.ID, r.WorkerID)
-		if err != nil {
-			return err
-		}
-		out, err = d.report(ctx, sec, r, now, ttl)
-		return err
-	})
-	return out, err
-}
-
-// report is ReportState on a locked sector.
+// report records a state report on a locked sector: the history line,
+// the sector's current state and its lease, renewed to now+ttl while it is
+// active. The worker's Prev is recorded as sent, even if it differs from
+// the stored state: the worker's state machine is the authority and the
+// history is a log.
 func (d db) report(ctx context.Context, sec Sector, r StateReport, now time.Time, ttl time.Duration) (ReportResult, error) {
 	nowMS := ms(now)
 	if err := d.appendHistory(ctx, r.ID, nowMS, r.WorkerID, r.Prev, r.Next, r.Event, r.Failure); err != nil {
@@ -361,20 +346,9 @@ func (d db) report(ctx context.Context, sec Sector, r StateReport, now time.Time
 	return ReportResult{Phase: sec.Phase, AbortReason: sec.AbortReason, LeaseExpires: fromMS(lease)}, nil
 }
 
-// FinalizeSector marks a sector finalized (sealed and handed over): the
-// lease ends and a 'finalized' usage row is written. Idempotent; an aborted
-// sector is ErrConflict.
-func (s *Store) FinalizeSector(ctx context.Context, id SectorID, workerID string, now time.Time) error {
-	return s.tx(ctx, func(d db) error {
-		sec, err := d.lockHeld(ctx, id, workerID)
-		if err != nil {
-			return err
-		}
-		return d.finalize(ctx, sec, now)
-	})
-}
-
-// finalize is FinalizeSector on a locked sector.
+// finalize marks a locked sector finalized (sealed and handed over): the
+// lease ends and a 'finalized' usage row is written. Idempotent; an
+// aborted sector is ErrConflict.
 func (d db) finalize(ctx context.Context, sec Sector, now time.Time) error {
 	id := sec.ID
 	switch sec.Phase {
@@ -424,23 +398,4 @@ func (d db) abort(ctx context.Context, sec Sector, reason string, now time.Time)
 		return fmt.Errorf("store: abort sector %s: %w", id, err)
 	}
 	return d.appendHistory(ctx, id, nowMS, "", sec.State, sec.State, eventAborted, &Failure{Level: "abort", Desc: reason})
-}
-
-// DeleteSector removes a finalized or aborted sector and its history,
-// pieces and delivery. Its number is never reused. Deleting an active
-// sector is ErrConflict (abort it first).
-func (s *Store) DeleteSector(ctx context.Context, id SectorID) error {
-	return s.tx(ctx, func(d db) error {
-		sec, err := d.getSector(ctx, id, true)
-		if err != nil {
-			return err
-		}
-		if sec.Phase == PhaseActive {
-			return fmt.Errorf("store: delete sector %s: active: %w", id, ErrConflict)
-		}
-		if _, err := d.exec(ctx, `DELETE FROM sectors WHERE miner_id = ? AND number = ?`, int64(id.Miner), int64(id.Number)); err != nil {
-			return fmt.Errorf("store: delete sector %s: %w", id, err)
-		}
-		return nil
-	})
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -35,7 +37,7 @@ func runStoreSuite(t *testing.T, newDB dbFactory) {
 		{"NoNumberReuse", testNoNumberReuse},
 		{"ConcurrentAllocation", testConcurrentAllocation},
 		{"AllocationModel", testAllocationModel},
-		{"ReportStateHistory", testReportState},
+		{"WorkerReportHistory", testWorkerReport},
 		{"FinalizeAbort", testFinalizeAbort},
 		{"SubmissionIdempotency", testSubmissions},
 		{"BatchesAndNonces", testBatchesAndNonces},
@@ -85,6 +87,25 @@ func wantErr(t *testing.T, err, want error) {
 }
 
 func bytes32(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+
+// holds is the check the manager makes on a worker call's sector (see
+// Holder.Check): the caller must hold its lease. It refuses with
+// ErrNotLeaseHolder, as the manager does.
+func holds(worker string) func(Sector) error {
+	return func(sec Sector) error {
+		if sec.WorkerID != worker {
+			return fmt.Errorf("sector %s: held by %q, not %q: %w", sec.ID, sec.WorkerID, worker, ErrNotLeaseHolder)
+		}
+		return nil
+	}
+}
+
+// finalize is what the manager writes when worker reports its sector
+// finalized (no files, no delivery target).
+func finalize(s *Store, id SectorID, worker string, now time.Time) error {
+	_, _, err := s.WorkerFinalize(bg, id, Holder{Check: holds(worker), Now: now}, "", "", "")
+	return err
+}
 
 func testMigrations(t *testing.T, newDB dbFactory) {
 	open := newDB(t)
@@ -411,7 +432,7 @@ func testQuotaPerDay(t *testing.T, newDB dbFactory) {
 	for i := 0; i < 3; i++ {
 		a := mustAlloc(t, s, fmt.Sprintf("w%d", i), t0.Add(time.Duration(i)*time.Hour))
 		// Finish it so the concurrency count is not what stops us.
-		if err := s.FinalizeSector(bg, a.Sector.ID, a.Sector.WorkerID, t0); err != nil {
+		if err := finalize(s, a.Sector.ID, a.Sector.WorkerID, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -440,7 +461,7 @@ func testQuotaConcurrent(t *testing.T, newDB dbFactory) {
 	mustAlloc(t, s, "w2", t0)
 	_, err := s.AllocateSector(bg, "w3", AllocateFilter{}, t0, AllocatePolicy{})
 	wantErr(t, err, ErrNoWork)
-	if err := s.FinalizeSector(bg, a1.Sector.ID, "w1", t0); err != nil {
+	if err := finalize(s, a1.Sector.ID, "w1", t0); err != nil {
 		t.Fatal(err)
 	}
 	if a := mustAlloc(t, s, "w3", t0); a.Sector.ID.Number != 2 {
@@ -493,8 +514,8 @@ func testLeaseExpiryReoffer(t *testing.T, newDB dbFactory) {
 		t.Fatalf("fresh allocation: %+v", a)
 	}
 	// A report renews the lease.
-	if _, err := s.ReportState(bg, StateReport{ID: a.Sector.ID, WorkerID: "host1/slot0", Prev: "", Next: "Allocated", Event: "Allocated"},
-		t0.Add(30*time.Second), time.Minute); err != nil {
+	if _, err := s.WorkerReport(bg, Holder{Check: holds("host1/slot0"), Now: t0.Add(30 * time.Second), TTL: time.Minute},
+		StateReport{ID: a.Sector.ID, Prev: "", Next: "Allocated", Event: "Allocated"}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if exp, _ := s.ExpiredLeases(bg, t0.Add(time.Minute)); len(exp) != 0 {
@@ -519,7 +540,8 @@ func testLeaseExpiryReoffer(t *testing.T, newDB dbFactory) {
 	}
 	_, err = s.RenewLease(bg, a.Sector.ID, "host2/slot0", late, time.Minute)
 	wantErr(t, err, ErrNotLeaseHolder)
-	_, err = s.ReportState(bg, StateReport{ID: a.Sector.ID, WorkerID: "host2/slot0", Next: "PC1Done"}, late, time.Minute)
+	_, err = s.WorkerReport(bg, Holder{Check: holds("host2/slot0"), Now: late, TTL: time.Minute},
+		StateReport{ID: a.Sector.ID, Next: "PC1Done"}, nil, nil)
 	wantErr(t, err, ErrNotLeaseHolder)
 	// The holder restarts and asks again: same sector, renewed lease, its
 	// state intact.
@@ -544,7 +566,7 @@ func testLeaseExpiryReoffer(t *testing.T, newDB dbFactory) {
 		t.Fatalf("renew = %v, %v", until, err)
 	}
 	// Once finalized it is never offered again and cannot be renewed.
-	if err := s.FinalizeSector(bg, a.Sector.ID, "host1/slot0", late); err != nil {
+	if err := finalize(s, a.Sector.ID, "host1/slot0", late); err != nil {
 		t.Fatal(err)
 	}
 	n, err := s.AllocateSector(bg, "host1/slot0", AllocateFilter{}, late, pol)
@@ -564,18 +586,17 @@ func testNoNumberReuse(t *testing.T, newDB dbFactory) {
 	for i := 0; i < 3; i++ {
 		ids = append(ids, mustAlloc(t, s, fmt.Sprintf("w%d", i), t0).Sector.ID)
 	}
-	// Abort and delete the newest sector: its number must stay used.
+	// Abort the newest sector: its number must stay used. Sectors are
+	// deleted only with their tenant, which is refused while any is active.
 	if err := s.AbortSector(bg, ids[2], "disk died", t0); err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, s.DeleteSector(bg, ids[1]), ErrConflict) // still active
-	if err := s.DeleteSector(bg, ids[2]); err != nil {
-		t.Fatal(err)
-	}
+	wantErr(t, s.DeleteTenant(bg, "acme", t0), ErrConflict) // ids[0], ids[1] still active
 	if got := mustAlloc(t, s, "w3", t0).Sector.ID.Number; got != 3 {
-		t.Fatalf("after delete got number %d, want 3", got)
+		t.Fatalf("after abort got number %d, want 3", got)
 	}
-	// Delete the whole tenant and re-create it for the same miner.
+	// Delete the whole tenant with its sectors, the newest one included,
+	// and re-create it for the same miner.
 	for _, id := range []SectorID{ids[0], ids[1], {1000, 3}} {
 		if err := s.AbortSector(bg, id, "wipe", t0); err != nil {
 			t.Fatal(err)
@@ -715,7 +736,9 @@ func testConcurrentAllocation(t *testing.T, newDB dbFactory) {
 	}
 }
 
-func testReportState(t *testing.T, newDB dbFactory) {
+// testWorkerReport: each report writes its history line and the sector's
+// state, and renews the lease from the report's time.
+func testWorkerReport(t *testing.T, newDB dbFactory) {
 	s := newDB(t)()
 	mustCreate(t, s, tenant("acme", 1000, 1))
 	a := mustAlloc(t, s, "w", t0)
@@ -726,12 +749,12 @@ func testReportState(t *testing.T, newDB dbFactory) {
 		{Prev: "PieceAdded", Next: "PC1Done", Event: "PC1"},
 	}
 	for i, r := range steps {
-		r.ID, r.WorkerID = a.Sector.ID, "w"
-		res, err := s.ReportState(bg, r, t0.Add(time.Duration(i+1)*time.Minute), 10*time.Minute)
+		r.ID = a.Sector.ID
+		res, err := s.WorkerReport(bg, Holder{Check: holds("w"), Now: t0.Add(time.Duration(i+1) * time.Minute), TTL: 10 * time.Minute}, r, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Phase != PhaseActive || !res.LeaseExpires.Equal(t0.Add(time.Duration(i+11)*time.Minute)) {
+		if res.Resend || res.Phase != PhaseActive || !res.LeaseExpires.Equal(t0.Add(time.Duration(i+11)*time.Minute)) {
 			t.Fatalf("step %d: %+v", i, res)
 		}
 	}
@@ -753,7 +776,7 @@ func testReportState(t *testing.T, newDB dbFactory) {
 			t.Errorf("history[%d] = %+v, want %+v", i+1, e, r)
 		}
 	}
-	_, err = s.ReportState(bg, StateReport{ID: SectorID{1000, 77}, WorkerID: "w"}, t0, time.Minute)
+	_, err = s.WorkerReport(bg, Holder{Check: holds("w"), Now: t0, TTL: time.Minute}, StateReport{ID: SectorID{1000, 77}}, nil, nil)
 	wantErr(t, err, ErrNotFound)
 }
 
@@ -762,9 +785,9 @@ func testFinalizeAbort(t *testing.T, newDB dbFactory) {
 	mustCreate(t, s, tenant("acme", 1000, 1))
 	a := mustAlloc(t, s, "w1", t0).Sector.ID
 	b := mustAlloc(t, s, "w2", t0).Sector.ID
-	wantErr(t, s.FinalizeSector(bg, a, "w2", t0), ErrNotLeaseHolder)
+	wantErr(t, finalize(s, a, "w2", t0), ErrNotLeaseHolder)
 	for i := 0; i < 2; i++ { // idempotent
-		if err := s.FinalizeSector(bg, a, "w1", t0.Add(time.Hour)); err != nil {
+		if err := finalize(s, a, "w1", t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -774,13 +797,13 @@ func testFinalizeAbort(t *testing.T, newDB dbFactory) {
 			t.Fatal(err)
 		}
 	}
-	wantErr(t, s.FinalizeSector(bg, b, "w2", t0), ErrConflict)
+	wantErr(t, finalize(s, b, "w2", t0), ErrConflict)
 	sec, _ := s.GetSector(bg, b)
 	if sec.Phase != PhaseAborted || sec.AbortReason != "reason 0" || !sec.DoneAt.Equal(t0) {
 		t.Fatalf("aborted sector = %+v", sec)
 	}
 	// The worker learns about the abort from its next report.
-	res, err := s.ReportState(bg, StateReport{ID: b, WorkerID: "w2", Prev: "X", Next: "Y"}, t0.Add(time.Hour), time.Minute)
+	res, err := s.WorkerReport(bg, Holder{Check: holds("w2"), Now: t0.Add(time.Hour), TTL: time.Minute}, StateReport{ID: b, Prev: "X", Next: "Y"}, nil, nil)
 	if err != nil || res.Phase != PhaseAborted || res.AbortReason != "reason 0" {
 		t.Fatalf("report after abort = %+v, %v", res, err)
 	}
@@ -795,49 +818,97 @@ func testFinalizeAbort(t *testing.T, newDB dbFactory) {
 	}
 }
 
+// testSubmissions: what a sector is sealed with (pieces, ticket,
+// commitments, seed, proof) is stored once, through the worker calls the
+// manager makes; a repeat gets the stored value back or is a duplicate, a
+// different value is a mismatch that changes nothing.
 func testSubmissions(t *testing.T, newDB dbFactory) {
 	s := newDB(t)()
 	mustCreate(t, s, tenant("acme", 1000, 1))
 	id := mustAlloc(t, s, "w", t0).Sector.ID
+	cc := mustAlloc(t, s, "cc", t0).Sector.ID
+	h := Holder{Check: holds("w"), Now: t0}
 	tk := Ticket{Value: bytes32(1), Epoch: 100}
 
-	// Precommit before a ticket is a mismatch: the ticket is not the stored one.
-	r, err := s.SubmitPreCommit(bg, id, "w", PreCommitInfo{CommR: bytes32(2), CommD: bytes32(3), Ticket: tk}, t0)
-	if err != nil || r != SubmitMismatch {
-		t.Fatalf("precommit before ticket: %v, %v", r, err)
+	// Pieces are decided on a sector's first call, from its tenant's queue
+	// (an empty queue: committed capacity); repeats get the same pieces
+	// whatever the queue holds by then.
+	pieces := []Piece{{CID: "baga6ea4seaq-a", Size: 512, PayloadSize: 500, SourceURL: "http://x/a"},
+		{CID: "baga6ea4seaq-b", Size: 512, PayloadSize: 500, SourceURL: "http://x/b"}}
+	later := []Piece{{CID: "baga6ea4seaq-c", Size: 512, PayloadSize: 500, SourceURL: "http://x/c"}} // would fit either sector
+	_, err := s.EnqueuePieces(bg, "acme", []Piece{{CID: "", Size: 512, SourceURL: "http://x/"}}, t0)
+	wantErr(t, err, ErrInvalid)
+	for _, step := range []struct {
+		name    string
+		enqueue []Piece
+		sector  SectorID
+		want    []Piece
+	}{
+		{"cc, empty queue", nil, cc, nil},
+		{"data sector", pieces, id, pieces},
+		{"cc again", later, cc, nil},
+		{"data sector again", nil, id, pieces},
+	} {
+		if _, err := s.EnqueuePieces(bg, "acme", step.enqueue, t0); err != nil {
+			t.Fatalf("%s: enqueue: %v", step.name, err)
+		}
+		hs := h
+		if step.sector == cc {
+			hs.Check = holds("cc")
+		}
+		got, err := s.WorkerAcquirePieces(bg, step.sector, hs, nil)
+		if err != nil || got == nil || !slices.Equal(got, step.want) {
+			t.Errorf("%s: pieces %+v, %v; want %+v", step.name, got, err, step.want)
+		}
 	}
-	got, err := s.AssignTicket(bg, id, "w", tk, t0)
-	if err != nil || !bytes.Equal(got.Value, tk.Value) || got.Epoch != 100 {
-		t.Fatalf("assign ticket: %+v, %v", got, err)
+	if got, _ := s.Pieces(bg, id); !slices.Equal(got, pieces) {
+		t.Fatalf("pieces = %+v", got)
+	}
+	if got, _ := s.Pieces(bg, cc); len(got) != 0 {
+		t.Fatalf("cc pieces = %+v", got)
+	}
+	if n, _ := s.QueuedPieces(bg, "acme"); n != 1 {
+		t.Fatalf("queue left %d pieces, want 1 (the one queued after both were decided)", n)
+	}
+
+	// A PreCommit before the ticket is refused: there is nothing to check
+	// its ticket against.
+	pc := Commitments{PreCommitInfo: PreCommitInfo{CommR: bytes32(2), CommD: bytes32(3), Ticket: tk}}
+	if o, err := s.WorkerSubmitPreCommit(bg, id, h, pc, false); err != nil || o.Result != SubmitRefused {
+		t.Fatalf("precommit before ticket: %+v, %v", o, err)
+	}
+	_, _, err = s.WorkerRandomness(bg, id, h, false, &Ticket{Value: []byte{1}})
+	wantErr(t, err, ErrInvalid)
+	got, ok, err := s.WorkerRandomness(bg, id, h, false, &tk)
+	if err != nil || !ok || !bytes.Equal(got.Value, tk.Value) || got.Epoch != 100 {
+		t.Fatalf("assign ticket: %+v, %v, %v", got, ok, err)
 	}
 	// A second assignment (other manager, restart) gets the first ticket.
-	got, err = s.AssignTicket(bg, id, "w", Ticket{Value: bytes32(9), Epoch: 200}, t0)
-	if err != nil || !bytes.Equal(got.Value, tk.Value) || got.Epoch != 100 {
-		t.Fatalf("second assign ticket: %+v, %v", got, err)
+	got, ok, err = s.WorkerRandomness(bg, id, h, false, &Ticket{Value: bytes32(9), Epoch: 200})
+	if err != nil || !ok || !bytes.Equal(got.Value, tk.Value) || got.Epoch != 100 {
+		t.Fatalf("second assign ticket: %+v, %v, %v", got, ok, err)
 	}
-	_, err = s.AssignTicket(bg, id, "other", tk, t0)
+	_, _, err = s.WorkerRandomness(bg, id, Holder{Check: holds("other"), Now: t0}, false, &tk)
 	wantErr(t, err, ErrNotLeaseHolder)
-	_, err = s.AssignTicket(bg, id, "w", Ticket{Value: []byte{1}}, t0)
-	wantErr(t, err, ErrInvalid)
 
-	pc := PreCommitInfo{CommR: bytes32(2), CommD: bytes32(3), Ticket: tk}
+	withPC := func(p PreCommitInfo) Commitments { return Commitments{PreCommitInfo: p} }
 	for _, tc := range []struct {
 		name string
-		pc   PreCommitInfo
+		c    Commitments
 		want SubmitResult
 	}{
 		{"first", pc, SubmitAccepted},
 		{"same again", pc, SubmitDuplicate},
-		{"other comm_r", PreCommitInfo{CommR: bytes32(4), CommD: bytes32(3), Ticket: tk}, SubmitMismatch},
-		{"other comm_d", PreCommitInfo{CommR: bytes32(2), CommD: bytes32(4), Ticket: tk}, SubmitMismatch},
-		{"other ticket", PreCommitInfo{CommR: bytes32(2), CommD: bytes32(3), Ticket: Ticket{Value: bytes32(1), Epoch: 101}}, SubmitMismatch},
+		{"other comm_r", withPC(PreCommitInfo{CommR: bytes32(4), CommD: bytes32(3), Ticket: tk}), SubmitMismatch},
+		{"other comm_d", withPC(PreCommitInfo{CommR: bytes32(2), CommD: bytes32(4), Ticket: tk}), SubmitMismatch},
+		{"other ticket", withPC(PreCommitInfo{CommR: bytes32(2), CommD: bytes32(3), Ticket: Ticket{Value: bytes32(1), Epoch: 101}}), SubmitMismatch},
 	} {
-		r, err := s.SubmitPreCommit(bg, id, "w", tc.pc, t0)
-		if err != nil || r != tc.want {
-			t.Errorf("%s: got %v, %v; want %v", tc.name, r, err, tc.want)
+		o, err := s.WorkerSubmitPreCommit(bg, id, h, tc.c, false)
+		if err != nil || o.Result != tc.want {
+			t.Errorf("%s: got %+v, %v; want %v", tc.name, o, err, tc.want)
 		}
 	}
-	_, err = s.SubmitPreCommit(bg, id, "w", PreCommitInfo{CommR: []byte{1}, CommD: bytes32(3), Ticket: tk}, t0)
+	_, err = s.WorkerSubmitPreCommit(bg, id, h, withPC(PreCommitInfo{CommR: []byte{1}, CommD: bytes32(3), Ticket: tk}), false)
 	wantErr(t, err, ErrInvalid)
 	sec, _ := s.GetSector(bg, id)
 	if !bytes.Equal(sec.CommR, bytes32(2)) || !bytes.Equal(sec.CommD, bytes32(3)) {
@@ -845,10 +916,10 @@ func testSubmissions(t *testing.T, newDB dbFactory) {
 	}
 
 	seed := Ticket{Value: bytes32(5), Epoch: 300}
-	if got, err := s.AssignSeed(bg, id, "w", seed, t0); err != nil || got.Epoch != 300 {
-		t.Fatalf("seed: %+v, %v", got, err)
+	if got, ok, err := s.WorkerRandomness(bg, id, h, true, &seed); err != nil || !ok || got.Epoch != 300 {
+		t.Fatalf("seed: %+v, %v, %v", got, ok, err)
 	}
-	if got, _ := s.AssignSeed(bg, id, "w", Ticket{Value: bytes32(6), Epoch: 301}, t0); got.Epoch != 300 {
+	if got, _, _ := s.WorkerRandomness(bg, id, h, true, &Ticket{Value: bytes32(6), Epoch: 301}); got.Epoch != 300 {
 		t.Fatalf("second seed replaced the first: %+v", got)
 	}
 
@@ -857,51 +928,22 @@ func testSubmissions(t *testing.T, newDB dbFactory) {
 		p    []byte
 		want SubmitResult
 	}{{proof, SubmitAccepted}, {proof, SubmitDuplicate}, {bytes.Repeat([]byte{8}, 192), SubmitMismatch}} {
-		if r, err := s.SubmitProof(bg, id, "w", tc.p, t0); err != nil || r != tc.want {
-			t.Errorf("proof: %v, %v; want %v", r, err, tc.want)
+		if o, err := s.WorkerSubmitProof(bg, id, h, ProofSubmission{Proof: tc.p}, false); err != nil || o.Result != tc.want {
+			t.Errorf("proof: %+v, %v; want %v", o, err, tc.want)
 		}
 	}
 	if p, _ := s.Proof(bg, id); !bytes.Equal(p, proof) {
 		t.Fatal("stored proof changed")
 	}
-
-	pieces := []Piece{{CID: "baga6ea4seaq-a", Size: 1024, DealID: 5}, {CID: "baga6ea4seaq-b", Size: 1024}}
-	for _, tc := range []struct {
-		p    []Piece
-		want SubmitResult
-	}{{pieces, SubmitAccepted}, {pieces, SubmitDuplicate}, {pieces[:1], SubmitMismatch},
-		{[]Piece{pieces[1], pieces[0]}, SubmitMismatch}} {
-		if r, err := s.SetPieces(bg, id, "w", tc.p, t0); err != nil || r != tc.want {
-			t.Errorf("pieces: %v, %v; want %v", r, err, tc.want)
-		}
-	}
-	if got, _ := s.Pieces(bg, id); len(got) != 2 || got[0] != pieces[0] || got[1] != pieces[1] {
-		t.Fatalf("pieces = %+v", got)
-	}
-	_, err = s.SetPieces(bg, id, "w", []Piece{{CID: "", Size: 1}}, t0)
-	wantErr(t, err, ErrInvalid)
-	// A committed-capacity sector records "no pieces" once, too.
-	cc := mustAlloc(t, s, "cc", t0).Sector.ID
-	for _, tc := range []struct {
-		p    []Piece
-		want SubmitResult
-	}{{nil, SubmitAccepted}, {[]Piece{}, SubmitDuplicate}, {pieces, SubmitMismatch}} {
-		if r, err := s.SetPieces(bg, cc, "cc", tc.p, t0); err != nil || r != tc.want {
-			t.Errorf("cc pieces %v: %v, %v; want %v", tc.p, r, err, tc.want)
-		}
-	}
-	if got, _ := s.Pieces(bg, cc); len(got) != 0 {
-		t.Fatalf("cc pieces = %+v", got)
-	}
 	sec, _ = s.GetSector(bg, id)
-	if sec.Ticket == nil || sec.Ticket.Epoch != 100 || sec.Seed == nil || sec.Seed.Epoch != 300 || !sec.HasProof {
+	if sec.Ticket == nil || sec.Ticket.Epoch != 100 || sec.Seed == nil || sec.Seed.Epoch != 300 || !sec.HasProof || !sec.PiecesSet {
 		t.Fatalf("sector = %+v", sec)
 	}
 	// Done sectors take no new submissions.
 	if err := s.AbortSector(bg, id, "x", t0); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.SubmitProof(bg, id, "w", proof, t0)
+	_, err = s.WorkerSubmitProof(bg, id, h, ProofSubmission{Proof: proof}, false)
 	wantErr(t, err, ErrSectorDone)
 	if b, _ := SubmitDuplicate.MarshalText(); string(b) != "duplicate" {
 		t.Errorf("MarshalText = %s", b)
@@ -1219,39 +1261,41 @@ func testUsage(t *testing.T, newDB dbFactory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reports := []struct {
-		r    UsageReport
-		want bool
+	// Workers bill the CPU seconds of a step with its state report. A
+	// resent report is billed once; a retried stage is a later report and
+	// billed again. Stages that are not billable are ignored.
+	for i, tc := range []struct {
+		a      Allocation
+		r      StateReport
+		cpu    map[string]float64
+		resend bool
 	}{
-		{UsageReport{Sector: ida.Sector.ID, Stage: "pc1", WorkerID: "wa", CPUSeconds: 100.5}, true},
-		{UsageReport{Sector: ida.Sector.ID, Stage: "pc1", WorkerID: "wa", CPUSeconds: 100.5}, false}, // resent
-		{UsageReport{Sector: ida.Sector.ID, Stage: "pc1", Attempt: 1, WorkerID: "wa", CPUSeconds: 50}, true},
-		{UsageReport{Sector: ida.Sector.ID, Stage: "pc2", WorkerID: "wa", CPUSeconds: 20, Bytes: 4096}, true},
-		{UsageReport{Sector: idb.Sector.ID, Stage: "c2", WorkerID: "wb", CPUSeconds: 7}, true},
-	}
-	for i, tc := range reports {
-		got, err := s.RecordUsage(bg, tc.r, t0.Add(time.Minute))
-		if err != nil || got != tc.want {
-			t.Fatalf("report %d: %v, %v; want %v", i, got, err, tc.want)
+		{ida, StateReport{Prev: "PiecesAcquired", Next: "PC1Done", Event: "pc1"}, map[string]float64{"pc1": 100.5}, false},
+		{ida, StateReport{Prev: "PiecesAcquired", Next: "PC1Done", Event: "pc1"}, map[string]float64{"pc1": 100.5}, true},
+		{ida, StateReport{Prev: "PC1Done", Next: "PC1Done", Event: "pc1", Failure: &Failure{Level: "temporary", Desc: "redo"}}, map[string]float64{"pc1": 50}, false},
+		{ida, StateReport{Prev: "PC1Done", Next: "PC2Done", Event: "pc2"}, map[string]float64{"pc2": 20}, false},
+		{ida, StateReport{Prev: "PC2Done", Next: "PC2Done", Event: "noise"},
+			map[string]float64{StageAllocated: 1, StageFinalized: 1, "": 1, "neg": -1, "nan": math.NaN(), "inf": math.Inf(1)}, false},
+		{idb, StateReport{Prev: "ProofReady", Next: "ProofSubmitted", Event: "c2"}, map[string]float64{"c2": 7}, false},
+	} {
+		tc.r.ID = tc.a.Sector.ID
+		h := Holder{Check: holds(tc.a.Sector.WorkerID), Now: t0.Add(time.Minute)}
+		out, err := s.WorkerReport(bg, h, tc.r, tc.cpu, nil)
+		if err != nil || out.Resend != tc.resend {
+			t.Fatalf("report %d: %+v, %v; want resend %v", i, out, err, tc.resend)
 		}
 	}
-	for _, bad := range []UsageReport{
-		{Sector: ida.Sector.ID, Stage: StageAllocated},
-		{Sector: ida.Sector.ID, Stage: ""},
-		{Sector: ida.Sector.ID, Stage: "pc1", CPUSeconds: -1},
-		{Sector: ida.Sector.ID, Stage: "pc1", Attempt: -1},
-	} {
-		_, err := s.RecordUsage(bg, bad, t0)
-		wantErr(t, err, ErrInvalid)
-	}
-	_, err = s.RecordUsage(bg, UsageReport{Sector: SectorID{1, 99}, Stage: "pc1"}, t0)
+	_, err = s.WorkerReport(bg, Holder{Now: t0}, StateReport{ID: SectorID{1, 99}, Next: "PC1Done"}, map[string]float64{"pc1": 1}, nil)
 	wantErr(t, err, ErrNotFound)
-	if err := s.FinalizeSector(bg, ida.Sector.ID, "wa", t0.Add(2*time.Minute)); err != nil {
+	if err := finalize(s, ida.Sector.ID, "wa", t0.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	// Usage survives deletion of the sector.
-	if err := s.DeleteSector(bg, ida.Sector.ID); err != nil {
+	// Usage survives deletion of the sector, which goes with its tenant.
+	if err := s.DeleteTenant(bg, "alpha", t0.Add(3*time.Minute)); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.GetSector(bg, ida.Sector.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("sector of a deleted tenant: %v", err)
 	}
 	u, err := s.Usage(bg, t0, t0.Add(time.Hour))
 	if err != nil {
@@ -1259,7 +1303,7 @@ func testUsage(t *testing.T, newDB dbFactory) {
 	}
 	want := []TenantUsage{
 		{TenantID: "alpha", SectorsAllocated: 1, SectorsFinalized: 1, BytesFinalized: 2048,
-			CPUSeconds: map[string]float64{"pc1": 150.5, "pc2": 20}, StageBytes: map[string]uint64{"pc2": 4096}},
+			CPUSeconds: map[string]float64{"pc1": 150.5, "pc2": 20}},
 		{TenantID: "beta", SectorsAllocated: 1, CPUSeconds: map[string]float64{"c2": 7}},
 	}
 	if a, b := mustJSON(t, u), mustJSON(t, want); a != b {

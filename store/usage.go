@@ -5,60 +5,19 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"strconv"
 	"time"
 )
 
-// Reserved usage stages written by the store itself.
+// Reserved usage stages written by the store itself; the CPU seconds a
+// worker reports (WorkerReport, queued reports) never bill them.
 const (
 	// StageAllocated is written once per sector by AllocateSector.
 	StageAllocated = "allocated"
-	// StageFinalized is written once per sector by FinalizeSector.
+	// StageFinalized is written once per sector by WorkerFinalize.
 	StageFinalized = "finalized"
 )
-
-// UsageReport is one stage execution reported by a worker for metering.
-type UsageReport struct {
-	Sector SectorID `json:"sector"`
-	// Stage names the work (pc1, pc2, c2, …); "allocated" and "finalized"
-	// are reserved.
-	Stage string `json:"stage"`
-	// Attempt distinguishes retries of a stage; a report is recorded once
-	// per (sector, stage, attempt), so resending it is harmless.
-	Attempt    int     `json:"attempt"`
-	WorkerID   string  `json:"worker_id"`
-	CPUSeconds float64 `json:"cpu_seconds"`
-	Bytes      uint64  `json:"bytes,omitempty"`
-}
-
-// RecordUsage stores a worker's usage report. It returns false (and no
-// error) if this (sector, stage, attempt) was already recorded.
-func (s *Store) RecordUsage(ctx context.Context, r UsageReport, now time.Time) (bool, error) {
-	if r.Stage == "" || r.Stage == StageAllocated || r.Stage == StageFinalized || r.Attempt < 0 ||
-		r.CPUSeconds < 0 || math.IsNaN(r.CPUSeconds) || math.IsInf(r.CPUSeconds, 0) || r.Bytes > 1<<63-1 {
-		return false, fmt.Errorf("store: record usage for sector %s: bad report (stage %q): %w", r.Sector, r.Stage, ErrInvalid)
-	}
-	var inserted bool
-	err := s.tx(ctx, func(d db) error {
-		sec, err := d.getSector(ctx, r.Sector, false)
-		if err != nil {
-			return err
-		}
-		res, err := d.exec(ctx, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, cpu_seconds, bytes, at_ms)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (miner_id, number, stage, attempt) DO NOTHING`,
-			sec.TenantID, int64(r.Sector.Miner), int64(r.Sector.Number), r.Stage, r.Attempt, r.WorkerID,
-			r.CPUSeconds, int64(r.Bytes), ms(now))
-		if err != nil {
-			return fmt.Errorf("store: record usage for sector %s: %w", r.Sector, err)
-		}
-		n, err := affected(res)
-		inserted = n == 1
-		return err
-	})
-	return inserted, err
-}
 
 // TenantUsage is one tenant's metered usage over a period.
 type TenantUsage struct {
@@ -69,7 +28,9 @@ type TenantUsage struct {
 	BytesFinalized uint64 `json:"bytes_finalized"`
 	// CPUSeconds sums worker-reported CPU time per stage.
 	CPUSeconds map[string]float64 `json:"cpu_seconds"`
-	// StageBytes sums worker-reported bytes per stage (omitted if none).
+	// StageBytes sums the bytes recorded per worker stage (omitted if
+	// none). No worker call records any today: a state report carries
+	// CPU seconds only.
 	StageBytes map[string]uint64 `json:"stage_bytes,omitempty"`
 }
 

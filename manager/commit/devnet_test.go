@@ -16,6 +16,7 @@ import (
 	"github.com/sealant/sealant/proofs/c2"
 	"github.com/sealant/sealant/proofs/porep"
 	"github.com/sealant/sealant/store"
+	"github.com/sealant/sealant/store/storetest"
 )
 
 // TestDevnetEndToEnd runs the pipeline against Sealant's devnet over the
@@ -85,13 +86,9 @@ func TestDevnetEndToEnd(t *testing.T) {
 	}
 	commR := [][]byte{rec.CommR[:], comm(1, 0x07), comm(2, 0x09), comm(3, 0x0b)}
 	for i, id := range ids {
-		tk := store.Ticket{Value: ticket[:], Epoch: int64(ticketEpoch)}
-		if _, err := st.AssignTicket(ctx, id, workers[id], tk, clock.Now()); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.SubmitPreCommit(ctx, id, workers[id], store.PreCommitInfo{CommR: commR[i], CommD: rec.CommD[:], Ticket: tk}, clock.Now()); err != nil {
-			t.Fatal(err)
-		}
+		tk := storetest.Ticket(t, st, id, workers[id], store.Ticket{Value: ticket[:], Epoch: int64(ticketEpoch)}, clock.Now())
+		storetest.PreCommit(t, st, id, workers[id], store.Commitments{
+			PreCommitInfo: store.PreCommitInfo{CommR: commR[i], CommD: rec.CommD[:], Ticket: tk}}, clock.Now())
 	}
 
 	// Someone else uses the worker key: nonce 0, and sector 3's number.
@@ -190,9 +187,8 @@ func TestDevnetEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, pr := range [][]byte{proof, []byte("not a proof")} {
-		if _, err := st.SubmitProof(ctx, ids[i], workers[ids[i]], pr, clock.Now()); err != nil {
-			t.Fatal(err)
-		}
+		// The seed the manager draws and stores with the proof.
+		storetest.Prove(t, st, ids[i], workers[ids[i]], store.ProofSubmission{Proof: pr, Seed: &store.Ticket{Value: seed[:], Epoch: int64(seedEpoch)}}, clock.Now())
 	}
 	run(func() bool { return landed(ids[0], store.BatchProveCommit) })
 	si, err := api.StateSectorGetInfo(ctx, maddr, ids[0].Number, types.EmptyTSK)

@@ -16,6 +16,7 @@ import (
 	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/proofs/abi"
 	"github.com/sealant/sealant/store"
+	"github.com/sealant/sealant/store/storetest"
 )
 
 // fakeClock is a settable clock.
@@ -143,7 +144,8 @@ func comm(n uint64, tag byte) []byte {
 }
 
 // submitPreCommit allocates n sectors and submits their pre-commits with a
-// ticket ticketAge epochs old.
+// ticket ticketAge epochs old, through the worker calls: each sector joins
+// its tenant's open PreCommit batch as it is submitted.
 func (e *env) submitPreCommit(n int, ticketAge types.ChainEpoch) []store.SectorID {
 	e.t.Helper()
 	var ids []store.SectorID
@@ -157,26 +159,22 @@ func (e *env) submitPreCommit(n int, ticketAge types.ChainEpoch) []store.SectorI
 			e.t.Fatal(err)
 		}
 		id := a.Sector.ID
-		tk := store.Ticket{Value: comm(id.Number, 0x77), Epoch: int64(e.chain.height - ticketAge)}
 		e.workers[id] = worker
-		if _, err := e.st.AssignTicket(e.ctx, id, worker, tk, e.clock.Now()); err != nil {
-			e.t.Fatal(err)
-		}
-		res, err := e.st.SubmitPreCommit(e.ctx, id, worker, store.PreCommitInfo{CommR: comm(id.Number, 0xaa), CommD: comm(id.Number, 0xdd), Ticket: tk}, e.clock.Now())
-		if err != nil || res != store.SubmitAccepted {
-			e.t.Fatalf("submit pre-commit %s: %v %v", id, res, err)
-		}
+		tk := storetest.Ticket(e.t, e.st, id, worker, store.Ticket{Value: comm(id.Number, 0x77), Epoch: int64(e.chain.height - ticketAge)}, e.clock.Now())
+		storetest.PreCommit(e.t, e.st, id, worker, store.Commitments{
+			PreCommitInfo: store.PreCommitInfo{CommR: comm(id.Number, 0xaa), CommD: comm(id.Number, 0xdd), Ticket: tk}}, e.clock.Now())
 		ids = append(ids, id)
 	}
 	return ids
 }
 
+// submitProof submits a sector's proof with a seed drawn at the current
+// height, through the worker call: the sector joins its tenant's open
+// ProveCommit batch.
 func (e *env) submitProof(id store.SectorID, proof []byte) {
 	e.t.Helper()
-	res, err := e.st.SubmitProof(e.ctx, id, e.workers[id], proof, e.clock.Now())
-	if err != nil || res != store.SubmitAccepted {
-		e.t.Fatalf("submit proof %s: %v %v", id, res, err)
-	}
+	seed := store.Ticket{Value: comm(id.Number, 0x55), Epoch: int64(e.chain.height)}
+	storetest.Prove(e.t, e.st, id, e.workers[id], store.ProofSubmission{Proof: proof, Seed: &seed}, e.clock.Now())
 }
 
 func (e *env) sector(id store.SectorID) store.Sector {

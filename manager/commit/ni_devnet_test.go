@@ -15,6 +15,7 @@ import (
 	"github.com/sealant/sealant/proofs/c2"
 	"github.com/sealant/sealant/proofs/porep"
 	"github.com/sealant/sealant/store"
+	"github.com/sealant/sealant/store/storetest"
 )
 
 // TestDevnetNI runs an NI-PoRep tenant's batch against the devnet: three
@@ -84,19 +85,11 @@ func TestDevnetNI(t *testing.T) {
 		if i == 1 {
 			proof[len(proof)/3] ^= 1 // tampered
 		}
-		tk := store.Ticket{Value: ticket[:], Epoch: int64(ticketEpoch)}
-		if _, err := st.AssignTicket(ctx, id, w, tk, clock.Now()); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.SubmitPreCommit(ctx, id, w, store.PreCommitInfo{CommR: rec.CommR[:], CommD: rec.CommD[:], Ticket: tk}, clock.Now()); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.SubmitProof(ctx, id, w, proof, clock.Now()); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.AddToBatch(ctx, id, store.BatchProveCommit, clock.Now()); err != nil {
-			t.Fatal(err)
-		}
+		// An NI-PoRep sector has no PreCommit: its commitments come with
+		// its proof, which queues it for the ProveCommit batch.
+		tk := storetest.Ticket(t, st, id, w, store.Ticket{Value: ticket[:], Epoch: int64(ticketEpoch)}, clock.Now())
+		ni := store.Commitments{PreCommitInfo: store.PreCommitInfo{CommR: rec.CommR[:], CommD: rec.CommD[:], Ticket: tk}}
+		storetest.Prove(t, st, id, w, store.ProofSubmission{Proof: proof, NI: &ni}, clock.Now())
 	}
 	active := func(id store.SectorID) bool {
 		si, err := api.StateSectorGetInfo(ctx, maddr, id.Number, types.EmptyTSK)

@@ -21,7 +21,7 @@ import (
 func TestPipelineHappyPath(t *testing.T) {
 	e := newEnv(t, nil)
 	ids := e.submitPreCommit(4, 5)
-	e.tick() // adopt, close (full), prepare, start signing
+	e.tick() // close (full: the submissions queued the sectors), prepare, start signing
 	bs := e.batches(store.BatchPreCommit)
 	if len(bs) != 1 || bs[0].State != store.BatchClosed || len(bs[0].Sectors) != 4 || bs[0].Message == nil {
 		t.Fatalf("after first tick: %+v", bs)

@@ -28,6 +28,7 @@ import (
 	"github.com/sealant/sealant/manager/dashboard"
 	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/store"
+	"github.com/sealant/sealant/store/storetest"
 )
 
 // The browser test drives the real page in Debian's headless Chromium
@@ -235,9 +236,9 @@ func seed(t *testing.T, e *env) {
 	sid := func(i int) store.SectorID { return store.SectorID{Miner: ids[i].Miner, Number: ids[i].Number} }
 	now := time.Now()
 	// One finalized and one aborted sector per tenant's first/last plan.
-	if err := st.FinalizeSector(ctx, sid(3), "w1/t3", now); err != nil {
-		t.Fatalf("finalize: %v", err)
-	}
+	// Finalizing opens the sector's delivery, to a target with secrets in
+	// it (the tenant has none of its own).
+	storetest.Finalize(t, st, sid(3), "w1/t3", "https://user:pw@receiver.example/v1?token=SECRET", now)
 	var none struct{}
 	if err := admin.Call(ctx, api.MethodAdminSectorAbort, &none, ids[6], "operator test"); err != nil {
 		t.Fatalf("abort: %v", err)
@@ -249,9 +250,6 @@ func seed(t *testing.T, e *env) {
 	}
 	if _, err := st.AddToBatch(ctx, sid(5), store.BatchPreCommit, now); err != nil {
 		t.Fatalf("add to batch: %v", err)
-	}
-	if _, err := st.CreateDelivery(ctx, sid(3), "https://user:pw@receiver.example/v1?token=SECRET", now); err != nil {
-		t.Fatalf("create delivery: %v", err)
 	}
 	if _, err := st.CreateDelivery(ctx, sid(4), "", now); err != nil {
 		t.Fatalf("create delivery: %v", err)
