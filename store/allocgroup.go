@@ -48,7 +48,7 @@ func runAllocGroup(s *Store, group []*groupOp) {
 	if len(live) == 0 {
 		return
 	}
-	runGroupTx(s, live, nil, func(d db) ([]error, bool) {
+	runGroupTx(s, live, groupLocks{}, func(d db) ([]error, bool) {
 		reqs := make([]*allocReq, len(live))
 		for i, op := range live {
 			reqs[i] = op.alloc

@@ -87,7 +87,7 @@ func (d db) lockActive(ctx context.Context, id SectorID, h Holder, what string) 
 // against the PreCommit deadline, so it is drawn when the worker asks.
 func (s *Store) WorkerAcquirePieces(ctx context.Context, id SectorID, h Holder, ticket *Ticket) ([]Piece, error) {
 	var out []Piece
-	err := s.callTx(ctx, id, false, func(d db) error {
+	err := s.callTx(ctx, id, piecesCall, func(d db) error {
 		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockFor(ctx, id, h)
 		if err != nil {
@@ -134,7 +134,7 @@ func (s *Store) WorkerAcquirePieces(ctx context.Context, id SectorID, h Holder, 
 // ok is false when nothing is stored. Storing on an ended sector is
 // ErrSectorDone.
 func (s *Store) WorkerRandomness(ctx context.Context, id SectorID, h Holder, seed bool, t *Ticket) (out Ticket, ok bool, err error) {
-	err = s.callTx(ctx, id, false, func(d db) error {
+	err = s.callTx(ctx, id, sectorCall, func(d db) error {
 		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockFor(ctx, id, h)
 		if err != nil {
@@ -188,7 +188,7 @@ const SubmitRefused SubmitResult = SubmitMismatch + 1
 // ended sector is ErrSectorDone.
 func (s *Store) WorkerSubmitPreCommit(ctx context.Context, id SectorID, h Holder, c Commitments, requeue bool) (Outcome, error) {
 	var out Outcome
-	err := s.callTx(ctx, id, true, func(d db) error {
+	err := s.callTx(ctx, id, batchCall, func(d db) error {
 		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockActive(ctx, id, h, "submit precommit")
 		if err != nil {
@@ -307,7 +307,7 @@ func (s *Store) WorkerSubmitProof(ctx context.Context, id SectorID, h Holder, p 
 		return Outcome{}, fmt.Errorf("store: submit proof for sector %s: empty proof: %w", id, ErrInvalid)
 	}
 	var out Outcome
-	err := s.callTx(ctx, id, true, func(d db) error {
+	err := s.callTx(ctx, id, batchCall, func(d db) error {
 		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockActive(ctx, id, h, "submit proof")
 		if err != nil {
@@ -374,7 +374,7 @@ func (s *Store) WorkerSubmitProof(ctx context.Context, id SectorID, h Holder, p 
 func (s *Store) WorkerFinalize(ctx context.Context, id SectorID, h Holder, location, files, defaultTarget string) (Sector, string, error) {
 	var tenantTarget string
 	var sec Sector
-	err := s.callTx(ctx, id, false, func(d db) error {
+	err := s.callTx(ctx, id, sectorCall, func(d db) error {
 		ctx := context.WithoutCancel(ctx) // see callTx
 		var err error
 		if sec, err = d.lockFor(ctx, id, h); err != nil {
@@ -403,7 +403,7 @@ func (s *Store) WorkerFinalize(ctx context.Context, id SectorID, h Holder, locat
 // WorkerAbort gives a sector up at its worker's request (see AbortSector),
 // in one transaction.
 func (s *Store) WorkerAbort(ctx context.Context, id SectorID, h Holder, reason string) error {
-	return s.callTx(ctx, id, false, func(d db) error {
+	return s.callTx(ctx, id, sectorCall, func(d db) error {
 		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockFor(ctx, id, h)
 		if err != nil {

@@ -47,6 +47,9 @@ type groupOp struct {
 	// sector, when set, is the sector whose row a PostgreSQL worker call
 	// locks first; its group locks it up front (pgbatch.go).
 	sector *SectorID
+	// pieces is set when the call takes pieces from the queue of its
+	// sector's tenant; its group locks the queue's head up front.
+	pieces bool
 }
 
 type committer struct {

@@ -29,14 +29,15 @@ import (
 //     SELECT sent as one pgx pipeline), and answers each call's lock of
 //     its sector from what that statement returned (no one else can
 //     change a locked row, and a row this transaction writes is read
-//     again);
+//     again); in the same round trip it reads and locks the head of the
+//     piece queue of each tenant whose calls take pieces (queueHead);
 //   - keeps the writes whose result a call does not look at (the sector's
 //     UPDATE, its history and usage lines) and sends them all in one
 //     round trip before the next statement that reads, and at the end
 //     together with its COMMIT.
 //
-// So a group whose calls read nothing beyond their sector rows costs two
-// round trips, whatever its size. The transaction is begun and ended by
+// So a group whose calls read nothing beyond their sector rows and piece
+// queues costs two round trips, whatever its size. The transaction is begun and ended by
 // hand on a connection the group holds (database/sql's Tx would send
 // BEGIN and COMMIT on their own).
 //
@@ -62,10 +63,9 @@ type pgGroup struct {
 	// else can close or join them before it commits, so later calls of the
 	// group need not find, count or size them again.
 	open map[openKey]*openBatch
-	// noPieces holds the tenants whose piece queue this transaction found
-	// empty: a group's later CC sectors need not look again (pieces queued
-	// meanwhile go to the next sectors).
-	noPieces map[string]bool
+	// queues holds the heads of the tenants' piece queues this
+	// transaction read and locked (takePieces).
+	queues map[string]*queueHead
 	// err is the first failed send of kept writes: the group cannot
 	// commit (a read that could not report it fails on the aborted
 	// transaction, or the group ends on it).
@@ -73,7 +73,7 @@ type pgGroup struct {
 }
 
 func newPGGroup() *pgGroup {
-	return &pgGroup{rows: map[SectorID]Sector{}, open: map[openKey]*openBatch{}, noPieces: map[string]bool{}}
+	return &pgGroup{rows: map[SectorID]Sector{}, open: map[openKey]*openBatch{}, queues: map[string]*queueHead{}}
 }
 
 // maxKeptArgs bounds the arguments of the kept writes; more are sent
@@ -170,24 +170,52 @@ func writesSectors(q string) bool {
 	return false
 }
 
+// groupLocks is what a group locks up front.
+type groupLocks struct {
+	// sectors are its calls' sectors.
+	sectors []SectorID
+	// pieceMiners are the miners whose tenants' piece queues its calls
+	// take from.
+	pieceMiners []uint64
+}
+
+// pieceHeadsQuery reads and locks the heads of the piece queues of the
+// tenants of some miners ($1), up to $2 pieces each; a tenant whose queue
+// is empty (or all taken by others) has one row with no piece.
+const pieceHeadsQuery = `SELECT t.id, q.id, q.piece_cid, q.size, q.payload_size, q.source_url
+	FROM tenants t LEFT JOIN LATERAL (
+		SELECT p.id, p.piece_cid, p.size, p.payload_size, p.source_url FROM piece_queue p
+		WHERE p.tenant_id = t.id ORDER BY p.id LIMIT $2 FOR UPDATE SKIP LOCKED) q ON true
+	WHERE t.miner_id = ANY($1) ORDER BY t.id, q.id`
+
 // beginGroup begins a group's transaction on conn (READ COMMITTED,
 // whatever the server's default: each statement must see what others
 // committed before the locks it waited for were released; allocgroup.go
-// counts under the tenants' locks) and locks the sectors in ids, in key
-// order so that two groups lock shared rows in the same order, keeping
-// them for the group's calls. BEGIN and the lock are one round trip.
-func (d db) beginGroup(ctx context.Context, conn *sql.Conn, ids []SectorID) error {
+// counts under the tenants' locks) and takes lock's locks, keeping what
+// they read for the group's calls: the sectors' rows, in key order so
+// that two groups lock shared rows in the same order, then the heads of
+// the piece queues (queueHead; skipping pieces others hold, so no group
+// waits for another here). All of it is one round trip.
+func (d db) beginGroup(ctx context.Context, conn *sql.Conn, lock groupLocks) error {
 	var b pgx.Batch
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	var sorted []SectorID
-	if len(ids) > 0 {
-		sorted = slices.Clone(ids)
-		slices.SortFunc(sorted, func(a, b SectorID) int {
-			return cmp.Or(cmp.Compare(a.Miner, b.Miner), cmp.Compare(a.Number, b.Number))
-		})
-		sorted = slices.Compact(sorted)
+	sorted := slices.Clone(lock.sectors)
+	slices.SortFunc(sorted, func(a, b SectorID) int {
+		return cmp.Or(cmp.Compare(a.Miner, b.Miner), cmp.Compare(a.Number, b.Number))
+	})
+	sorted = slices.Compact(sorted)
+	if len(sorted) > 0 {
 		q, args := d.sectorsQuery(sorted, true)
 		b.Queue(d.s.rebind(q), args...)
+	}
+	var miners []int64
+	for _, m := range lock.pieceMiners {
+		miners = append(miners, int64(m))
+	}
+	slices.Sort(miners)
+	miners = slices.Compact(miners)
+	if len(miners) > 0 {
+		b.Queue(pieceHeadsQuery, miners, maxQueueScan)
 	}
 	err := conn.Raw(func(dc any) error {
 		pc, ok := dc.(*stdlib.Conn)
@@ -195,28 +223,68 @@ func (d db) beginGroup(ctx context.Context, conn *sql.Conn, ids []SectorID) erro
 			return fmt.Errorf("store: a PostgreSQL group needs a pgx connection, not %T", dc)
 		}
 		res := pc.Conn().SendBatch(ctx, &b)
-		if _, err := res.Exec(); err != nil {
-			res.Close()
-			return err
+		err := d.readGroupLocks(res, len(sorted), len(miners) > 0)
+		if cerr := res.Close(); err == nil {
+			err = cerr
 		}
-		if len(sorted) > 0 {
-			rows, err := res.Query()
-			if err != nil {
-				res.Close()
-				return err
-			}
-			got, err := scanSectors(rows, len(sorted))
-			rows.Close()
-			if err != nil {
-				res.Close()
-				return err
-			}
-			maps.Copy(d.group.rows, got)
-		}
-		return res.Close()
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("store: begin a group and lock its sectors: %w", err)
+		return fmt.Errorf("store: begin a group and take its locks: %w", err)
+	}
+	return nil
+}
+
+// readGroupLocks reads beginGroup's results into the group: the rows of
+// sectors sectors, then, when asked, the piece queues' heads.
+func (d db) readGroupLocks(res pgx.BatchResults, sectors int, pieces bool) error {
+	if _, err := res.Exec(); err != nil {
+		return err
+	}
+	if sectors > 0 {
+		rows, err := res.Query()
+		if err != nil {
+			return err
+		}
+		got, err := scanSectors(rows, sectors)
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		maps.Copy(d.group.rows, got)
+	}
+	if !pieces {
+		return nil
+	}
+	rows, err := res.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			tenant        string
+			id            *int64
+			cid, url      *string
+			size, payload *int64
+		)
+		if err := rows.Scan(&tenant, &id, &cid, &size, &payload, &url); err != nil {
+			return err
+		}
+		head := d.group.queues[tenant]
+		if head == nil {
+			head = &queueHead{}
+			d.group.queues[tenant] = head
+		}
+		if id != nil && cid != nil && size != nil && payload != nil && url != nil {
+			head.pieces = append(head.pieces, queuedPiece{id: *id, p: Piece{CID: *cid, Size: uint64(*size), PayloadSize: uint64(*payload), SourceURL: *url}})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, head := range d.group.queues {
+		head.whole = len(head.pieces) < maxQueueScan
 	}
 	return nil
 }

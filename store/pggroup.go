@@ -77,24 +77,34 @@ func (l *pgLaneSet) close() {
 	}
 }
 
+// callKind says what a worker call locks besides its sector's row.
+type callKind int
+
+const (
+	sectorCall callKind = iota // nothing else
+	batchCall                  // its tenant's open batch rows
+	piecesCall                 // the head of its tenant's piece queue
+)
+
 // callTx runs a worker call's transaction fn on sector id, which locks
-// that sector's row and, when batch is set, its tenant's open batch rows:
-// on PostgreSQL in the lane that follows, on SQLite through the group
-// commit like any transaction. fn has Store.tx's contract, and a returned
-// error must mean nothing that matters was written (see above). fn's
-// statements must not stop when the caller goes away
-// (context.WithoutCancel): once a lane has taken a call it completes and
-// answers it, and on PostgreSQL a cancelled statement would abort the
-// transaction of the whole group, making every call in it run again.
-func (s *Store) callTx(ctx context.Context, id SectorID, batch bool, fn func(db) error) error {
+// that sector's row and what kind says: on PostgreSQL in the lane that
+// follows (a batchCall in its tenant's batch lane, the others in the
+// sector's lane), on SQLite through the group commit like any
+// transaction. fn has Store.tx's contract, and a returned error must mean
+// nothing that matters was written (see above). fn's statements must not
+// stop when the caller goes away (context.WithoutCancel): once a lane has
+// taken a call it completes and answers it, and on PostgreSQL a cancelled
+// statement would abort the transaction of the whole group, making every
+// call in it run again.
+func (s *Store) callTx(ctx context.Context, id SectorID, kind callKind, fn func(db) error) error {
 	if s.lanes == nil {
 		return s.tx(ctx, fn)
 	}
 	lane := s.lanes.sectors[sectorLane(id)]
-	if batch {
+	if kind == batchCall {
 		lane = s.lanes.batches[id.Miner%pgLanes]
 	}
-	return lane.submit(&groupOp{ctx: ctx, fn: fn, done: make(chan error, 1), sector: &id})
+	return lane.submit(&groupOp{ctx: ctx, fn: fn, done: make(chan error, 1), sector: &id, pieces: kind == piecesCall})
 }
 
 // sectorLane is the sector lane of a sector's calls. A miner's numbers
@@ -116,13 +126,16 @@ func (s *Store) allocTx(ctx context.Context, fn func(db) error, req *allocReq) e
 // answers every call in it.
 func runPGGroup(s *Store, group []*groupOp) {
 	bg := context.Background()
-	var ids []SectorID
+	var lock groupLocks
 	for _, op := range group {
 		if op.sector != nil && op.ctx.Err() == nil {
-			ids = append(ids, *op.sector)
+			lock.sectors = append(lock.sectors, *op.sector)
+			if op.pieces {
+				lock.pieceMiners = append(lock.pieceMiners, op.sector.Miner)
+			}
 		}
 	}
-	runGroupTx(s, group, ids, func(d db) ([]error, bool) {
+	runGroupTx(s, group, lock, func(d db) ([]error, bool) {
 		results := make([]error, len(group))
 		for i, op := range group {
 			if err := op.ctx.Err(); err != nil {
@@ -148,11 +161,11 @@ func runPGGroup(s *Store, group []*groupOp) {
 
 // runGroupTx runs a group's calls in one transaction with body, which
 // returns each call's answer, or false when the transaction failed. The
-// transaction locks the rows of the sectors in lock up front and commits
-// with the kept writes (pgbatch.go). When it fails, or cannot begin or
+// transaction takes the locks in lock up front and commits with the kept
+// writes (pgbatch.go). When it fails, or cannot begin or
 // commit, every call runs alone in a transaction of its own (Store.tx,
 // with its retries). A group of one runs alone at once.
-func runGroupTx(s *Store, group []*groupOp, lock []SectorID, body func(d db) ([]error, bool)) {
+func runGroupTx(s *Store, group []*groupOp, lock groupLocks, body func(d db) ([]error, bool)) {
 	bg := context.Background()
 	alone := func() {
 		for _, op := range group {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -175,5 +176,75 @@ func TestWritesSectors(t *testing.T) {
 		if got := writesSectors(tc.q); got != tc.want {
 			t.Errorf("writesSectors(%q) = %v, want %v", tc.q, got, tc.want)
 		}
+	}
+}
+
+// TestPGGroupPieceHeads: a group reads and locks the heads of its calls'
+// tenants' piece queues up front; its calls take from that head, never
+// the same piece twice, and read beyond it again when the head stopped
+// at maxQueueScan pieces.
+func TestPGGroupPieceHeads(t *testing.T) {
+	const sectorSize = 2048
+	for _, tc := range []struct {
+		name   string
+		queued int    // pieces of pieceSize queued
+		size   uint64 // bytes each
+		want   []int  // pieces each call takes
+	}{
+		{"empty queue", 0, 128, []int{0, 0, 0}},
+		{"short queue", 3, 1024, []int{2, 1, 0}},
+		// 17 calls of 16 pieces outrun the head of 256 read up front.
+		{"past the head", maxQueueScan + 20, 128, slices.Repeat([]int{16}, 17)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := pgFactory(t)(t)()
+			mustCreate(t, s, tenant("acme", 1000, 1))
+			var ps []Piece
+			for i := range tc.queued {
+				ps = append(ps, Piece{CID: fmt.Sprintf("piece-%d", i), Size: tc.size, PayloadSize: tc.size, SourceURL: "http://x/"})
+			}
+			if len(ps) > 0 {
+				if _, err := s.EnqueuePieces(bg, "acme", ps, t0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			id := mustAlloc(t, s, "w/a", t0).Sector.ID
+			taken := make([][]Piece, len(tc.want))
+			var ops []*groupOp
+			for i := range tc.want {
+				ops = append(ops, &groupOp{ctx: bg, done: make(chan error, 1), sector: &id, pieces: true, fn: func(d db) error {
+					if i == 0 {
+						head := d.group.queues["acme"]
+						if head == nil || len(head.pieces) != min(tc.queued, maxQueueScan) {
+							return fmt.Errorf("queue head read up front: %+v, want %d pieces", head, min(tc.queued, maxQueueScan))
+						}
+					}
+					var err error
+					taken[i], err = d.takePieces(bg, "acme", sectorSize)
+					return err
+				}})
+			}
+			runPGGroup(s, ops)
+			seen := map[string]bool{}
+			next := 0
+			for i, op := range ops {
+				if err := <-op.done; err != nil {
+					t.Fatalf("call %d: %v", i, err)
+				}
+				if len(taken[i]) != tc.want[i] {
+					t.Fatalf("call %d took %d pieces, want %d", i, len(taken[i]), tc.want[i])
+				}
+				for _, p := range taken[i] {
+					if seen[p.CID] || p.CID != fmt.Sprintf("piece-%d", next) {
+						t.Fatalf("call %d took %s, want piece-%d (queue order, each once)", i, p.CID, next)
+					}
+					seen[p.CID] = true
+					next++
+				}
+			}
+			if n, err := s.QueuedPieces(bg, "acme"); err != nil || n != int64(tc.queued-next) {
+				t.Fatalf("%d pieces left queued (%v), want %d", n, err, tc.queued-next)
+			}
+		})
 	}
 }

@@ -60,46 +60,49 @@ const maxQueueScan = 256
 // offset that is a multiple of its size, as the unsealed sector layout
 // requires), and removes them from the queue. An empty queue gives none: a
 // committed-capacity sector. On PostgreSQL pieces another transaction is
-// taking are skipped rather than waited for.
+// taking are skipped rather than waited for. In a PostgreSQL group the
+// queue's head may have been read and locked up front (queueHead).
 func (d db) takePieces(ctx context.Context, tenant string, sectorSize uint64) ([]Piece, error) {
-	if d.group != nil && d.group.noPieces[tenant] {
-		return []Piece{}, nil
+	var head *queueHead
+	if d.group != nil {
+		head = d.group.queues[tenant]
 	}
-	q := `SELECT id, piece_cid, size, payload_size, source_url FROM piece_queue WHERE tenant_id = ? ORDER BY id LIMIT ?`
-	if d.s.dialect == dialectPostgres {
-		q += ` FOR UPDATE SKIP LOCKED`
-	}
-	rows, err := d.query(ctx, q, tenant, maxQueueScan)
-	if err != nil {
-		return nil, fmt.Errorf("store: take pieces of tenant %q: %w", tenant, err)
-	}
-	type queued struct {
-		id int64
-		p  Piece
-	}
-	var cands []queued
-	for rows.Next() {
-		var c queued
-		var size, payload int64
-		if err := rows.Scan(&c.id, &c.p.CID, &size, &payload, &c.p.SourceURL); err != nil {
-			rows.Close()
+	if head == nil || head.taken && !head.whole {
+		q := `SELECT id, piece_cid, size, payload_size, source_url FROM piece_queue WHERE tenant_id = ? ORDER BY id LIMIT ?`
+		if d.s.dialect == dialectPostgres {
+			q += ` FOR UPDATE SKIP LOCKED`
+		}
+		rows, err := d.query(ctx, q, tenant, maxQueueScan)
+		if err != nil {
 			return nil, fmt.Errorf("store: take pieces of tenant %q: %w", tenant, err)
 		}
-		c.p.Size, c.p.PayloadSize = uint64(size), uint64(payload)
-		cands = append(cands, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: take pieces of tenant %q: %w", tenant, err)
-	}
-	if len(cands) == 0 && d.group != nil {
-		d.group.noPieces[tenant] = true
+		head = &queueHead{}
+		for rows.Next() {
+			var c queuedPiece
+			var size, payload int64
+			if err := rows.Scan(&c.id, &c.p.CID, &size, &payload, &c.p.SourceURL); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: take pieces of tenant %q: %w", tenant, err)
+			}
+			c.p.Size, c.p.PayloadSize = uint64(size), uint64(payload)
+			head.pieces = append(head.pieces, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: take pieces of tenant %q: %w", tenant, err)
+		}
+		head.whole = len(head.pieces) < maxQueueScan
+		if d.group != nil {
+			d.group.queues[tenant] = head
+		}
 	}
 	var offset uint64
 	picked := []Piece{}
-	for _, c := range cands {
+	left := head.pieces[:0:0]
+	for _, c := range head.pieces {
 		start := alignUp(offset, c.p.Size)
 		if start+c.p.Size > sectorSize {
+			left = append(left, c)
 			continue
 		}
 		if err := d.later(ctx, nil, `DELETE FROM piece_queue WHERE id = ?`, c.id); err != nil {
@@ -108,7 +111,25 @@ func (d db) takePieces(ctx context.Context, tenant string, sectorSize uint64) ([
 		picked = append(picked, c.p)
 		offset = start + c.p.Size
 	}
+	head.pieces, head.taken = left, head.taken || len(picked) > 0
 	return picked, nil
+}
+
+// queuedPiece is a piece in a tenant's queue.
+type queuedPiece struct {
+	id int64
+	p  Piece
+}
+
+// queueHead is the head of a tenant's piece queue as a PostgreSQL group
+// read and locked it, less what the group's calls took since. Later calls
+// of the group take from it without reading again: pieces queued after
+// the read go to the next sectors. When the read stopped at maxQueueScan
+// pieces (not whole), what lies beyond is read again once some were taken.
+type queueHead struct {
+	pieces []queuedPiece
+	whole  bool
+	taken  bool
 }
 
 // alignUp rounds off up to a multiple of size.

@@ -189,7 +189,7 @@ func (s *Store) WriteReports(ctx context.Context, batch []SectorReports, ttl tim
 		go func() {
 			defer wg.Done()
 			var n int
-			werr := s.callTx(ctx, part[0].ID, false, func(d db) error {
+			werr := s.callTx(ctx, part[0].ID, sectorCall, func(d db) error {
 				ctx := context.WithoutCancel(ctx) // see callTx
 				n = 0
 				for _, sr := range part {

@@ -24,7 +24,7 @@ type ReportOutcome struct {
 func (s *Store) WorkerReport(ctx context.Context, h Holder, r StateReport, cpu map[string]float64, validate func(Sector) error) (ReportOutcome, error) {
 	ttl := AllocatePolicy{LeaseTTL: h.TTL}.withDefaults().LeaseTTL
 	var out ReportOutcome
-	err := s.callTx(ctx, r.ID, false, func(d db) error {
+	err := s.callTx(ctx, r.ID, sectorCall, func(d db) error {
 		ctx := context.WithoutCancel(ctx) // see callTx
 		sec, err := d.lockFor(ctx, r.ID, h)
 		if err != nil {

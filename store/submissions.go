@@ -116,7 +116,7 @@ type Piece struct {
 // u, for the caller's one update of the sector row.
 func (d db) insertPieces(ctx context.Context, id SectorID, pieces []Piece, now time.Time, u *sets) error {
 	for i, p := range pieces {
-		if _, err := d.exec(ctx, `INSERT INTO sector_pieces (miner_id, number, idx, piece_cid, size, deal_id, payload_size, source_url)
+		if err := d.later(ctx, nil, `INSERT INTO sector_pieces (miner_id, number, idx, piece_cid, size, deal_id, payload_size, source_url)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, int64(id.Miner), int64(id.Number), i, p.CID, int64(p.Size), int64(p.DealID),
 			int64(p.PayloadSize), p.SourceURL); err != nil {
 			return fmt.Errorf("store: set pieces for sector %s: %w", id, err)
