@@ -125,6 +125,9 @@ type env struct {
 	handoff  time.Duration
 	// reportFlush sets Options.ReportFlush (zero: the default).
 	reportFlush time.Duration
+	// pollTTL sets Options.PollCacheTTL (zero: no cache, as tests move
+	// batches and poll at once).
+	pollTTL time.Duration
 }
 
 func newEnv(t testing.TB) *env {
@@ -172,7 +175,7 @@ func (e *env) open() *Service {
 	e.t.Helper()
 	s, err := NewService(context.Background(), Options{
 		DSN: e.dsn, Chain: e.chain, Secret: testSecret, Now: e.clock.Now, Policy: rand.Devnet2K, BlockTime: 4 * time.Second,
-		PollCacheTTL: -1, // tests move batches and poll at once
+		PollCacheTTL: cmp.Or(e.pollTTL, -1),
 		Receiver:     e.receiver, HandoffInterval: cmp.Or(e.handoff, -1), ReportFlush: e.reportFlush,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -87,6 +87,7 @@ var (
 	expiredDesc = prometheus.NewDesc("sealant_manager_expired_leases", "Active sectors whose lease lapsed.", nil, nil)
 	queueDesc   = prometheus.NewDesc("sealant_manager_queued_pieces", "Pieces waiting for a data sector.", nil, nil)
 	commitsDesc = prometheus.NewDesc("sealant_store_write_transactions_total", "Write transactions this manager's store committed (a group commit counts once).", nil, nil)
+	aloneDesc   = prometheus.NewDesc("sealant_store_groups_run_alone_total", "PostgreSQL groups of worker calls that failed as a group, so that each call ran again in its own transaction.", nil, nil)
 )
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -94,6 +95,7 @@ func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- expiredDesc
 	ch <- queueDesc
 	ch <- commitsDesc
+	ch <- aloneDesc
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -117,4 +119,5 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n))
 	}
 	ch <- prometheus.MustNewConstMetric(commitsDesc, prometheus.CounterValue, float64(s.st.WriteTransactions()))
+	ch <- prometheus.MustNewConstMetric(aloneDesc, prometheus.CounterValue, float64(s.st.GroupsRunAlone()))
 }

@@ -36,6 +36,8 @@ type ttlCache[K comparable, V any] struct {
 	gens map[K]uint64
 	// epoch counts the times gens was cleared (see forget).
 	epoch uint64
+	// refreshing holds the keys refresh is loading.
+	refreshing map[K]struct{}
 
 	// loads shares one load among the callers that miss the same key
 	// at once (thousands of threads polling one batch).
@@ -58,7 +60,7 @@ const maxCached = 100_000
 
 func newTTLCache[K comparable, V any](ttl time.Duration, key func(K) string) *ttlCache[K, V] {
 	base, cancel := context.WithCancel(context.Background())
-	return &ttlCache[K, V]{ttl: ttl, key: key, now: time.Now, life: lifetime, entries: map[K]cached[V]{}, gens: map[K]uint64{}, base: base, cancel: cancel}
+	return &ttlCache[K, V]{ttl: ttl, key: key, now: time.Now, life: lifetime, entries: map[K]cached[V]{}, gens: map[K]uint64{}, refreshing: map[K]struct{}{}, base: base, cancel: cancel}
 }
 
 // errCacheClosed answers a load asked for after close.
@@ -118,13 +120,28 @@ func (c *ttlCache[K, V]) getRevalidating(ctx context.Context, k K, load func(con
 		case ok && now.Before(e.expires):
 			return e.v, nil
 		case ok && now.Before(e.expires.Add(c.ttl)):
-			// The result reaches the callers that wait for this load
-			// (DoChan's channel is buffered; nobody need read it here).
-			c.loads.DoChan(c.key(k), func() (any, error) { return c.load(k, load) })
+			c.refresh(k, load)
 			return e.v, nil
 		}
 	}
 	return c.get(ctx, k, load)
+}
+
+// refresh starts one shared load of k unless one started by refresh is
+// under way (joining it would make and keep a channel per caller). The
+// result reaches the callers that wait for the load (DoChan's channel is
+// buffered; nobody need read it here). Any load of k ends the refresh
+// (load), so one that joined a get's load cannot stay marked.
+func (c *ttlCache[K, V]) refresh(k K, load func(context.Context) (V, error)) {
+	c.mu.Lock()
+	_, busy := c.refreshing[k]
+	if !busy {
+		c.refreshing[k] = struct{}{}
+	}
+	c.mu.Unlock()
+	if !busy {
+		c.loads.DoChan(c.key(k), func() (any, error) { return c.load(k, load) })
+	}
 }
 
 // peek returns k's value if it is cached and not expired, loading
@@ -154,6 +171,11 @@ func (c *ttlCache[K, V]) load(k K, load func(context.Context) (V, error)) (V, er
 	defer c.loadsLive.Done()
 	gen, epoch := c.gens[k], c.epoch
 	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.refreshing, k)
+		c.mu.Unlock()
+	}()
 	began := c.now()
 	lctx, cancel := context.WithTimeout(c.base, sharedLoadTimeout)
 	defer cancel()

@@ -142,6 +142,18 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 	case store.BatchLanded:
 		resp.State = api.OnChainLanded
 	case store.BatchFailed:
+		// The store detaches a failed batch's sectors as it marks it
+		// failed, so a sector still in it comes from the cache, read
+		// before; the fresh read gets the pipeline's answer (waiting to be
+		// re-batched), not a failure that would make the worker resubmit.
+		fresh, err := s.st.GetSector(ctx, sec.ID)
+		if err != nil {
+			return api.PollResponse{}, mapStoreErr(err)
+		}
+		s.sectors.forget(sec.ID)
+		if fb := batchOf(fresh, kind); fb != batchID || fresh.Phase != sec.Phase {
+			return s.pollBatch(ctx, fresh, kind, fb, msgOf(fresh, kind))
+		}
 		resp.State, resp.Desc = api.OnChainFailed, "batch failed"
 	default:
 		resp.State = api.OnChainUnknown

@@ -276,6 +276,35 @@ func TestPollFailedBatchAndResubmit(t *testing.T) {
 	}
 }
 
+// TestPollStaleSectorFailedBatch: a poll that finds a cached sector
+// still in a batch the pipeline has since failed (and detached the sector
+// from) answers from a fresh read, Pending, not Failed: a failure would
+// make the worker resubmit and skip the pipeline's retry pause.
+func TestPollStaleSectorFailedBatch(t *testing.T) {
+	e := newEnv(t)
+	e.pollTTL = time.Hour
+	s := e.open()
+	mustTenant(t, s, "acme", 1000, 1)
+	w := workerCtx("w1")
+	id := mustAllocate(t, s, "w1", "t0").ID
+	tk, err := s.AssignTicket(w, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.SubmitPreCommit(w, id, testPreCommitInfo(t, tk, 1), false); r.Result != api.SubmitAccepted {
+		t.Fatal(r)
+	}
+	if r, _ := s.PollPreCommitState(w, id); r.State != api.OnChainPending {
+		t.Fatalf("open batch = %+v", r) // the sector is cached in its batch
+	}
+	b := pipelineStep(t, s, toStoreID(id), store.BatchPreCommit, store.BatchFailed)
+	s.batches.forget(b) // the batch's head was read again before the sector
+	r, err := s.PollPreCommitState(w, id)
+	if err != nil || r.State != api.OnChainPending || !strings.Contains(r.Desc, "re-batched") {
+		t.Fatalf("poll after the batch failed = %+v, %v; want pending, waiting to be re-batched", r, err)
+	}
+}
+
 func TestSubmitPreCommitRejections(t *testing.T) {
 	e := newEnv(t)
 	s := e.open()

@@ -178,6 +178,7 @@ func runGroupTx(s *Store, group []*groupOp, lock groupLocks, body func(d db) ([]
 	}
 	conn, err := s.w.Conn(bg)
 	if err != nil {
+		s.groupsAlone.Add(1)
 		alone()
 		return
 	}
@@ -192,6 +193,7 @@ func runGroupTx(s *Store, group []*groupOp, lock groupLocks, body func(d db) ([]
 	}
 	if !ok {
 		abortGroup(conn)
+		s.groupsAlone.Add(1)
 		alone()
 		return
 	}

@@ -21,18 +21,19 @@ func TestPGGroup(t *testing.T) {
 		name   string
 		middle func(db) error
 		want   string
+		alone  bool // the group fails and its calls run alone
 	}{
-		{"call error", func(db) error { return no }, "no"},
+		{"call error", func(db) error { return no }, "no", false},
 		{"failed statement", func(d db) error {
 			_, err := d.exec(bg, `SELECT no_such_column FROM sectors`)
 			return err
-		}, "no_such_column"},
+		}, "no_such_column", true},
 		// A kept write fails when it is sent, after its call has
 		// answered nil; the group must still fail and run every call
 		// alone, where the write fails in its own call.
 		{"failed kept write", func(d db) error {
 			return d.later(bg, nil, `UPDATE no_such_table SET x = 1`)
-		}, "no_such_table"},
+		}, "no_such_table", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ops []*groupOp
@@ -43,7 +44,11 @@ func TestPGGroup(t *testing.T) {
 			} {
 				ops = append(ops, &groupOp{ctx: bg, fn: fn, done: make(chan error, 1)})
 			}
+			before := s.GroupsRunAlone()
 			runPGGroup(s, ops)
+			if ran := s.GroupsRunAlone() - before; ran != map[bool]uint64{false: 0, true: 1}[tc.alone] {
+				t.Errorf("groups run alone: %d more, want alone=%v", ran, tc.alone)
+			}
 			for i, op := range ops {
 				err := <-op.done
 				if i == 1 {

@@ -116,6 +116,9 @@ type Store struct {
 	// commits counts committed write transactions (see
 	// WriteTransactions).
 	commits atomic.Uint64
+	// groupsAlone counts PostgreSQL groups whose calls ran alone (see
+	// GroupsRunAlone).
+	groupsAlone atomic.Uint64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -126,6 +129,13 @@ type Store struct {
 // once. Operators see it as a metric; tests use it to check that a call
 // costs one transaction.
 func (s *Store) WriteTransactions() uint64 { return s.commits.Load() }
+
+// GroupsRunAlone returns how many PostgreSQL groups of worker calls
+// failed as a group (a statement or the commit failed, or the group could
+// not begin) so that each call ran again alone (pggroup.go). A few are
+// normal (a deadlock broken by the server); a steady rise means every
+// call costs a transaction of its own again.
+func (s *Store) GroupsRunAlone() uint64 { return s.groupsAlone.Load() }
 
 // Dialect names the backend: "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect.String() }

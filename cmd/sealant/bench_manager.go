@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"text/tabwriter"
 	"time"
@@ -120,6 +121,7 @@ func writeHeapProfile(path string) error {
 	if err != nil {
 		return fmt.Errorf("heap profile: %w", err)
 	}
+	runtime.GC() // the in-use figures as of now, not the last collection
 	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
 		f.Close()
 		return fmt.Errorf("heap profile: %w", err)
