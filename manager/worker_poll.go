@@ -100,11 +100,10 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		// poll stays a read; it only wakes the pipeline. sec may come from
 		// the poll cache and the pipeline may have batched it since: look
 		// again on a fresh read.
-		fresh, err := s.st.GetSector(ctx, sec.ID)
+		fresh, err := s.rereadSector(ctx, sec.ID)
 		if err != nil {
-			return api.PollResponse{}, mapStoreErr(err)
+			return api.PollResponse{}, err
 		}
-		s.sectors.forget(sec.ID)
 		if fresh.Phase != sec.Phase || batchOf(fresh, kind) != 0 {
 			return s.pollBatch(ctx, fresh, kind, batchOf(fresh, kind), msgOf(fresh, kind))
 		}
@@ -146,11 +145,10 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		// failed, so a sector still in it comes from the cache, read
 		// before; the fresh read gets the pipeline's answer (waiting to be
 		// re-batched), not a failure that would make the worker resubmit.
-		fresh, err := s.st.GetSector(ctx, sec.ID)
+		fresh, err := s.rereadSector(ctx, sec.ID)
 		if err != nil {
-			return api.PollResponse{}, mapStoreErr(err)
+			return api.PollResponse{}, err
 		}
-		s.sectors.forget(sec.ID)
 		if fb := batchOf(fresh, kind); fb != batchID || fresh.Phase != sec.Phase {
 			return s.pollBatch(ctx, fresh, kind, fb, msgOf(fresh, kind))
 		}
@@ -159,6 +157,17 @@ func (s *Service) pollBatch(ctx context.Context, sec store.Sector, kind store.Ba
 		resp.State = api.OnChainUnknown
 	}
 	return resp, nil
+}
+
+// rereadSector reads a sector that a poll found in the cache from the
+// store, and drops the cached copy, which may be older.
+func (s *Service) rereadSector(ctx context.Context, id store.SectorID) (store.Sector, error) {
+	sec, err := s.st.GetSector(ctx, id)
+	if err != nil {
+		return store.Sector{}, mapStoreErr(err)
+	}
+	s.sectors.forget(id)
+	return sec, nil
 }
 
 // batchOf and msgOf are the sector's batch and message for kind.

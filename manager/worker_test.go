@@ -219,9 +219,10 @@ func TestWorkerLifecycle(t *testing.T) {
 	}
 }
 
-func TestPollFailedBatchAndResubmit(t *testing.T) {
-	e := newEnv(t)
-	s := e.open()
+// precommitted allocates a sector of tenant acme to worker w1, assigns
+// its ticket and submits its PreCommit, which queues it in a batch.
+func precommitted(t *testing.T, s *Service) (api.SectorID, api.PreCommitInfo) {
+	t.Helper()
 	mustTenant(t, s, "acme", 1000, 1)
 	w := workerCtx("w1")
 	id := mustAllocate(t, s, "w1", "t0").ID
@@ -230,9 +231,17 @@ func TestPollFailedBatchAndResubmit(t *testing.T) {
 		t.Fatal(err)
 	}
 	pc := testPreCommitInfo(t, tk, 1)
-	if r, _ := s.SubmitPreCommit(w, id, pc, false); r.Result != api.SubmitAccepted {
-		t.Fatal(r)
+	if r, err := s.SubmitPreCommit(w, id, pc, false); err != nil || r.Result != api.SubmitAccepted {
+		t.Fatalf("submit precommit: %+v, %v", r, err)
 	}
+	return id, pc
+}
+
+func TestPollFailedBatchAndResubmit(t *testing.T) {
+	e := newEnv(t)
+	s := e.open()
+	w := workerCtx("w1")
+	id, pc := precommitted(t, s)
 	if r, _ := s.PollPreCommitState(w, id); r.State != api.OnChainPending {
 		t.Fatalf("open batch = %+v", r)
 	}
@@ -284,16 +293,8 @@ func TestPollStaleSectorFailedBatch(t *testing.T) {
 	e := newEnv(t)
 	e.pollTTL = time.Hour
 	s := e.open()
-	mustTenant(t, s, "acme", 1000, 1)
 	w := workerCtx("w1")
-	id := mustAllocate(t, s, "w1", "t0").ID
-	tk, err := s.AssignTicket(w, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r, _ := s.SubmitPreCommit(w, id, testPreCommitInfo(t, tk, 1), false); r.Result != api.SubmitAccepted {
-		t.Fatal(r)
-	}
+	id, _ := precommitted(t, s)
 	if r, _ := s.PollPreCommitState(w, id); r.State != api.OnChainPending {
 		t.Fatalf("open batch = %+v", r) // the sector is cached in its batch
 	}

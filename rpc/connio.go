@@ -170,12 +170,11 @@ func (c *wsConn) handle(f func()) {
 		t.Reset(handlerIdle)
 		select {
 		case f = <-c.idle:
-			c.idleHandlers.Add(-1)
 		case <-t.C:
-			c.idleHandlers.Add(-1)
-			return
 		case <-c.done:
-			c.idleHandlers.Add(-1)
+		}
+		c.idleHandlers.Add(-1)
+		if f == nil {
 			return
 		}
 	}

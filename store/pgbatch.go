@@ -37,9 +37,9 @@ import (
 //     together with its COMMIT.
 //
 // So a group whose calls read nothing beyond their sector rows and piece
-// queues costs two round trips, whatever its size. The transaction is begun and ended by
-// hand on a connection the group holds (database/sql's Tx would send
-// BEGIN and COMMIT on their own).
+// queues costs two round trips, whatever its size. The transaction is
+// begun and ended by hand on a connection the group holds (database/sql's
+// Tx would send BEGIN and COMMIT on their own).
 //
 // The kept writes are sent as one simple-protocol query: several
 // statements in one message, their arguments quoted by pgx (which needs
@@ -124,14 +124,21 @@ func (d db) flush(ctx context.Context) error {
 		return nil
 	}
 	if g.err == nil && g.kept > 0 {
-		q, args := g.sql.String(), g.args
-		g.sql.Reset()
-		g.args, g.kept = nil, 0
-		if _, err := d.q.ExecContext(ctx, q, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...); err != nil {
+		q, args := g.takeKept()
+		if _, err := d.q.ExecContext(ctx, q, args...); err != nil {
 			g.err = fmt.Errorf("store: kept writes: %w", err)
 		}
 	}
 	return g.err
+}
+
+// takeKept empties the kept writes and returns them as one statement and
+// its arguments, headed by the simple-protocol mode they are sent in.
+func (g *pgGroup) takeKept() (string, []any) {
+	q, args := g.sql.String(), append([]any{pgx.QueryExecModeSimpleProtocol}, g.args...)
+	g.sql.Reset()
+	g.args, g.kept = nil, 0
+	return q, args
 }
 
 // before readies d for a statement of its own: the kept writes go first,
@@ -176,7 +183,7 @@ type groupLocks struct {
 	sectors []SectorID
 	// pieceMiners are the miners whose tenants' piece queues its calls
 	// take from.
-	pieceMiners []uint64
+	pieceMiners []int64
 }
 
 // pieceHeadsQuery reads and locks the heads of the piece queues of the
@@ -208,21 +215,14 @@ func (d db) beginGroup(ctx context.Context, conn *sql.Conn, lock groupLocks) err
 		q, args := d.sectorsQuery(sorted, true)
 		b.Queue(d.s.rebind(q), args...)
 	}
-	var miners []int64
-	for _, m := range lock.pieceMiners {
-		miners = append(miners, int64(m))
-	}
+	miners := slices.Clone(lock.pieceMiners)
 	slices.Sort(miners)
 	miners = slices.Compact(miners)
 	if len(miners) > 0 {
 		b.Queue(pieceHeadsQuery, miners, maxQueueScan)
 	}
-	err := conn.Raw(func(dc any) error {
-		pc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("store: a PostgreSQL group needs a pgx connection, not %T", dc)
-		}
-		res := pc.Conn().SendBatch(ctx, &b)
+	err := withPGX(conn, func(pc *pgx.Conn) error {
+		res := pc.SendBatch(ctx, &b)
 		err := d.readGroupLocks(res, len(sorted), len(miners) > 0)
 		if cerr := res.Close(); err == nil {
 			err = cerr
@@ -262,11 +262,12 @@ func (d db) readGroupLocks(res pgx.BatchResults, sectors int, pieces bool) error
 	}
 	defer rows.Close()
 	for rows.Next() {
+		// The piece's columns are NULL together: a tenant with none.
 		var (
 			tenant        string
-			id            *int64
-			cid, url      *string
-			size, payload *int64
+			id            sql.NullInt64
+			cid, url      sql.NullString
+			size, payload sql.NullInt64
 		)
 		if err := rows.Scan(&tenant, &id, &cid, &size, &payload, &url); err != nil {
 			return err
@@ -276,8 +277,8 @@ func (d db) readGroupLocks(res pgx.BatchResults, sectors int, pieces bool) error
 			head = &queueHead{}
 			d.group.queues[tenant] = head
 		}
-		if id != nil && cid != nil && size != nil && payload != nil && url != nil {
-			head.pieces = append(head.pieces, queuedPiece{id: *id, p: Piece{CID: *cid, Size: uint64(*size), PayloadSize: uint64(*payload), SourceURL: *url}})
+		if id.Valid {
+			head.pieces = append(head.pieces, queuedPiece{id: id.Int64, p: Piece{CID: cid.String, Size: uint64(size.Int64), PayloadSize: uint64(payload.Int64), SourceURL: url.String}})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -299,17 +300,11 @@ func (d db) commitGroup(ctx context.Context, conn *sql.Conn) error {
 	}
 	q, args := "COMMIT", []any{pgx.QueryExecModeSimpleProtocol}
 	if g.kept > 0 {
-		q = g.sql.String() + ";\nCOMMIT"
-		args = append(args, g.args...)
-		g.sql.Reset()
-		g.args, g.kept = nil, 0
+		q, args = g.takeKept()
+		q += ";\nCOMMIT"
 	}
-	err := conn.Raw(func(dc any) error {
-		pc, ok := dc.(*stdlib.Conn)
-		if !ok {
-			return fmt.Errorf("store: a PostgreSQL group needs a pgx connection, not %T", dc)
-		}
-		tag, err := pc.Conn().Exec(ctx, q, args...)
+	err := withPGX(conn, func(pc *pgx.Conn) error {
+		tag, err := pc.Exec(ctx, q, args...)
 		if err == nil && tag.String() != "COMMIT" {
 			err = fmt.Errorf("the transaction was rolled back (%s)", tag)
 		}
@@ -319,6 +314,18 @@ func (d db) commitGroup(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("store: commit a group: %w", err)
 	}
 	return nil
+}
+
+// withPGX runs fn on conn's pgx connection (the store's PostgreSQL
+// driver is pgx's database/sql driver).
+func withPGX(conn *sql.Conn, fn func(*pgx.Conn) error) error {
+	return conn.Raw(func(dc any) error {
+		pc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: a PostgreSQL group needs a pgx connection, not %T", dc)
+		}
+		return fn(pc.Conn())
+	})
 }
 
 // abortGroup rolls back a group's transaction and gives its connection

@@ -131,7 +131,7 @@ func runPGGroup(s *Store, group []*groupOp) {
 		if op.sector != nil && op.ctx.Err() == nil {
 			lock.sectors = append(lock.sectors, *op.sector)
 			if op.pieces {
-				lock.pieceMiners = append(lock.pieceMiners, op.sector.Miner)
+				lock.pieceMiners = append(lock.pieceMiners, int64(op.sector.Miner))
 			}
 		}
 	}
