@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -207,9 +206,7 @@ func (d db) beginGroup(ctx context.Context, conn *sql.Conn, lock groupLocks) err
 	var b pgx.Batch
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
 	sorted := slices.Clone(lock.sectors)
-	slices.SortFunc(sorted, func(a, b SectorID) int {
-		return cmp.Or(cmp.Compare(a.Miner, b.Miner), cmp.Compare(a.Number, b.Number))
-	})
+	slices.SortFunc(sorted, compareSectorIDs)
 	sorted = slices.Compact(sorted)
 	if len(sorted) > 0 {
 		q, args := d.sectorsQuery(sorted, true)

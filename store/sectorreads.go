@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -164,10 +165,34 @@ func (d db) getSectors(ctx context.Context, ids []SectorID, lock bool) (map[Sect
 	return scanSectors(rows, len(ids))
 }
 
-// sectorsQuery is getSectors' statement and arguments. The
-// number of ids in it is rounded up to a power of two (the last id
-// repeated), so that a few statement shapes serve every group.
+// sectorsQuery is getSectors' statement and arguments.
+//
+// On PostgreSQL the ids are two arrays, each id probed by primary key in
+// a LATERAL subquery (OFFSET 0 keeps the planner from turning it into a
+// join): one statement shape for any number of ids, whose plan is the
+// same whatever the table's size or statistics. Locks are taken probe by
+// probe, so in the order of ids. Why not the alternatives, measured on
+// PostgreSQL 15 at 10,000 sectors: a list of row values in the WHERE
+// clause is planned as one OR branch per id (2–3 ms to plan and 4–7 ms to
+// run for 64 ids); a plain join with the arrays was cached as a hash
+// join over the whole table when first planned on a nearly empty one.
+//
+// On SQLite the number of ids in the list is rounded up to a power of two
+// (the last id repeated), so that a few statement shapes serve every
+// group.
 func (d db) sectorsQuery(ids []SectorID, lock bool) (string, []any) {
+	if d.s.dialect == dialectPostgres {
+		miners, numbers := make([]int64, len(ids)), make([]int64, len(ids))
+		for i, id := range ids {
+			miners[i], numbers[i] = int64(id.Miner), int64(id.Number)
+		}
+		q := `SELECT s.* FROM unnest(?::bigint[], ?::bigint[]) AS k(miner_id, number)
+			CROSS JOIN LATERAL (SELECT ` + sectorCols + ` FROM sectors WHERE miner_id = k.miner_id AND number = k.number OFFSET 0) AS s`
+		if lock {
+			q += ` ORDER BY s.miner_id, s.number FOR UPDATE OF s`
+		}
+		return q, []any{miners, numbers}
+	}
 	n := 1
 	for n < len(ids) {
 		n *= 2
@@ -183,6 +208,12 @@ func (d db) sectorsQuery(ids []SectorID, lock bool) (string, []any) {
 		q += ` ORDER BY miner_id, number` + d.forUpdate()
 	}
 	return q, args
+}
+
+// compareSectorIDs orders ids by key (miner, then number): the order in
+// which transactions lock sector rows, so that two cannot deadlock.
+func compareSectorIDs(a, b SectorID) int {
+	return cmp.Or(cmp.Compare(a.Miner, b.Miner), cmp.Compare(a.Number, b.Number))
 }
 
 // sectorRows is what database/sql's and pgx's rows have in common.
