@@ -219,14 +219,6 @@ func openPostgres(ctx context.Context, dsn string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	// Kept writes are sent with pgx's client-side quoting, which needs
-	// both (pgbatch.go); without them a group sends each write at once.
-	var scs, enc string
-	if err := db.QueryRowContext(ctx, `SELECT current_setting('standard_conforming_strings'), current_setting('client_encoding')`).Scan(&scs, &enc); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("store: open postgres %s: %w", redactDSN(dsn), err)
-	}
-	s.keepWrites = scs == "on" && strings.EqualFold(enc, "UTF8")
 	s.lanes = newPGLanes(s)
 	s.groupReads = true
 	return s, nil

@@ -182,14 +182,14 @@ func runGroupTx(s *Store, group []*groupOp, lock groupLocks, body func(d db) ([]
 		alone()
 		return
 	}
-	d := db{s: s, q: conn, group: newPGGroup()}
+	d := db{s: s, q: conn, group: newPGGroup(conn)}
 	ok := d.beginGroup(bg, conn, lock) == nil
 	var results []error
 	if ok {
 		results, ok = body(d)
 	}
 	if ok {
-		ok = d.commitGroup(bg, conn) == nil
+		ok = d.commitGroup(bg) == nil
 	}
 	if !ok {
 		abortGroup(conn)

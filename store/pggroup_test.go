@@ -106,7 +106,7 @@ func (d db) setState(id SectorID, state string) error {
 
 // TestPGGroupLockedRows: a group answers its calls' sector reads from the
 // rows it locked up front until it writes them; a kept write is seen by
-// the group's next read; byte columns survive the kept writes' quoting.
+// the group's next read; byte columns survive the kept writes.
 func TestPGGroupLockedRows(t *testing.T) {
 	s := pgFactory(t)(t)()
 	mustCreate(t, s, tenant("acme", 1000, 1))
@@ -130,7 +130,7 @@ func TestPGGroupLockedRows(t *testing.T) {
 			return d.writeSets(bg, a, sets{cols: []string{"state", "ticket", "ticket_epoch"}, args: []any{"written", ticket, int64(7)}})
 		},
 		func(d db) error {
-			if d.group.kept == 0 {
+			if len(d.group.kept) == 0 {
 				return errors.New("the update was sent at once, not kept")
 			}
 			sec, err := d.getSector(bg, a, true)

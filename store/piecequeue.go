@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -68,11 +69,12 @@ func (d db) takePieces(ctx context.Context, tenant string, sectorSize uint64) ([
 		head = d.group.queues[tenant]
 	}
 	if head == nil || head.taken && !head.whole {
-		q := `SELECT id, piece_cid, size, payload_size, source_url FROM piece_queue WHERE tenant_id = ? ORDER BY id LIMIT ?`
+		// The limit is written in (see pieceHeadsQuery).
+		q := `SELECT id, piece_cid, size, payload_size, source_url FROM piece_queue WHERE tenant_id = ? ORDER BY id LIMIT ` + strconv.Itoa(maxQueueScan)
 		if d.s.dialect == dialectPostgres {
 			q += ` FOR UPDATE SKIP LOCKED`
 		}
-		rows, err := d.query(ctx, q, tenant, maxQueueScan)
+		rows, err := d.query(ctx, q, tenant)
 		if err != nil {
 			return nil, fmt.Errorf("store: take pieces of tenant %q: %w", tenant, err)
 		}

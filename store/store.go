@@ -96,9 +96,6 @@ type Store struct {
 	// lanes group worker calls' transactions on PostgreSQL (see
 	// pggroup.go); nil on SQLite, where group commit batches them all.
 	lanes *pgLaneSet
-	// keepWrites lets a PostgreSQL group keep its writes and send them
-	// together (pgbatch.go).
-	keepWrites bool
 	// groupReads makes concurrent GetSector calls share one query (see
 	// sectorreads.go); set on PostgreSQL.
 	groupReads bool
