@@ -161,11 +161,14 @@ func (d db) allocate(ctx context.Context, workerID string, f AllocateFilter, now
 	// (worker_id, phase) index finds directly, while a tenant IN list in
 	// the WHERE clause led SQLite to scan every active sector of those
 	// tenants instead.
+	// Locked in key order, as every transaction locks sector rows;
+	// offered oldest first.
 	mine, err := d.listSectors(ctx, `SELECT `+sectorCols+` FROM sectors
-		WHERE worker_id = ? AND phase = 'active' ORDER BY allocated_ms, miner_id, number`+d.forUpdate(), workerID)
+		WHERE worker_id = ? AND phase = 'active' ORDER BY miner_id, number`+d.forUpdate(), workerID)
 	if err != nil {
 		return Allocation{}, fmt.Errorf("store: allocate sector for %q: %w", workerID, err)
 	}
+	slices.SortStableFunc(mine, func(a, b Sector) int { return a.AllocatedAt.Compare(b.AllocatedAt) })
 	if i := slices.IndexFunc(mine, f.matches); i >= 0 {
 		sec := mine[i]
 		if _, err := d.exec(ctx, `UPDATE sectors SET lease_expires_ms = ?, updated_ms = ? WHERE miner_id = ? AND number = ?`,

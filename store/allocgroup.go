@@ -224,8 +224,8 @@ func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, 
 	// A number already used (a sector row inserted outside the counter)
 	// fails the group; its allocations then run alone, and the one given
 	// that number is refused (ErrConflict).
-	if err := d.later(ctx, nil, `INSERT INTO sectors (miner_id, number, tenant_id, proof_type, sector_size,
-		worker_id, lease_expires_ms, allocated_ms, updated_ms) VALUES `+rowsOf(len(news), 9), sectorArgs...); err != nil {
+	if err := d.insertLater(ctx, `sectors (miner_id, number, tenant_id, proof_type, sector_size,
+		worker_id, lease_expires_ms, allocated_ms, updated_ms)`, "bigint bigint text bigint bigint text bigint bigint bigint", "", sectorArgs); err != nil {
 		return nil, fmt.Errorf("store: allocate sectors: %w", err)
 	}
 	// The totals were read under the tenants' locks (load), which every
@@ -242,15 +242,15 @@ func (d db) allocateGroup(ctx context.Context, reqs []*allocReq) (errs []error, 
 	var usageArgs []any
 	for _, n := range news {
 		sec := *n.row
-		usageArgs = append(usageArgs, sec.TenantID, int64(sec.ID.Miner), int64(sec.ID.Number), sec.WorkerID, int64(sec.SectorSize), ms(sec.AllocatedAt), seq[sec.TenantID])
+		usageArgs = append(usageArgs, sec.TenantID, int64(sec.ID.Miner), int64(sec.ID.Number), "allocated", int64(0), sec.WorkerID, int64(sec.SectorSize), ms(sec.AllocatedAt), seq[sec.TenantID])
 		seq[sec.TenantID]++
 	}
-	if err := d.later(ctx, nil, `INSERT INTO usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, bytes, at_ms, alloc_seq)
-		VALUES `+strings.ReplaceAll(rowsOf(len(news), 7), "(?, ?, ?, ?", "(?, ?, ?, 'allocated', 0, ?"), usageArgs...); err != nil {
+	if err := d.insertLater(ctx, `usage_events (tenant_id, miner_id, number, stage, attempt, worker_id, bytes, at_ms, alloc_seq)`,
+		"text bigint bigint text bigint text bigint bigint bigint", "", usageArgs); err != nil {
 		return nil, fmt.Errorf("store: allocate sectors: usage: %w", err)
 	}
-	if err := d.later(ctx, nil, `INSERT INTO sector_history (miner_id, number, at_ms, worker_id, prev_state, next_state,
-		event, failure_level, failure_desc) VALUES `+rowsOf(len(historyArgs)/9, 9), historyArgs...); err != nil {
+	if err := d.insertLater(ctx, `sector_history (miner_id, number, at_ms, worker_id, prev_state, next_state,
+		event, failure_level, failure_desc)`, "bigint bigint bigint text text text text text text", "", historyArgs); err != nil {
 		return nil, fmt.Errorf("store: allocate sectors: history: %w", err)
 	}
 	return errs, nil
@@ -265,8 +265,11 @@ func (d db) lockCounters(ctx context.Context, cands []*candidate, next map[int64
 			miners = append(miners, c.miner)
 		}
 	}
-	if err := d.later(ctx, nil, `INSERT INTO sector_counters (miner_id, next_number) VALUES `+
-		strings.ReplaceAll(rowsOf(len(miners), 1), "?)", "?, 0)")+` ON CONFLICT (miner_id) DO NOTHING`, miners...); err != nil {
+	zeros := make([]any, 0, 2*len(miners))
+	for _, m := range miners {
+		zeros = append(zeros, m, int64(0))
+	}
+	if err := d.insertLater(ctx, `sector_counters (miner_id, next_number)`, "bigint bigint", ` ON CONFLICT (miner_id) DO NOTHING`, zeros); err != nil {
 		return fmt.Errorf("store: allocate sectors: counters: %w", err)
 	}
 	rows, err := d.query(ctx, `SELECT miner_id, next_number FROM sector_counters WHERE miner_id IN (`+placeholders(len(miners))+`)
@@ -357,8 +360,50 @@ func (d db) activeSectorsOf(ctx context.Context, workers []string) ([]Sector, er
 	return mine, nil
 }
 
-// rowsOf is "(?, …), (?, …)": n rows of cols placeholders.
-func rowsOf(n, cols int) string {
-	row := "(" + placeholders(cols) + ")"
-	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+// insertLater keeps an INSERT of rows into into ("table (columns)"):
+// args holds the rows one after another, each with one value per type in
+// types (space-separated PostgreSQL types, "bigint" or "text"); suffix
+// follows the rows (an ON CONFLICT clause). On PostgreSQL the rows are
+// one array per column through unnest, so the statement has one shape
+// whatever the number of rows: pgx prepares a statement per shape and
+// connection, at the cost of a round trip of its own, and a group inserts
+// from 1 to 64 rows. Elsewhere it is a VALUES list.
+func (d db) insertLater(ctx context.Context, into, types, suffix string, args []any) error {
+	kinds := strings.Fields(types)
+	if d.s.dialect != dialectPostgres {
+		row := "(" + placeholders(len(kinds)) + ")"
+		rows := strings.TrimSuffix(strings.Repeat(row+", ", len(args)/len(kinds)), ", ")
+		return d.later(ctx, nil, `INSERT INTO `+into+` VALUES `+rows+suffix, args...)
+	}
+	cols := make([]any, len(kinds))
+	casts := make([]string, len(kinds))
+	for c, kind := range kinds {
+		casts[c] = "?::" + kind + "[]"
+		var err error
+		switch kind {
+		case "bigint":
+			cols[c], err = column[int64](args, c, len(kinds))
+		case "text":
+			cols[c], err = column[string](args, c, len(kinds))
+		default:
+			err = fmt.Errorf("no array for column type %q", kind)
+		}
+		if err != nil {
+			return fmt.Errorf("store: insert into %s: column %d: %w", into, c+1, err)
+		}
+	}
+	return d.later(ctx, nil, `INSERT INTO `+into+` SELECT * FROM unnest(`+strings.Join(casts, ", ")+`)`+suffix, cols...)
+}
+
+// column is the c-th of every width values of rows, as a slice of T.
+func column[T any](rows []any, c, width int) ([]T, error) {
+	out := make([]T, 0, len(rows)/width)
+	for i := c; i < len(rows); i += width {
+		v, ok := rows[i].(T)
+		if !ok {
+			return nil, fmt.Errorf("value %d is %T, not %T", i/width+1, rows[i], v)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -46,7 +46,9 @@ import (
 // simple-protocol message with their arguments quoted in: PostgreSQL then
 // parsed and planned every statement of every group, which was a fifth of
 // its CPU time while 10,000 threads started (perf, PostgreSQL 15); a
-// prepared statement is parsed once per connection and keeps its plan. A
+// prepared statement is parsed once per connection and keeps its plan.
+// pgx prepares each statement shape on first use on a connection, in a
+// round trip of its own, so kept writes keep few shapes (insertLater). A
 // kept write that fails aborts the transaction (PostgreSQL skips the rest
 // of the pipeline, COMMIT included), and the group then runs every call
 // again alone (runGroupTx), so it does not matter which call sees the
@@ -108,7 +110,9 @@ func (d db) later(ctx context.Context, sector *SectorID, q string, args ...any) 
 	case writesSectors(q):
 		clear(g.rows)
 	}
-	g.kept = append(g.kept, keptWrite{sql: d.s.rebind(q), args: args})
+	// The arguments are copied: the caller's slice may share an array
+	// it goes on using.
+	g.kept = append(g.kept, keptWrite{sql: d.s.rebind(q), args: slices.Clone(args)})
 	g.keptArgs += len(args)
 	if g.keptArgs >= maxKeptArgs {
 		return d.flush(ctx)

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -51,6 +52,39 @@ func TestGroupedSectorReads(t *testing.T) {
 		}
 		if s.sreads.busy || len(s.sreads.queue) != 0 {
 			t.Errorf("reads left busy=%v, %d queued", s.sreads.busy, len(s.sreads.queue))
+		}
+	})
+}
+
+// TestGetSectors reads more sectors than one statement asks for, with
+// repeats and missing ids, on both backends.
+func TestGetSectors(t *testing.T) {
+	callsBackends(t, func(t *testing.T, s *Store) {
+		mustCreate(t, s, tenant("acme", 1000, 1))
+		var ids []SectorID
+		for i := range maxSectorRead + 9 {
+			ids = append(ids, mustAlloc(t, s, fmt.Sprintf("w/t%d", i), t0).Sector.ID)
+		}
+		missing := []SectorID{{Miner: 1000, Number: 99999}, {Miner: 7, Number: 1}}
+		ask := append(append(slices.Clone(ids), missing...), ids[3], ids[0])
+		s.sreads.queries.Store(0)
+		got, err := s.GetSectors(bg, ask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ids) {
+			t.Fatalf("%d sectors, want %d", len(got), len(ids))
+		}
+		for _, id := range ids {
+			if sec, ok := got[id]; !ok || sec.ID != id || sec.TenantID != "acme" {
+				t.Errorf("sector %s: %+v, %v", id, sec, ok)
+			}
+		}
+		if q := s.sreads.queries.Load(); q != 2 {
+			t.Errorf("%d statements for %d ids, want 2", q, len(ids)+len(missing))
+		}
+		if got, err := s.GetSectors(bg, nil); err != nil || len(got) != 0 {
+			t.Errorf("no ids: %v, %v", got, err)
 		}
 	})
 }
