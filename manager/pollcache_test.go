@@ -193,3 +193,90 @@ func TestTTLCacheClose(t *testing.T) {
 		t.Fatalf("a load after close: %v, want errCacheClosed", err)
 	}
 }
+
+// TestTTLCacheRefreshMany: with a reader of many keys, stale reads of
+// many keys are refreshed by a few reads of them together; a key
+// forgotten while its read runs is not kept; close waits for the reads.
+func TestTTLCacheRefreshMany(t *testing.T) {
+	const ttl, keys = 10 * time.Second, 300
+	clock := &fakeClock{t: time.Unix(1000, 0)}
+	c := newTTLCache[int, int](ttl, strconv.Itoa)
+	c.now = clock.now
+	c.life = func(ttl time.Duration) time.Duration { return ttl }
+	var mu sync.Mutex
+	var reads [][]int
+	inRead, release := make(chan struct{}, 1), make(chan struct{})
+	c.many = func(_ context.Context, ks []int) (map[int]int, error) {
+		mu.Lock()
+		reads = append(reads, ks)
+		first := len(reads) == 1
+		mu.Unlock()
+		if first { // held, so that a forget lands during the read
+			inRead <- struct{}{}
+			<-release
+		}
+		out := map[int]int{}
+		for _, k := range ks {
+			if k != 7 { // 7 no longer exists: its entry is left to expire
+				out[k] = k + 100
+			}
+		}
+		return out, nil
+	}
+	one := func(context.Context) (int, error) { return 0, errors.New("a single-key load while many is set") }
+	for k := range keys {
+		if _, err := c.get(context.Background(), k, func(context.Context) (int, error) { return k, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.add(ttl + time.Second) // every entry stale, within the window
+	for k := range keys {
+		v, err := c.getRevalidating(context.Background(), k, one)
+		if err != nil || v != k {
+			t.Fatalf("stale read of %d: %d, %v; want %d at once", k, v, err, k)
+		}
+	}
+	<-inRead
+	c.forget(3) // changed by this process while its refresh is read
+	close(release)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		idle := !c.gathering
+		c.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refreshes did not end")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	n, total := len(reads), 0
+	for _, r := range reads {
+		total += len(r)
+	}
+	mu.Unlock()
+	if total != keys || n > keys/100+2 {
+		t.Fatalf("%d keys refreshed in %d reads; want %d keys in a few reads", total, n, keys)
+	}
+	if _, ok := c.peek(3); ok {
+		t.Error("a key forgotten during its refresh was kept")
+	}
+	if v, ok := c.peek(7); ok {
+		t.Errorf("a key the read did not return has a fresh value %d", v)
+	}
+	for _, k := range []int{0, 150, keys - 1} {
+		if v, ok := c.peek(k); !ok || v != k+100 {
+			t.Errorf("key %d after the refresh: %d, %v; want %d", k, v, ok, k+100)
+		}
+	}
+	c.close()
+	c.refresh(1, one) // after close: nothing starts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gathering || len(c.pending) > 0 {
+		t.Error("a refresh was queued after close")
+	}
+}

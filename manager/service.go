@@ -198,6 +198,7 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	}
 	s.batches = newTTLCache[int64, store.BatchHead](pollTTL, func(id int64) string { return strconv.FormatInt(id, 10) })
 	s.sectors = newTTLCache[store.SectorID, store.Sector](pollTTL, store.SectorID.String)
+	s.sectors.many = s.st.GetSectors
 	if s.policy == (rand.Policy{}) {
 		s.policy = rand.Mainnet
 	}
