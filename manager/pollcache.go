@@ -137,11 +137,13 @@ func (c *ttlCache[K, V]) getRevalidating(ctx context.Context, k K, load func(con
 	return c.get(ctx, k, load)
 }
 
-// refresh starts one shared load of k unless one started by refresh is
-// under way (joining it would make and keep a channel per caller). The
-// result reaches the callers that wait for the load (DoChan's channel is
-// buffered; nobody need read it here). Any load of k ends the refresh
-// (load), so one that joined a get's load cannot stay marked.
+// refresh reads k again in the background unless a refresh of k is
+// under way (joining a load would make and keep a channel per caller):
+// with many, it queues k for refreshPending; without, it starts one
+// shared load, whose result reaches the callers that wait for it
+// (DoChan's channel is buffered; nobody need read it here). Any load of
+// k ends the refresh (load), so one that joined a get's load cannot stay
+// marked. Nothing starts after close.
 func (c *ttlCache[K, V]) refresh(k K, load func(context.Context) (V, error)) {
 	c.mu.Lock()
 	_, busy := c.refreshing[k]
