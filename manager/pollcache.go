@@ -216,14 +216,9 @@ func (c *ttlCache[K, V]) refreshPending() {
 		c.mu.Lock()
 		for i, k := range keys {
 			delete(c.refreshing, k)
-			v, ok := got[k]
-			if err != nil || !ok || c.gens[k] != gens[i] || c.epoch != epoch {
-				continue
+			if v, ok := got[k]; err == nil && ok {
+				c.keepLocked(k, v, gens[i], epoch, began)
 			}
-			if len(c.entries) >= maxCached {
-				clear(c.entries)
-			}
-			c.entries[k] = cached[V]{v: v, expires: began.Add(c.life(c.ttl))}
 		}
 		c.mu.Unlock()
 		pause.Reset(refreshGather)
@@ -270,16 +265,21 @@ func (c *ttlCache[K, V]) load(k K, load func(context.Context) (V, error)) (V, er
 		return v, err
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.keepLocked(k, v, gen, epoch, began) // if not kept, this caller may still use it
+	c.mu.Unlock()
+	return v, nil
+}
+
+// keepLocked caches v, read for k from began on, unless k was forgotten
+// since its generation was gen in epoch (c.mu held).
+func (c *ttlCache[K, V]) keepLocked(k K, v V, gen, epoch uint64, began time.Time) {
 	if c.gens[k] != gen || c.epoch != epoch {
-		return v, nil // this caller may use it; later ones read again
+		return
 	}
 	if len(c.entries) >= maxCached {
 		clear(c.entries)
 	}
-	life := c.life(c.ttl)
-	c.entries[k] = cached[V]{v: v, expires: began.Add(life)}
-	return v, nil
+	c.entries[k] = cached[V]{v: v, expires: began.Add(c.life(c.ttl))}
 }
 
 // lifetime is 0.75–1.25 TTL: entries loaded together (a fleet starting at

@@ -343,8 +343,7 @@ func (d db) activeSectorsOf(ctx context.Context, workers []string) ([]Sector, er
 	if err := rows.Err(); err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	slices.SortFunc(ids, compareSectorIDs)
-	ids = slices.Compact(ids)
+	ids = inKeyOrder(ids)
 	locked, err := d.getSectors(ctx, ids, true)
 	if err != nil {
 		return nil, err

@@ -235,9 +235,7 @@ var pieceHeadsQuery = `SELECT t.id, q.id, q.piece_cid, q.size, q.payload_size, q
 func (d db) beginGroup(ctx context.Context, conn *sql.Conn, lock groupLocks) error {
 	var b pgx.Batch
 	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
-	sorted := slices.Clone(lock.sectors)
-	slices.SortFunc(sorted, compareSectorIDs)
-	sorted = slices.Compact(sorted)
+	sorted := inKeyOrder(lock.sectors)
 	if len(sorted) > 0 {
 		q, args := d.sectorsQuery(sorted, true)
 		b.Queue(d.s.rebind(q), args...)

@@ -176,10 +176,14 @@ func runGroupTx(s *Store, group []*groupOp, lock groupLocks, body func(d db) ([]
 		alone()
 		return
 	}
-	conn, err := s.w.Conn(bg)
-	if err != nil {
+	// failed: the group as a group failed, and its calls run alone.
+	failed := func() {
 		s.groupsAlone.Add(1)
 		alone()
+	}
+	conn, err := s.w.Conn(bg)
+	if err != nil {
+		failed()
 		return
 	}
 	d := db{s: s, q: conn, group: newPGGroup(conn)}
@@ -193,8 +197,7 @@ func runGroupTx(s *Store, group []*groupOp, lock groupLocks, body func(d db) ([]
 	}
 	if !ok {
 		abortGroup(conn)
-		s.groupsAlone.Add(1)
-		alone()
+		failed()
 		return
 	}
 	_ = conn.Close() // back to the pool

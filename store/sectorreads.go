@@ -132,9 +132,7 @@ func (g *sectorReads) handOff(group []*sectorRead) {
 // poll cache refreshes its entries this way); GetSector groups callers
 // that each want one.
 func (s *Store) GetSectors(ctx context.Context, ids []SectorID) (map[SectorID]Sector, error) {
-	ids = slices.Clone(ids)
-	slices.SortFunc(ids, compareSectorIDs)
-	ids = slices.Compact(ids)
+	ids = inKeyOrder(ids)
 	out := make(map[SectorID]Sector, len(ids))
 	for chunk := range slices.Chunk(ids, maxSectorRead) {
 		s.sreads.queries.Add(1)
@@ -154,15 +152,11 @@ func (s *Store) readSectors(ctx context.Context, group []*sectorRead) {
 		group[0].sec, group[0].err = s.reader().getSector(ctx, group[0].id, false)
 		return
 	}
-	ids := make([]SectorID, 0, len(group))
-	seen := map[SectorID]bool{}
-	for _, r := range group {
-		if !seen[r.id] {
-			seen[r.id] = true
-			ids = append(ids, r.id)
-		}
+	ids := make([]SectorID, len(group))
+	for i, r := range group {
+		ids[i] = r.id
 	}
-	got, err := s.reader().getSectors(ctx, ids, false)
+	got, err := s.reader().getSectors(ctx, inKeyOrder(ids), false)
 	for _, r := range group {
 		switch sec, ok := got[r.id]; {
 		case err != nil:
@@ -194,10 +188,11 @@ func (d db) getSectors(ctx context.Context, ids []SectorID, lock bool) (map[Sect
 // a LATERAL subquery (OFFSET 0 keeps the planner from turning it into a
 // join): one statement shape for any number of ids, whose plan is the
 // same whatever the table's size or statistics. Why not the alternatives,
-// measured on PostgreSQL 15 at 10,000 sectors: a list of row values in the WHERE
-// clause is planned as one OR branch per id (2–3 ms to plan and 4–7 ms to
-// run for 64 ids); a plain join with the arrays was cached as a hash
-// join over the whole table when first planned on a nearly empty one.
+// measured on PostgreSQL 15 at 10,000 sectors: a list of row values in
+// the WHERE clause is planned as one OR branch per id (2–3 ms to plan and
+// 4–7 ms to run for 64 ids); a plain join with the arrays was cached as a
+// hash join over the whole table when first planned on a nearly empty
+// one.
 //
 // On SQLite the number of ids in the list is rounded up to a power of two
 // (the last id repeated), so that a few statement shapes serve every
@@ -209,9 +204,7 @@ func (d db) sectorsQuery(ids []SectorID, lock bool) (string, []any) {
 			// (FOR UPDATE OF a subquery is pushed into it; no ORDER BY
 			// outside changes that): key order, as every transaction
 			// locks sector rows.
-			ids = slices.Clone(ids)
-			slices.SortFunc(ids, compareSectorIDs)
-			ids = slices.Compact(ids)
+			ids = inKeyOrder(ids)
 		}
 		miners, numbers := make([]int64, len(ids)), make([]int64, len(ids))
 		for i, id := range ids {
@@ -241,10 +234,15 @@ func (d db) sectorsQuery(ids []SectorID, lock bool) (string, []any) {
 	return q, args
 }
 
-// compareSectorIDs orders ids by key (miner, then number): the order in
-// which transactions lock sector rows, so that two cannot deadlock.
-func compareSectorIDs(a, b SectorID) int {
-	return cmp.Or(cmp.Compare(a.Miner, b.Miner), cmp.Compare(a.Number, b.Number))
+// inKeyOrder returns ids sorted by key (miner, then number) without
+// repeats, in a new slice: the order in which transactions lock sector
+// rows, so that two cannot deadlock.
+func inKeyOrder(ids []SectorID) []SectorID {
+	sorted := slices.Clone(ids)
+	slices.SortFunc(sorted, func(a, b SectorID) int {
+		return cmp.Or(cmp.Compare(a.Miner, b.Miner), cmp.Compare(a.Number, b.Number))
+	})
+	return slices.Compact(sorted)
 }
 
 // sectorRows is what database/sql's and pgx's rows have in common.

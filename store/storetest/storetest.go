@@ -48,10 +48,16 @@ func Ticket(tb testing.TB, st *store.Store, id store.SectorID, workerID string, 
 func PreCommit(tb testing.TB, st *store.Store, id store.SectorID, workerID string, c store.Commitments, now time.Time) store.Outcome {
 	tb.Helper()
 	out, err := st.WorkerSubmitPreCommit(tb.Context(), id, Holder(workerID, now), c, false)
-	if err != nil || out.Result != store.SubmitAccepted {
-		tb.Fatalf("storetest: submit precommit of sector %s: %v %q, %v", id, out.Result, out.Reason, err)
-	}
+	accepted(tb, "precommit", id, out, err)
 	return out
+}
+
+// accepted fails tb unless a submission was accepted.
+func accepted(tb testing.TB, what string, id store.SectorID, out store.Outcome, err error) {
+	tb.Helper()
+	if err != nil || out.Result != store.SubmitAccepted {
+		tb.Fatalf("storetest: submit %s of sector %s: %v %q, %v", what, id, out.Result, out.Reason, err)
+	}
 }
 
 // Prove is the worker's SubmitProof: it stores p's proof, which queues the
@@ -62,9 +68,7 @@ func PreCommit(tb testing.TB, st *store.Store, id store.SectorID, workerID strin
 func Prove(tb testing.TB, st *store.Store, id store.SectorID, workerID string, p store.ProofSubmission, now time.Time) store.Outcome {
 	tb.Helper()
 	out, err := st.WorkerSubmitProof(tb.Context(), id, Holder(workerID, now), p, false)
-	if err != nil || out.Result != store.SubmitAccepted {
-		tb.Fatalf("storetest: submit proof of sector %s: %v %q, %v", id, out.Result, out.Reason, err)
-	}
+	accepted(tb, "proof", id, out, err)
 	return out
 }
 
