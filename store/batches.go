@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // BatchKind says which message a batch becomes.
@@ -142,36 +144,112 @@ func (d db) addToBatch(ctx context.Context, sec Sector, kind BatchKind, now time
 
 // lockOpenBatch finds or creates the tenant's open batch of kind, locks
 // it, and counts its members and reads its capacity.
+//
+// Under READ COMMITTED (PostgreSQL) the INSERT can see another
+// transaction's open batch, which that transaction then closes before our
+// SELECT runs: the SELECT finds no open batch. It is tried again then;
+// each round either creates the open batch or locks one that exists.
 func (d db) lockOpenBatch(ctx context.Context, tenant string, kind BatchKind, now time.Time) (*openBatch, error) {
-	t, err := scanTenant(d.queryRow(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = ?`, tenant))
-	if err != nil {
-		return nil, fmt.Errorf("tenant %q: %w", tenant, err)
+	try := d.tryOpenBatch
+	if d.group != nil {
+		try = d.tryOpenBatchPipelined
 	}
-	ob := &openBatch{capacity: t.BatchCapacity(kind)}
-	// Under READ COMMITTED (PostgreSQL) the INSERT can see another
-	// transaction's open batch, which that transaction then closes before
-	// our SELECT runs: the SELECT finds no open batch. Insert again in that
-	// case; each round either creates the open batch or locks one that
-	// exists.
 	for attempt := 0; ; attempt++ {
-		if _, err := d.exec(ctx, `INSERT INTO batches (tenant_id, kind, state, created_ms) VALUES (?, ?, 'open', ?)
-			ON CONFLICT (tenant_id, kind) WHERE state = 'open' DO NOTHING`, tenant, string(kind), ms(now)); err != nil {
+		t, ob, err := try(ctx, tenant, kind, now)
+		switch {
+		case err != nil:
 			return nil, err
+		case ob != nil:
+			ob.capacity = t.BatchCapacity(kind)
+			return ob, nil
+		case attempt >= 16:
+			return nil, fmt.Errorf("no open batch of kind %s for tenant %q after %d attempts", kind, tenant, attempt+1)
 		}
-		err := d.queryRow(ctx, `SELECT id FROM batches WHERE tenant_id = ? AND kind = ? AND state = 'open'`+d.forUpdate(),
-			tenant, string(kind)).Scan(&ob.id)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, sql.ErrNoRows) || attempt >= 16 {
-			return nil, err
-		}
+	}
+}
+
+// The statements of a round of lockOpenBatch: the tenant, the open batch
+// made sure of, then locked.
+const (
+	openBatchTenantQ = `SELECT ` + tenantCols + ` FROM tenants WHERE id = ?`
+	openBatchInsertQ = `INSERT INTO batches (tenant_id, kind, state, created_ms) VALUES (?, ?, 'open', ?)
+		ON CONFLICT (tenant_id, kind) WHERE state = 'open' DO NOTHING`
+	openBatchLockQ = `SELECT id FROM batches WHERE tenant_id = ? AND kind = ? AND state = 'open'`
+)
+
+// tryOpenBatch is one round of lockOpenBatch, a statement at a time; ob
+// is nil when no open batch was found.
+func (d db) tryOpenBatch(ctx context.Context, tenant string, kind BatchKind, now time.Time) (Tenant, *openBatch, error) {
+	t, err := scanTenant(d.queryRow(ctx, openBatchTenantQ, tenant))
+	if err != nil {
+		return Tenant{}, nil, fmt.Errorf("tenant %q: %w", tenant, err)
+	}
+	if _, err := d.exec(ctx, openBatchInsertQ, tenant, string(kind), ms(now)); err != nil {
+		return Tenant{}, nil, err
+	}
+	var ob openBatch
+	err = d.queryRow(ctx, openBatchLockQ+d.forUpdate(), tenant, string(kind)).Scan(&ob.id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, nil, nil
+	} else if err != nil {
+		return Tenant{}, nil, err
 	}
 	// Locked, so the count cannot change under us.
 	if err := d.queryRow(ctx, `SELECT COUNT(*) FROM sectors WHERE `+kind.sectorCol()+` = ?`, ob.id).Scan(&ob.members); err != nil {
-		return nil, fmt.Errorf("count members of batch %d: %w", ob.id, err)
+		return Tenant{}, nil, fmt.Errorf("count members of batch %d: %w", ob.id, err)
 	}
-	return ob, nil
+	return t, &ob, nil
+}
+
+// tryOpenBatchPipelined is tryOpenBatch in a PostgreSQL group: its
+// statements go with the group's kept writes in one round trip instead of
+// five (the first call of every group that submits comes here). The
+// members are counted by the open batch's key, as its id is not known
+// when the statement is sent; the count still follows the lock, as every
+// statement of a READ COMMITTED transaction sees what was committed
+// before it began.
+func (d db) tryOpenBatchPipelined(ctx context.Context, tenant string, kind BatchKind, now time.Time) (Tenant, *openBatch, error) {
+	countQ := `SELECT COUNT(*) FROM sectors s JOIN batches b ON s.` + kind.sectorCol() + ` = b.id
+		WHERE b.tenant_id = ? AND b.kind = ? AND b.state = 'open'`
+	stmts := []keptWrite{
+		{d.s.rebind(openBatchTenantQ), []any{tenant}},
+		{d.s.rebind(openBatchInsertQ), []any{tenant, string(kind), ms(now)}},
+		{d.s.rebind(openBatchLockQ + d.forUpdate()), []any{tenant, string(kind)}},
+		{d.s.rebind(countQ), []any{tenant, string(kind)}},
+	}
+	var (
+		t     Tenant
+		ob    openBatch
+		found = true
+	)
+	g := d.group
+	err := g.sendWith(ctx, stmts, func(res pgx.BatchResults) error {
+		var err error
+		if t, err = scanTenant(res.QueryRow()); err != nil {
+			return fmt.Errorf("tenant %q: %w", tenant, err)
+		}
+		if _, err := res.Exec(); err != nil {
+			return err
+		}
+		if err := res.QueryRow().Scan(&ob.id); errors.Is(err, pgx.ErrNoRows) {
+			found = false
+		} else if err != nil {
+			return err
+		}
+		return res.QueryRow().Scan(&ob.members)
+	})
+	switch {
+	case err != nil:
+		// The transaction is aborted, or its kept writes are lost: the
+		// group cannot commit.
+		if g.err == nil {
+			g.err = fmt.Errorf("store: lock the open batch: %w", err)
+		}
+		return Tenant{}, nil, err
+	case !found:
+		return t, nil, nil
+	}
+	return t, &ob, nil
 }
 
 // batchOf is the sector's current batch of kind (0: none).

@@ -162,24 +162,23 @@ func runPGGroup(s *Store, group []*groupOp) {
 // runGroupTx runs a group's calls in one transaction with body, which
 // returns each call's answer, or false when the transaction failed. The
 // transaction takes the locks in lock up front and commits with the kept
-// writes (pgbatch.go). When it fails, or cannot begin or
-// commit, every call runs alone in a transaction of its own (Store.tx,
-// with its retries). A group of one runs alone at once.
+// writes (pgbatch.go). When it fails, or cannot begin or commit, every
+// call runs alone in a transaction of its own (Store.tx, with its
+// retries).
+//
+// A group of one takes the same way: two round trips when its call reads
+// nothing beyond what the group locks up front, where alone it makes one
+// for each statement and for BEGIN and COMMIT (five or six for a call that
+// takes pieces or joins a batch). Lanes are seldom busy enough to group
+// outside a ramp, so this is most calls' path.
 func runGroupTx(s *Store, group []*groupOp, lock groupLocks, body func(d db) ([]error, bool)) {
 	bg := context.Background()
-	alone := func() {
-		for _, op := range group {
-			op.done <- s.tx(op.ctx, op.fn)
-		}
-	}
-	if len(group) == 1 {
-		alone()
-		return
-	}
 	// failed: the group as a group failed, and its calls run alone.
 	failed := func() {
 		s.groupsAlone.Add(1)
-		alone()
+		for _, op := range group {
+			op.done <- s.tx(op.ctx, op.fn)
+		}
 	}
 	conn, err := s.w.Conn(bg)
 	if err != nil {

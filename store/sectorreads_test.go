@@ -88,3 +88,40 @@ func TestGetSectors(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyListShapes checks that reads and locks by key, and the piece
+// queues' heads, use one statement per power of two of keys (so
+// PostgreSQL keeps each one's generic plan), with every key in the list
+// and the padding matching nothing.
+func TestKeyListShapes(t *testing.T) {
+	for _, dialect := range []dialect{dialectSQLite, dialectPostgres} {
+		d := db{s: &Store{dialect: dialect, rebinds: map[string]string{}}}
+		for _, lock := range []bool{false, true} {
+			shapes := map[string]bool{}
+			for n := 1; n <= 2*maxSectorRead; n++ {
+				ids := make([]SectorID, n)
+				for i := range ids {
+					ids[i] = SectorID{Miner: 1000 + uint64(i%3), Number: uint64(n - i)}
+				}
+				q, args := d.sectorsQuery(ids, lock)
+				shapes[q] = true
+				if want := 2 * keyBucket(n); len(args) != want {
+					t.Fatalf("%v lock=%v n=%d: %d arguments, want %d", dialect, lock, n, len(args), want)
+				}
+				for i, a := range args {
+					if i >= 2*n && a != noKey {
+						t.Fatalf("%v lock=%v n=%d: padding argument %d is %v", dialect, lock, n, i, a)
+					}
+				}
+			}
+			if len(shapes) != 10 {
+				t.Errorf("%v lock=%v: %d statement shapes for 1..%d keys, want 10", dialect, lock, len(shapes), 2*maxSectorRead)
+			}
+		}
+	}
+	for n, want := range map[int]int{0: 1, 1: 1, 2: 2, 3: 4, 64: 64, 65: 128} {
+		if got := keyBucket(n); got != want {
+			t.Errorf("keyBucket(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
