@@ -64,6 +64,17 @@ func loadMigrations() ([]migration, error) {
 // SQL cannot write once for both backends (JSON parsing differs).
 var migrationSteps = map[int]func(context.Context, db) error{
 	3: foldLegacy,
+	5: sectorsFillFactor,
+}
+
+// sectorsFillFactor sets the sectors table's fill factor on PostgreSQL
+// (migration 0005 says why).
+func sectorsFillFactor(ctx context.Context, d db) error {
+	if d.s.dialect != dialectPostgres {
+		return nil
+	}
+	_, err := d.exec(ctx, `ALTER TABLE sectors SET (fillfactor = 70)`)
+	return err
 }
 
 // render substitutes the dialect tokens in a migration.
