@@ -197,8 +197,11 @@ func (c *wsConn) handleMessage(data []byte) {
 // subscription the channel is registered here, on the read loop, because
 // the first xrpc.ch.val may be the very next message.
 func (c *wsConn) handleResponse(f *frame) {
-	var id int64
-	if f.Result == nil && f.Error == nil || json.Unmarshal(f.ID, &id) != nil {
+	// The ids this side sends are integers (and f.ID is valid JSON, so
+	// ParseInt accepts exactly the integers json.Unmarshal would, without
+	// a decoder per response).
+	id, idErr := strconv.ParseInt(string(f.ID), 10, 64)
+	if f.Result == nil && f.Error == nil || idErr != nil {
 		if f.ID != nil && string(f.ID) != "null" {
 			c.reply(appendError(nil, f.ID, &Error{Code: CodeInvalidRequest, Message: "rpc: invalid request: missing method"}))
 		}

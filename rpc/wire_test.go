@@ -1,10 +1,13 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -48,8 +51,15 @@ func TestSplitParams(t *testing.T) {
 		{`null`, 0, false},
 		{`[]`, 0, false},
 		{`[1,"a",{"b":2},[3]]`, 4, false},
+		{` [ 1 , "a,]\\\"[" , {"b":[2,{"c":"]"}]} ,[3, [4]] ] `, 4, false},
+		{`[ ]`, 0, false},
+		{`[null]`, 1, false},
 		{`{"a":1,"b":2}`, 1, false},
 		{`[1,`, 0, true},
+		{`[1,,2]`, 0, true},
+		{`[1 2]`, 0, true},
+		{`5`, 0, true},
+		{`"[1]"`, 0, true},
 	}
 	for _, tc := range tests {
 		ps, err := splitParams(json.RawMessage(tc.raw))
@@ -59,7 +69,43 @@ func TestSplitParams(t *testing.T) {
 		if err != nil && !errors.Is(err, ErrInvalidParams) {
 			t.Errorf("error %v does not wrap ErrInvalidParams", err)
 		}
+		var want []json.RawMessage
+		if err == nil && strings.HasPrefix(strings.TrimSpace(tc.raw), "[") {
+			if json.Unmarshal([]byte(tc.raw), &want) != nil || !sameElements(ps, want) {
+				t.Errorf("splitParams(%s) = %q, json.Unmarshal gives %q", tc.raw, ps, want)
+			}
+		}
 	}
+}
+
+// FuzzSplitParams checks the hand-written array split against
+// encoding/json on any input.
+func FuzzSplitParams(f *testing.F) {
+	for _, s := range []string{`[]`, `[1,"a\\\"]",{"b":[2]}]`, `[1,`, `{"a":1}`, `null`, `[[],{},""]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got, err := splitParams(json.RawMessage(raw))
+		var want []json.RawMessage
+		werr := json.Unmarshal([]byte(raw), &want)
+		trimmed := strings.TrimSpace(raw)
+		switch {
+		case trimmed == "" || trimmed == "null":
+			if err != nil || got != nil {
+				t.Fatalf("%q: %q, %v", raw, got, err)
+			}
+		case strings.HasPrefix(trimmed, "{"):
+			// passed whole, decoded by the handler
+		case (err == nil) != (werr == nil):
+			t.Fatalf("%q: split error %v, json.Unmarshal error %v", raw, err, werr)
+		case err == nil && !sameElements(got, want):
+			t.Fatalf("%q: split %q, json.Unmarshal %q", raw, got, want)
+		}
+	})
+}
+
+func sameElements(a, b []json.RawMessage) bool {
+	return slices.EqualFunc(a, b, func(x, y json.RawMessage) bool { return bytes.Equal(x, y) })
 }
 
 func TestEncodeRequest(t *testing.T) {
