@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"log/slog"
 	mrand "math/rand/v2"
 	"slices"
 	"sync"
@@ -52,6 +53,9 @@ type ttlCache[K comparable, V any] struct {
 	many      func(context.Context, []K) (map[K]V, error)
 	pending   []K
 	gathering bool
+	// log, when set, hears of a batched refresh that failed (its entries
+	// stay until they expire, and callers then load them one by one).
+	log *slog.Logger
 
 	// base is the loads' context; close cancels it.
 	base      context.Context
@@ -213,6 +217,9 @@ func (c *ttlCache[K, V]) refreshPending() {
 		lctx, cancel := context.WithTimeout(c.base, sharedLoadTimeout)
 		got, err := c.many(lctx, keys)
 		cancel()
+		if err != nil && c.log != nil && c.base.Err() == nil {
+			c.log.Warn("poll cache: batched refresh failed; the entries are read again when they expire", "keys", len(keys), "err", err)
+		}
 		c.mu.Lock()
 		for i, k := range keys {
 			delete(c.refreshing, k)

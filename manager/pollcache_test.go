@@ -1,9 +1,12 @@
 package manager
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -280,3 +283,55 @@ func TestTTLCacheRefreshMany(t *testing.T) {
 		t.Error("a refresh was queued after close")
 	}
 }
+
+// TestTTLCacheRefreshManyFails: a batched refresh that fails is logged,
+// and the stale entries keep answering until they expire.
+func TestTTLCacheRefreshManyFails(t *testing.T) {
+	const ttl = 10 * time.Second
+	clock := &fakeClock{t: time.Unix(1000, 0)}
+	c := newTTLCache[int, int](ttl, strconv.Itoa)
+	defer c.close()
+	c.now = clock.now
+	c.life = func(ttl time.Duration) time.Duration { return ttl }
+	var logged syncBuffer
+	c.log = slog.New(slog.NewTextHandler(&logged, nil))
+	c.many = func(context.Context, []int) (map[int]int, error) { return nil, errors.New("database gone") }
+	for k := range 3 {
+		if _, err := c.get(context.Background(), k, func(context.Context) (int, error) { return k, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.add(ttl + time.Second)
+	one := func(context.Context) (int, error) { return 0, errors.New("a single-key load while many is set") }
+	for k := range 3 {
+		if v, err := c.getRevalidating(context.Background(), k, one); err != nil || v != k {
+			t.Fatalf("stale read of %d: %d, %v", k, v, err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logged.String(), "batched refresh failed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log of the failed refresh; log: %q", logged.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if !strings.Contains(logged.String(), "database gone") || !strings.Contains(logged.String(), "keys=3") {
+		t.Errorf("log does not say what failed: %q", logged.String())
+	}
+	if v, err := c.getRevalidating(context.Background(), 1, one); err != nil || v != 1 {
+		t.Errorf("after the failed refresh: %d, %v; want the stale 1", v, err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

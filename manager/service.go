@@ -214,6 +214,7 @@ func NewService(ctx context.Context, o Options) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.sectors.log = s.log
 	if every := o.ReportFlush; every >= 0 {
 		if every == 0 {
 			every = DefaultReportFlush
