@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"text/tabwriter"
@@ -22,14 +24,18 @@ func init() {
 	var cfg bench.Config
 	var asJSON bool
 	var cpuProfile, memProfile string
+	var clientProcess bool
 	mgr := &cobra.Command{
 		Use:   "manager",
 		Short: "Simulate N sealing threads against an in-process manager over loopback",
 		Long: `Start a manager on 127.0.0.1 (SQLite in a temp dir, or --database), with a fake
 chain and a store-driven stand-in for the commit pipeline, and run N simulated
 sealing threads, each making one worker-API call per --interval in a real
-thread's order. Reports req/s and p50/p99 per method. The client and the server
-share this machine's cores, so figures are a floor for the server alone.`,
+thread's order. Reports req/s and p50/p99 per method. The threads run in the
+manager's process, or in a child process of their own with --client-process (as
+real workers do: the manager's garbage collector then sees only its own work);
+either way they share this machine's cores with the manager, so figures are a
+floor for the server alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Only failures: per-sector info logs would drown the figures.
@@ -40,6 +46,15 @@ share this machine's cores, so figures are a floor for the server alone.`,
 					return err
 				}
 				defer stop()
+			}
+			if clientProcess {
+				exe, err := os.Executable()
+				if err != nil {
+					return fmt.Errorf("bench: find this program to run the simulated workers: %w", err)
+				}
+				cfg.ClientProcess = func(ctx context.Context) *exec.Cmd {
+					return exec.CommandContext(ctx, exe, "bench", "manager-client")
+				}
 			}
 			rep, err := bench.Run(cmd.Context(), cfg)
 			if err != nil {
@@ -94,9 +109,19 @@ share this machine's cores, so figures are a floor for the server alone.`,
 	f.BoolVar(&cfg.PGStats, "pg-stats", false, "PostgreSQL only: count the run's transactions from PostgreSQL's statistics (xid advance: whole cluster; xact_commit: this database), per allocated sector")
 	f.BoolVar(&cfg.ReportSteps, "report-steps", false, "each thread also reports every state change of its sector (ReportState), as a real worker thread does")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run (client and server) to this file")
-	f.StringVar(&memProfile, "memprofile", "", "write a heap profile at the end of the run (client and server; see its alloc_space view) to this file")
+	f.BoolVar(&clientProcess, "client-process", false, "run the simulated workers in a child process of their own instead of the manager's process")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the manager, and the simulated workers unless --client-process) to this file")
+	f.StringVar(&memProfile, "memprofile", "", "write a heap profile of this process at the end of the run (the manager, and the simulated workers unless --client-process; see its alloc_space view) to this file")
 	benchCmd.AddCommand(mgr)
+	benchCmd.AddCommand(&cobra.Command{
+		Use:    "manager-client",
+		Short:  "The simulated workers of \"bench manager\" (its child process: the run on stdin, the result on stdout)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return bench.ServeClient(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	})
 	extraRootCmds = append(extraRootCmds, benchCmd)
 }
 

@@ -8,26 +8,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"slices"
-	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sealant/sealant/api"
-	"github.com/sealant/sealant/api/rpcapi"
 	"github.com/sealant/sealant/chain/address"
 	"github.com/sealant/sealant/chain/lotus"
 	"github.com/sealant/sealant/chain/rand"
 	"github.com/sealant/sealant/chain/types"
 	"github.com/sealant/sealant/manager"
-	"github.com/sealant/sealant/proofs/commp"
-	"github.com/sealant/sealant/rpc"
 	"github.com/sealant/sealant/store"
 )
 
@@ -84,7 +77,13 @@ type Config struct {
 	// interval like the others) instead of only the last one before
 	// ReportFinalized.
 	ReportSteps bool
-	Logger      *slog.Logger
+	// ClientProcess, when set, runs the simulated workers in a child
+	// process: it returns the command (ctx ends it) of a program that
+	// calls ServeClient on its stdin and stdout ("sealant bench
+	// manager-client"). Unset, they run in this process (client.go says
+	// what differs).
+	ClientProcess func(ctx context.Context) *exec.Cmd
+	Logger        *slog.Logger
 }
 
 // MethodStats is one method's figures.
@@ -265,38 +264,6 @@ func (p *simPipeline) tick(ctx context.Context) {
 	}
 }
 
-// recorder keeps every latency per method.
-type recorder struct {
-	from     time.Time // samples started before this are warm-up
-	mu       sync.Mutex
-	lat      map[string][]time.Duration
-	errs     map[string]int
-	firstErr map[string]string
-	total    atomic.Int64
-	inflight atomic.Int64
-	maxInfl  atomic.Int64
-	late     atomic.Int64
-	// unfinished counts measured calls still unanswered when the run ended;
-	// unansweredAll counts them all, warm-up included.
-	unfinished    atomic.Int64
-	unansweredAll atomic.Int64
-}
-
-func (r *recorder) record(method string, start time.Time, d time.Duration, err error) {
-	if start.Before(r.from) {
-		return
-	}
-	r.mu.Lock()
-	r.lat[method] = append(r.lat[method], d)
-	if err != nil {
-		r.errs[method]++
-		if r.firstErr[method] == "" {
-			r.firstErr[method] = err.Error()
-		}
-	}
-	r.mu.Unlock()
-}
-
 // Run performs a benchmark run and returns its report.
 func Run(ctx context.Context, cfg Config) (rep Report, err error) {
 	if err := cfg.provision(); err != nil {
@@ -386,20 +353,17 @@ func Run(ctx context.Context, cfg Config) (rep Report, err error) {
 	if cfg.Transport == "ws" {
 		url = "ws://" + ln.Addr().String() + manager.RPCPath
 	}
-	tr := &http.Transport{MaxIdleConns: cfg.MaxConns, MaxIdleConnsPerHost: cfg.MaxConns, MaxConnsPerHost: cfg.MaxConns, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
-
+	spec := clientSpec{URL: url, Transport: cfg.Transport, MaxConns: cfg.MaxConns, Tenants: tenants,
+		Threads: cfg.Threads, ThreadsPerWorker: cfg.ThreadsPerWorker, Polls: cfg.PollsPerStage, ReportSteps: cfg.ReportSteps,
+		Interval: cfg.Interval, Ramp: cfg.Ramp, Warmup: cfg.Warmup, Duration: cfg.Duration, MaxRequests: cfg.MaxRequests}
 	workers := (cfg.Threads + cfg.ThreadsPerWorker - 1) / cfg.ThreadsPerWorker
-	clients := make([]*rpc.Client, workers)
-	for w := range clients {
-		it, err := svc.IssueToken(ctx, api.TokenRequest{Role: "worker", Subject: fmt.Sprintf("bw%d-%d", base, w)})
+	for w := range workers {
+		name := fmt.Sprintf("bw%d-%d", base, w)
+		it, err := svc.IssueToken(ctx, api.TokenRequest{Role: "worker", Subject: name})
 		if err != nil {
 			return Report{}, err
 		}
-		if clients[w], err = rpc.Dial(ctx, url, rpc.WithToken(it.Token), rpc.WithHTTPClient(hc), rpc.WithErrorRegistry(manager.Errors)); err != nil {
-			return Report{}, err
-		}
+		spec.Workers = append(spec.Workers, clientWorker{Name: name, Token: it.Token})
 	}
 
 	if pg != nil {
@@ -407,277 +371,14 @@ func Run(ctx context.Context, cfg Config) (rep Report, err error) {
 			return Report{}, err
 		}
 	}
-	start := time.Now()
-	rec := &recorder{from: start.Add(cfg.Warmup), lat: map[string][]time.Duration{}, errs: map[string]int{}, firstErr: map[string]string{}}
-	runCtx, cancel := context.WithTimeout(ctx, cfg.Warmup+cfg.Duration)
-	defer cancel()
-	var wg sync.WaitGroup
-	var finalized atomic.Int64
-	var allocated atomic.Int64
-	var withoutSector atomic.Int64
-	for i := 0; i < cfg.Threads; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			th := &thread{
-				c: clients[i/cfg.ThreadsPerWorker], worker: fmt.Sprintf("bw%d-%d", base, i/cfg.ThreadsPerWorker), name: fmt.Sprintf("t%d", i),
-				tenants: tenants, polls: cfg.PollsPerStage, reportSteps: cfg.ReportSteps, rnd: mrand.New(mrand.NewPCG(uint64(i), 7)),
-				rec: rec, finalized: &finalized, allocated: &allocated, maxReq: cfg.MaxRequests, cancel: cancel,
-			}
-			defer func() {
-				if !th.got {
-					withoutSector.Add(1)
-				}
-			}()
-			// Spread the threads' first calls over the ramp.
-			offset := time.Duration(int64(cfg.Ramp) * int64(i) / int64(cfg.Threads))
-			next := start.Add(offset)
-			// One timer per thread, reset for every pause: a new one per
-			// call was a share of the run's garbage, which this harness
-			// adds to the server's.
-			pause := time.NewTimer(time.Hour)
-			defer pause.Stop()
-			for {
-				if d := time.Until(next); d > 0 {
-					pause.Reset(d)
-					select {
-					case <-runCtx.Done():
-						return
-					case <-pause.C:
-					}
-				} else if -d > cfg.Interval {
-					rec.late.Add(1) // the previous call overran a whole interval
-				}
-				if runCtx.Err() != nil {
-					return
-				}
-				th.step(runCtx)
-				next = next.Add(cfg.Interval)
-				if n := time.Now(); next.Before(n) {
-					next = n
-				}
-			}
-		}()
+	if cfg.ClientProcess != nil {
+		rep, err = runClientProcess(ctx, cfg.ClientProcess, spec)
+	} else {
+		rep, err = runClients(ctx, spec)
 	}
-	wg.Wait()
-	elapsed := time.Since(start) - cfg.Warmup
-	for _, c := range clients {
-		c.Close()
+	if err != nil {
+		return Report{}, err
 	}
-
-	rep = Report{Threads: cfg.Threads, Duration: elapsed, Warmup: cfg.Warmup, Store: svc.Store().Dialect(), Transport: cfg.Transport, Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
-		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load(), Unfinished: rec.unfinished.Load(),
-		UnansweredAtEnd: rec.unansweredAll.Load(), ThreadsWithoutSector: withoutSector.Load()}
-	var all []time.Duration
-	methods := make([]string, 0, len(rec.lat))
-	for m := range rec.lat {
-		methods = append(methods, m)
-	}
-	sort.Strings(methods)
-	for _, m := range methods {
-		l := rec.lat[m]
-		slices.Sort(l)
-		all = append(all, l...)
-		rep.Methods = append(rep.Methods, MethodStats{Method: m, Calls: len(l), Errors: rec.errs[m], P50: pct(l, 50), P99: pct(l, 99), Max: l[len(l)-1], FirstError: rec.firstErr[m]})
-		rep.Errors += rec.errs[m]
-	}
-	slices.Sort(all)
-	rep.Requests = len(all)
-	rep.P50, rep.P99 = pct(all, 50), pct(all, 99)
-	rep.ReqPerSec = float64(len(all)) / elapsed.Seconds()
+	rep.Threads, rep.Warmup, rep.Store, rep.Transport = cfg.Threads, cfg.Warmup, svc.Store().Dialect(), cfg.Transport
 	return rep, nil
-}
-
-func pct(sorted []time.Duration, p int) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := (len(sorted)*p + 99) / 100
-	if i < 1 {
-		i = 1
-	}
-	return sorted[i-1]
-}
-
-// thread is one simulated sealing thread: a small script over the worker
-// API, one call per step.
-type thread struct {
-	c       *rpc.Client
-	worker  string
-	name    string
-	tenants []string // this run's tenants (a reused database holds others)
-	polls   int
-	// reportSteps: report every state change (Config.ReportSteps);
-	// report is the one due before the next step.
-	reportSteps bool
-	report      *api.StateReport
-	rnd         *mrand.Rand
-	rec         *recorder
-	finalized   *atomic.Int64
-	allocated   *atomic.Int64
-	maxReq      int64
-	cancel      context.CancelFunc
-
-	typed  api.SealerAPI // see sealer
-	sector *api.AllocatedSector
-	got    bool // a sector was allocated to this thread at least once
-	ticket api.Ticket
-	stage  int
-	waited int
-}
-
-// sealer is the worker API as this simulated thread calls it: the typed
-// client over the thread itself, which times every call (Call). A thread
-// is driven by one goroutine.
-func (t *thread) sealer() api.SealerAPI {
-	if t.typed == nil {
-		t.typed = rpcapi.NewSealerClient(t)
-	}
-	return t.typed
-}
-
-// Call implements rpcapi.Caller: one timed call on the thread's connection.
-func (t *thread) Call(ctx context.Context, method string, result any, params ...any) error {
-	if t.maxReq > 0 && t.rec.total.Add(1) > t.maxReq {
-		t.cancel()
-		return context.Canceled
-	}
-	n := t.rec.inflight.Add(1)
-	for {
-		m := t.rec.maxInfl.Load()
-		if n <= m || t.rec.maxInfl.CompareAndSwap(m, n) {
-			break
-		}
-	}
-	start := time.Now()
-	err := t.c.Call(ctx, method, result, params...)
-	d := time.Since(start)
-	t.rec.inflight.Add(-1)
-	if err != nil && ctx.Err() != nil {
-		// The run ended mid-call: no latency to record, but the call is
-		// counted, so a saturated server cannot look fast by leaving its
-		// slowest calls unanswered.
-		if !start.Before(t.rec.from) {
-			t.rec.unfinished.Add(1)
-		}
-		t.rec.unansweredAll.Add(1)
-		return err
-	}
-	t.rec.record(method, start, d, err)
-	return err
-}
-
-// jitter is a per-stage offset in [-P/2, P/2] on the number of polls.
-func (t *thread) jitter() int {
-	if t.polls < 2 {
-		return 0
-	}
-	return t.rnd.IntN(t.polls+1) - t.polls/2
-}
-
-// Stages of the script.
-const (
-	stAllocate = iota
-	stPieces
-	stTicket
-	stPreCommit
-	stPollPre
-	stSeed
-	stProof
-	stPollProof
-	stReport
-	stFinalize
-)
-
-// stepReports are the state changes (prev, next, metered stage) a real
-// thread reports after each step of the script, where its sector state
-// machine passes through the sealing stages the script leaves out.
-var stepReports = map[int][3]string{
-	stAllocate:  {"Allocated", "PiecesAcquired", "add_piece"},
-	stPieces:    {"PiecesAcquired", "TreeDBuilt", "tree_d"},
-	stTicket:    {"TreeDBuilt", "PC2Done", "pc1"},
-	stPreCommit: {"PC2Done", "PreCommitSubmitted", "pc2"},
-	stPollPre:   {"PreCommitSubmitted", "PreCommitLanded", ""},
-	stSeed:      {"PreCommitLanded", "C2Done", "c2"},
-	stProof:     {"C2Done", "ProofSubmitted", ""},
-	stPollProof: {"ProofSubmitted", "ProofLanded", ""},
-}
-
-func (t *thread) step(ctx context.Context) {
-	if t.report != nil {
-		if _, err := t.sealer().ReportState(ctx, t.sector.ID, *t.report); err == nil {
-			t.report = nil
-		}
-		return
-	}
-	before := t.stage
-	defer func() {
-		if t.reportSteps && t.stage != before && t.sector != nil && before != stReport {
-			if r, ok := stepReports[before]; ok {
-				t.report = &api.StateReport{Worker: t.worker, Thread: t.name, Prev: r[0], Next: r[1], Event: r[1]}
-				if r[2] != "" {
-					t.report.CPUSeconds = map[string]float64{r[2]: 1}
-				}
-			}
-		}
-	}()
-	switch t.stage {
-	case stAllocate:
-		a, err := t.sealer().AllocateSector(ctx, api.AllocateSpec{Worker: t.worker, Thread: t.name, AllowedTenants: t.tenants})
-		if err == nil && a != nil {
-			t.sector, t.stage, t.got = a, stPieces, true
-			if !a.Resumed {
-				t.allocated.Add(1)
-			}
-		}
-	case stPieces:
-		if _, err := t.sealer().AcquirePieces(ctx, t.sector.ID); err == nil {
-			t.stage = stTicket
-		}
-	case stTicket:
-		if tk, err := t.sealer().AssignTicket(ctx, t.sector.ID); err == nil {
-			t.ticket = tk
-			t.stage = stPreCommit
-		}
-	case stPreCommit:
-		var r, d [32]byte
-		binary.BigEndian.PutUint64(r[:], t.sector.ID.Number)
-		binary.BigEndian.PutUint64(d[8:], t.sector.ID.Miner)
-		pc := api.PreCommitInfo{CommR: commp.SealedCID(r).String(), CommD: commp.PieceCID(d).String(), Ticket: t.ticket}
-		if _, err := t.sealer().SubmitPreCommit(ctx, t.sector.ID, pc, false); err == nil {
-			t.stage, t.waited = stPollPre, -t.jitter()
-		}
-	case stPollPre:
-		if res, err := t.sealer().PollPreCommitState(ctx, t.sector.ID); err == nil {
-			t.waited++
-			if res.State == api.OnChainLanded && t.waited >= t.polls {
-				t.stage = stSeed
-			}
-		}
-	case stSeed:
-		if res, err := t.sealer().WaitSeed(ctx, t.sector.ID); err == nil && res.Seed != nil {
-			t.stage = stProof
-		}
-	case stProof:
-		if _, err := t.sealer().SubmitProof(ctx, t.sector.ID, api.ProofInfo{Proof: make([]byte, 192)}, false); err == nil {
-			t.stage, t.waited = stPollProof, -t.jitter()
-		}
-	case stPollProof:
-		if res, err := t.sealer().PollProofState(ctx, t.sector.ID); err == nil {
-			t.waited++
-			if res.State == api.OnChainLanded && t.waited >= t.polls {
-				t.stage = stReport
-			}
-		}
-	case stReport:
-		rep := api.StateReport{Worker: t.worker, Thread: t.name, Prev: "ProofLanded", Next: "Finalized", Event: "Finalize", CPUSeconds: map[string]float64{"pc1": 1}}
-		if _, err := t.sealer().ReportState(ctx, t.sector.ID, rep); err == nil {
-			t.stage = stFinalize
-		}
-	case stFinalize:
-		if _, err := t.sealer().ReportFinalized(ctx, t.sector.ID, api.FinalizedInfo{Location: "/bench"}); err == nil {
-			t.finalized.Add(1)
-			t.stage, t.sector = stAllocate, nil
-		}
-	}
 }

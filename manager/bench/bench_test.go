@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +19,65 @@ import (
 	"github.com/sealant/sealant/manager"
 	"github.com/sealant/sealant/rpc"
 )
+
+// TestMain lets the test binary be the child process of a run whose
+// simulated workers run apart (TestRunClientProcess).
+func TestMain(m *testing.M) {
+	switch os.Getenv(clientChildEnv) {
+	case "fail":
+		fmt.Fprintln(os.Stderr, "the simulated workers failed on purpose")
+		os.Exit(3)
+	case "1":
+		if err := ServeClient(context.Background(), os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+const clientChildEnv = "SEALANT_BENCH_CLIENT_CHILD"
+
+// childClient starts this test binary as the simulated workers' process.
+func childClient(ctx context.Context) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), clientChildEnv+"=1")
+	return cmd
+}
+
+// TestRunClientProcess runs the simulated workers in a child process: the
+// report accounts for every call as in one process, and a child that
+// fails is reported with what it said.
+func TestRunClientProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load run skipped in -short mode")
+	}
+	rep, err := Run(context.Background(), Config{Threads: 20, Duration: 2 * time.Second, Ramp: time.Millisecond, Interval: 20 * time.Millisecond,
+		PollsPerStage: 2, ClientProcess: childClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for _, m := range rep.Methods {
+		calls += m.Calls
+	}
+	if rep.Errors != 0 || calls != rep.Requests || rep.Requests == 0 || rep.Sectors < 1 || rep.Threads != 20 || rep.Store != "sqlite" {
+		t.Fatalf("report: %+v", rep)
+	}
+	if rep.ThreadsWithoutSector != 0 {
+		t.Fatalf("threads without a sector: %d", rep.ThreadsWithoutSector)
+	}
+
+	_, err = Run(context.Background(), Config{Threads: 1, Duration: time.Second, ClientProcess: func(ctx context.Context) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, os.Args[0])
+		cmd.Env = append(os.Environ(), clientChildEnv+"=fail")
+		return cmd
+	}})
+	if err == nil || !strings.Contains(err.Error(), "the simulated workers failed on purpose") {
+		t.Fatalf("a failing child process: %v; want its error", err)
+	}
+}
 
 // TestRunSmall runs a short, small load: every call must succeed and be
 // accounted for. How far the threads get through their script depends on

@@ -1,0 +1,446 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"os/exec"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/api/rpcapi"
+	"github.com/sealant/sealant/manager"
+	"github.com/sealant/sealant/proofs/commp"
+	"github.com/sealant/sealant/rpc"
+)
+
+// The simulated workers: N threads over worker connections, each making
+// one call per interval in a real sealing thread's order. They run in the
+// manager's process, or in a child process of their own (ServeClient), as
+// real workers do: then the manager's garbage collector neither scans the
+// threads' goroutines and heap nor paces the threads' allocations, and
+// the client's collections do not stop the manager. Both still share the
+// machine's cores.
+
+// clientSpec is what the simulated workers need to know about a run.
+type clientSpec struct {
+	URL              string         `json:"url"`
+	Transport        string         `json:"transport"`
+	MaxConns         int            `json:"max_conns"`
+	Workers          []clientWorker `json:"workers"`
+	Tenants          []string       `json:"tenants"`
+	Threads          int            `json:"threads"`
+	ThreadsPerWorker int            `json:"threads_per_worker"`
+	Polls            int            `json:"polls"`
+	ReportSteps      bool           `json:"report_steps"`
+	Interval         time.Duration  `json:"interval_ns"`
+	Ramp             time.Duration  `json:"ramp_ns"`
+	Warmup           time.Duration  `json:"warmup_ns"`
+	Duration         time.Duration  `json:"duration_ns"`
+	MaxRequests      int64          `json:"max_requests"`
+}
+
+// clientWorker is one simulated worker: its name and token.
+type clientWorker struct {
+	Name  string `json:"name"`
+	Token string `json:"token"`
+}
+
+// maxClientOutput bounds what the parent reads of a child's output (its
+// result is a few kilobytes).
+const maxClientOutput = 16 << 20
+
+// ServeClient runs the simulated workers of a run described on in (JSON,
+// as Run writes it) and writes their result to out. "sealant bench
+// manager-client" calls it in the child process Config.ClientProcess
+// starts.
+func ServeClient(ctx context.Context, in io.Reader, out io.Writer) error {
+	var spec clientSpec
+	dec := json.NewDecoder(io.LimitReader(in, maxClientOutput))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
+		return fmt.Errorf("bench: client: read the run: %w", err)
+	}
+	if len(spec.Workers) == 0 || spec.Threads <= 0 || spec.Threads > MaxThreads || spec.ThreadsPerWorker <= 0 ||
+		(spec.Threads+spec.ThreadsPerWorker-1)/spec.ThreadsPerWorker > len(spec.Workers) ||
+		spec.Duration <= 0 || spec.Duration > MaxDuration || spec.Warmup < 0 || spec.Warmup > MaxDuration {
+		return fmt.Errorf("%w: client: run %+v", ErrLimits, spec)
+	}
+	rep, err := runClients(ctx, spec)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(out).Encode(rep)
+}
+
+// runClientProcess runs the simulated workers in the child process start
+// gives (its stdin gets the run, its stdout the result) and waits for it.
+func runClientProcess(ctx context.Context, start func(context.Context) *exec.Cmd, spec clientSpec) (Report, error) {
+	in, err := json.Marshal(spec)
+	if err != nil {
+		return Report{}, err
+	}
+	// The child ends on its own after the run; this bounds a child that
+	// does not.
+	ctx, cancel := context.WithTimeout(ctx, spec.Warmup+spec.Duration+2*time.Minute)
+	defer cancel()
+	cmd := start(ctx)
+	var out, stderr capped
+	out.max, stderr.max = maxClientOutput, 64<<10
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return Report{}, fmt.Errorf("bench: client process: %w: %s", err, bytes.TrimSpace(stderr.b.Bytes()))
+	}
+	var rep Report
+	if err := json.Unmarshal(out.b.Bytes(), &rep); err != nil {
+		return Report{}, fmt.Errorf("bench: client process: read its result: %w", err)
+	}
+	return rep, nil
+}
+
+// capped is a buffer that keeps the first max bytes written to it.
+type capped struct {
+	b   bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.b.Len(); room > 0 {
+		c.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// runClients runs the simulated workers in this process and returns their
+// part of the report (the figures of the calls they made).
+func runClients(ctx context.Context, spec clientSpec) (Report, error) {
+	tr := &http.Transport{MaxIdleConns: spec.MaxConns, MaxIdleConnsPerHost: spec.MaxConns, MaxConnsPerHost: spec.MaxConns, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	clients := make([]*rpc.Client, 0, len(spec.Workers))
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	for _, w := range spec.Workers {
+		c, err := rpc.Dial(ctx, spec.URL, rpc.WithToken(w.Token), rpc.WithHTTPClient(hc), rpc.WithErrorRegistry(manager.Errors))
+		if err != nil {
+			return Report{}, err
+		}
+		clients = append(clients, c)
+	}
+
+	start := time.Now()
+	rec := &recorder{from: start.Add(spec.Warmup), lat: map[string][]time.Duration{}, errs: map[string]int{}, firstErr: map[string]string{}}
+	runCtx, cancel := context.WithTimeout(ctx, spec.Warmup+spec.Duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	var finalized atomic.Int64
+	var allocated atomic.Int64
+	var withoutSector atomic.Int64
+	for i := 0; i < spec.Threads; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := i / spec.ThreadsPerWorker
+			th := &thread{
+				c: clients[w], worker: spec.Workers[w].Name, name: fmt.Sprintf("t%d", i),
+				tenants: spec.Tenants, polls: spec.Polls, reportSteps: spec.ReportSteps, rnd: mrand.New(mrand.NewPCG(uint64(i), 7)),
+				rec: rec, finalized: &finalized, allocated: &allocated, maxReq: spec.MaxRequests, cancel: cancel,
+			}
+			defer func() {
+				if !th.got {
+					withoutSector.Add(1)
+				}
+			}()
+			// Spread the threads' first calls over the ramp.
+			offset := time.Duration(int64(spec.Ramp) * int64(i) / int64(spec.Threads))
+			next := start.Add(offset)
+			// One timer per thread, reset for every pause: a new one per
+			// call was a share of the run's garbage, which this harness
+			// adds to the server's when it runs in its process.
+			pause := time.NewTimer(time.Hour)
+			defer pause.Stop()
+			for {
+				if d := time.Until(next); d > 0 {
+					pause.Reset(d)
+					select {
+					case <-runCtx.Done():
+						return
+					case <-pause.C:
+					}
+				} else if -d > spec.Interval {
+					rec.late.Add(1) // the previous call overran a whole interval
+				}
+				if runCtx.Err() != nil {
+					return
+				}
+				th.step(runCtx)
+				next = next.Add(spec.Interval)
+				if n := time.Now(); next.Before(n) {
+					next = n
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start) - spec.Warmup
+
+	rep := Report{Duration: elapsed, Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
+		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load(), Unfinished: rec.unfinished.Load(),
+		UnansweredAtEnd: rec.unansweredAll.Load(), ThreadsWithoutSector: withoutSector.Load()}
+	var all []time.Duration
+	methods := make([]string, 0, len(rec.lat))
+	for m := range rec.lat {
+		methods = append(methods, m)
+	}
+	sort.Strings(methods)
+	for _, m := range methods {
+		l := rec.lat[m]
+		slices.Sort(l)
+		all = append(all, l...)
+		rep.Methods = append(rep.Methods, MethodStats{Method: m, Calls: len(l), Errors: rec.errs[m], P50: pct(l, 50), P99: pct(l, 99), Max: l[len(l)-1], FirstError: rec.firstErr[m]})
+		rep.Errors += rec.errs[m]
+	}
+	slices.Sort(all)
+	rep.Requests = len(all)
+	rep.P50, rep.P99 = pct(all, 50), pct(all, 99)
+	rep.ReqPerSec = float64(len(all)) / elapsed.Seconds()
+	return rep, nil
+}
+
+// recorder keeps every latency per method.
+type recorder struct {
+	from     time.Time // samples started before this are warm-up
+	mu       sync.Mutex
+	lat      map[string][]time.Duration
+	errs     map[string]int
+	firstErr map[string]string
+	total    atomic.Int64
+	inflight atomic.Int64
+	maxInfl  atomic.Int64
+	late     atomic.Int64
+	// unfinished counts measured calls still unanswered when the run ended;
+	// unansweredAll counts them all, warm-up included.
+	unfinished    atomic.Int64
+	unansweredAll atomic.Int64
+}
+
+func (r *recorder) record(method string, start time.Time, d time.Duration, err error) {
+	if start.Before(r.from) {
+		return
+	}
+	r.mu.Lock()
+	r.lat[method] = append(r.lat[method], d)
+	if err != nil {
+		r.errs[method]++
+		if r.firstErr[method] == "" {
+			r.firstErr[method] = err.Error()
+		}
+	}
+	r.mu.Unlock()
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := (len(sorted)*p + 99) / 100
+	if i < 1 {
+		i = 1
+	}
+	return sorted[i-1]
+}
+
+// thread is one simulated sealing thread: a small script over the worker
+// API, one call per step.
+type thread struct {
+	c       *rpc.Client
+	worker  string
+	name    string
+	tenants []string // this run's tenants (a reused database holds others)
+	polls   int
+	// reportSteps: report every state change (Config.ReportSteps);
+	// report is the one due before the next step.
+	reportSteps bool
+	report      *api.StateReport
+	rnd         *mrand.Rand
+	rec         *recorder
+	finalized   *atomic.Int64
+	allocated   *atomic.Int64
+	maxReq      int64
+	cancel      context.CancelFunc
+
+	typed  api.SealerAPI // see sealer
+	sector *api.AllocatedSector
+	got    bool // a sector was allocated to this thread at least once
+	ticket api.Ticket
+	stage  int
+	waited int
+}
+
+// sealer is the worker API as this simulated thread calls it: the typed
+// client over the thread itself, which times every call (Call). A thread
+// is driven by one goroutine.
+func (t *thread) sealer() api.SealerAPI {
+	if t.typed == nil {
+		t.typed = rpcapi.NewSealerClient(t)
+	}
+	return t.typed
+}
+
+// Call implements rpcapi.Caller: one timed call on the thread's connection.
+func (t *thread) Call(ctx context.Context, method string, result any, params ...any) error {
+	if t.maxReq > 0 && t.rec.total.Add(1) > t.maxReq {
+		t.cancel()
+		return context.Canceled
+	}
+	n := t.rec.inflight.Add(1)
+	for {
+		m := t.rec.maxInfl.Load()
+		if n <= m || t.rec.maxInfl.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	start := time.Now()
+	err := t.c.Call(ctx, method, result, params...)
+	d := time.Since(start)
+	t.rec.inflight.Add(-1)
+	if err != nil && ctx.Err() != nil {
+		// The run ended mid-call: no latency to record, but the call is
+		// counted, so a saturated server cannot look fast by leaving its
+		// slowest calls unanswered.
+		if !start.Before(t.rec.from) {
+			t.rec.unfinished.Add(1)
+		}
+		t.rec.unansweredAll.Add(1)
+		return err
+	}
+	t.rec.record(method, start, d, err)
+	return err
+}
+
+// jitter is a per-stage offset in [-P/2, P/2] on the number of polls.
+func (t *thread) jitter() int {
+	if t.polls < 2 {
+		return 0
+	}
+	return t.rnd.IntN(t.polls+1) - t.polls/2
+}
+
+// Stages of the script.
+const (
+	stAllocate = iota
+	stPieces
+	stTicket
+	stPreCommit
+	stPollPre
+	stSeed
+	stProof
+	stPollProof
+	stReport
+	stFinalize
+)
+
+// stepReports are the state changes (prev, next, metered stage) a real
+// thread reports after each step of the script, where its sector state
+// machine passes through the sealing stages the script leaves out.
+var stepReports = map[int][3]string{
+	stAllocate:  {"Allocated", "PiecesAcquired", "add_piece"},
+	stPieces:    {"PiecesAcquired", "TreeDBuilt", "tree_d"},
+	stTicket:    {"TreeDBuilt", "PC2Done", "pc1"},
+	stPreCommit: {"PC2Done", "PreCommitSubmitted", "pc2"},
+	stPollPre:   {"PreCommitSubmitted", "PreCommitLanded", ""},
+	stSeed:      {"PreCommitLanded", "C2Done", "c2"},
+	stProof:     {"C2Done", "ProofSubmitted", ""},
+	stPollProof: {"ProofSubmitted", "ProofLanded", ""},
+}
+
+func (t *thread) step(ctx context.Context) {
+	if t.report != nil {
+		if _, err := t.sealer().ReportState(ctx, t.sector.ID, *t.report); err == nil {
+			t.report = nil
+		}
+		return
+	}
+	before := t.stage
+	defer func() {
+		if t.reportSteps && t.stage != before && t.sector != nil && before != stReport {
+			if r, ok := stepReports[before]; ok {
+				t.report = &api.StateReport{Worker: t.worker, Thread: t.name, Prev: r[0], Next: r[1], Event: r[1]}
+				if r[2] != "" {
+					t.report.CPUSeconds = map[string]float64{r[2]: 1}
+				}
+			}
+		}
+	}()
+	switch t.stage {
+	case stAllocate:
+		a, err := t.sealer().AllocateSector(ctx, api.AllocateSpec{Worker: t.worker, Thread: t.name, AllowedTenants: t.tenants})
+		if err == nil && a != nil {
+			t.sector, t.stage, t.got = a, stPieces, true
+			if !a.Resumed {
+				t.allocated.Add(1)
+			}
+		}
+	case stPieces:
+		if _, err := t.sealer().AcquirePieces(ctx, t.sector.ID); err == nil {
+			t.stage = stTicket
+		}
+	case stTicket:
+		if tk, err := t.sealer().AssignTicket(ctx, t.sector.ID); err == nil {
+			t.ticket = tk
+			t.stage = stPreCommit
+		}
+	case stPreCommit:
+		var r, d [32]byte
+		binary.BigEndian.PutUint64(r[:], t.sector.ID.Number)
+		binary.BigEndian.PutUint64(d[8:], t.sector.ID.Miner)
+		pc := api.PreCommitInfo{CommR: commp.SealedCID(r).String(), CommD: commp.PieceCID(d).String(), Ticket: t.ticket}
+		if _, err := t.sealer().SubmitPreCommit(ctx, t.sector.ID, pc, false); err == nil {
+			t.stage, t.waited = stPollPre, -t.jitter()
+		}
+	case stPollPre:
+		if res, err := t.sealer().PollPreCommitState(ctx, t.sector.ID); err == nil {
+			t.waited++
+			if res.State == api.OnChainLanded && t.waited >= t.polls {
+				t.stage = stSeed
+			}
+		}
+	case stSeed:
+		if res, err := t.sealer().WaitSeed(ctx, t.sector.ID); err == nil && res.Seed != nil {
+			t.stage = stProof
+		}
+	case stProof:
+		if _, err := t.sealer().SubmitProof(ctx, t.sector.ID, api.ProofInfo{Proof: make([]byte, 192)}, false); err == nil {
+			t.stage, t.waited = stPollProof, -t.jitter()
+		}
+	case stPollProof:
+		if res, err := t.sealer().PollProofState(ctx, t.sector.ID); err == nil {
+			t.waited++
+			if res.State == api.OnChainLanded && t.waited >= t.polls {
+				t.stage = stReport
+			}
+		}
+	case stReport:
+		rep := api.StateReport{Worker: t.worker, Thread: t.name, Prev: "ProofLanded", Next: "Finalized", Event: "Finalize", CPUSeconds: map[string]float64{"pc1": 1}}
+		if _, err := t.sealer().ReportState(ctx, t.sector.ID, rep); err == nil {
+			t.stage = stFinalize
+		}
+	case stFinalize:
+		if _, err := t.sealer().ReportFinalized(ctx, t.sector.ID, api.FinalizedInfo{Location: "/bench"}); err == nil {
+			t.finalized.Add(1)
+			t.stage, t.sector = stAllocate, nil
+		}
+	}
+}
