@@ -53,9 +53,16 @@ type ttlCache[K comparable, V any] struct {
 	many      func(context.Context, []K) (map[K]V, error)
 	pending   []K
 	gathering bool
-	// log, when set, hears of a batched refresh that failed (its entries
-	// stay until they expire, and callers then load them one by one).
+	// log, when set, hears of batched refreshes that failed (their
+	// entries stay until they expire, and callers then load them one by
+	// one), at most once per refreshLogEvery with a count, so that a
+	// database outage does not fill the log at one line per 10 ms.
 	log *slog.Logger
+	// refreshLogged is when the last failure was logged, refreshFailed
+	// the failures since; only refreshPending uses them, and one runs at
+	// a time.
+	refreshLogged time.Time
+	refreshFailed int
 
 	// base is the loads' context; close cancels it.
 	base      context.Context
@@ -178,6 +185,9 @@ func (c *ttlCache[K, V]) refresh(k K, load func(context.Context) (V, error)) {
 // wait costs no caller anything.
 const refreshGather = 10 * time.Millisecond
 
+// refreshLogEvery spaces the log lines of failed batched refreshes.
+const refreshLogEvery = time.Minute
+
 // maxRefresh bounds the keys one read of refreshPending asks for.
 const maxRefresh = 512
 
@@ -218,7 +228,12 @@ func (c *ttlCache[K, V]) refreshPending() {
 		got, err := c.many(lctx, keys)
 		cancel()
 		if err != nil && c.log != nil && c.base.Err() == nil {
-			c.log.Warn("poll cache: batched refresh failed; the entries are read again when they expire", "keys", len(keys), "err", err)
+			c.refreshFailed++
+			if now := time.Now(); now.Sub(c.refreshLogged) >= refreshLogEvery {
+				c.log.Warn("poll cache: batched refresh failed; the entries are read again when they expire",
+					"keys", len(keys), "failed_refreshes", c.refreshFailed, "err", err)
+				c.refreshLogged, c.refreshFailed = now, 0
+			}
 		}
 		c.mu.Lock()
 		for i, k := range keys {

@@ -197,9 +197,10 @@ func (c *wsConn) handleMessage(data []byte) {
 // subscription the channel is registered here, on the read loop, because
 // the first xrpc.ch.val may be the very next message.
 func (c *wsConn) handleResponse(f *frame) {
-	// The ids this side sends are integers (and f.ID is valid JSON, so
-	// ParseInt accepts exactly the integers json.Unmarshal would, without
-	// a decoder per response).
+	// The ids this side sends are integers from 1 (and f.ID is valid
+	// JSON, so ParseInt accepts exactly the integers json.Unmarshal would,
+	// without a decoder per response). A null id, which json.Unmarshal
+	// read as 0 and matched no call, is dropped here as well.
 	id, idErr := strconv.ParseInt(string(f.ID), 10, 64)
 	if f.Result == nil && f.Error == nil || idErr != nil {
 		if f.ID != nil && string(f.ID) != "null" {

@@ -168,7 +168,7 @@ func idKey(raw json.RawMessage) (string, bool) {
 // of every element on each request, a twentieth of a busy manager's
 // allocations.
 func splitParams(raw json.RawMessage) ([]json.RawMessage, error) {
-	raw = bytes.TrimSpace(raw)
+	raw = trimJSONSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
@@ -183,6 +183,19 @@ func splitParams(raw json.RawMessage) ([]json.RawMessage, error) {
 		return nil, fmt.Errorf("%w: params: %w", ErrInvalidParams, err)
 	}
 	return ps, nil
+}
+
+// trimJSONSpace cuts JSON's white space (space, tab, CR, LF; not the
+// other characters bytes.TrimSpace takes) from both ends of b.
+func trimJSONSpace(b []byte) []byte {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // splitArray returns the elements of a valid JSON array, without the
@@ -214,8 +227,10 @@ func splitArray(raw []byte) []json.RawMessage {
 		case depth > 0 && (c == ']' || c == '}'):
 			depth--
 		case depth == 0 && (c == ',' || c == ']'):
-			if el := bytes.TrimSpace(raw[start:i]); len(el) > 0 || c == ',' {
-				out = append(out, json.RawMessage(el))
+			if el := trimJSONSpace(raw[start:i]); len(el) > 0 || c == ',' {
+				// Capacity cut to the element, so that appending to one
+				// cannot overwrite the next.
+				out = append(out, json.RawMessage(el[:len(el):len(el)]))
 			}
 			if c == ']' {
 				return out

@@ -60,6 +60,7 @@ func TestSplitParams(t *testing.T) {
 		{`[1 2]`, 0, true},
 		{`5`, 0, true},
 		{`"[1]"`, 0, true},
+		{"\v[1]", 0, true}, // not JSON white space
 	}
 	for _, tc := range tests {
 		ps, err := splitParams(json.RawMessage(tc.raw))
@@ -88,7 +89,7 @@ func FuzzSplitParams(f *testing.F) {
 		got, err := splitParams(json.RawMessage(raw))
 		var want []json.RawMessage
 		werr := json.Unmarshal([]byte(raw), &want)
-		trimmed := strings.TrimSpace(raw)
+		trimmed := strings.Trim(raw, " \t\r\n") // JSON's white space
 		switch {
 		case trimmed == "" || trimmed == "null":
 			if err != nil || got != nil {

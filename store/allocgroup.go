@@ -47,7 +47,15 @@ func runAllocGroup(s *Store, group []*groupOp) {
 		}
 		live = append(live, op)
 	}
-	if len(live) == 0 {
+	switch len(live) {
+	case 0:
+		return
+	case 1:
+		// Alone, an allocation locks only the tenants its filter allows
+		// and its miner's counter; a group locks every tenant's, which
+		// would make lone allocations of different managers wait for
+		// each other.
+		live[0].done <- s.tx(live[0].ctx, live[0].fn)
 		return
 	}
 	runGroupTx(s, live, groupLocks{}, func(d db) ([]error, bool) {
@@ -371,7 +379,7 @@ func (d db) insertLater(ctx context.Context, into, types, suffix string, args []
 	kinds := strings.Fields(types)
 	if d.s.dialect != dialectPostgres {
 		row := "(" + placeholders(len(kinds)) + ")"
-		rows := strings.TrimSuffix(strings.Repeat(row+", ", len(args)/len(kinds)), ", ")
+		rows := rowList(row, len(args)/len(kinds))
 		return d.later(ctx, nil, `INSERT INTO `+into+` VALUES `+rows+suffix, args...)
 	}
 	cols := make([]any, len(kinds))

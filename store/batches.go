@@ -211,7 +211,7 @@ func (d db) tryOpenBatch(ctx context.Context, tenant string, kind BatchKind, now
 func (d db) tryOpenBatchPipelined(ctx context.Context, tenant string, kind BatchKind, now time.Time) (Tenant, *openBatch, error) {
 	countQ := `SELECT COUNT(*) FROM sectors s JOIN batches b ON s.` + kind.sectorCol() + ` = b.id
 		WHERE b.tenant_id = ? AND b.kind = ? AND b.state = 'open'`
-	stmts := []keptWrite{
+	stmts := []keptWrite{ // not kept: sent now, but in the same form
 		{d.s.rebind(openBatchTenantQ), []any{tenant}},
 		{d.s.rebind(openBatchInsertQ), []any{tenant, string(kind), ms(now)}},
 		{d.s.rebind(openBatchLockQ + d.forUpdate()), []any{tenant, string(kind)}},
@@ -223,6 +223,9 @@ func (d db) tryOpenBatchPipelined(ctx context.Context, tenant string, kind Batch
 		found = true
 	)
 	g := d.group
+	if g.err != nil {
+		return Tenant{}, nil, g.err // the transaction is already lost
+	}
 	err := g.sendWith(ctx, stmts, func(res pgx.BatchResults) error {
 		var err error
 		if t, err = scanTenant(res.QueryRow()); err != nil {

@@ -60,8 +60,9 @@ func loadMigrations() ([]migration, error) {
 }
 
 // migrationSteps are Go steps that run, in the same transaction, right
-// after the SQL of the migration with that version: for data moves plain
-// SQL cannot write once for both backends (JSON parsing differs).
+// after the SQL of the migration with that version: for what plain SQL
+// cannot write once for both backends (data moves that parse JSON, a
+// PostgreSQL-only table setting).
 var migrationSteps = map[int]func(context.Context, db) error{
 	3: foldLegacy,
 	5: sectorsFillFactor,

@@ -238,7 +238,7 @@ type groupLocks struct {
 // use (1,926 plans for 1,910 uses while 10,000 threads started).
 func pieceHeadsQuery(n int) string {
 	return `SELECT t.id, q.id, q.piece_cid, q.size, q.payload_size, q.source_url
-	FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?::bigint), ", n), ", ") + `) AS m(miner_id)
+	FROM (VALUES ` + rowList("(?::bigint)", n) + `) AS m(miner_id)
 	JOIN tenants t ON t.miner_id = m.miner_id
 	LEFT JOIN LATERAL (
 		SELECT p.id, p.piece_cid, p.size, p.payload_size, p.source_url FROM piece_queue p

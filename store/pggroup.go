@@ -126,9 +126,23 @@ func (s *Store) allocTx(ctx context.Context, fn func(db) error, req *allocReq) e
 // answers every call in it.
 func runPGGroup(s *Store, group []*groupOp) {
 	bg := context.Background()
+	// Calls whose callers went away are answered at once; a group of
+	// none left costs nothing.
+	live := group[:0:0]
+	for _, op := range group {
+		if err := op.ctx.Err(); err != nil {
+			op.done <- err
+			continue
+		}
+		live = append(live, op)
+	}
+	if len(live) == 0 {
+		return
+	}
+	group = live
 	var lock groupLocks
 	for _, op := range group {
-		if op.sector != nil && op.ctx.Err() == nil {
+		if op.sector != nil {
 			lock.sectors = append(lock.sectors, *op.sector)
 			if op.pieces {
 				lock.pieceMiners = append(lock.pieceMiners, int64(op.sector.Miner))
@@ -166,11 +180,12 @@ func runPGGroup(s *Store, group []*groupOp) {
 // call runs alone in a transaction of its own (Store.tx, with its
 // retries).
 //
-// A group of one takes the same way: two round trips when its call reads
-// nothing beyond what the group locks up front, where alone it makes one
-// for each statement and for BEGIN and COMMIT (five or six for a call that
-// takes pieces or joins a batch). Lanes are seldom busy enough to group
-// outside a ramp, so this is most calls' path.
+// A worker call alone in its lane takes the same way: two round trips
+// when it reads nothing beyond what the group locks up front, where alone
+// it made one for each statement and for BEGIN and COMMIT (five or six
+// for a call that takes pieces or joins a batch). Lanes are seldom busy
+// enough to group outside a ramp, so this is most calls' path. (A lone
+// allocation still runs alone: runAllocGroup.)
 func runGroupTx(s *Store, group []*groupOp, lock groupLocks, body func(d db) ([]error, bool)) {
 	bg := context.Background()
 	// failed: the group as a group failed, and its calls run alone.

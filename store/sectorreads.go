@@ -218,15 +218,14 @@ func (d db) sectorsQuery(ids []SectorID, lock bool) (string, []any) {
 		}
 	}
 	if d.s.dialect == dialectPostgres {
-		q := `SELECT s.* FROM (VALUES ` + strings.TrimSuffix(strings.Repeat("(?::bigint, ?::bigint), ", n), ", ") + `) AS k(miner_id, number)
+		q := `SELECT s.* FROM (VALUES ` + rowList("(?::bigint, ?::bigint)", n) + `) AS k(miner_id, number)
 			CROSS JOIN LATERAL (SELECT ` + sectorCols + ` FROM sectors WHERE miner_id = k.miner_id AND number = k.number OFFSET 0) AS s`
 		if lock {
 			q += ` FOR UPDATE OF s`
 		}
 		return q, args
 	}
-	q := `SELECT ` + sectorCols + ` FROM sectors WHERE (miner_id, number) IN (` +
-		strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ") + `)`
+	q := `SELECT ` + sectorCols + ` FROM sectors WHERE (miner_id, number) IN (` + rowList("(?, ?)", n) + `)`
 	if lock {
 		q += ` ORDER BY miner_id, number` + d.forUpdate()
 	}
@@ -236,6 +235,11 @@ func (d db) sectorsQuery(ids []SectorID, lock bool) (string, []any) {
 // noKey pads lists of keys (sector or miner ids) to their statement's
 // size: no actor or sector number is negative, so it matches nothing.
 const noKey = int64(-1)
+
+// rowList is n copies of row, separated by commas.
+func rowList(row string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
 
 // keyBucket is the number of keys a statement for n keys takes: the next
 // power of two.

@@ -53,7 +53,7 @@ floor for the server alone.`,
 					return fmt.Errorf("bench: find this program to run the simulated workers: %w", err)
 				}
 				cfg.ClientProcess = func(ctx context.Context) *exec.Cmd {
-					return exec.CommandContext(ctx, exe, "bench", "manager-client")
+					return exec.CommandContext(ctx, exe, "bench", "manager-client", "--log-level", "error")
 				}
 			}
 			rep, err := bench.Run(cmd.Context(), cfg)

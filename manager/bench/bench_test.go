@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -204,5 +207,37 @@ func TestThreadScript(t *testing.T) {
 		if len(rec.lat[m]) == 0 || rec.errs[m] != 0 {
 			t.Errorf("%s: %d calls, %d errors (%s)", m, len(rec.lat[m]), rec.errs[m], rec.firstErr[m])
 		}
+	}
+}
+
+// TestServeClientRefuses: the child's entry point keeps the tool's limits
+// and stays on loopback, whatever run it is given.
+func TestServeClientRefuses(t *testing.T) {
+	good := clientSpec{URL: "ws://127.0.0.1:1/rpc/v0", Transport: "ws", MaxConns: 1, Workers: []clientWorker{{Name: "w", Token: "t"}},
+		Tenants: []string{"a"}, Threads: 1, ThreadsPerWorker: 1, Polls: 1, Interval: time.Second, Duration: time.Second}
+	if err := good.check(); err != nil {
+		t.Fatalf("a valid run refused: %v", err)
+	}
+	tests := map[string]func(*clientSpec){
+		"remote host":      func(s *clientSpec) { s.URL = "ws://192.0.2.1:1234/rpc/v0" },
+		"host name":        func(s *clientSpec) { s.URL = "ws://example.com/rpc/v0" },
+		"other scheme":     func(s *clientSpec) { s.URL = "file:///etc/passwd" },
+		"zero interval":    func(s *clientSpec) { s.Interval = 0 },
+		"unbounded conns":  func(s *clientSpec) { s.MaxConns = 0 },
+		"too long":         func(s *clientSpec) { s.Duration = MaxDuration + time.Second },
+		"too many threads": func(s *clientSpec) { s.Threads = MaxThreads + 1 },
+		"too few workers":  func(s *clientSpec) { s.Threads = 2 },
+		"no tenants":       func(s *clientSpec) { s.Tenants = nil },
+	}
+	for name, change := range tests {
+		spec := good
+		change(&spec)
+		in, _ := json.Marshal(spec)
+		if err := ServeClient(context.Background(), bytes.NewReader(in), io.Discard); !errors.Is(err, ErrLimits) {
+			t.Errorf("%s: %v; want ErrLimits", name, err)
+		}
+	}
+	if err := ServeClient(context.Background(), strings.NewReader(`{"url":"ws://127.0.0.1:1","surprise":1}`), io.Discard); err == nil {
+		t.Error("a run with an unknown field was accepted")
 	}
 }

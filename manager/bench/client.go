@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"slices"
 	"sort"
@@ -55,31 +58,65 @@ type clientWorker struct {
 	Token string `json:"token"`
 }
 
-// maxClientOutput bounds what the parent reads of a child's output (its
-// result is a few kilobytes).
-const maxClientOutput = 16 << 20
+// maxClientIO bounds the run a child reads and the result its parent
+// reads (each a few kilobytes).
+const maxClientIO = 16 << 20
 
 // ServeClient runs the simulated workers of a run described on in (JSON,
 // as Run writes it) and writes their result to out. "sealant bench
 // manager-client" calls it in the child process Config.ClientProcess
 // starts.
+//
+// The parent keeps in open for the whole run: when it ends (the parent
+// exited, however it died), the run stops, so no orphaned load outlives
+// the bench.
 func ServeClient(ctx context.Context, in io.Reader, out io.Writer) error {
 	var spec clientSpec
-	dec := json.NewDecoder(io.LimitReader(in, maxClientOutput))
+	dec := json.NewDecoder(io.LimitReader(in, maxClientIO))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
 		return fmt.Errorf("bench: client: read the run: %w", err)
 	}
-	if len(spec.Workers) == 0 || spec.Threads <= 0 || spec.Threads > MaxThreads || spec.ThreadsPerWorker <= 0 ||
-		(spec.Threads+spec.ThreadsPerWorker-1)/spec.ThreadsPerWorker > len(spec.Workers) ||
-		spec.Duration <= 0 || spec.Duration > MaxDuration || spec.Warmup < 0 || spec.Warmup > MaxDuration {
-		return fmt.Errorf("%w: client: run %+v", ErrLimits, spec)
+	if err := spec.check(); err != nil {
+		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		// Nothing more is sent; EOF (or an error) means the parent is gone.
+		_, _ = io.Copy(io.Discard, in)
+		cancel()
+	}()
 	rep, err := runClients(ctx, spec)
 	if err != nil {
 		return err
 	}
 	return json.NewEncoder(out).Encode(rep)
+}
+
+// check applies Config's limits to a run a child process was given, and
+// keeps it on loopback, as the tool promises.
+func (spec clientSpec) check() error {
+	u, err := url.Parse(spec.URL)
+	if err != nil {
+		return fmt.Errorf("%w: client: url %q: %w", ErrLimits, spec.URL, err)
+	}
+	ip := net.ParseIP(u.Hostname())
+	switch {
+	case u.Scheme != "http" && u.Scheme != "ws" || ip == nil || !ip.IsLoopback():
+		return fmt.Errorf("%w: client: url %q: want http:// or ws:// to a loopback address", ErrLimits, spec.URL)
+	case spec.Transport != "http" && spec.Transport != "ws":
+		return fmt.Errorf("%w: client: transport %q", ErrLimits, spec.Transport)
+	case spec.Threads <= 0 || spec.Threads > MaxThreads || spec.ThreadsPerWorker <= 0 ||
+		(spec.Threads+spec.ThreadsPerWorker-1)/spec.ThreadsPerWorker > len(spec.Workers):
+		return fmt.Errorf("%w: client: %d threads, %d per worker, %d workers", ErrLimits, spec.Threads, spec.ThreadsPerWorker, len(spec.Workers))
+	case spec.Duration <= 0 || spec.Duration > MaxDuration || spec.Warmup < 0 || spec.Warmup > MaxDuration ||
+		spec.Ramp < 0 || spec.Ramp > MaxDuration || spec.Interval <= 0:
+		return fmt.Errorf("%w: client: duration %v, warm-up %v, ramp %v, interval %v", ErrLimits, spec.Duration, spec.Warmup, spec.Ramp, spec.Interval)
+	case spec.MaxConns <= 0 || spec.Polls <= 0 || spec.MaxRequests < 0 || len(spec.Tenants) == 0:
+		return fmt.Errorf("%w: client: max conns %d, polls %d, max requests %d, %d tenants", ErrLimits, spec.MaxConns, spec.Polls, spec.MaxRequests, len(spec.Tenants))
+	}
+	return nil
 }
 
 // runClientProcess runs the simulated workers in the child process start
@@ -94,11 +131,22 @@ func runClientProcess(ctx context.Context, start func(context.Context) *exec.Cmd
 	ctx, cancel := context.WithTimeout(ctx, spec.Warmup+spec.Duration+2*time.Minute)
 	defer cancel()
 	cmd := start(ctx)
-	var out, stderr capped
-	out.max, stderr.max = maxClientOutput, 64<<10
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &out, &stderr
-	if err := cmd.Run(); err != nil {
-		return Report{}, fmt.Errorf("bench: client process: %w: %s", err, bytes.TrimSpace(stderr.b.Bytes()))
+	var out capped
+	var stderr tail
+	out.max, stderr.max = maxClientIO, 64<<10
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	// The child's stdin stays open until it exits (Wait closes it): its
+	// end tells the child that this process is gone (ServeClient).
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return Report{}, err
+	}
+	if err := cmd.Start(); err != nil {
+		return Report{}, fmt.Errorf("bench: client process: %w", err)
+	}
+	_, werr := stdin.Write(in)
+	if err := cmd.Wait(); err != nil || werr != nil {
+		return Report{}, fmt.Errorf("bench: client process: %w: %s", errors.Join(err, werr), bytes.TrimSpace(stderr.b))
 	}
 	var rep Report
 	if err := json.Unmarshal(out.b.Bytes(), &rep); err != nil {
@@ -116,6 +164,21 @@ type capped struct {
 func (c *capped) Write(p []byte) (int, error) {
 	if room := c.max - c.b.Len(); room > 0 {
 		c.b.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+// tail keeps the last max bytes written to it: a failing child's error
+// is the last thing it says.
+type tail struct {
+	b   []byte
+	max int
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > t.max {
+		t.b = append(t.b[:0], t.b[len(t.b)-t.max:]...)
 	}
 	return len(p), nil
 }
