@@ -1,7 +1,6 @@
 package manager
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sealant/sealant/internal/testenv"
 )
 
 // fakeClock is a settable clock for ttlCache.
@@ -293,7 +294,7 @@ func TestTTLCacheRefreshManyFails(t *testing.T) {
 	defer c.close()
 	c.now = clock.now
 	c.life = func(ttl time.Duration) time.Duration { return ttl }
-	var logged syncBuffer
+	var logged testenv.Buffer
 	c.log = slog.New(slog.NewTextHandler(&logged, nil))
 	c.many = func(context.Context, []int) (map[int]int, error) { return nil, errors.New("database gone") }
 	for k := range 3 {
@@ -322,16 +323,3 @@ func TestTTLCacheRefreshManyFails(t *testing.T) {
 		t.Errorf("after the failed refresh: %d, %v; want the stale 1", v, err)
 	}
 }
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -1,7 +1,6 @@
 package rpc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,29 +10,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/sealant/sealant/internal/testenv"
 )
 
 var testSecret = []byte("0123456789abcdef0123456789abcdef")
-
-// lockedBuffer collects log output written from server goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 var errTestNotFound = errors.New("testsvc: sector not found")
 
@@ -59,14 +41,14 @@ type env struct {
 	ts     *httptest.Server
 	http   string
 	ws     string
-	logs   *lockedBuffer
+	logs   *testenv.Buffer
 	errs   *ErrorRegistry
 	events chan string // handlers report what happened to their contexts
 }
 
 func newEnv(t *testing.T, cfg ServerConfig) *env {
 	t.Helper()
-	e := &env{logs: &lockedBuffer{}, errs: testRegistry(), events: make(chan string, 16)}
+	e := &env{logs: &testenv.Buffer{}, errs: testRegistry(), events: make(chan string, 16)}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/sealant/sealant/chain/miner"
 	"github.com/sealant/sealant/chain/sigs"
 	"github.com/sealant/sealant/chain/types"
+	"github.com/sealant/sealant/internal/testenv"
 )
 
 // testKDF keeps argon2id cheap in tests; the format and code path are the
@@ -78,37 +78,19 @@ func keyAddr(t testing.TB, ki sigs.KeyInfo) address.Address {
 	return a
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // fixture is a Signer over a temporary state dir and audit log.
 type fixture struct {
 	s     *Signer
 	keys  []sigs.KeyInfo
 	dir   string
 	audit string
-	logs  *syncBuffer
+	logs  *testenv.Buffer
 	now   time.Time
 }
 
 func newFixture(t testing.TB, policy string) *fixture {
 	t.Helper()
-	f := &fixture{keys: testKeys(t), dir: t.TempDir(), logs: &syncBuffer{},
+	f := &fixture{keys: testKeys(t), dir: t.TempDir(), logs: &testenv.Buffer{},
 		now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
 	w, err := NewWallet(f.keys...)
 	if err != nil {

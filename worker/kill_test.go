@@ -1,44 +1,25 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sealant/sealant/api"
+	"github.com/sealant/sealant/internal/testenv"
 	"github.com/sealant/sealant/proofs/commp"
 	"github.com/sealant/sealant/proofs/porep"
 )
 
-// syncBuffer is a bytes.Buffer safe for a child's stderr and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type child struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *testenv.Buffer
 	done   chan struct{}
 }
 
@@ -48,7 +29,7 @@ func startChild(t *testing.T, cfgPath string) *child {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: exec.Command(self), stderr: &syncBuffer{}, done: make(chan struct{})}
+	c := &child{cmd: exec.Command(self), stderr: &testenv.Buffer{}, done: make(chan struct{})}
 	c.cmd.Env = append(os.Environ(), envChildWorker+"="+cfgPath)
 	c.cmd.Stderr = c.stderr
 	if err := c.cmd.Start(); err != nil {
