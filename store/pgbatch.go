@@ -266,14 +266,7 @@ func (d db) beginGroup(ctx context.Context, conn *sql.Conn, lock groupLocks) err
 	slices.Sort(miners)
 	miners = slices.Compact(miners)
 	if len(miners) > 0 {
-		n := keyBucket(len(miners))
-		args := make([]any, n)
-		for i := range n {
-			args[i] = noKey
-			if i < len(miners) {
-				args[i] = miners[i]
-			}
-		}
+		args, n := padKeys(miners, 1)
 		b.Queue(d.s.rebind(pieceHeadsQuery(n)), args...)
 	}
 	err := withPGX(conn, func(pc *pgx.Conn) error {

@@ -208,15 +208,11 @@ func (d db) sectorsQuery(ids []SectorID, lock bool) (string, []any) {
 		// as every transaction locks sector rows.
 		ids = inKeyOrder(ids)
 	}
-	n := keyBucket(len(ids))
-	args := make([]any, 0, 2*n)
-	for i := range n {
-		if i < len(ids) {
-			args = append(args, int64(ids[i].Miner), int64(ids[i].Number))
-		} else {
-			args = append(args, noKey, noKey)
-		}
+	flat := make([]int64, 0, 2*len(ids))
+	for _, id := range ids {
+		flat = append(flat, int64(id.Miner), int64(id.Number))
 	}
+	args, n := padKeys(flat, 2)
 	if d.s.dialect == dialectPostgres {
 		q := `SELECT s.* FROM (VALUES ` + rowList("(?::bigint, ?::bigint)", n) + `) AS k(miner_id, number)
 			CROSS JOIN LATERAL (SELECT ` + sectorCols + ` FROM sectors WHERE miner_id = k.miner_id AND number = k.number OFFSET 0) AS s`
@@ -239,6 +235,20 @@ const noKey = int64(-1)
 // rowList is n copies of row, separated by commas.
 func rowList(row string, n int) string {
 	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// padKeys turns keys, width numbers each, into a statement's arguments:
+// padded with noKey to keyBucket of them; n is that number.
+func padKeys(flat []int64, width int) (args []any, n int) {
+	n = keyBucket(len(flat) / width)
+	args = make([]any, n*width)
+	for i := range args {
+		args[i] = noKey
+		if i < len(flat) {
+			args[i] = flat[i]
+		}
+	}
+	return args, n
 }
 
 // keyBucket is the number of keys a statement for n keys takes: the next
