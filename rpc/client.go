@@ -235,7 +235,7 @@ func (c *Client) Notify(ctx context.Context, method string, params ...any) error
 		}
 		return nil
 	}
-	body, err := encodeRequest(nil, method, params)
+	body, err := encodeRequest(nil, nil, method, params)
 	if err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func (c *Client) post(ctx context.Context, body []byte) (*http.Response, error) 
 
 func (c *Client) httpCall(ctx context.Context, method string, result any, params []any) error {
 	id := strconv.AppendInt(nil, c.nextID.Add(1), 10)
-	body, err := encodeRequest(id, method, params)
+	body, err := encodeRequest(nil, id, method, params)
 	if err != nil {
 		return err
 	}

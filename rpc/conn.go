@@ -82,6 +82,12 @@ type pendingCall struct {
 	sub *Subscription // set for Subscribe: registered by the read loop
 }
 
+// pendingCalls recycles the pendingCalls of answered calls. Only those:
+// the read loop delivers one answer per id and forgets the id first, so
+// once the caller has received it nothing can reach the channel again,
+// whereas a call given up on may still get its late answer.
+var pendingCalls = sync.Pool{New: func() any { return &pendingCall{ch: make(chan *frame, 1)} }}
+
 func newWSConn(parent context.Context, ws *websocket.Conn, cfg connConfig) *wsConn {
 	ctx, cancel := context.WithCancelCause(parent)
 	c := &wsConn{
@@ -171,7 +177,7 @@ func (c *wsConn) handleMessage(data []byte) {
 		return
 	}
 	f := new(frame)
-	if err := json.Unmarshal(data, f); err != nil {
+	if err := decodeFrame(data, f); err != nil {
 		e := &Error{Code: CodeInvalidRequest, Message: "rpc: invalid request: " + err.Error()}
 		if !json.Valid(data) {
 			e = &Error{Code: CodeParseError, Message: "rpc: parse error: invalid json"}
@@ -360,7 +366,6 @@ func (c *wsConn) serveRequest(ctx context.Context, cancel context.CancelFunc, ke
 	if f.isNotification() {
 		return
 	}
-	var raw json.RawMessage
 	if e == nil {
 		if st, ok := res.(*Stream); ok && st != nil {
 			chid := c.nextChan.Add(1)
@@ -372,13 +377,19 @@ func (c *wsConn) serveRequest(ctx context.Context, cancel context.CancelFunc, ke
 			c.forward(ctx, st, chid)
 			return
 		}
-		raw, e = c.cfg.d.marshalResult(f.Method, res)
+		bp := getMsgBuffer()
+		msg, rerr := c.cfg.d.appendResultValue(appendResultHead(*bp, f.ID), f.Method, res)
+		if rerr == nil {
+			msg = append(msg, '}')
+			_ = c.write(msg)
+		}
+		putMsgBuffer(bp, msg)
+		if rerr == nil {
+			return
+		}
+		e = rerr
 	}
-	if e != nil {
-		_ = c.write(appendError(nil, f.ID, e))
-		return
-	}
-	_ = c.write(appendResult(nil, f.ID, raw))
+	_ = c.write(appendError(nil, f.ID, e))
 }
 
 // forward relays stream values as xrpc.ch.val until the producer closes the
@@ -443,18 +454,24 @@ func (c *wsConn) call(ctx context.Context, method string, result any, params []a
 		return fmt.Errorf("rpc: %s: %w", method, err)
 	}
 	id := c.nextID.Add(1)
-	idRaw := strconv.AppendInt(nil, id, 10)
-	msg, err := encodeRequest(idRaw, method, params)
+	var idBuf [20]byte
+	bp := getMsgBuffer()
+	msg, err := encodeRequest(*bp, strconv.AppendInt(idBuf[:0], id, 10), method, params)
 	if err != nil {
+		putMsgBuffer(bp, *bp)
 		return err
 	}
-	pc := &pendingCall{ch: make(chan *frame, 1), sub: sub}
+	pc := pendingCalls.Get().(*pendingCall)
+	pc.sub = sub
 	if sub != nil {
 		sub.reqID = id // xrpc.cancel names the subscription by its request id
 	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
+		putMsgBuffer(bp, msg)
+		pc.sub = nil
+		pendingCalls.Put(pc)
 		return fmt.Errorf("rpc: %s: %w", method, c.closeErr())
 	}
 	c.pending[id] = pc
@@ -464,12 +481,16 @@ func (c *wsConn) call(ctx context.Context, method string, result any, params []a
 		delete(c.pending, id)
 		c.mu.Unlock()
 	}
-	if err := c.write(msg); err != nil {
+	err = c.write(msg)
+	putMsgBuffer(bp, msg)
+	if err != nil {
 		forget()
 		return fmt.Errorf("rpc: %s: %w", method, err)
 	}
 	select {
 	case f := <-pc.ch:
+		pc.sub = nil
+		pendingCalls.Put(pc)
 		return finishCall(method, f, result, c.cfg.errs)
 	case <-ctx.Done():
 		forget()
@@ -482,7 +503,7 @@ func (c *wsConn) call(ctx context.Context, method string, result any, params []a
 
 // notify sends a notification (no response).
 func (c *wsConn) notify(method string, params []any) error {
-	msg, err := encodeRequest(nil, method, params)
+	msg, err := encodeRequest(nil, nil, method, params)
 	if err != nil {
 		return err
 	}

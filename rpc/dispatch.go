@@ -150,18 +150,18 @@ func (d *dispatcher) wireError(name string, err error) *Error {
 	return &Error{Code: CodeInternal, Message: "rpc: internal error (ref " + ref + ")"}
 }
 
-// marshalResult encodes a handler result. A json.RawMessage is passed
-// through after a validity check, because an invalid one would corrupt the
-// whole response frame.
-func (d *dispatcher) marshalResult(name string, res any) (json.RawMessage, *Error) {
+// appendResultValue appends a handler result, as JSON, to dst. A
+// json.RawMessage is appended as it is after a validity check, because an
+// invalid one would corrupt the whole response frame.
+func (d *dispatcher) appendResultValue(dst []byte, name string, res any) ([]byte, *Error) {
 	if raw, ok := res.(json.RawMessage); ok && json.Valid(raw) {
-		return raw, nil
+		return append(dst, raw...), nil
 	}
-	b, err := json.Marshal(res)
+	b, err := appendJSON(dst, res)
 	if err != nil {
 		ref := newRef()
 		d.log.Error("rpc: cannot encode result", "method", name, "err", err, "ref", ref)
-		return nil, &Error{Code: CodeInternal, Message: "rpc: internal error (ref " + ref + ")"}
+		return dst, &Error{Code: CodeInternal, Message: "rpc: internal error (ref " + ref + ")"}
 	}
 	return b, nil
 }

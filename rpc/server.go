@@ -469,18 +469,18 @@ func serveOne(ctx context.Context, d *dispatcher, in *inbound, level Perm) (resp
 	if in.req.isNotification() {
 		return nil, 0
 	}
-	var raw []byte
 	if e == nil {
 		if _, isStream := res.(*Stream); isStream {
 			e = &Error{Code: CodeWebSocketRequired, Message: fmt.Sprintf("rpc: %s returns a channel; call it over a websocket, not in a batch", in.req.Method)}
 		} else {
-			raw, e = d.marshalResult(in.req.Method, res)
+			msg, rerr := d.appendResultValue(appendResultHead(nil, in.req.ID), in.req.Method, res)
+			if rerr == nil {
+				return append(msg, '}'), 0
+			}
+			e = rerr
 		}
 	}
-	if e != nil {
-		return appendError(nil, in.req.ID, e), e.Code
-	}
-	return appendResult(nil, in.req.ID, raw), 0
+	return appendError(nil, in.req.ID, e), e.Code
 }
 
 func httpStatus(code int, lotus bool) int {

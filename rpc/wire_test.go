@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -105,20 +106,74 @@ func FuzzSplitParams(f *testing.F) {
 	})
 }
 
+// FuzzDecodeFrame checks the hand-written message decoder against
+// json.Unmarshal: the same frame, or an error from both.
+func FuzzDecodeFrame(f *testing.F) {
+	for _, s := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"Sealant.PollPreCommitState","params":[{"miner":1000,"number":7}]}`,
+		`{"jsonrpc":"2.0","id":"a\"b","result":{"state":"landed"}}`,
+		`{"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"no"}}`,
+		`{"jsonrpc":"2.0","id":3,"error":null,"result":null}`,
+		` { "id" : null , "method" : "x" , "params" : null } `,
+		`{"method":"a","method":"b"}`,
+		`{"Method":"a"}`,
+		`{"me\u0074hod":"a"}`,
+		`{"method":"\u00e9"}`,
+		`{"method":5}`,
+		`{"method":null}`,
+		`{"jsonrpc":"2.0","extra":[1,{"a":"]"}],"id":-1.5e3}`,
+		`{}`, `[]`, `null`, `{"id":1`, `"x"`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		var got, want frame
+		err := decodeFrame([]byte(raw), &got)
+		werr := json.Unmarshal([]byte(raw), &want)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("%q: decodeFrame error %v, json.Unmarshal error %v", raw, err, werr)
+		}
+		if err == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n decodeFrame %+v\nUnmarshal   %+v", raw, got, want)
+		}
+	})
+}
+
+// TestDecodeFrameCopies: the decoded frame keeps nothing of the buffer it
+// was read from (the read loop reuses it), and its raw members cannot
+// grow into each other.
+func TestDecodeFrameCopies(t *testing.T) {
+	buf := []byte(`{"jsonrpc":"2.0","id":7,"method":"M","params":[1],"result":2}`)
+	var f frame
+	if err := decodeFrame(buf, &f); err != nil {
+		t.Fatal(err)
+	}
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if f.JSONRPC != "2.0" || f.Method != "M" || string(f.ID) != "7" || string(f.Params) != "[1]" || string(f.Result) != "2" {
+		t.Fatalf("frame changed with its buffer: %+v", f)
+	}
+	_ = append(f.ID, '9')
+	if string(f.Params) != "[1]" {
+		t.Fatalf("appending to the id overwrote the params: %q", f.Params)
+	}
+}
+
 func sameElements(a, b []json.RawMessage) bool {
 	return slices.EqualFunc(a, b, func(x, y json.RawMessage) bool { return bytes.Equal(x, y) })
 }
 
 func TestEncodeRequest(t *testing.T) {
-	b, err := encodeRequest(json.RawMessage("3"), "Filecoin.ChainHead", nil)
+	b, err := encodeRequest(nil, json.RawMessage("3"), "Filecoin.ChainHead", nil)
 	if err != nil || string(b) != `{"jsonrpc":"2.0","id":3,"method":"Filecoin.ChainHead","params":[]}` {
 		t.Errorf("%s %v", b, err)
 	}
-	b, err = encodeRequest(nil, "xrpc.cancel", []any{3})
+	b, err = encodeRequest(nil, nil, "xrpc.cancel", []any{3})
 	if err != nil || string(b) != `{"jsonrpc":"2.0","method":"xrpc.cancel","params":[3]}` {
 		t.Errorf("%s %v", b, err)
 	}
-	if _, err := encodeRequest(nil, "x", []any{func() {}}); err == nil {
+	if _, err := encodeRequest(nil, nil, "x", []any{func() {}}); err == nil {
 		t.Error("unencodable param accepted")
 	}
 }
@@ -163,5 +218,35 @@ func TestPeerSubscribe(t *testing.T) {
 	vals := <-got
 	if len(vals) != 3 || vals[0] != 10 || vals[1] != 50 || vals[2] != 100 {
 		t.Errorf("values %v", vals)
+	}
+}
+
+// BenchmarkDecodeFrame: a worker's poll request and its answer, decoded by
+// decodeFrame and, as the yardstick, by json.Unmarshal.
+func BenchmarkDecodeFrame(b *testing.B) {
+	msgs := map[string][]byte{
+		"request":  []byte(`{"jsonrpc":"2.0","id":4711,"method":"Sealant.PollPreCommitState","params":[{"miner":1000,"number":7}]}`),
+		"response": []byte(`{"jsonrpc":"2.0","id":4711,"result":{"state":"landed","message_cid":"bafy2bzacea3wsdh6y3a36tb3skempjoxqpuyompjbmfeyf34fi3uy6uue42v4"}}`),
+	}
+	for _, name := range []string{"request", "response"} {
+		msg := msgs[name]
+		b.Run(name+"/decodeFrame", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var f frame
+				if err := decodeFrame(msg, &f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/json.Unmarshal", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var f frame
+				if err := json.Unmarshal(msg, &f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

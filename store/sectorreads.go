@@ -133,14 +133,21 @@ func (g *sectorReads) handOff(group []*sectorRead) {
 // that each want one.
 func (s *Store) GetSectors(ctx context.Context, ids []SectorID) (map[SectorID]Sector, error) {
 	ids = inKeyOrder(ids)
-	out := make(map[SectorID]Sector, len(ids))
+	var out map[SectorID]Sector
 	for chunk := range slices.Chunk(ids, maxSectorRead) {
 		s.sreads.queries.Add(1)
 		got, err := s.reader().getSectors(ctx, chunk, false)
 		if err != nil {
 			return nil, fmt.Errorf("store: get %d sectors: %w", len(chunk), err)
 		}
-		maps.Copy(out, got)
+		if out == nil {
+			out = got // the usual case, one read: its map as it is
+		} else {
+			maps.Copy(out, got)
+		}
+	}
+	if out == nil {
+		out = map[SectorID]Sector{}
 	}
 	return out, nil
 }

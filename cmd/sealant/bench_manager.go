@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -24,7 +25,7 @@ func init() {
 	var cfg bench.Config
 	var asJSON bool
 	var cpuProfile, memProfile string
-	var clientProcess bool
+	var clientProcess, timeline bool
 	mgr := &cobra.Command{
 		Use:   "manager",
 		Short: "Simulate N sealing threads against an in-process manager over loopback",
@@ -85,6 +86,11 @@ floor for the server alone.`,
 				fmt.Fprintf(w, "postgresql: write transactions (xid advance, whole cluster) %d = %.2f per allocated sector; committed transactions (xact_commit, this database) %d = %.2f per allocated sector\n",
 					rep.PG.WriteTx, rep.PG.WriteTxPerSector, rep.PG.Commits, rep.PG.CommitsPerSector)
 			}
+			if timeline {
+				if err := printTimeline(w, rep.Seconds); err != nil {
+					return err
+				}
+			}
 			for _, m := range rep.Methods {
 				if m.FirstError != "" {
 					fmt.Fprintf(w, "first error of %s: %s\n", m.Method, m.FirstError)
@@ -109,6 +115,7 @@ floor for the server alone.`,
 	f.BoolVar(&cfg.PGStats, "pg-stats", false, "PostgreSQL only: count the run's transactions from PostgreSQL's statistics (xid advance: whole cluster; xact_commit: this database), per allocated sector")
 	f.BoolVar(&cfg.ReportSteps, "report-steps", false, "each thread also reports every state change of its sector (ReportState), as a real worker thread does")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.BoolVar(&timeline, "timeline", false, "also print the run second by second (warm-up included): calls, writes, unanswered, p50, p99, max (--json always has it)")
 	f.BoolVar(&clientProcess, "client-process", false, "run the simulated workers in a child process of their own instead of the manager's process")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the manager, and the simulated workers unless --client-process) to this file")
 	f.StringVar(&memProfile, "memprofile", "", "write a heap profile of this process at the end of the run (the manager, and the simulated workers unless --client-process; see its alloc_space view) to this file")
@@ -123,6 +130,20 @@ floor for the server alone.`,
 		},
 	})
 	extraRootCmds = append(extraRootCmds, benchCmd)
+}
+
+// printTimeline prints a run second by second.
+func printTimeline(w io.Writer, secs []bench.SecondStats) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "SECOND\t\tCALLS\tWRITES\tUNANSWERED\tP50\tP99\tMAX\t")
+	for _, s := range secs {
+		phase := ""
+		if s.Warmup {
+			phase = "warm-up"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t\n", s.Second, phase, s.Calls, s.Writes, s.Unanswered, ms(s.P50), ms(s.P99), ms(s.Max))
+	}
+	return tw.Flush()
 }
 
 // startCPUProfile starts a pprof CPU profile into path; the returned

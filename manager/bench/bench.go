@@ -129,6 +129,25 @@ type Report struct {
 	ThreadsWithoutSector int64 `json:"threads_without_sector"`
 	// PG is PostgreSQL's count of the run's transactions (Config.PGStats).
 	PG *PGStats `json:"pg,omitempty"`
+	// Seconds is the run second by second, warm-up included: where a tail
+	// comes from (the ramp's backlog, a stall) is visible here and not in
+	// the percentiles.
+	Seconds []SecondStats `json:"seconds,omitempty"`
+}
+
+// SecondStats is one second of a run: the calls that started in it.
+type SecondStats struct {
+	// Second counts from the start of the run (the ramp's first call).
+	Second int  `json:"second"`
+	Warmup bool `json:"warmup,omitempty"`
+	// Calls counts the answered calls; Writes those of them that are not
+	// polls; Unanswered the calls still unanswered when the run ended.
+	Calls      int           `json:"calls"`
+	Writes     int           `json:"writes"`
+	Unanswered int           `json:"unanswered,omitempty"`
+	P50        time.Duration `json:"p50_ns"`
+	P99        time.Duration `json:"p99_ns"`
+	Max        time.Duration `json:"max_ns"`
 }
 
 func (c *Config) provision() error {

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	mrand "math/rand/v2"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -130,7 +132,127 @@ func runSmall(t *testing.T, reportSteps bool) {
 	if rep.ThreadsWithoutSector != 0 || rep.UnansweredAtEnd < rep.Unfinished {
 		t.Fatalf("threads without a sector %d, unanswered at end %d (measured %d)", rep.ThreadsWithoutSector, rep.UnansweredAtEnd, rep.Unfinished)
 	}
+	checkTimeline(t, rep)
 	t.Logf("%d requests, %d sectors allocated, %d finalized", rep.Requests, rep.Sectors, rep.Finalized)
+}
+
+// checkTimeline: the run's seconds account for every measured call and
+// each second's figures are in order.
+func checkTimeline(t *testing.T, rep Report) {
+	t.Helper()
+	calls, writes, measuredWrites := 0, 0, 0
+	for _, m := range rep.Methods {
+		if !pollMethods[m.Method] {
+			measuredWrites += m.Calls
+		}
+	}
+	for _, s := range rep.Seconds {
+		calls += s.Calls
+		writes += s.Writes
+		if s.Writes > s.Calls || s.P50 > s.P99 || s.P99 > s.Max {
+			t.Errorf("second %d out of order: %+v", s.Second, s)
+		}
+	}
+	// The timeline also holds the warm-up's calls, and ends with the run.
+	if calls < rep.Requests || writes < measuredWrites || len(rep.Seconds) == 0 || len(rep.Seconds) > int((rep.Warmup+rep.Duration)/time.Second)+2 {
+		t.Errorf("timeline: %d calls (%d writes) in %d seconds, report: %d calls (%d writes)", calls, writes, len(rep.Seconds), rep.Requests, measuredWrites)
+	}
+}
+
+// TestRecorderTimeline: calls land in the second they started in, warm-up
+// seconds are marked, calls outside the run are not counted, and the
+// timeline ends with the run.
+func TestRecorderTimeline(t *testing.T) {
+	start := time.Unix(1000, 0)
+	rec := newRecorder(start, time.Second, 4*time.Second)
+	calls := []struct {
+		at     time.Duration
+		method string
+		lat    time.Duration
+	}{
+		{100 * time.Millisecond, api.MethodAllocateSector, 30 * time.Millisecond},
+		{900 * time.Millisecond, api.MethodPollPreCommitState, 10 * time.Millisecond},
+		{1500 * time.Millisecond, api.MethodPollPreCommitState, 2 * time.Millisecond},
+		{2999 * time.Millisecond, api.MethodSubmitPreCommit, 5 * time.Millisecond},
+		{3 * time.Second, api.MethodWaitSeed, time.Millisecond},   // after the run's end (endAt)
+		{-time.Millisecond, api.MethodWaitSeed, time.Millisecond}, // before its start
+	}
+	for _, c := range calls {
+		rec.record(c.method, start.Add(c.at), c.lat, nil)
+	}
+	rec.unanswered(start.Add(2500 * time.Millisecond))
+	rec.endAt(start.Add(2999 * time.Millisecond))
+	want := []SecondStats{
+		{Second: 0, Warmup: true, Calls: 2, Writes: 1, P50: 10 * time.Millisecond, P99: 30 * time.Millisecond, Max: 30 * time.Millisecond},
+		{Second: 1, Calls: 1, P50: 2 * time.Millisecond, P99: 2 * time.Millisecond, Max: 2 * time.Millisecond},
+		{Second: 2, Calls: 1, Writes: 1, Unanswered: 1, P50: 5 * time.Millisecond, P99: 5 * time.Millisecond, Max: 5 * time.Millisecond},
+	}
+	got := rec.timeline()
+	if len(got) != len(want) {
+		t.Fatalf("timeline of %d seconds, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		// Percentiles come from a histogram: within 2% above the exact ones.
+		for _, p := range [][2]time.Duration{{g.P50, w.P50}, {g.P99, w.P99}} {
+			if p[0] < p[1] || float64(p[0]) > 1.02*float64(p[1]) {
+				t.Errorf("second %d: percentile %v, want %v (+2%%)", i, p[0], p[1])
+			}
+		}
+		g.P50, g.P99 = w.P50, w.P99
+		if g != w {
+			t.Errorf("second %d: %+v, want %+v", i, g, w)
+		}
+	}
+	if rec.unfinished.Load() != 1 || rec.unansweredAll.Load() != 1 || len(rec.lat[api.MethodPollPreCommitState]) != 1 {
+		t.Fatalf("unfinished %d, unanswered %d, measured polls %d", rec.unfinished.Load(), rec.unansweredAll.Load(), len(rec.lat[api.MethodPollPreCommitState]))
+	}
+}
+
+// TestLatencyHistogram: the histogram's percentiles are within 2% above
+// the exact ones (pct over the sorted samples), and its maximum is exact.
+func TestLatencyHistogram(t *testing.T) {
+	rnd := mrand.New(mrand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		name    string
+		samples func() []time.Duration
+	}{
+		{"one", func() []time.Duration { return []time.Duration{7 * time.Millisecond} }},
+		{"sub-microsecond", func() []time.Duration { return []time.Duration{0, 200, 999, 1000} }},
+		{"uniform to 100ms", func() []time.Duration {
+			var s []time.Duration
+			for range 5000 {
+				s = append(s, time.Duration(rnd.Int64N(int64(100*time.Millisecond))))
+			}
+			return s
+		}},
+		{"long tail", func() []time.Duration {
+			var s []time.Duration
+			for range 5000 {
+				s = append(s, time.Duration(math.Exp(rnd.Float64()*20))*time.Nanosecond*100)
+			}
+			return s
+		}},
+		{"past ten minutes", func() []time.Duration { return []time.Duration{time.Hour, time.Millisecond} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			samples := tc.samples()
+			var h latencyHistogram
+			for _, d := range samples {
+				h.add(d)
+			}
+			slices.Sort(samples)
+			if h.n != len(samples) || h.max != samples[len(samples)-1] {
+				t.Fatalf("n %d max %v, want %d and %v", h.n, h.max, len(samples), samples[len(samples)-1])
+			}
+			for _, p := range []int{1, 50, 90, 99, 100} {
+				got, exact := h.percentile(p), pct(samples, p)
+				if got < exact && exact > time.Microsecond || float64(got) > 1.02*float64(max(exact, time.Microsecond))+1 {
+					t.Errorf("p%d: %v, exact %v", p, got, exact)
+				}
+			}
+		})
+	}
 }
 
 // TestThreadsWithoutSector: threads the run never served are reported, not

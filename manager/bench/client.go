@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"slices"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,8 +29,8 @@ import (
 // one call per interval in a real sealing thread's order. They run in the
 // manager's process, or in a child process of their own (ServeClient), as
 // real workers do: then the manager's garbage collector neither scans the
-// threads' goroutines and heap nor paces the threads' allocations, and
-// the client's collections do not stop the manager. Both still share the
+// threads' state and goroutines nor paces their allocations, and the
+// client's collections do not stop the manager. Both still share the
 // machine's cores.
 
 // clientSpec is what the simulated workers need to know about a run.
@@ -59,7 +58,8 @@ type clientWorker struct {
 }
 
 // maxClientIO bounds the run a child reads and the result its parent
-// reads (each a few kilobytes).
+// reads (the result holds a line per second of the run: at most a few
+// hundred kilobytes).
 const maxClientIO = 16 << 20
 
 // ServeClient runs the simulated workers of a run described on in (JSON,
@@ -204,64 +204,35 @@ func runClients(ctx context.Context, spec clientSpec) (Report, error) {
 	}
 
 	start := time.Now()
-	rec := &recorder{from: start.Add(spec.Warmup), lat: map[string][]time.Duration{}, errs: map[string]int{}, firstErr: map[string]string{}}
+	rec := newRecorder(start, spec.Warmup, spec.Warmup+spec.Duration)
 	runCtx, cancel := context.WithTimeout(ctx, spec.Warmup+spec.Duration)
 	defer cancel()
-	var wg sync.WaitGroup
-	var finalized atomic.Int64
-	var allocated atomic.Int64
-	var withoutSector atomic.Int64
-	for i := 0; i < spec.Threads; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := i / spec.ThreadsPerWorker
-			th := &thread{
-				c: clients[w], worker: spec.Workers[w].Name, name: fmt.Sprintf("t%d", i),
-				tenants: spec.Tenants, polls: spec.Polls, reportSteps: spec.ReportSteps, rnd: mrand.New(mrand.NewPCG(uint64(i), 7)),
-				rec: rec, finalized: &finalized, allocated: &allocated, maxReq: spec.MaxRequests, cancel: cancel,
-			}
-			defer func() {
-				if !th.got {
-					withoutSector.Add(1)
-				}
-			}()
-			// Spread the threads' first calls over the ramp.
-			offset := time.Duration(int64(spec.Ramp) * int64(i) / int64(spec.Threads))
-			next := start.Add(offset)
-			// One timer per thread, reset for every pause: a new one per
-			// call was a share of the run's garbage, which this harness
-			// adds to the server's when it runs in its process.
-			pause := time.NewTimer(time.Hour)
-			defer pause.Stop()
-			for {
-				if d := time.Until(next); d > 0 {
-					pause.Reset(d)
-					select {
-					case <-runCtx.Done():
-						return
-					case <-pause.C:
-					}
-				} else if -d > spec.Interval {
-					rec.late.Add(1) // the previous call overran a whole interval
-				}
-				if runCtx.Err() != nil {
-					return
-				}
-				th.step(runCtx)
-				next = next.Add(spec.Interval)
-				if n := time.Now(); next.Before(n) {
-					next = n
-				}
-			}
-		}()
+	var finalized, allocated atomic.Int64
+	threads := make([]*thread, spec.Threads)
+	offsets := make([]time.Duration, spec.Threads)
+	for i := range threads {
+		w := i / spec.ThreadsPerWorker
+		threads[i] = &thread{
+			c: clients[w], worker: spec.Workers[w].Name, name: fmt.Sprintf("t%d", i),
+			tenants: spec.Tenants, polls: spec.Polls, reportSteps: spec.ReportSteps, rnd: mrand.New(mrand.NewPCG(uint64(i), 7)),
+			rec: rec, finalized: &finalized, allocated: &allocated, maxReq: spec.MaxRequests, cancel: cancel,
+		}
+		// Spread the threads' first calls over the ramp.
+		offsets[i] = time.Duration(int64(spec.Ramp) * int64(i) / int64(spec.Threads))
 	}
-	wg.Wait()
+	schedule(runCtx, threads, offsets, start, spec.Interval, func() { rec.late.Add(1) })
+	rec.endAt(time.Now())
+	var withoutSector int64
+	for _, th := range threads {
+		if !th.got {
+			withoutSector++
+		}
+	}
 	elapsed := time.Since(start) - spec.Warmup
 
 	rep := Report{Duration: elapsed, Sectors: int(allocated.Load()), Finalized: int(finalized.Load()),
 		Lagging: rec.late.Load(), MaxInflight: rec.maxInfl.Load(), Unfinished: rec.unfinished.Load(),
-		UnansweredAtEnd: rec.unansweredAll.Load(), ThreadsWithoutSector: withoutSector.Load()}
+		UnansweredAtEnd: rec.unansweredAll.Load(), ThreadsWithoutSector: withoutSector}
 	var all []time.Duration
 	methods := make([]string, 0, len(rec.lat))
 	for m := range rec.lat {
@@ -279,50 +250,8 @@ func runClients(ctx context.Context, spec clientSpec) (Report, error) {
 	rep.Requests = len(all)
 	rep.P50, rep.P99 = pct(all, 50), pct(all, 99)
 	rep.ReqPerSec = float64(len(all)) / elapsed.Seconds()
+	rep.Seconds = rec.timeline()
 	return rep, nil
-}
-
-// recorder keeps every latency per method.
-type recorder struct {
-	from     time.Time // samples started before this are warm-up
-	mu       sync.Mutex
-	lat      map[string][]time.Duration
-	errs     map[string]int
-	firstErr map[string]string
-	total    atomic.Int64
-	inflight atomic.Int64
-	maxInfl  atomic.Int64
-	late     atomic.Int64
-	// unfinished counts measured calls still unanswered when the run ended;
-	// unansweredAll counts them all, warm-up included.
-	unfinished    atomic.Int64
-	unansweredAll atomic.Int64
-}
-
-func (r *recorder) record(method string, start time.Time, d time.Duration, err error) {
-	if start.Before(r.from) {
-		return
-	}
-	r.mu.Lock()
-	r.lat[method] = append(r.lat[method], d)
-	if err != nil {
-		r.errs[method]++
-		if r.firstErr[method] == "" {
-			r.firstErr[method] = err.Error()
-		}
-	}
-	r.mu.Unlock()
-}
-
-func pct(sorted []time.Duration, p int) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := (len(sorted)*p + 99) / 100
-	if i < 1 {
-		i = 1
-	}
-	return sorted[i-1]
 }
 
 // thread is one simulated sealing thread: a small script over the worker
@@ -345,6 +274,7 @@ type thread struct {
 	cancel      context.CancelFunc
 
 	typed  api.SealerAPI // see sealer
+	due    time.Time     // when its next call is due (schedule)
 	sector *api.AllocatedSector
 	got    bool // a sector was allocated to this thread at least once
 	ticket api.Ticket
@@ -354,7 +284,7 @@ type thread struct {
 
 // sealer is the worker API as this simulated thread calls it: the typed
 // client over the thread itself, which times every call (Call). A thread
-// is driven by one goroutine.
+// is driven by one goroutine at a time (schedule).
 func (t *thread) sealer() api.SealerAPI {
 	if t.typed == nil {
 		t.typed = rpcapi.NewSealerClient(t)
@@ -383,10 +313,7 @@ func (t *thread) Call(ctx context.Context, method string, result any, params ...
 		// The run ended mid-call: no latency to record, but the call is
 		// counted, so a saturated server cannot look fast by leaving its
 		// slowest calls unanswered.
-		if !start.Before(t.rec.from) {
-			t.rec.unfinished.Add(1)
-		}
-		t.rec.unansweredAll.Add(1)
+		t.rec.unanswered(start)
 		return err
 	}
 	t.rec.record(method, start, d, err)

@@ -9,12 +9,15 @@
 // manager process and its database sustain, not the network; and a load
 // tool that can be pointed at arbitrary hosts is a denial-of-service tool.
 // The simulated threads run in the manager's process, where the manager's
-// garbage collector also scans their goroutines and paces their
-// allocations, or in a child process of their own when
-// Config.ClientProcess is set (`--client-process`; client.go), as real
-// workers do. On two cores the child process cost more than it saved: 10,000
-// threads took 1.2× the CPU (two Go runtimes) for no lower tail, so the
-// figures in the README are taken in one process.
+// garbage collector also scans their state and paces their allocations,
+// or in a child process of their own when Config.ClientProcess is set
+// (`--client-process`; client.go), as real workers do. On two cores the
+// child process cost more than it saved: 10,000 threads took 1.2× the CPU
+// (two Go runtimes) for no lower tail, so the figures in the README are
+// taken in one process. To keep the harness's share of that process
+// small, a thread is a state machine that a scheduler hands to an
+// executor goroutine when its call is due (schedule.go), not a goroutine
+// of its own.
 // The run is bounded in time (Config.Duration ≤ MaxDuration) and count
 // (Config.MaxRequests).
 //
@@ -38,6 +41,14 @@
 // calls still unanswered when the run ends are counted in
 // Report.Unfinished instead of being dropped silently. The client, the
 // server and the database share the machine's cores.
+//
+// Report.Seconds (`--timeline`, and always in `--json`) is the run second
+// by second, warm-up included: calls, writes (calls other than polls),
+// calls left unanswered, p50, p99 and max of the calls started in that
+// second. The percentiles say how large a tail is; the timeline says
+// where it comes from: the ramp's writes spilling into the first seconds
+// of the window, or bursts about a second apart in a window of polls
+// alone, which on two cores are the garbage collector's.
 //
 // # Transactions per sector (PostgreSQL)
 //
