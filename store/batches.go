@@ -177,82 +177,89 @@ const (
 	openBatchLockQ = `SELECT id FROM batches WHERE tenant_id = ? AND kind = ? AND state = 'open'`
 )
 
-// tryOpenBatch is one round of lockOpenBatch, a statement at a time; ob
-// is nil when no open batch was found.
-func (d db) tryOpenBatch(ctx context.Context, tenant string, kind BatchKind, now time.Time) (Tenant, *openBatch, error) {
-	t, err := scanTenant(d.queryRow(ctx, openBatchTenantQ, tenant))
+// openBatchRound returns the statements of a round of lockOpenBatch, with
+// ? placeholders: the tenant, the open batch made sure of, locked, and its
+// members counted. The members are counted by the open batch's key, as
+// its id is not known when the statements are sent together
+// (tryOpenBatchPipelined); the count still follows the lock, as every
+// statement of a READ COMMITTED transaction sees what was committed
+// before it began, and SQLite runs one transaction at a time.
+func (d db) openBatchRound(tenant string, kind BatchKind, now time.Time) [4]keptWrite {
+	return [4]keptWrite{
+		{openBatchTenantQ, []any{tenant}},
+		{openBatchInsertQ, []any{tenant, string(kind), ms(now)}},
+		{openBatchLockQ + d.forUpdate(), []any{tenant, string(kind)}},
+		{`SELECT COUNT(*) FROM sectors s JOIN batches b ON s.` + kind.sectorCol() + ` = b.id
+			WHERE b.tenant_id = ? AND b.kind = ? AND b.state = 'open'`, []any{tenant, string(kind)}},
+	}
+}
+
+// readOpenBatchRound reads the answers to openBatchRound's statements in
+// order, from row (a statement that returns a row) and exec (one that
+// does not); ob is nil when no open batch was found.
+func readOpenBatchRound(tenant string, row func() interface{ Scan(...any) error }, exec func() error) (Tenant, *openBatch, error) {
+	t, err := scanTenant(row())
 	if err != nil {
 		return Tenant{}, nil, fmt.Errorf("tenant %q: %w", tenant, err)
 	}
-	if _, err := d.exec(ctx, openBatchInsertQ, tenant, string(kind), ms(now)); err != nil {
+	if err := exec(); err != nil {
 		return Tenant{}, nil, err
 	}
 	var ob openBatch
-	err = d.queryRow(ctx, openBatchLockQ+d.forUpdate(), tenant, string(kind)).Scan(&ob.id)
-	if errors.Is(err, sql.ErrNoRows) {
+	if err := row().Scan(&ob.id); errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
 		return t, nil, nil
 	} else if err != nil {
 		return Tenant{}, nil, err
 	}
 	// Locked, so the count cannot change under us.
-	if err := d.queryRow(ctx, `SELECT COUNT(*) FROM sectors WHERE `+kind.sectorCol()+` = ?`, ob.id).Scan(&ob.members); err != nil {
+	if err := row().Scan(&ob.members); err != nil {
 		return Tenant{}, nil, fmt.Errorf("count members of batch %d: %w", ob.id, err)
 	}
 	return t, &ob, nil
 }
 
+// tryOpenBatch is one round of lockOpenBatch, a statement at a time.
+func (d db) tryOpenBatch(ctx context.Context, tenant string, kind BatchKind, now time.Time) (Tenant, *openBatch, error) {
+	stmts := d.openBatchRound(tenant, kind, now)
+	next := 0
+	take := func() keptWrite { next++; return stmts[next-1] }
+	return readOpenBatchRound(tenant,
+		func() interface{ Scan(...any) error } { st := take(); return d.queryRow(ctx, st.sql, st.args...) },
+		func() error { st := take(); _, err := d.exec(ctx, st.sql, st.args...); return err })
+}
+
 // tryOpenBatchPipelined is tryOpenBatch in a PostgreSQL group: its
 // statements go with the group's kept writes in one round trip instead of
-// five (the first call of every group that submits comes here). The
-// members are counted by the open batch's key, as its id is not known
-// when the statement is sent; the count still follows the lock, as every
-// statement of a READ COMMITTED transaction sees what was committed
-// before it began.
+// five (the first call of every group that submits comes here).
 func (d db) tryOpenBatchPipelined(ctx context.Context, tenant string, kind BatchKind, now time.Time) (Tenant, *openBatch, error) {
-	countQ := `SELECT COUNT(*) FROM sectors s JOIN batches b ON s.` + kind.sectorCol() + ` = b.id
-		WHERE b.tenant_id = ? AND b.kind = ? AND b.state = 'open'`
-	stmts := []keptWrite{ // not kept: sent now, but in the same form
-		{d.s.rebind(openBatchTenantQ), []any{tenant}},
-		{d.s.rebind(openBatchInsertQ), []any{tenant, string(kind), ms(now)}},
-		{d.s.rebind(openBatchLockQ + d.forUpdate()), []any{tenant, string(kind)}},
-		{d.s.rebind(countQ), []any{tenant, string(kind)}},
+	stmts := d.openBatchRound(tenant, kind, now)
+	for i := range stmts { // not kept: sent now, but in the form kept writes take
+		stmts[i].sql = d.s.rebind(stmts[i].sql)
 	}
-	var (
-		t     Tenant
-		ob    openBatch
-		found = true
-	)
 	g := d.group
 	if g.err != nil {
 		return Tenant{}, nil, g.err // the transaction is already lost
 	}
-	err := g.sendWith(ctx, stmts, func(res pgx.BatchResults) error {
+	var (
+		t  Tenant
+		ob *openBatch
+	)
+	err := g.sendWith(ctx, stmts[:], func(res pgx.BatchResults) error {
 		var err error
-		if t, err = scanTenant(res.QueryRow()); err != nil {
-			return fmt.Errorf("tenant %q: %w", tenant, err)
-		}
-		if _, err := res.Exec(); err != nil {
-			return err
-		}
-		if err := res.QueryRow().Scan(&ob.id); errors.Is(err, pgx.ErrNoRows) {
-			found = false
-		} else if err != nil {
-			return err
-		}
-		return res.QueryRow().Scan(&ob.members)
+		t, ob, err = readOpenBatchRound(tenant,
+			func() interface{ Scan(...any) error } { return res.QueryRow() },
+			func() error { _, err := res.Exec(); return err })
+		return err
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		// The transaction is aborted, or its kept writes are lost: the
 		// group cannot commit.
 		if g.err == nil {
 			g.err = fmt.Errorf("store: lock the open batch: %w", err)
 		}
 		return Tenant{}, nil, err
-	case !found:
-		return t, nil, nil
 	}
-	return t, &ob, nil
+	return t, ob, nil
 }
 
 // batchOf is the sector's current batch of kind (0: none).
