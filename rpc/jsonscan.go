@@ -130,22 +130,15 @@ func decodePlainFrame(data []byte, f *frame) bool {
 		valStart = skipJSONSpace(data, skipJSONSpace(data, i)+1) // past the colon
 		i = valueEnd(data, valStart)
 		val := data[valStart:i]
-		var member int
+		var (
+			member int
+			text   *string // the member's string field, for jsonrpc and method
+		)
 		switch string(key) {
 		case "jsonrpc":
-			member = memberJSONRPC
-			s, ok := plainString(val)
-			if !ok {
-				return false
-			}
-			f.JSONRPC = s
+			member, text = memberJSONRPC, &f.JSONRPC
 		case "method":
-			member = memberMethod
-			s, ok := plainString(val)
-			if !ok {
-				return false
-			}
-			f.Method = s
+			member, text = memberMethod, &f.Method
 		case "id":
 			member, id = memberID, val
 		case "params":
@@ -162,6 +155,13 @@ func decodePlainFrame(data []byte, f *frame) bool {
 		}
 		if seen&member != 0 {
 			return false // json.Unmarshal keeps the last
+		}
+		if text != nil {
+			s, ok := plainString(val)
+			if !ok {
+				return false
+			}
+			*text = s
 		}
 		seen |= member
 		if i = skipJSONSpace(data, i); data[i] == ',' {
