@@ -72,7 +72,7 @@ floor for the server alone.`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "threads %d  store %s  transport %s  measured %s after %s warm-up  requests %d  errors %d  %.0f req/s  p50 %s  p99 %s\n",
 				rep.Threads, rep.Store, rep.Transport, rep.Duration.Round(time.Millisecond), rep.Warmup, rep.Requests, rep.Errors, rep.ReqPerSec, ms(rep.P50), ms(rep.P99))
-			fmt.Fprintf(w, "sectors allocated %d, finalized %d; calls unanswered at the end %d (of them started in the window %d); threads that never got a sector %d; ticks that overran an interval %d; max in flight %d\n",
+			fmt.Fprintf(w, "sectors allocated %d, finalized %d; calls unanswered at the end %d (of them started in the window %d); threads that never got a sector %d; calls an interval or more behind schedule %d; max in flight %d\n",
 				rep.Sectors, rep.Finalized, rep.UnansweredAtEnd, rep.Unfinished, rep.ThreadsWithoutSector, rep.Lagging, rep.MaxInflight)
 			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "METHOD\tCALLS\tERRORS\tP50\tP99\tMAX\t")

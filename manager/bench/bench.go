@@ -114,7 +114,10 @@ type Report struct {
 	Methods   []MethodStats `json:"methods"`
 	Sectors   int           `json:"sectors_allocated"`
 	Finalized int           `json:"sectors_finalized"`
-	Lagging   int64         `json:"late_ticks"`
+	// Lagging counts calls that started an interval or more behind their
+	// thread's schedule: after a call that overran its interval, or
+	// because the harness itself fell behind.
+	Lagging int64 `json:"late_ticks"`
 	// Unfinished is the number of calls started in the measured window
 	// and still unanswered when it ended (their latency is unknown, at
 	// least the time left in the window).
