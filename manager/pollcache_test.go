@@ -22,12 +22,19 @@ type fakeClock struct {
 func (f *fakeClock) now() time.Time      { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
 func (f *fakeClock) add(d time.Duration) { f.mu.Lock(); f.t = f.t.Add(d); f.mu.Unlock() }
 
-func TestTTLCacheExpiry(t *testing.T) {
-	const ttl = 10 * time.Second
+// newClockedCache returns a cache on a fake clock whose entries live
+// exactly ttl.
+func newClockedCache(ttl time.Duration) (*ttlCache[int, int], *fakeClock) {
 	clock := &fakeClock{t: time.Unix(1000, 0)}
 	c := newTTLCache[int, int](ttl, strconv.Itoa)
 	c.now = clock.now
 	c.life = func(ttl time.Duration) time.Duration { return ttl }
+	return c, clock
+}
+
+func TestTTLCacheExpiry(t *testing.T) {
+	const ttl = 10 * time.Second
+	c, clock := newClockedCache(ttl)
 	var loads int
 	load := func(context.Context) (int, error) { loads++; return loads, nil }
 	get := func() int {
@@ -108,11 +115,8 @@ func TestTTLCacheDisabled(t *testing.T) {
 // older one is loaded before the answer, as get does.
 func TestTTLCacheRevalidating(t *testing.T) {
 	const ttl = 10 * time.Second
-	clock := &fakeClock{t: time.Unix(1000, 0)}
-	c := newTTLCache[int, int](ttl, strconv.Itoa)
+	c, clock := newClockedCache(ttl)
 	defer c.close()
-	c.now = clock.now
-	c.life = func(ttl time.Duration) time.Duration { return ttl }
 	var mu sync.Mutex
 	loads := 0
 	started, release := make(chan struct{}, 1), make(chan struct{})
@@ -203,10 +207,7 @@ func TestTTLCacheClose(t *testing.T) {
 // forgotten while its read runs is not kept; close waits for the reads.
 func TestTTLCacheRefreshMany(t *testing.T) {
 	const ttl, keys = 10 * time.Second, 300
-	clock := &fakeClock{t: time.Unix(1000, 0)}
-	c := newTTLCache[int, int](ttl, strconv.Itoa)
-	c.now = clock.now
-	c.life = func(ttl time.Duration) time.Duration { return ttl }
+	c, clock := newClockedCache(ttl)
 	var mu sync.Mutex
 	var reads [][]int
 	inRead, release := make(chan struct{}, 1), make(chan struct{})
@@ -289,11 +290,8 @@ func TestTTLCacheRefreshMany(t *testing.T) {
 // and the stale entries keep answering until they expire.
 func TestTTLCacheRefreshManyFails(t *testing.T) {
 	const ttl = 10 * time.Second
-	clock := &fakeClock{t: time.Unix(1000, 0)}
-	c := newTTLCache[int, int](ttl, strconv.Itoa)
+	c, clock := newClockedCache(ttl)
 	defer c.close()
-	c.now = clock.now
-	c.life = func(ttl time.Duration) time.Duration { return ttl }
 	var logged testenv.Buffer
 	c.log = slog.New(slog.NewTextHandler(&logged, nil))
 	c.many = func(context.Context, []int) (map[int]int, error) { return nil, errors.New("database gone") }

@@ -39,14 +39,7 @@ type allocReq struct {
 
 // runAllocGroup runs the allocation lane's group.
 func runAllocGroup(s *Store, group []*groupOp) {
-	var live []*groupOp
-	for _, op := range group {
-		if err := op.ctx.Err(); err != nil {
-			op.done <- err
-			continue
-		}
-		live = append(live, op)
-	}
+	live := answerCancelled(group)
 	switch len(live) {
 	case 0:
 		return

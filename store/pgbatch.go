@@ -236,7 +236,9 @@ type groupLocks struct {
 // an array of miners, or an unknown limit, the generic plan looked
 // dearer than a custom one, and the statement was planned again on every
 // use (1,926 plans for 1,910 uses while 10,000 threads started).
-func pieceHeadsQuery(n int) string {
+func pieceHeadsQuery(n int) string { return pieceHeadsSQL.get(n) }
+
+var pieceHeadsSQL = newSizedSQL(func(n int) string {
 	return `SELECT t.id, q.id, q.piece_cid, q.size, q.payload_size, q.source_url
 	FROM (VALUES ` + rowList("(?::bigint)", n) + `) AS m(miner_id)
 	JOIN tenants t ON t.miner_id = m.miner_id
@@ -244,7 +246,7 @@ func pieceHeadsQuery(n int) string {
 		SELECT p.id, p.piece_cid, p.size, p.payload_size, p.source_url FROM piece_queue p
 		WHERE p.tenant_id = t.id ORDER BY p.id LIMIT ` + strconv.Itoa(maxQueueScan) + ` FOR UPDATE SKIP LOCKED) q ON true
 	ORDER BY t.id, q.id`
-}
+})
 
 // beginGroup begins a group's transaction on conn (READ COMMITTED,
 // whatever the server's default: each statement must see what others

@@ -126,20 +126,10 @@ func (s *Store) allocTx(ctx context.Context, fn func(db) error, req *allocReq) e
 // answers every call in it.
 func runPGGroup(s *Store, group []*groupOp) {
 	bg := context.Background()
-	// Calls whose callers went away are answered at once; a group of
-	// none left costs nothing.
-	live := group[:0:0]
-	for _, op := range group {
-		if err := op.ctx.Err(); err != nil {
-			op.done <- err
-			continue
-		}
-		live = append(live, op)
-	}
-	if len(live) == 0 {
+	// A group of none left costs nothing.
+	if group = answerCancelled(group); len(group) == 0 {
 		return
 	}
-	group = live
 	var lock groupLocks
 	for _, op := range group {
 		if op.sector != nil {
@@ -171,6 +161,20 @@ func runPGGroup(s *Store, group []*groupOp) {
 		}
 		return results, true
 	})
+}
+
+// answerCancelled answers the calls of group whose callers went away and
+// returns the others.
+func answerCancelled(group []*groupOp) []*groupOp {
+	live := group[:0:0]
+	for _, op := range group {
+		if err := op.ctx.Err(); err != nil {
+			op.done <- err
+			continue
+		}
+		live = append(live, op)
+	}
+	return live
 }
 
 // runGroupTx runs a group's calls in one transaction with body, which

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -220,19 +221,63 @@ func (d db) sectorsQuery(ids []SectorID, lock bool) (string, []any) {
 		flat = append(flat, int64(id.Miner), int64(id.Number))
 	}
 	args, n := padKeys(flat, 2)
+	shape := sectorsSQL[lockShape(lock)]
 	if d.s.dialect == dialectPostgres {
-		q := `SELECT s.* FROM (VALUES ` + rowList("(?::bigint, ?::bigint)", n) + `) AS k(miner_id, number)
-			CROSS JOIN LATERAL (SELECT ` + sectorCols + ` FROM sectors WHERE miner_id = k.miner_id AND number = k.number OFFSET 0) AS s`
-		if lock {
-			q += ` FOR UPDATE OF s`
-		}
-		return q, args
+		shape = pgSectorsSQL[lockShape(lock)]
 	}
-	q := `SELECT ` + sectorCols + ` FROM sectors WHERE (miner_id, number) IN (` + rowList("(?, ?)", n) + `)`
+	return shape.get(n), args
+}
+
+// lockShape indexes the locking variant of a statement.
+func lockShape(lock bool) int {
 	if lock {
-		q += ` ORDER BY miner_id, number` + d.forUpdate()
+		return 1
 	}
-	return q, args
+	return 0
+}
+
+// The statements of sectorsQuery per dialect, without and with locks.
+var (
+	pgSectorsSQL = [2]*sizedSQL{newSizedSQL(func(n int) string { return pgSectorsStatement(n, "") }),
+		newSizedSQL(func(n int) string { return pgSectorsStatement(n, ` FOR UPDATE OF s`) })}
+	sectorsSQL = [2]*sizedSQL{newSizedSQL(func(n int) string { return sqliteSectorsStatement(n, "") }),
+		// SQLite takes no row locks (its transactions are serial); the
+		// order is that of the locking statement on PostgreSQL.
+		newSizedSQL(func(n int) string { return sqliteSectorsStatement(n, ` ORDER BY miner_id, number`) })}
+)
+
+func pgSectorsStatement(n int, suffix string) string {
+	return `SELECT s.* FROM (VALUES ` + rowList("(?::bigint, ?::bigint)", n) + `) AS k(miner_id, number)
+			CROSS JOIN LATERAL (SELECT ` + sectorCols + ` FROM sectors WHERE miner_id = k.miner_id AND number = k.number OFFSET 0) AS s` + suffix
+}
+
+func sqliteSectorsStatement(n int, suffix string) string {
+	return `SELECT ` + sectorCols + ` FROM sectors WHERE (miner_id, number) IN (` + rowList("(?, ?)", n) + `)` + suffix
+}
+
+// sizedSQL keeps the statements built for each number of keys: the
+// numbers are few (keyBucket's powers of two) and the calls many, so the
+// text, up to hundreds of rows of placeholders, is built once per size
+// instead of on every call.
+type sizedSQL struct {
+	build func(n int) string
+	mu    sync.Mutex
+	byN   map[int]string
+}
+
+func newSizedSQL(build func(n int) string) *sizedSQL {
+	return &sizedSQL{build: build, byN: map[int]string{}}
+}
+
+func (c *sizedSQL) get(n int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q, ok := c.byN[n]
+	if !ok {
+		q = c.build(n)
+		c.byN[n] = q
+	}
+	return q
 }
 
 // noKey pads lists of keys (sector or miner ids) to their statement's
@@ -261,11 +306,10 @@ func padKeys(flat []int64, width int) (args []any, n int) {
 // keyBucket is the number of keys a statement for n keys takes: the next
 // power of two.
 func keyBucket(n int) int {
-	b := 1
-	for b < n {
-		b *= 2
+	if n <= 1 {
+		return 1
 	}
-	return b
+	return 1 << bits.Len(uint(n-1))
 }
 
 // inKeyOrder returns ids sorted by key (miner, then number) without
